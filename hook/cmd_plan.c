@@ -1,0 +1,131 @@
+/* `plan`: what gotune would do to a spec, and why, without changing it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+
+#include "fileio.h"
+#include "hook.h"
+#include "hostinfo.h"
+#include "log.h"
+#include "report.h"
+#include "spec.h"
+#include "tune.h"
+
+static const char usage[] =
+	"usage: gotune-hook plan [--policy FILE] [--json] [--host-cpus N] [--bundle DIR | FILE | -]\n";
+
+static void print_env(const struct gt_tune *t, const char *in, size_t in_len, FILE *f)
+{
+	cleanup_spec struct gt_spec spec;
+	cleanup_err gt_err_t err = NULL;
+	const char *text = t->changed ? t->out.data : in;
+	size_t len = t->changed ? t->out.len : in_len;
+	if (gt_spec_parse(&spec, text, len, &err) < 0) {
+		fprintf(f, "resulting env: cannot show (%s)\n", gt_err_msg(err));
+		return;
+	}
+	fprintf(f, "\nresulting process.env%s:\n", t->changed ? "" : " (unchanged)");
+	for (size_t i = 0; i < spec.n_env; i++)
+		fprintf(f, "  %s\n", spec.env[i]);
+}
+
+static int print_json(const struct gt_tune *t, const char *source, const struct gt_policy *policy)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	if (g == NULL)
+		return -1;
+	yajl_gen_config(g, yajl_gen_beautify, 1);
+	yajl_gen_map_open(g);
+	gt_gen_kv(g, "spec", source);
+	gt_gen_kv(g, "policy", policy->source);
+	gt_gen_str(g, "changed");
+	yajl_gen_bool(g, t->changed);
+	gt_plan_json(&t->plan, g);
+	yajl_gen_map_close(g);
+	const unsigned char *buf;
+	size_t len;
+	yajl_gen_get_buf(g, &buf, &len);
+	fwrite(buf, 1, len, stdout);
+	if (len == 0 || buf[len - 1] != '\n')
+		fputc('\n', stdout);
+	yajl_gen_free(g);
+	return 0;
+}
+
+int cmd_plan(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "bundle", required_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "host-cpus", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *policy_path = NULL, *bundle = NULL;
+	bool json = false;
+	int host_cpus = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "p:b:jc:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': policy_path = optarg; break;
+		case 'b': bundle = optarg; break;
+		case 'j': json = true; break;
+		case 'c': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end != '\0' || n < 1 || n > 8192) {
+				fprintf(stderr, "gotune-hook plan: --host-cpus wants a number from 1 to 8192\n");
+				return 2;
+			}
+			host_cpus = (int)n;
+			break;
+		}
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (argc - optind > 1 || (bundle != NULL && argc - optind == 1)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	gt_log_to_stderr();
+
+	char source[4200];
+	const char *file = argc - optind == 1 ? argv[optind] : NULL;
+	if (file == NULL)
+		snprintf(source, sizeof(source), "%s/config.json", bundle != NULL ? bundle : ".");
+	else
+		snprintf(source, sizeof(source), "%s", file);
+
+	cleanup_err gt_err_t err = NULL;
+	cleanup_buf struct gt_buf in = { 0 };
+	int rc = strcmp(source, "-") == 0 ? gt_read_fd(STDIN_FILENO, GT_SPEC_MAX_BYTES, &in, &err)
+					  : gt_read_file_at(AT_FDCWD, source, GT_SPEC_MAX_BYTES, &in, &err);
+	if (rc < 0) {
+		fprintf(stderr, "gotune-hook plan: %s\n", gt_err_msg(err));
+		return 1;
+	}
+	struct gt_policy policy;
+	if (hook_load_policy(policy_path, &policy, &err) < 0) {
+		fprintf(stderr, "gotune-hook plan: %s\n", gt_err_msg(err));
+		return 1;
+	}
+	cleanup_tune struct gt_tune tune = { 0 };
+	if (gt_tune_spec(in.data, in.len, &policy, host_cpus > 0 ? host_cpus : gt_host_online_cpus(), &tune,
+			 &err) < 0) {
+		fprintf(stderr, "gotune-hook plan: %s: %s\n", source, gt_err_msg(err));
+		return 1;
+	}
+	if (json)
+		return print_json(&tune, source, &policy) < 0 ? 1 : 0;
+	printf("spec:   %s\npolicy: %s\n\n", source, policy.source);
+	gt_plan_table(&tune.plan, stdout);
+	print_env(&tune, in.data, in.len, stdout);
+	return 0;
+}

@@ -1,0 +1,184 @@
+/* The runc-compatible wrapper: on create/run it tunes <bundle>/config.json
+ * in place, then every subcommand execs the real runtime with the same
+ * arguments. Errors of ours never keep the runtime from running. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fileio.h"
+#include "hook.h"
+#include "hostinfo.h"
+#include "log.h"
+#include "runtime_args.h"
+#include "spec.h"
+#include "tune.h"
+
+static const char usage[] =
+	"usage: gotune-hook runtime [--policy FILE] [--runtime PATH] -- RUNTIME-ARGS...\n"
+	"       gotune-runc RUNTIME-ARGS...\n";
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Accepts path as the real runtime if it is an executable regular file and
+ * not gotune itself (a wrapper that finds itself would exec forever). */
+static int check_runtime(const char *path, gt_err_t *err)
+{
+	struct stat st, self;
+	if (stat(path, &st) < 0)
+		return gt_error(err, errno, "runtime %s", path);
+	if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0)
+		return gt_error(err, 0, "runtime %s is not an executable file", path);
+	if (stat("/proc/self/exe", &self) == 0 && same_file(&st, &self))
+		return gt_error(err, 0, "runtime %s is gotune itself; set the real runtime with --runtime or "
+				"\"runtime\" in the policy", path);
+	return 0;
+}
+
+static int search_path(const char *name, char *out, size_t outsz)
+{
+	const char *path = getenv("PATH");
+	if (path == NULL || path[0] == '\0')
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (const char *p = path; *p != '\0';) {
+		size_t n = strcspn(p, ":");
+		if (n > 0 && (size_t)snprintf(out, outsz, "%.*s/%s", (int)n, p, name) < outsz) {
+			gt_err_t err = NULL;
+			int ok = check_runtime(out, &err);
+			gt_err_free(&err);
+			if (ok == 0)
+				return 0;
+		}
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	return -1;
+}
+
+static int find_runtime(const char *explicit_path, const struct gt_policy *policy, const char *prefer, char *out,
+			size_t outsz, gt_err_t *err)
+{
+	const char *chosen = explicit_path != NULL ? explicit_path : policy->runtime[0] != '\0' ? policy->runtime : NULL;
+	if (chosen != NULL) {
+		snprintf(out, outsz, "%s", chosen);
+		return check_runtime(out, err);
+	}
+	const char *other = strcmp(prefer, "crun") == 0 ? "runc" : "crun";
+	if (search_path(prefer, out, outsz) == 0 || search_path(other, out, outsz) == 0)
+		return 0;
+	return gt_error(err, 0, "no real runtime found: neither %s nor %s on PATH (other than gotune itself); "
+			"set one with --runtime or \"runtime\" in the policy", prefer, other);
+}
+
+/* Tunes the bundle's config in place; fail-open is the caller's choice. */
+static int tune_bundle(const struct gt_rt_args *ra, const struct gt_policy *policy, struct gt_tune *tune,
+		       gt_err_t *err)
+{
+	char full[PATH_MAX];
+	const char *cfg = ra->config != NULL ? ra->config : "config.json";
+	const char *bundle = ra->bundle != NULL && ra->bundle[0] != '\0' ? ra->bundle : ".";
+	int n = cfg[0] == '/' ? snprintf(full, sizeof(full), "%s", cfg)
+			      : snprintf(full, sizeof(full), "%s/%s", bundle, cfg);
+	if (n < 0 || (size_t)n >= sizeof(full))
+		return gt_error(err, ENAMETOOLONG, "bundle path");
+	char dir_buf[PATH_MAX], base_buf[PATH_MAX];
+	snprintf(dir_buf, sizeof(dir_buf), "%s", full);
+	snprintf(base_buf, sizeof(base_buf), "%s", full);
+	const char *dir = dirname(dir_buf), *base = basename(base_buf);
+
+	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return gt_error(err, errno, "open bundle %s", dir);
+	cleanup_buf struct gt_buf in = { 0 };
+	if (gt_read_file_at(dfd, base, GT_SPEC_MAX_BYTES, &in, err) < 0)
+		return -1;
+	if (gt_tune_spec(in.data, in.len, policy, gt_host_online_cpus(), tune, err) < 0)
+		return gt_error_wrap(err, "%s", full);
+	if (!tune->changed)
+		return 0;
+	return gt_write_atomic_at(dfd, base, tune->out.data, tune->out.len, err);
+}
+
+static int run_wrapper(const char *policy_path, const char *runtime_path, const char *prefer, int argc,
+		       char *argv[])
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct gt_policy policy;
+	cleanup_err gt_err_t err = NULL;
+	int policy_rc = hook_load_policy(policy_path, &policy, &err);
+
+	char runtime[PATH_MAX];
+	cleanup_err gt_err_t rerr = NULL;
+	if (find_runtime(runtime_path, &policy, prefer, runtime, sizeof(runtime), &rerr) < 0) {
+		gt_log(LOG_ERR, "runtime: %s", gt_err_msg(rerr));
+		return 127;
+	}
+
+	/* argv[0] is the wrapper's own name; the runtime's arguments follow. */
+	struct gt_rt_args ra;
+	gt_runtime_args_parse(argc, argv, 1, &ra);
+	if (ra.tunes) {
+		cleanup_tune struct gt_tune tune = { 0 };
+		if (ra.id != NULL)
+			snprintf(tune.id, sizeof(tune.id), "%s", ra.id);
+		struct gt_log_event ev = { .entry = "runtime", .outcome = "passthrough" };
+		if (policy_rc == 0 && tune_bundle(&ra, &policy, &tune, &err) == 0) {
+			ev.plan = &tune.plan;
+			ev.outcome = tune.changed ? "tuned" : "unchanged";
+		}
+		ev.id = tune.id;
+		ev.error = err != NULL ? gt_err_msg(err) : NULL;
+		ev.ms = hook_elapsed_ms(&t0);
+		gt_log_event(&ev, policy.log_file);
+		if (err != NULL && policy.strict)
+			return 1;
+	}
+
+	argv[0] = runtime;
+	execv(runtime, argv);
+	gt_log(LOG_ERR, "runtime: exec %s: %s", runtime, strerror(errno));
+	return 127;
+}
+
+int cmd_runtime(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "runtime", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *policy_path = NULL, *runtime_path = NULL;
+	int c;
+	/* "+": stop at the first non-option, the runtime's arguments are not ours. */
+	while ((c = getopt_long(argc, argv, "+p:r:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': policy_path = optarg; break;
+		case 'r': runtime_path = optarg; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	/* The runtime's arguments, with the slot before them as their argv[0]. */
+	int first = optind - 1;
+	argv[first] = argv[0];
+	return run_wrapper(policy_path, runtime_path, "runc", argc - first, argv + first);
+}
+
+int cmd_runtime_direct(int argc, char *argv[], const char *prefer)
+{
+	return run_wrapper(NULL, NULL, prefer, argc, argv);
+}

@@ -1,0 +1,23 @@
+#include <stdlib.h>
+#include <time.h>
+
+#include "hook.h"
+
+int hook_load_policy(const char *explicit_path, struct gt_policy *p, gt_err_t *err)
+{
+	gt_policy_defaults(p);
+	/* The only variable gotune reads, and only when not setuid-tainted:
+	 * engines that cannot pass arguments (ctr --runc-binary) still need
+	 * a way to name a policy. */
+	const char *path = explicit_path != NULL ? explicit_path : secure_getenv("GOTUNE_POLICY");
+	if (path != NULL && path[0] != '\0')
+		return gt_policy_load(p, path, false, err);
+	return gt_policy_load(p, GT_POLICY_DEFAULT_PATH, true, err);
+}
+
+double hook_elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}

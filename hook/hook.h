@@ -1,0 +1,23 @@
+/* The gotune-hook commands; each is a thin adapter over lib/. */
+#ifndef GOTUNE_HOOK_H
+#define GOTUNE_HOOK_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "err.h"
+#include "policy.h"
+
+int cmd_precreate(int argc, char *argv[]);
+int cmd_runtime(int argc, char *argv[]);
+/* As gotune-runc / gotune-crun: argv is the runtime's command line. */
+int cmd_runtime_direct(int argc, char *argv[], const char *prefer);
+int cmd_plan(int argc, char *argv[]);
+
+/* Loads the policy named by --policy, else $GOTUNE_POLICY, else the default
+ * path (where a missing file means defaults). */
+int hook_load_policy(const char *explicit_path, struct gt_policy *p, gt_err_t *err);
+
+double hook_elapsed_ms(const struct timespec *start);
+
+#endif

@@ -1,0 +1,93 @@
+/* gotune-hook: one binary, one command per entry point. */
+#include <stdio.h>
+#include <string.h>
+
+#include "hook.h"
+#include "log.h"
+
+#ifndef GOTUNE_VERSION
+#define GOTUNE_VERSION "unknown"
+#endif
+
+static const char help[] =
+	"gotune-hook " GOTUNE_VERSION " - make Go programs in containers respect their CPU and memory limits\n"
+	"\n"
+	"gotune reads a container's OCI spec (config.json), derives the CPU and memory the container\n"
+	"really has from linux.resources, and adds GOMAXPROCS and GOMEMLIMIT (and, by policy, GOGC\n"
+	"and GODEBUG keys) to process.env before the runtime starts the container. Variables the\n"
+	"spec already sets are kept. Any error of gotune's leaves the spec unchanged (fail-open).\n"
+	"\n"
+	"usage: gotune-hook COMMAND [OPTIONS]\n"
+	"\n"
+	"commands:\n"
+	"  precreate            Podman hooks.d stage \"precreate\": spec on stdin, tuned spec on stdout\n"
+	"  runtime -- ARGS...   act as runc/crun: tune <bundle>/config.json on create/run, then exec\n"
+	"                       the real runtime with ARGS unchanged (also installed as gotune-runc)\n"
+	"  plan [SPEC]          show the limits found, each variable's decision and reason, and the\n"
+	"                       resulting env; SPEC is a file, '-' for stdin, or --bundle DIR\n"
+	"                       (default ./config.json)\n"
+	"\n"
+	"options:\n"
+	"  --policy FILE        policy file (default $GOTUNE_POLICY, else /etc/gotune/policy.json;\n"
+	"                       a missing default file means built-in defaults)\n"
+	"  --runtime PATH       (runtime) the real runtime; default: policy \"runtime\", else runc,\n"
+	"                       then crun, on PATH\n"
+	"  --json               (plan) machine-readable output\n"
+	"  --host-cpus N        (plan) plan as if the host had N online CPUs\n"
+	"  -h, --help           this help;  -V, --version  the version\n"
+	"\n"
+	"default rules:\n"
+	"  GOMAXPROCS = ceil(cpu.quota / cpu.period), at least 1, set only when below the CPUs the\n"
+	"               container can use (its cpuset, else the host's online CPUs)\n"
+	"  GOMEMLIMIT = floor(memory.limit x 0.9), written as Go parses it (e.g. 180MiB)\n"
+	"\n"
+	"per-container annotations:\n"
+	"  gotune.io/disable=true        leave this container alone\n"
+	"  gotune.io/gomaxprocs=off|on   gotune.io/gomemlimit=off|on\n"
+	"  gotune.io/memory-ratio=0.8    gotune.io/rounding=ceil|floor\n"
+	"  gotune.io/gogc=off|N          gotune.io/godebug=key=value,key2=value2\n"
+	"\n"
+	"examples:\n"
+	"  gotune-hook plan --bundle /run/containerd/io.containerd.runtime.v2.task/k8s.io/ID\n"
+	"  gotune-hook runtime --runtime /usr/sbin/runc -- run --bundle ./mybundle demo\n"
+	"  podman --hooks-dir /usr/local/share/gotune/hooks.d run --cpus 0.5 --memory 200m IMAGE\n"
+	"\n"
+	"See gotune-hook(8) for the policy keys, setup for each engine, and logging.\n";
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s != NULL ? s + 1 : p;
+}
+
+int main(int argc, char *argv[])
+{
+	gt_log_init();
+	const char *self = base_name(argv[0]);
+	/* Installed as gotune-runc / gotune-crun, the command line is the
+	 * runtime's, and the name says which runtime to prefer. */
+	if (strncmp(self, "gotune-", 7) == 0 && strcmp(self, "gotune-hook") != 0)
+		return cmd_runtime_direct(argc, argv, strcmp(self + 7, "crun") == 0 ? "crun" : "runc");
+
+	if (argc < 2) {
+		fputs(help, stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+		fputs(help, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("gotune-hook %s\n", GOTUNE_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "precreate") == 0)
+		return cmd_precreate(argc - 1, argv + 1);
+	if (strcmp(cmd, "runtime") == 0)
+		return cmd_runtime(argc - 1, argv + 1);
+	if (strcmp(cmd, "plan") == 0)
+		return cmd_plan(argc - 1, argv + 1);
+	fprintf(stderr, "gotune-hook: unknown command \"%s\"; see gotune-hook --help\n", cmd);
+	return 2;
+}

@@ -1,0 +1,19 @@
+/* Reading a runc/crun command line the way the runtime will, to find the
+ * subcommand and the bundle without changing a single argument. */
+#ifndef GOTUNE_RUNTIME_ARGS_H
+#define GOTUNE_RUNTIME_ARGS_H
+
+#include <stdbool.h>
+
+struct gt_rt_args {
+	int subcmd;		/* index of the subcommand in argv, or -1 */
+	const char *bundle;	/* --bundle/-b value, NULL for the cwd */
+	const char *config;	/* crun's --config/-f value, NULL for config.json */
+	const char *id;		/* the container id (first positional after the subcommand) */
+	bool tunes;		/* create or run: the spec is read now */
+};
+
+/* argv[0] is the program; runtime arguments start at argv[first]. */
+void gt_runtime_args_parse(int argc, char *const argv[], int first, struct gt_rt_args *out);
+
+#endif

@@ -1,0 +1,102 @@
+#include "annotations.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *const gt_annotation_keys[] = {
+	GT_ANNOTATION_PREFIX "disable",
+	GT_ANNOTATION_PREFIX "gomaxprocs",
+	GT_ANNOTATION_PREFIX "gomemlimit",
+	GT_ANNOTATION_PREFIX "memory-ratio",
+	GT_ANNOTATION_PREFIX "rounding",
+	GT_ANNOTATION_PREFIX "gogc",
+	GT_ANNOTATION_PREFIX "godebug",
+	NULL,
+};
+
+static int parse_bool(const char *v)
+{
+	if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0)
+		return 1;
+	if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
+		return 0;
+	return -1;
+}
+
+/* "off" switches a variable off for this container; "on" switches it back on
+ * where the policy had it off. */
+static void on_off(const char *key, const char *v, bool *flag, struct gt_notes *notes)
+{
+	if (strcmp(v, "off") == 0)
+		*flag = false;
+	else if (strcmp(v, "on") == 0)
+		*flag = true;
+	else
+		gt_note(notes, "annotation %s=\"%.40s\": expected on or off; ignored", key, v);
+}
+
+static void apply_godebug(struct gt_settings *s, const char *v, struct gt_notes *notes)
+{
+	char copy[1024];
+	if (strlen(v) >= sizeof(copy)) {
+		gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "godebug is too long; ignored");
+		return;
+	}
+	snprintf(copy, sizeof(copy), "%s", v);
+	/* Validate everything first, so a bad list changes nothing. */
+	struct gt_settings next = *s;
+	char *save = NULL;
+	for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		if (eq == NULL) {
+			gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "godebug: \"%.40s\" is not key=value; ignored", tok);
+			return;
+		}
+		*eq = '\0';
+		if (!gt_valid_godebug_token(tok, true) || !gt_valid_godebug_token(eq + 1, false)) {
+			gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "godebug: bad setting \"%.40s\"; ignored", tok);
+			return;
+		}
+		if (gt_settings_godebug_set(&next, tok, eq + 1) < 0) {
+			gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "godebug: too many settings; ignored");
+			return;
+		}
+	}
+	*s = next;
+}
+
+void gt_annotations_apply(struct gt_settings *s, gt_annotation_fn get, void *ctx, struct gt_notes *notes)
+{
+	const char *v;
+	if ((v = get(ctx, GT_ANNOTATION_PREFIX "disable")) != NULL) {
+		int b = parse_bool(v);
+		if (b < 0)
+			gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "disable=\"%.40s\": expected true or false; ignored", v);
+		else if (b == 1)
+			s->enabled = false;
+	}
+	if ((v = get(ctx, GT_ANNOTATION_PREFIX "gomaxprocs")) != NULL)
+		on_off(GT_ANNOTATION_PREFIX "gomaxprocs", v, &s->maxprocs_enabled, notes);
+	if ((v = get(ctx, GT_ANNOTATION_PREFIX "gomemlimit")) != NULL)
+		on_off(GT_ANNOTATION_PREFIX "gomemlimit", v, &s->memlimit_enabled, notes);
+	if ((v = get(ctx, GT_ANNOTATION_PREFIX "memory-ratio")) != NULL) {
+		if (gt_parse_ratio(v, &s->ratio_ppm) < 0)
+			gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "memory-ratio=\"%.40s\": expected a number in (0, 1]; ignored", v);
+	}
+	if ((v = get(ctx, GT_ANNOTATION_PREFIX "rounding")) != NULL) {
+		if (strcmp(v, "ceil") == 0)
+			s->rounding = GT_ROUND_CEIL;
+		else if (strcmp(v, "floor") == 0)
+			s->rounding = GT_ROUND_FLOOR;
+		else
+			gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "rounding=\"%.40s\": expected ceil or floor; ignored", v);
+	}
+	if ((v = get(ctx, GT_ANNOTATION_PREFIX "gogc")) != NULL) {
+		if (gt_valid_gogc(v))
+			snprintf(s->gogc, sizeof(s->gogc), "%s", v);
+		else
+			gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "gogc=\"%.40s\": expected off or a number; ignored", v);
+	}
+	if ((v = get(ctx, GT_ANNOTATION_PREFIX "godebug")) != NULL)
+		apply_godebug(s, v, notes);
+}

@@ -1,0 +1,169 @@
+#include "fileio.h"
+#include "cleanup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void gt_buf_free(struct gt_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+}
+
+int gt_read_fd(int fd, size_t max, struct gt_buf *out, gt_err_t *err)
+{
+	size_t cap = 16384, len = 0;
+	char *data = malloc(cap + 1);
+	if (data == NULL)
+		return gt_error(err, ENOMEM, "read");
+	for (;;) {
+		if (len == cap) {
+			if (cap > max) {
+				break;
+			}
+			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			char *n = realloc(data, ncap + 1);
+			if (n == NULL) {
+				free(data);
+				return gt_error(err, ENOMEM, "read");
+			}
+			data = n;
+			cap = ncap;
+		}
+		ssize_t r = read(fd, data + len, cap - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			free(data);
+			return gt_error(err, e, "read");
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	data[len] = '\0';
+	out->data = data;
+	out->len = len;
+	if (len > max)
+		return gt_error(err, EFBIG, "input is larger than %zu bytes", max);
+	return 0;
+}
+
+int gt_read_file_at(int dirfd, const char *path, size_t max, struct gt_buf *out, gt_err_t *err)
+{
+	cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return gt_error(err, errno, "open %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return gt_error(err, errno, "stat %s", path);
+	if (!S_ISREG(st.st_mode))
+		return gt_error(err, 0, "%s is not a regular file", path);
+	if (gt_read_fd(fd, max, out, err) < 0) {
+		gt_buf_free(out);
+		return gt_error_wrap(err, "%s", path);
+	}
+	return 0;
+}
+
+int gt_write_all(int fd, const char *data, size_t len, gt_err_t *err)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, data, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return gt_error(err, errno, "write");
+		}
+		data += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int gt_copy_fd(int in, int out, gt_err_t *err)
+{
+	char chunk[65536];
+	for (;;) {
+		ssize_t r = read(in, chunk, sizeof(chunk));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return gt_error(err, errno, "read");
+		}
+		if (r == 0)
+			return 0;
+		if (gt_write_all(out, chunk, (size_t)r, err) < 0)
+			return -1;
+	}
+}
+
+static int open_temp_beside(int dirfd, const char *name, char *tmp, size_t tmpsz, gt_err_t *err)
+{
+	for (int attempt = 0; attempt < 16; attempt++) {
+		unsigned long long rnd = 0;
+		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
+			rnd = (unsigned long long)getpid() * 2654435761ULL + (unsigned long long)attempt;
+		snprintf(tmp, tmpsz, ".%s.gotune-%012llx", name, rnd & 0xffffffffffffULL);
+		int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return gt_error(err, errno, "create temp file beside %s", name);
+	}
+	return gt_error(err, EEXIST, "create temp file beside %s", name);
+}
+
+int gt_write_atomic_at(int dirfd, const char *name, const char *data, size_t len, gt_err_t *err)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return gt_error(err, errno, "stat %s", name);
+	if (!S_ISREG(st.st_mode))
+		return gt_error(err, 0, "%s is not a regular file", name);
+
+	char tmp[4096];
+	if (strlen(name) > sizeof(tmp) - 32)
+		return gt_error(err, ENAMETOOLONG, "%s", name);
+	cleanup_close int fd = open_temp_beside(dirfd, name, tmp, sizeof(tmp), err);
+	if (fd < 0)
+		return -1;
+
+	const char *what = "write";
+	int e = 0;
+	if (gt_write_all(fd, data, len, err) < 0)
+		goto fail_with_err;
+	/* The engine may run the runtime as another owner or read the file back
+	 * with its own permissions: keep both as they were. */
+	what = "chmod";
+	if (fchmod(fd, st.st_mode & 07777) < 0)
+		goto fail;
+	what = "chown";
+	if ((st.st_uid != geteuid() || st.st_gid != getegid()) && fchown(fd, st.st_uid, st.st_gid) < 0)
+		goto fail;
+	what = "fsync";
+	if (fsync(fd) < 0)
+		goto fail;
+	what = "rename";
+	if (renameat(dirfd, tmp, dirfd, name) < 0)
+		goto fail;
+	/* Without this the rename itself may not survive a crash. */
+	if (fsync(dirfd) < 0 && errno != EINVAL && errno != EBADF)
+		return gt_error(err, errno, "fsync directory of %s", name);
+	return 0;
+
+fail:
+	e = errno;
+	gt_error(err, e, "%s %s", what, tmp);
+fail_with_err:
+	unlinkat(dirfd, tmp, 0);
+	return gt_error_wrap(err, "replace %s", name);
+}

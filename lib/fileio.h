@@ -1,0 +1,36 @@
+/* Bounded reads and crash-safe replacement of files. */
+#ifndef GOTUNE_FILEIO_H
+#define GOTUNE_FILEIO_H
+
+#include <stddef.h>
+#include "err.h"
+
+struct gt_buf {
+	char *data;	/* NUL-terminated for convenience; len excludes the NUL */
+	size_t len;
+};
+
+void gt_buf_free(struct gt_buf *b);
+#define cleanup_buf __attribute__((cleanup(gt_buf_free)))
+
+/* Reads fd to EOF, refusing more than max bytes. On a too-large input it
+ * fails with errno_ EFBIG but leaves the max + 1 bytes read so far in *out,
+ * so a filter can still pass its whole input through unchanged. */
+int gt_read_fd(int fd, size_t max, struct gt_buf *out, gt_err_t *err);
+
+/* Reads a regular file (never a FIFO or device: those could block or never
+ * end) relative to dirfd, with the same bound. */
+int gt_read_file_at(int dirfd, const char *path, size_t max, struct gt_buf *out, gt_err_t *err);
+
+/* Replaces dirfd/name with data so that a reader sees the old or the new
+ * content and never a mix: temp file in the same directory, same mode and
+ * owner as the file it replaces, fsync, rename, fsync of the directory. */
+int gt_write_atomic_at(int dirfd, const char *name, const char *data, size_t len, gt_err_t *err);
+
+/* Writes all of data, retrying short writes and EINTR. */
+int gt_write_all(int fd, const char *data, size_t len, gt_err_t *err);
+
+/* Copies fd in to fd out until EOF. */
+int gt_copy_fd(int in, int out, gt_err_t *err);
+
+#endif

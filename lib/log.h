@@ -1,0 +1,31 @@
+/* Where gotune says what it did: syslog when /dev/log exists (Podman drops
+ * a precreate hook's stderr), else stderr; never stdout, which carries the
+ * spec in precreate mode. Optionally a JSON-lines file from the policy. */
+#ifndef GOTUNE_LOG_H
+#define GOTUNE_LOG_H
+
+#include <syslog.h>
+
+#include "plan.h"
+
+void gt_log_init(void);
+
+/* Forces stderr (the CLI's interactive commands). */
+void gt_log_to_stderr(void);
+
+void gt_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+struct gt_log_event {
+	const char *entry;	/* "precreate", "runtime", ... */
+	const char *id;		/* container id or name, may be "" */
+	const struct gt_plan *plan;	/* NULL when planning failed */
+	const char *error;	/* NULL on success */
+	const char *outcome;	/* "tuned", "unchanged", "passthrough" */
+	double ms;
+};
+
+/* One line per container and entry point; also appended to log_file (if
+ * not "") as JSON. */
+void gt_log_event(const struct gt_log_event *ev, const char *log_file);
+
+#endif

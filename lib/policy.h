@@ -1,0 +1,71 @@
+/* The operator's policy (/etc/gotune/policy.json) and the settings it
+ * yields; annotations may then adjust the per-container part. */
+#ifndef GOTUNE_POLICY_H
+#define GOTUNE_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define GT_POLICY_DEFAULT_PATH "/etc/gotune/policy.json"
+#define GT_POLICY_MAX_BYTES (1u << 20)
+#define GT_GODEBUG_MAX 32u
+#define GT_GODEBUG_TOKEN_MAX 64
+
+enum gt_rounding { GT_ROUND_CEIL, GT_ROUND_FLOOR };
+
+struct gt_kv {
+	char key[GT_GODEBUG_TOKEN_MAX + 1];
+	char value[GT_GODEBUG_TOKEN_MAX + 1];
+};
+
+/* What one container gets; policy first, annotations on top. */
+struct gt_settings {
+	bool enabled;
+	bool override;
+	bool maxprocs_enabled;
+	enum gt_rounding rounding;
+	unsigned minimum;
+	bool shares;
+	bool memlimit_enabled;
+	uint32_t ratio_ppm;	/* GOMEMLIMIT = limit * ratio_ppm / 1e6 */
+	char gogc[16];		/* "" when not requested */
+	size_t n_godebug;
+	struct gt_kv godebug[GT_GODEBUG_MAX];
+};
+
+struct gt_policy {
+	struct gt_settings settings;
+	bool strict;
+	char runtime[4096];	/* "" to search PATH */
+	char log_file[4096];	/* "" for no JSON-lines log */
+	char source[4096];	/* file it came from, or "built-in defaults" */
+};
+
+void gt_policy_defaults(struct gt_policy *p);
+
+/* Validates and applies a policy document (JSON text) over the defaults.
+ * Unknown keys and wrong types are errors naming the key and origin. */
+int gt_policy_parse(struct gt_policy *p, const char *text, size_t len, const char *origin, gt_err_t *err);
+
+/* Loads a policy file. A missing file is not an error when missing_ok (the
+ * default path: no policy means defaults). */
+int gt_policy_load(struct gt_policy *p, const char *path, bool missing_ok, gt_err_t *err);
+
+/* Value checks shared by the policy and the annotations. */
+bool gt_valid_gogc(const char *s);
+bool gt_valid_godebug_token(const char *s, bool is_key);
+int gt_parse_ratio(const char *s, uint32_t *ppm);
+/* Adds or replaces key in the settings' GODEBUG list. */
+int gt_settings_godebug_set(struct gt_settings *s, const char *key, const char *value);
+
+/* The keys the policy accepts, with their JSON types, for the schema test. */
+struct gt_policy_key {
+	const char *path;	/* "gomemlimit.ratio" */
+	const char *type;	/* JSON Schema type */
+};
+const struct gt_policy_key *gt_policy_keys(void);
+
+#endif

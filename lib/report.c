@@ -1,0 +1,123 @@
+#include "report.h"
+#include "memfmt.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+void gt_gen_str(yajl_gen g, const char *s)
+{
+	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+void gt_gen_kv(yajl_gen g, const char *k, const char *v)
+{
+	gt_gen_str(g, k);
+	gt_gen_str(g, v);
+}
+
+void gt_plan_summary(const struct gt_plan *plan, char *out, size_t outsz)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (int v = 0; v < GT_NVARS && len < outsz; v++) {
+		const struct gt_decision *d = &plan->d[v];
+		/* Quiet about what nobody asked for. */
+		if (d->action == GT_ACT_SKIPPED && (v == GT_GOGC || v == GT_GODEBUG))
+			continue;
+		int w = snprintf(out + len, outsz - len, "%s%s%s%s (%s: %s)", len ? " " : "", gt_var_names[v],
+				 d->value[0] ? "=" : "", d->value, gt_action_name(d->action), d->reason);
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+	for (size_t i = 0; i < plan->notes.n && len < outsz; i++) {
+		int w = snprintf(out + len, outsz - len, "; warning: %s", plan->notes.text[i]);
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+}
+
+static void limit_rows(const struct gt_limits *l, FILE *f)
+{
+	char mem[32];
+	fprintf(f, "limits:\n");
+	if (l->has_quota)
+		fprintf(f, "  cpu quota     %" PRId64 " per %" PRIu64 " us period%s\n", l->quota, l->period,
+			l->period_from_spec ? "" : " (default)");
+	else
+		fprintf(f, "  cpu quota     none\n");
+	if (l->cpuset_cpus > 0)
+		fprintf(f, "  cpuset        %d CPUs\n", l->cpuset_cpus);
+	else
+		fprintf(f, "  cpuset        none\n");
+	if (l->has_shares)
+		fprintf(f, "  cpu shares    %" PRIu64 "\n", l->shares);
+	if (l->has_memory) {
+		gt_memhuman((uint64_t)l->memory, mem, sizeof(mem));
+		fprintf(f, "  memory limit  %" PRId64 " bytes (%s)\n", l->memory, mem);
+	} else {
+		fprintf(f, "  memory limit  none\n");
+	}
+	fprintf(f, "  host CPUs     %d online\n", l->host_cpus);
+}
+
+void gt_plan_table(const struct gt_plan *plan, FILE *f)
+{
+	limit_rows(&plan->limits, f);
+	fprintf(f, "\n%-11s %-9s %-14s %s\n", "VARIABLE", "DECISION", "VALUE", "REASON");
+	for (int v = 0; v < GT_NVARS; v++) {
+		const struct gt_decision *d = &plan->d[v];
+		fprintf(f, "%-11s %-9s %-14s %s\n", gt_var_names[v], gt_action_name(d->action),
+			d->value[0] ? d->value : "-", d->reason);
+	}
+	for (size_t i = 0; i < plan->notes.n; i++)
+		fprintf(f, "warning: %s\n", plan->notes.text[i]);
+	if (plan->notes.dropped)
+		fprintf(f, "warning: %zu more warnings not shown\n", plan->notes.dropped);
+}
+
+static void gen_int(yajl_gen g, const char *k, long long v)
+{
+	gt_gen_str(g, k);
+	yajl_gen_integer(g, v);
+}
+
+void gt_plan_json(const struct gt_plan *plan, yajl_gen g)
+{
+	const struct gt_limits *l = &plan->limits;
+	gt_gen_str(g, "limits");
+	yajl_gen_map_open(g);
+	if (l->has_quota) {
+		gen_int(g, "cpu_quota", l->quota);
+		gen_int(g, "cpu_period", (long long)l->period);
+	}
+	if (l->cpuset_cpus > 0)
+		gen_int(g, "cpuset_cpus", l->cpuset_cpus);
+	if (l->has_shares)
+		gen_int(g, "cpu_shares", (long long)l->shares);
+	if (l->has_memory)
+		gen_int(g, "memory_limit", l->memory);
+	gen_int(g, "host_cpus", l->host_cpus);
+	yajl_gen_map_close(g);
+
+	gt_gen_str(g, "vars");
+	yajl_gen_map_open(g);
+	for (int v = 0; v < GT_NVARS; v++) {
+		const struct gt_decision *d = &plan->d[v];
+		gt_gen_str(g, gt_var_names[v]);
+		yajl_gen_map_open(g);
+		gt_gen_kv(g, "action", gt_action_name(d->action));
+		if (d->value[0])
+			gt_gen_kv(g, "value", d->value);
+		gt_gen_kv(g, "reason", d->reason);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_map_close(g);
+
+	gt_gen_str(g, "warnings");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < plan->notes.n; i++)
+		gt_gen_str(g, plan->notes.text[i]);
+	yajl_gen_array_close(g);
+}

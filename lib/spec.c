@@ -1,0 +1,241 @@
+#include "spec.h"
+#include "json.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+struct collect {
+	struct gt_span *items;
+	size_t n, cap;
+	bool oom;
+};
+
+static void collect_item(void *ctx, struct gt_span elem)
+{
+	struct collect *c = ctx;
+	if (c->oom)
+		return;
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 16;
+		struct gt_span *n = realloc(c->items, ncap * sizeof(*n));
+		if (n == NULL) {
+			c->oom = true;
+			return;
+		}
+		c->items = n;
+		c->cap = ncap;
+	}
+	c->items[c->n++] = elem;
+}
+
+int gt_spec_parse(struct gt_spec *spec, const char *text, size_t len, gt_err_t *err)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->text = text;
+	spec->len = len;
+	if (len > GT_SPEC_MAX_BYTES)
+		return gt_error(err, 0, "spec is %zu bytes, more than the %u allowed", len, GT_SPEC_MAX_BYTES);
+	if (gt_json_parse(text, len, "spec", &spec->tree, err) < 0)
+		return -1;
+	if (!YAJL_IS_OBJECT(spec->tree))
+		return gt_error(err, 0, "spec is not a JSON object");
+
+	size_t root = gt_json_skip_ws(text, len, 0);
+	unsigned n = gt_json_member(text, len, root, "process", &spec->process);
+	if (n == 0)
+		return gt_error(err, 0, "spec has no process");
+	if (n > 1)
+		return gt_error(err, 0, "spec has %u \"process\" keys", n);
+	if (text[spec->process.start] != '{')
+		return gt_error(err, 0, "spec process is not an object");
+
+	yajl_val proc = NULL, env = NULL;
+	gt_json_get(spec->tree, "process", &proc);
+	int got = gt_json_get(proc, "env", &env);
+	n = gt_json_member(text, len, spec->process.start, "env", &spec->env_span);
+	if (got < 0 || n > 1)
+		return gt_error(err, 0, "spec has duplicate process.env keys");
+	if (n == 0)
+		return 0;
+	spec->has_env = true;
+	if (YAJL_IS_NULL(env)) {
+		spec->env_null = true;
+		return 0;
+	}
+	if (!YAJL_IS_ARRAY(env))
+		return gt_error(err, 0, "spec process.env is not an array");
+	if (env->u.array.len > GT_SPEC_MAX_ENV)
+		return gt_error(err, 0, "spec process.env has %zu entries, more than %d", env->u.array.len,
+				GT_SPEC_MAX_ENV);
+
+	struct collect c = { 0 };
+	gt_json_elements(text, len, spec->env_span.start, collect_item, &c);
+	spec->env_items = c.items;
+	spec->n_env = c.n;
+	if (c.oom)
+		return gt_error(err, ENOMEM, "spec process.env");
+	/* The byte scanner and yajl must agree, or a splice could land in the
+	 * wrong place. */
+	if (c.n != env->u.array.len)
+		return gt_error(err, 0, "spec process.env: %zu items found, yajl saw %zu", c.n,
+				env->u.array.len);
+	spec->env = calloc(c.n + 1, sizeof(*spec->env));
+	if (spec->env == NULL)
+		return gt_error(err, ENOMEM, "spec process.env");
+	for (size_t i = 0; i < c.n; i++) {
+		yajl_val v = env->u.array.values[i];
+		if (!YAJL_IS_STRING(v))
+			return gt_error(err, 0, "spec process.env[%zu] is not a string", i);
+		spec->env[i] = YAJL_GET_STRING(v);
+	}
+	return 0;
+}
+
+void gt_spec_free(struct gt_spec *spec)
+{
+	yajl_tree_free(spec->tree);
+	free(spec->env_items);
+	free(spec->env);
+	memset(spec, 0, sizeof(*spec));
+}
+
+const char *gt_spec_annotation(const struct gt_spec *spec, const char *key)
+{
+	yajl_val ann = NULL, v = NULL;
+	if (gt_json_get(spec->tree, "annotations", &ann) != 1)
+		return NULL;
+	if (gt_json_get(ann, key, &v) != 1 || !YAJL_IS_STRING(v))
+		return NULL;
+	return YAJL_GET_STRING(v);
+}
+
+/* A splice: replace text[start, end) with repl. */
+struct splice {
+	size_t start, end;
+	const char *repl;
+	size_t repl_len;
+	char *owned;
+};
+
+static int cmp_splice(const void *a, const void *b)
+{
+	const struct splice *x = a, *y = b;
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+static char *quote_dup(const char *s)
+{
+	char *q = malloc(strlen(s) * 6 + 3);
+	if (q != NULL)
+		gt_json_quote(s, q);
+	return q;
+}
+
+/* The appended entries as one run of text: `"A=1","B=2"`, with a leading
+ * comma when the array already has items. */
+static char *join_appends(const struct gt_env_edit *edits, size_t n, bool lead_comma)
+{
+	size_t cap = 1;
+	for (size_t i = 0; i < n; i++)
+		if (edits[i].index == GT_ENV_APPEND)
+			cap += strlen(edits[i].entry) * 6 + 4;
+	char *out = malloc(cap);
+	if (out == NULL)
+		return NULL;
+	size_t len = 0;
+	bool first = !lead_comma;
+	for (size_t i = 0; i < n; i++) {
+		if (edits[i].index != GT_ENV_APPEND)
+			continue;
+		if (!first)
+			out[len++] = ',';
+		first = false;
+		len += gt_json_quote(edits[i].entry, out + len);
+	}
+	out[len] = '\0';
+	return out;
+}
+
+int gt_spec_render(const struct gt_spec *spec, const struct gt_env_edit *edits, size_t n_edits,
+		   struct gt_buf *out, gt_err_t *err)
+{
+	struct splice *sp = calloc(n_edits + 1, sizeof(*sp));
+	if (sp == NULL)
+		return gt_error(err, ENOMEM, "render spec");
+	size_t ns = 0, n_app = 0;
+	int ret = -1;
+
+	for (size_t i = 0; i < n_edits; i++) {
+		if (edits[i].index == GT_ENV_APPEND) {
+			n_app++;
+			continue;
+		}
+		if (edits[i].index >= spec->n_env) {
+			gt_error(err, 0, "render spec: env index %zu out of range", edits[i].index);
+			goto out;
+		}
+		struct gt_span s = spec->env_items[edits[i].index];
+		char *q = quote_dup(edits[i].entry);
+		if (q == NULL)
+			goto oom;
+		sp[ns++] = (struct splice){ s.start, s.end, q, strlen(q), q };
+	}
+	if (n_app > 0) {
+		bool have_items = spec->has_env && !spec->env_null && spec->n_env > 0;
+		char *run = join_appends(edits, n_edits, have_items);
+		if (run == NULL)
+			goto oom;
+		if (spec->has_env && !spec->env_null) {
+			/* right after the last item, so pretty-printed specs
+			 * keep their closing bracket where it was */
+			size_t at = spec->n_env > 0 ? spec->env_items[spec->n_env - 1].end : spec->env_span.start + 1;
+			sp[ns++] = (struct splice){ at, at, run, strlen(run), run };
+		} else {
+			bool empty = gt_json_is_empty_container(spec->text, spec->len, spec->process.start);
+			char *text = NULL;
+			int r = spec->env_null ? asprintf(&text, "[%s]", run)
+					       : asprintf(&text, "\"env\":[%s]%s", run, empty ? "" : ",");
+			free(run);
+			if (r < 0)
+				goto oom;
+			size_t at = spec->process.start + 1;
+			struct splice s = { at, at, text, strlen(text), text };
+			if (spec->env_null) {
+				s.start = spec->env_span.start;
+				s.end = spec->env_span.end;
+			}
+			sp[ns++] = s;
+		}
+	}
+	qsort(sp, ns, sizeof(*sp), cmp_splice);
+
+	size_t total = spec->len;
+	for (size_t i = 0; i < ns; i++)
+		total += sp[i].repl_len;
+	out->data = malloc(total + 1);
+	if (out->data == NULL)
+		goto oom;
+	size_t pos = 0, len = 0;
+	for (size_t i = 0; i < ns; i++) {
+		memcpy(out->data + len, spec->text + pos, sp[i].start - pos);
+		len += sp[i].start - pos;
+		memcpy(out->data + len, sp[i].repl, sp[i].repl_len);
+		len += sp[i].repl_len;
+		pos = sp[i].end;
+	}
+	memcpy(out->data + len, spec->text + pos, spec->len - pos);
+	len += spec->len - pos;
+	out->data[len] = '\0';
+	out->len = len;
+	ret = 0;
+	goto out;
+oom:
+	gt_error(err, ENOMEM, "render spec");
+out:
+	for (size_t i = 0; i < ns; i++)
+		free(sp[i].owned);
+	free(sp);
+	return ret;
+}

@@ -1,0 +1,25 @@
+/* The pipeline every entry point runs: spec -> limits -> settings
+ * (policy + annotations) -> plan -> rendered spec. */
+#ifndef GOTUNE_TUNE_H
+#define GOTUNE_TUNE_H
+
+#include "fileio.h"
+#include "plan.h"
+#include "policy.h"
+
+struct gt_tune {
+	struct gt_plan plan;
+	bool changed;
+	struct gt_buf out;	/* the tuned spec when changed */
+	char id[128];		/* best-effort container name for logs */
+};
+
+void gt_tune_free(struct gt_tune *t);
+#define cleanup_tune __attribute__((cleanup(gt_tune_free)))
+
+/* text must be NUL-terminated. On error nothing is rendered and the caller
+ * passes the spec through unchanged. */
+int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, int host_cpus, struct gt_tune *t,
+		 gt_err_t *err);
+
+#endif

@@ -1,0 +1,180 @@
+/* Policy validation, annotations, and the schema staying in step with the
+ * code that enforces it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "annotations.h"
+#include "fileio.h"
+#include "json.h"
+#include "policy.h"
+#include "tap.h"
+
+static int parse(struct gt_policy *p, const char *text, char *msg, size_t msgsz)
+{
+	gt_policy_defaults(p);
+	gt_err_t err = NULL;
+	int r = gt_policy_parse(p, text, strlen(text), "/etc/gotune/policy.json", &err);
+	snprintf(msg, msgsz, "%s", r < 0 ? gt_err_msg(err) : "");
+	gt_err_free(&err);
+	return r;
+}
+
+static int contains(const char *hay, const char *needle)
+{
+	if (strstr(hay, needle) != NULL)
+		return 1;
+	printf("# \"%s\" lacks \"%s\"\n", hay, needle);
+	return 0;
+}
+
+struct ann {
+	const char *const *kv;
+};
+
+static const char *ann_get(void *ctx, const char *key)
+{
+	for (const char *const *kv = ((struct ann *)ctx)->kv; *kv != NULL; kv += 2)
+		if (strcmp(*kv, key) == 0)
+			return kv[1];
+	return NULL;
+}
+
+static void schema_matches_code(const char *schema_path)
+{
+	struct gt_buf buf = { 0 };
+	gt_err_t err = NULL;
+	yajl_val tree = NULL;
+	if (gt_read_file_at(-100, schema_path, 1 << 20, &buf, &err) < 0 ||
+	    gt_json_parse(buf.data, buf.len, "schema", &tree, &err) < 0) {
+		ok(0, "schema loads: %s", gt_err_msg(err));
+		return;
+	}
+	int mismatches = 0, count = 0;
+	for (const struct gt_policy_key *k = gt_policy_keys(); k->path != NULL; k++) {
+		char path[128];
+		snprintf(path, sizeof(path), "%s", k->path);
+		const char *segs[8] = { "properties" };
+		size_t n = 1;
+		for (char *t = path; t != NULL;) {
+			char *dot = strchr(t, '.');
+			if (dot != NULL)
+				*dot++ = '\0';
+			segs[n++] = t;
+			segs[n++] = "properties";
+			t = dot;
+		}
+		segs[n - 1] = "type";
+		segs[n] = NULL;
+		yajl_val type = gt_json_path(tree, segs);
+		count++;
+		if (!YAJL_IS_STRING(type) || strcmp(type->u.string, k->type) != 0) {
+			printf("# %s: schema says %s, code says %s\n", k->path,
+			       YAJL_IS_STRING(type) ? type->u.string : "nothing", k->type);
+			mismatches++;
+		}
+	}
+	/* And the other way: every top-level schema property is known. */
+	const char *props[] = { "properties", NULL };
+	yajl_val top = gt_json_path(tree, props);
+	for (size_t i = 0; YAJL_IS_OBJECT(top) && i < top->u.object.len; i++) {
+		int known = 0;
+		for (const struct gt_policy_key *k = gt_policy_keys(); k->path != NULL; k++)
+			known |= strcmp(k->path, top->u.object.keys[i]) == 0;
+		if (!known) {
+			printf("# schema property %s unknown to the code\n", top->u.object.keys[i]);
+			mismatches++;
+		}
+	}
+	ok(mismatches == 0 && count > 10, "schema and code agree on %d keys", count);
+	const char *nap[] = { "additionalProperties", NULL };
+	yajl_val addl = gt_json_path(tree, nap);
+	ok(YAJL_IS_FALSE(addl), "schema refuses unknown top-level keys, like the code");
+	yajl_tree_free(tree);
+	gt_buf_free(&buf);
+}
+
+int main(int argc, char *argv[])
+{
+	struct gt_policy p;
+	char msg[512];
+
+	ok(parse(&p, "{}", msg, sizeof(msg)) == 0, "empty policy is valid");
+	is_int(p.settings.ratio_ppm, 900000, "default ratio 0.9");
+	is_str(p.source, "/etc/gotune/policy.json", "source recorded");
+
+	ok(parse(&p,
+		 "{\"$schema\":\"x\",\"enabled\":true,\"strict\":true,\"override\":true,\"runtime\":\"/usr/sbin/runc\","
+		 "\"log_file\":\"/var/log/gotune.jsonl\",\"gomaxprocs\":{\"enabled\":true,\"rounding\":\"floor\","
+		 "\"minimum\":2,\"shares\":true},\"gomemlimit\":{\"enabled\":false,\"ratio\":0.85},\"gogc\":\"off\","
+		 "\"godebug\":{\"madvdontneed\":\"1\"}}",
+		 msg, sizeof(msg)) == 0,
+	   "full policy is valid %s", msg);
+	ok(p.strict && p.settings.override && p.settings.shares && !p.settings.memlimit_enabled, "booleans applied");
+	is_int(p.settings.rounding, GT_ROUND_FLOOR, "rounding applied");
+	is_int(p.settings.minimum, 2, "minimum applied");
+	is_int(p.settings.ratio_ppm, 850000, "ratio applied");
+	is_str(p.settings.gogc, "off", "gogc applied");
+	is_str(p.runtime, "/usr/sbin/runc", "runtime applied");
+	is_int(p.settings.n_godebug, 1, "godebug applied");
+
+	ok(parse(&p, "{\"gomaxprocs\":{\"rouding\":\"ceil\"}}", msg, sizeof(msg)) < 0 &&
+		   contains(msg, "\"gomaxprocs.rouding\" is unknown") && contains(msg, "/etc/gotune/policy.json"),
+	   "unknown nested key named with file");
+	ok(parse(&p, "{\"stict\":true}", msg, sizeof(msg)) < 0 && contains(msg, "\"stict\" is unknown"),
+	   "unknown top key");
+	ok(parse(&p, "{\"strict\":\"yes\"}", msg, sizeof(msg)) < 0 && contains(msg, "\"strict\" must be true or false"),
+	   "wrong type");
+	ok(parse(&p, "{\"gomemlimit\":{\"ratio\":1.5}}", msg, sizeof(msg)) < 0 && contains(msg, "gomemlimit.ratio"),
+	   "ratio out of range");
+	ok(parse(&p, "{\"gomemlimit\":{\"ratio\":0}}", msg, sizeof(msg)) < 0, "ratio zero");
+	ok(parse(&p, "{\"gomaxprocs\":{\"minimum\":0}}", msg, sizeof(msg)) < 0, "minimum zero");
+	ok(parse(&p, "{\"gomaxprocs\":{\"minimum\":1.5}}", msg, sizeof(msg)) < 0, "minimum fraction");
+	ok(parse(&p, "{\"gogc\":\"fast\"}", msg, sizeof(msg)) < 0 && contains(msg, "gogc"), "bad gogc");
+	ok(parse(&p, "{\"godebug\":{\"a,b\":\"1\"}}", msg, sizeof(msg)) < 0, "godebug key with a comma");
+	ok(parse(&p, "{\"godebug\":{\"a\":\"1,b=2\"}}", msg, sizeof(msg)) < 0, "godebug value smuggling a key");
+	ok(parse(&p, "{\"runtime\":\"runc\"}", msg, sizeof(msg)) < 0 && contains(msg, "absolute"), "relative runtime");
+	ok(parse(&p, "{\"strict\":true,\"strict\":false}", msg, sizeof(msg)) < 0 && contains(msg, "twice"),
+	   "duplicate key");
+	ok(parse(&p, "[]", msg, sizeof(msg)) < 0 && contains(msg, "must be a JSON object"), "not an object");
+	ok(parse(&p, "{\"strict\": ", msg, sizeof(msg)) < 0 && contains(msg, "invalid JSON at byte"),
+	   "truncated JSON names the offset");
+	ok(parse(&p, "{/*c*/}", msg, sizeof(msg)) < 0, "comments refused");
+	/* A failed parse leaves the previous settings. */
+	gt_policy_defaults(&p);
+	gt_err_t err = NULL;
+	gt_policy_parse(&p, "{\"override\":true,\"bogus\":1}", 27, "x", &err);
+	gt_err_free(&err);
+	ok(!p.settings.override, "failed policy changes nothing");
+
+	/* annotations */
+	struct gt_settings s;
+	struct gt_notes notes = { 0 };
+	gt_policy_defaults(&p);
+	s = p.settings;
+	const char *const a1[] = { "gotune.io/disable", "true", NULL };
+	gt_annotations_apply(&s, ann_get, &(struct ann){ a1 }, &notes);
+	ok(!s.enabled, "disable annotation");
+	s = p.settings;
+	const char *const a2[] = { "gotune.io/memory-ratio", "0.5", "gotune.io/rounding", "floor",
+				   "gotune.io/gogc", "200", "gotune.io/godebug", "madvdontneed=1,gctrace=1",
+				   "gotune.io/gomaxprocs", "off", NULL };
+	gt_annotations_apply(&s, ann_get, &(struct ann){ a2 }, &notes);
+	is_int(s.ratio_ppm, 500000, "ratio annotation");
+	is_int(s.rounding, GT_ROUND_FLOOR, "rounding annotation");
+	is_str(s.gogc, "200", "gogc annotation");
+	is_int(s.n_godebug, 2, "godebug annotation");
+	ok(!s.maxprocs_enabled, "gomaxprocs off annotation");
+	is_int(notes.n, 0, "valid annotations give no warnings");
+	s = p.settings;
+	const char *const a3[] = { "gotune.io/memory-ratio", "2", "gotune.io/disable", "maybe", "gotune.io/gogc",
+				   "1;rm", "gotune.io/godebug", "ok=1,bad", NULL };
+	gt_annotations_apply(&s, ann_get, &(struct ann){ a3 }, &notes);
+	ok(s.enabled && s.ratio_ppm == 900000 && s.gogc[0] == '\0' && s.n_godebug == 0,
+	   "bad annotations change nothing");
+	is_int(notes.n, 4, "each bad annotation noted");
+
+	if (argc > 1)
+		schema_matches_code(argv[1]);
+	return tap_done();
+}
