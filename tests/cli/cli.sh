@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# The gotune-hook command line without a container runtime: fail-open
+# behaviour of precreate, the wrapper's argument passing, atomic rewrite,
+# strict mode, loop detection, plan and help. TAP output.
+set -u
+hook=$(realpath "${GOTUNE_HOOK:?path to gotune-hook}")
+fixtures=${GOTUNE_FIXTURES:?path to tests/fixtures}
+hookdir=$(cd "$(dirname "$hook")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0 failed=0
+ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else failed=$((failed + 1)); echo "not ok $n - $2"; fi; }
+check() { local d=$1; shift; "$@" >/dev/null 2>&1; ok $? "$d"; }
+
+echo '{}' >"$tmp/empty-policy.json"
+export GOTUNE_POLICY=$tmp/empty-policy.json
+spec='{"process":{"env":["A=1"]},"linux":{"resources":{"cpu":{"quota":50000},"memory":{"limit":209715200}}}}'
+
+# precreate: tuned output is valid and carries the variables
+printf '%s' "$spec" | "$hook" precreate >"$tmp/out" 2>"$tmp/err"
+ok $? "precreate exits 0"
+check "precreate adds GOMAXPROCS and GOMEMLIMIT" grep -q '"A=1","GOMAXPROCS=1","GOMEMLIMIT=180MiB"' "$tmp/out"
+check "precreate logs one line to stderr, not stdout" test "$(wc -l <"$tmp/err")" -eq 1
+check "stdout holds only the spec" jq -e . "$tmp/out"
+
+# precreate fail-open: bad input is echoed byte for byte
+for input in 'not json' '{"process":' '' '{"process":{"env":[1]}}' "$(printf '{"a":"\x01"}')"; do
+	printf '%s' "$input" >"$tmp/in"
+	"$hook" precreate <"$tmp/in" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	cmp -s "$tmp/in" "$tmp/out"
+	ok $(( rc != 0 || $? != 0 )) "precreate echoes invalid input unchanged: $(printf '%q' "$input" | cut -c1-30)"
+done
+check "the log line says why" grep -q 'invalid JSON at byte' <(printf 'not json' | "$hook" precreate 2>&1 >/dev/null)
+
+# over the 16 MiB bound: passed through whole, not truncated
+{ printf '{"process":{},"pad":"'; head -c $((17 * 1024 * 1024)) /dev/zero | tr '\0' 'x'; printf '"}'; } >"$tmp/big"
+"$hook" precreate <"$tmp/big" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+cmp -s "$tmp/big" "$tmp/out"
+ok $(( rc != 0 || $? != 0 )) "a 17 MiB spec passes through byte for byte"
+check "and the log names the bound" grep -q 'larger than 16777216' "$tmp/err"
+
+# corrupt policy: fail-open, exit 0, unchanged, message names the file
+printf '{ "strict": ' >"$tmp/bad-policy.json"
+printf '%s' "$spec" >"$tmp/in"
+"$hook" precreate --policy "$tmp/bad-policy.json" <"$tmp/in" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+cmp -s "$tmp/in" "$tmp/out"
+ok $(( rc != 0 || $? != 0 )) "corrupt policy: spec unchanged, exit 0"
+check "corrupt policy: log names the file and offset" grep -q "bad-policy.json: invalid JSON at byte" "$tmp/err"
+printf '{"gomaxprocs":{"rouding":"floor"}}' >"$tmp/typo-policy.json"
+"$hook" precreate --policy "$tmp/typo-policy.json" <"$tmp/in" 2>&1 >/dev/null | grep -q '"gomaxprocs.rouding" is unknown'
+ok $? "policy typo: log names the key"
+
+# strict: an error becomes a failure
+printf '{"strict":true}' >"$tmp/strict.json"
+printf 'nope' | "$hook" precreate --policy "$tmp/strict.json" >/dev/null 2>&1
+ok $(( $? != 1 )) "strict policy: bad spec exits 1"
+
+# policy file for the JSON-lines log
+printf '{"log_file":"%s"}' "$tmp/decisions.jsonl" >"$tmp/log-policy.json"
+printf '%s' "$spec" | "$hook" precreate --policy "$tmp/log-policy.json" >/dev/null 2>&1
+check "log_file gets one JSON object per decision" jq -e '.entry == "precreate" and .outcome == "tuned" and .vars.GOMAXPROCS.value == "1"' "$tmp/decisions.jsonl"
+
+# annotations
+printf '%s' '{"annotations":{"gotune.io/gogc":"50","gotune.io/memory-ratio":"0.5"},"process":{"env":[]},"linux":{"resources":{"memory":{"limit":209715200}}}}' |
+	"$hook" precreate 2>/dev/null >"$tmp/out"
+check "annotations: GOGC and ratio" jq -e '.process.env == ["GOMEMLIMIT=100MiB","GOGC=50"]' "$tmp/out"
+
+# the wrapper: a recording runtime shows the exact argument vector
+cat >"$tmp/fake-runtime" <<'SH'
+#!/bin/sh
+printf '%s\n' "$0" "$@" > "$FAKE_OUT"
+SH
+chmod +x "$tmp/fake-runtime"
+mkdir -p "$tmp/bundle"
+printf '%s' "$spec" >"$tmp/bundle/config.json"
+chmod 0604 "$tmp/bundle/config.json"
+export FAKE_OUT=$tmp/argv
+"$hook" runtime --runtime "$tmp/fake-runtime" -- --root /r --log /l create --bundle "$tmp/bundle" --pid-file /p cid 2>"$tmp/err"
+ok $? "wrapper exits with the runtime's status"
+printf '%s\n' "$tmp/fake-runtime" --root /r --log /l create --bundle "$tmp/bundle" --pid-file /p cid >"$tmp/argv.want"
+check "wrapper passes the argument vector unchanged" cmp "$tmp/argv" "$tmp/argv.want"
+check "wrapper rewrote config.json" jq -e '.process.env == ["A=1","GOMAXPROCS=1","GOMEMLIMIT=180MiB"]' "$tmp/bundle/config.json"
+check "rewrite keeps the file mode" test "$(stat -c %a "$tmp/bundle/config.json")" = 604
+check "no temp file left behind" test "$(find "$tmp/bundle" -name '.config.json.gotune-*' | wc -l)" -eq 0
+check "wrapper log names the container id" grep -q 'runtime id=cid tuned' "$tmp/err"
+
+cp "$tmp/bundle/config.json" "$tmp/before"
+"$hook" runtime --runtime "$tmp/fake-runtime" -- create --bundle "$tmp/bundle" cid2 2>/dev/null
+check "second create: nothing to change, file untouched" cmp "$tmp/before" "$tmp/bundle/config.json"
+
+(cd "$tmp/bundle" && printf '%s' "$spec" >config.json && "$hook" runtime --runtime "$tmp/fake-runtime" -- run cid3 2>/dev/null)
+check "run without --bundle tunes the current directory" jq -e '.process.env | index("GOMAXPROCS=1")' "$tmp/bundle/config.json"
+
+printf '%s' "$spec" >"$tmp/bundle/config.json"
+for sub in start state kill delete features; do
+	"$hook" runtime --runtime "$tmp/fake-runtime" -- "$sub" --bundle "$tmp/bundle" x 2>/dev/null
+	grep -qx "$sub" "$tmp/argv"
+	ok $? "wrapper passes '$sub' straight through"
+done
+check "pass-through subcommands leave config.json alone" grep -q '^{"process":{"env":\["A=1"\]}' "$tmp/bundle/config.json"
+
+cat >"$tmp/failing-runtime" <<'SH'
+#!/bin/sh
+exit 42
+SH
+chmod +x "$tmp/failing-runtime"
+"$hook" runtime --runtime "$tmp/failing-runtime" -- state x 2>/dev/null
+ok $(( $? != 42 )) "wrapper returns the runtime's exit status"
+
+printf 'garbage' >"$tmp/bundle/config.json"
+"$hook" runtime --runtime "$tmp/fake-runtime" -- create --bundle "$tmp/bundle" bad 2>"$tmp/err"
+rc=$?
+ok $(( rc != 0 )) "wrapper with a corrupt config.json still execs the runtime"
+check "and leaves it as it was" test "$(cat "$tmp/bundle/config.json")" = garbage
+
+# loop detection: a runtime that is gotune itself is refused
+"$hook" runtime --runtime "$hook" -- state x >/dev/null 2>"$tmp/err"
+rc=$?
+ok $(( rc != 127 )) "runtime pointing at gotune is refused"
+check "with a message that says so" grep -q 'is gotune itself' "$tmp/err"
+mkdir -p "$tmp/loop"
+ln -s "$hook" "$tmp/loop/runc"
+ln -s "$hook" "$tmp/loop/crun"
+PATH=$tmp/loop "$hookdir/gotune-runc" state x >/dev/null 2>"$tmp/err"
+ok $(( $? != 127 )) "gotune-runc finding only itself on PATH refuses to loop"
+check "and says how to fix it" grep -q 'no real runtime found' "$tmp/err"
+
+# crun --config
+mkdir -p "$tmp/b2"
+printf '%s' "$spec" >"$tmp/b2/alt.json"
+"$hook" runtime --runtime "$tmp/fake-runtime" -- run --config alt.json --bundle "$tmp/b2" c 2>/dev/null
+check "crun --config names the spec file" jq -e '.process.env | index("GOMEMLIMIT=180MiB")' "$tmp/b2/alt.json"
+
+# plan
+printf '%s' "$spec" >"$tmp/spec.json"
+"$hook" plan --host-cpus 4 "$tmp/spec.json" >"$tmp/out" 2>&1
+check "plan shows the decision and reason" grep -q 'GOMAXPROCS  set       1              quota 50000/100000 (ceil) -> 1 of 4 CPUs' "$tmp/out"
+"$hook" plan --json "$tmp/spec.json" >"$tmp/out"
+check "plan --json" jq -e '.vars.GOMEMLIMIT.value == "180MiB" and .changed == true' "$tmp/out"
+printf '%s' "$spec" | "$hook" plan - >/dev/null
+ok $? "plan reads stdin"
+"$hook" plan "$tmp/nonexistent.json" >/dev/null 2>&1
+ok $(( $? != 1 )) "plan on a missing file fails with 1"
+
+# help and version
+"$hook" --help | grep -q 'GOMEMLIMIT = floor(memory.limit x 0.9)'
+ok $? "--help explains the rules"
+"$hook" --version | grep -q '^gotune-hook [0-9]'
+ok $? "--version"
+"$hook" bogus >/dev/null 2>&1
+ok $(( $? != 2 )) "unknown command is a usage error"
+
+# real fixtures through precreate: output parses and differs only in env
+shopt -s nullglob
+for f in "$fixtures"/*.json; do
+	"$hook" precreate <"$f" >"$tmp/out" 2>/dev/null
+	jq -e --slurpfile a "$f" '(. | del(.process.env)) == ($a[0] | del(.process.env))' "$tmp/out" >/dev/null
+	ok $? "precreate on $(basename "$f"): only process.env differs"
+done
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
