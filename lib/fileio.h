@@ -24,7 +24,7 @@ int gt_read_file_at(int dirfd, const char *path, size_t max, struct gt_buf *out,
 
 /* Replaces dirfd/name with data so that a reader sees the old or the new
  * content and never a mix: temp file in the same directory, same mode and
- * owner as the file it replaces, fsync, rename, fsync of the directory. */
+ * owner as the file it replaces, fsync, rename. */
 int gt_write_atomic_at(int dirfd, const char *name, const char *data, size_t len, gt_err_t *err);
 
 /* Writes all of data, retrying short writes and EINTR. */

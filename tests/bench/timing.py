@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Alternating wall-clock comparison of two commands.
+
+usage: timing.py RUNS NAME-A 'CMD-A' NAME-B 'CMD-B' [--stdin FILE] [--setup 'CMD']
+
+Runs A and B alternately RUNS times each (A first in even rounds, B first in
+odd ones, so drift and cache effects hit both alike), each through /bin/sh
+-c with stdin from FILE (or /dev/null) and stdout/stderr discarded, and
+prints the median, p10/p90 of each and the ratio of medians B/A. A command
+failing aborts the run: a benchmark of a broken command measures nothing.
+--setup runs before every single measurement, untimed. '{i}' in a command
+is replaced by the round number (unique container names).
+"""
+import statistics
+import subprocess
+import sys
+import time
+
+
+def run(cmd, stdin_path):
+    with open(stdin_path, "rb") as stdin:
+        t0 = time.perf_counter_ns()
+        p = subprocess.run(["/bin/sh", "-c", cmd], stdin=stdin,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        t1 = time.perf_counter_ns()
+    if p.returncode != 0:
+        sys.exit(f"command failed ({p.returncode}): {cmd}\n{p.stderr.decode(errors='replace')}")
+    return (t1 - t0) / 1e6
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+def main():
+    args = sys.argv[1:]
+    stdin_path, setup = "/dev/null", None
+    if "--stdin" in args:
+        i = args.index("--stdin")
+        stdin_path = args[i + 1]
+        del args[i:i + 2]
+    if "--setup" in args:
+        i = args.index("--setup")
+        setup = args[i + 1]
+        del args[i:i + 2]
+    runs, name_a, cmd_a, name_b, cmd_b = int(args[0]), *args[1:5]
+    times = {name_a: [], name_b: []}
+    for i in range(runs):
+        order = [(name_a, cmd_a), (name_b, cmd_b)]
+        if i % 2:
+            order.reverse()
+        for name, cmd in order:
+            if setup:
+                subprocess.run(["/bin/sh", "-c", setup], check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times[name].append(run(cmd.replace("{i}", str(i)), stdin_path))
+    ma, mb = statistics.median(times[name_a]), statistics.median(times[name_b])
+    for name in (name_a, name_b):
+        t = times[name]
+        print(f"{name:<24} median {statistics.median(t):8.3f} ms  p10 {pct(t, .1):8.3f}  p90 {pct(t, .9):8.3f}  (n={len(t)})")
+    print(f"ratio {name_b}/{name_a} of medians: {mb / ma:.3f}  (difference {mb - ma:+.3f} ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `runc run` of a trivial container through gotune-runc against plain
+# `runc run`, alternating. The wrapper's cost is one exec, a read of
+# config.json, the plan, and an atomic rewrite (fsync included).
+# usage: tests/bench/wrapper.sh [BUILDDIR] [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build}
+runs=${2:-30}
+hook=$PWD/$build/hook/gotune-hook
+[ -x "$hook" ] || { echo "build first: meson setup $build && ninja -C $build" >&2; exit 1; }
+runc=$(command -v runc)
+# The bundle directory decides what fsync costs: containerd and CRI-O keep
+# bundles on tmpfs (/run; /dev/shm here, where /run is on disk), Podman
+# under /var/lib. BUNDLE_PARENT picks.
+work=$(mktemp -d "${BUNDLE_PARENT:-/dev/shm}/gotune-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/rootfs/bin" "$work/rootfs/proc" "$work/rootfs/dev" "$work/rootfs/sys"
+cp /bin/busybox "$work/rootfs/bin/busybox"
+ln -s busybox "$work/rootfs/bin/true"
+runc spec --bundle "$work"
+jq --arg root "$work/rootfs" '.root = {path: $root, readonly: true} | .process.terminal = false
+	| .process.args = ["/bin/true"]
+	| .linux.resources.cpu = {quota: 50000, period: 100000}
+	| .linux.resources.memory = {limit: 209715200}' "$work/config.json" >"$work/pristine.json"
+echo '{}' >"$work/policy.json"
+# Every run starts from the untuned spec, so the wrapper really rewrites it.
+setup="cp $work/pristine.json $work/config.json"
+echo "runc run /bin/true (0.5 CPU, 200 MiB) via $runc, bundle in $work ($(stat -f -c %T "$work")), $runs alternating runs each"
+python3 tests/bench/timing.py "$runs" \
+	runc "$runc run --bundle $work bench-plain-{i}" \
+	gotune-runc "GOTUNE_POLICY=$work/policy.json $hook runtime --runtime $runc -- run --bundle $work bench-wrap-{i}" \
+	--setup "$setup"
