@@ -11,6 +11,8 @@ const char *const gt_annotation_keys[] = {
 	GT_ANNOTATION_PREFIX "rounding",
 	GT_ANNOTATION_PREFIX "gogc",
 	GT_ANNOTATION_PREFIX "godebug",
+	GT_ANNOTATION_PREFIX "prewarm",
+	GT_ANNOTATION_PREFIX "prewarm-files",
 	NULL,
 };
 
@@ -65,6 +67,31 @@ static void apply_godebug(struct gt_settings *s, const char *v, struct gt_notes 
 	*s = next;
 }
 
+/* A comma-separated list of absolute paths inside the rootfs; they are
+ * resolved there with the same confinement as everything else. */
+static void apply_prewarm_files(struct gt_settings *s, const char *v, struct gt_notes *notes)
+{
+	struct gt_settings next = *s;
+	const char *p = v;
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+		char path[GT_PREWARM_PATH_MAX];
+		if (n >= sizeof(path))
+			goto bad;
+		memcpy(path, p, n);
+		path[n] = '\0';
+		if (n > 0 && gt_settings_prewarm_add(&next, path) < 0)
+			goto bad;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	*s = next;
+	return;
+bad:
+	gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "prewarm-files: bad or too many paths; ignored");
+}
+
 void gt_annotations_apply(struct gt_settings *s, gt_annotation_fn get, void *ctx, struct gt_notes *notes)
 {
 	const char *v;
@@ -99,4 +126,10 @@ void gt_annotations_apply(struct gt_settings *s, gt_annotation_fn get, void *ctx
 	}
 	if ((v = get(ctx, GT_ANNOTATION_PREFIX "godebug")) != NULL)
 		apply_godebug(s, v, notes);
+	if ((v = get(ctx, GT_ANNOTATION_PREFIX "prewarm")) != NULL) {
+		if (gt_pw_mode_parse(v, &s->prewarm.mode) < 0)
+			gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "prewarm=\"%.40s\": expected off, willneed, populate or background; ignored", v);
+	}
+	if ((v = get(ctx, GT_ANNOTATION_PREFIX "prewarm-files")) != NULL)
+		apply_prewarm_files(s, v, notes);
 }

@@ -19,6 +19,12 @@ void gt_policy_defaults(struct gt_policy *p)
 		.minimum = 1,
 		.memlimit_enabled = true,
 		.ratio_ppm = 900000,
+		.prewarm = {
+			.mode = GT_PW_WILLNEED,
+			.closure = true,
+			.max_set_bytes = 64u << 20,
+			.budget = GT_PW_DEFAULT_BUDGET,
+		},
 	};
 	snprintf(p->source, sizeof(p->source), "built-in defaults");
 }
@@ -75,6 +81,19 @@ int gt_settings_godebug_set(struct gt_settings *s, const char *key, const char *
 	return 0;
 }
 
+int gt_settings_prewarm_add(struct gt_settings *s, const char *path)
+{
+	struct gt_prewarm_settings *pw = &s->prewarm;
+	size_t n = strlen(path);
+	if (path[0] != '/' || n >= GT_PREWARM_PATH_MAX || pw->n_files == GT_PREWARM_FILES_MAX)
+		return -1;
+	for (size_t i = 0; i < pw->n_files; i++)
+		if (strcmp(pw->files[i], path) == 0)
+			return 0;
+	memcpy(pw->files[pw->n_files++], path, n + 1);
+	return 0;
+}
+
 static const struct gt_policy_key keys[] = {
 	{ "$schema", "string" },
 	{ "enabled", "boolean" },
@@ -92,6 +111,15 @@ static const struct gt_policy_key keys[] = {
 	{ "gomemlimit.ratio", "number" },
 	{ "gogc", "string" },
 	{ "godebug", "object" },
+	{ "prewarm", "object" },
+	{ "prewarm.mode", "string" },
+	{ "prewarm.closure", "boolean" },
+	{ "prewarm.files", "array" },
+	{ "prewarm.max_set_bytes", "integer" },
+	{ "prewarm.max_bytes", "integer" },
+	{ "prewarm.max_file_bytes", "integer" },
+	{ "prewarm.max_files", "integer" },
+	{ "prewarm.max_ms", "integer" },
 	{ NULL, NULL },
 };
 
@@ -211,6 +239,69 @@ static int apply_godebug(struct ctx *c, yajl_val obj)
 	return 0;
 }
 
+static int want_u64(struct ctx *c, const char *key, yajl_val v, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	int64_t x;
+	if (gt_json_int64(v, &x) < 0 || x < 0 || (uint64_t)x < lo || (uint64_t)x > hi) {
+		char why[96];
+		snprintf(why, sizeof(why), "must be an integer from %llu to %llu", (unsigned long long)lo,
+			 (unsigned long long)hi);
+		return bad(c, key, why);
+	}
+	*out = (uint64_t)x;
+	return 0;
+}
+
+static int apply_prewarm(struct ctx *c, yajl_val obj)
+{
+	struct gt_prewarm_settings *pw = &c->p->settings.prewarm;
+	if (!YAJL_IS_OBJECT(obj))
+		return bad(c, "prewarm", "must be an object");
+	for (size_t i = 0; i < obj->u.object.len; i++) {
+		const char *k = obj->u.object.keys[i];
+		yajl_val v = obj->u.object.values[i];
+		uint64_t u;
+		if (strcmp(k, "mode") == 0) {
+			if (!YAJL_IS_STRING(v) || gt_pw_mode_parse(YAJL_GET_STRING(v), &pw->mode) < 0)
+				return bad(c, "prewarm.mode", "must be \"off\", \"willneed\", \"populate\" or \"background\"");
+		} else if (strcmp(k, "closure") == 0) {
+			if (want_bool(c, "prewarm.closure", v, &pw->closure) < 0)
+				return -1;
+		} else if (strcmp(k, "files") == 0) {
+			if (!YAJL_IS_ARRAY(v))
+				return bad(c, "prewarm.files", "must be an array of absolute paths");
+			for (size_t j = 0; j < v->u.array.len; j++) {
+				yajl_val f = v->u.array.values[j];
+				if (!YAJL_IS_STRING(f) || gt_settings_prewarm_add(&c->p->settings, YAJL_GET_STRING(f)) < 0)
+					return bad(c, "prewarm.files",
+						   "must hold at most 32 absolute paths shorter than 256 bytes");
+			}
+		} else if (strcmp(k, "max_set_bytes") == 0) {
+			if (want_u64(c, "prewarm.max_set_bytes", v, 0, UINT64_C(1) << 40, &pw->max_set_bytes) < 0)
+				return -1;
+		} else if (strcmp(k, "max_bytes") == 0) {
+			if (want_u64(c, "prewarm.max_bytes", v, 0, UINT64_C(1) << 40, &pw->budget.max_bytes) < 0)
+				return -1;
+		} else if (strcmp(k, "max_file_bytes") == 0) {
+			if (want_u64(c, "prewarm.max_file_bytes", v, 0, UINT64_C(1) << 40, &pw->budget.max_file_bytes) < 0)
+				return -1;
+		} else if (strcmp(k, "max_files") == 0) {
+			if (want_u64(c, "prewarm.max_files", v, 0, 4096, &u) < 0)
+				return -1;
+			pw->budget.max_files = (unsigned)u;
+		} else if (strcmp(k, "max_ms") == 0) {
+			if (want_u64(c, "prewarm.max_ms", v, 0, 60000, &u) < 0)
+				return -1;
+			pw->budget.max_ms = (unsigned)u;
+		} else {
+			char full[256];
+			snprintf(full, sizeof(full), "prewarm.%.200s", k);
+			return bad(c, full, "is unknown");
+		}
+	}
+	return 0;
+}
+
 static int apply_top(struct ctx *c, const char *k, yajl_val v)
 {
 	struct gt_policy *p = c->p;
@@ -232,6 +323,8 @@ static int apply_top(struct ctx *c, const char *k, yajl_val v)
 		return apply_gomemlimit(c, v);
 	if (strcmp(k, "godebug") == 0)
 		return apply_godebug(c, v);
+	if (strcmp(k, "prewarm") == 0)
+		return apply_prewarm(c, v);
 	if (strcmp(k, "gogc") == 0) {
 		if (!YAJL_IS_STRING(v) || !gt_valid_gogc(YAJL_GET_STRING(v)))
 			return bad(c, k, "must be \"off\" or a string of digits such as \"100\"");

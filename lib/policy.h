@@ -8,13 +8,26 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "prewarm.h"
 
 #define GT_POLICY_DEFAULT_PATH "/etc/gotune/policy.json"
 #define GT_POLICY_MAX_BYTES (1u << 20)
 #define GT_GODEBUG_MAX 32u
 #define GT_GODEBUG_TOKEN_MAX 64
 
+#define GT_PREWARM_FILES_MAX 32u
+#define GT_PREWARM_PATH_MAX 256
+
 enum gt_rounding { GT_ROUND_CEIL, GT_ROUND_FLOOR };
+
+struct gt_prewarm_settings {
+	enum gt_pw_mode mode;
+	bool closure;		/* the entrypoint, its interpreter and libraries */
+	uint64_t max_set_bytes;	/* a larger set is not warmed at all */
+	struct gt_pw_budget budget;
+	size_t n_files;		/* listed files or directories, inside the rootfs */
+	char files[GT_PREWARM_FILES_MAX][GT_PREWARM_PATH_MAX];
+};
 
 struct gt_kv {
 	char key[GT_GODEBUG_TOKEN_MAX + 1];
@@ -34,6 +47,7 @@ struct gt_settings {
 	char gogc[16];		/* "" when not requested */
 	size_t n_godebug;
 	struct gt_kv godebug[GT_GODEBUG_MAX];
+	struct gt_prewarm_settings prewarm;
 };
 
 struct gt_policy {
@@ -58,6 +72,9 @@ int gt_policy_load(struct gt_policy *p, const char *path, bool missing_ok, gt_er
 bool gt_valid_gogc(const char *s);
 bool gt_valid_godebug_token(const char *s, bool is_key);
 int gt_parse_ratio(const char *s, uint32_t *ppm);
+/* Adds a path to the prewarm list (absolute, no NUL, bounded); -1 if full
+ * or invalid. */
+int gt_settings_prewarm_add(struct gt_settings *s, const char *path);
 /* Adds or replaces key in the settings' GODEBUG list. */
 int gt_settings_godebug_set(struct gt_settings *s, const char *key, const char *value);
 

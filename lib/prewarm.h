@@ -1,0 +1,90 @@
+/* The page-cache engine: byte ranges of open files are requested from the
+ * kernel (mmap + madvise) within budgets, and residency is measured before
+ * and after with mincore. It knows nothing of containers or ELF: callers
+ * hand it open regular files and the ranges they want. */
+#ifndef GOTUNE_PREWARM_H
+#define GOTUNE_PREWARM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+enum gt_pw_mode {
+	GT_PW_OFF,
+	GT_PW_WILLNEED,		/* queue readahead and return */
+	GT_PW_POPULATE,		/* read synchronously (MADV_POPULATE_READ) */
+	GT_PW_BACKGROUND,	/* a detached child populates; we return at once */
+};
+
+int gt_pw_mode_parse(const char *s, enum gt_pw_mode *mode);
+const char *gt_pw_mode_name(enum gt_pw_mode mode);
+
+struct gt_pw_budget {
+	uint64_t max_bytes;	/* over all files */
+	uint64_t max_file_bytes;
+	unsigned max_files;
+	unsigned max_ms;	/* wall time for the synchronous modes */
+};
+
+#define GT_PW_DEFAULT_BUDGET ((struct gt_pw_budget){ 256u << 20, 64u << 20, 256, 2000 })
+
+struct gt_range {
+	uint64_t off, len;
+};
+
+struct gt_pw_file {
+	char *name;		/* for reports: the path inside the rootfs */
+	int fd;			/* owned: closed by gt_pw_set_free */
+	dev_t dev;
+	ino_t ino;
+	uint64_t size;
+	struct gt_range *ranges;	/* merged and sorted; empty = whole file */
+	size_t n_ranges;
+	/* results */
+	uint64_t pages;			/* pages in the requested ranges */
+	uint64_t resident_before, resident_after;
+	uint64_t requested;		/* bytes asked for */
+	const char *skipped;		/* why nothing was done, or NULL */
+};
+
+struct gt_pw_set {
+	struct gt_pw_file *files;
+	size_t n, cap;
+	unsigned duplicates;	/* same inode reached again, not added */
+};
+
+void gt_pw_set_free(struct gt_pw_set *set);
+
+/* Adds an open regular file (the set takes fd, also on failure). A file
+ * already in the set (same dev/inode: a hard link, a symlink, a second
+ * name) gets the new ranges merged in instead. n_ranges 0 = whole file. */
+int gt_pw_set_add(struct gt_pw_set *set, const char *name, int fd, const struct gt_range *ranges,
+		  size_t n_ranges, gt_err_t *err);
+
+struct gt_pw_report {
+	enum gt_pw_mode mode;
+	unsigned files, files_skipped;
+	uint64_t requested;
+	uint64_t pages, resident_before, resident_after;	/* after: sync modes only */
+	double ms;
+	const char *stopped;	/* the budget that stopped the work, or NULL */
+};
+
+/* Warms the set. In background mode the child does the work and the
+ * report holds only what was measured before forking. */
+int gt_prewarm(struct gt_pw_set *set, enum gt_pw_mode mode, const struct gt_pw_budget *budget,
+	       struct gt_pw_report *report, gt_err_t *err);
+
+/* Resident pages of [off, off+len) of fd, counted with mincore. */
+int gt_residency(int fd, uint64_t off, uint64_t len, uint64_t *pages, uint64_t *resident, gt_err_t *err);
+
+/* The largest single readahead the kernel will honour for files on dev. */
+uint64_t gt_readahead_cap(dev_t dev);
+
+/* Sorts and merges overlapping or touching ranges, clipped to size. */
+size_t gt_ranges_normalize(struct gt_range *r, size_t n, uint64_t size);
+
+#endif
