@@ -120,16 +120,17 @@ static int run_wrapper(const char *policy_path, const char *runtime_path, const 
 	cleanup_err gt_err_t err = NULL;
 	int policy_rc = hook_load_policy(policy_path, &policy, &err);
 
+	/* argv[0] is the wrapper's own name; the runtime's arguments follow. */
+	struct gt_rt_args ra;
+	gt_runtime_args_parse(argc, argv, 1, &ra);
+	gt_log_for_wrapper(ra.log, ra.log_json);
+
 	char runtime[PATH_MAX];
 	cleanup_err gt_err_t rerr = NULL;
 	if (find_runtime(runtime_path, &policy, prefer, runtime, sizeof(runtime), &rerr) < 0) {
 		gt_log(LOG_ERR, "runtime: %s", gt_err_msg(rerr));
 		return 127;
 	}
-
-	/* argv[0] is the wrapper's own name; the runtime's arguments follow. */
-	struct gt_rt_args ra;
-	gt_runtime_args_parse(argc, argv, 1, &ra);
 	if (ra.tunes) {
 		cleanup_tune struct gt_tune tune = { 0 };
 		if (ra.id != NULL)

@@ -54,12 +54,16 @@ void gt_runtime_args_parse(int argc, char *const argv[], int first, struct gt_rt
 	out->subcmd = -1;
 	int i;
 	for (i = first; i < argc; i++) {
-		const char *a = argv[i];
+		const char *a = argv[i], *v;
 		if (a[0] != '-')
 			break;
 		if (strcmp(a, "--") == 0)
 			return;
-		if (strchr(a, '=') == NULL && in(global_with_value, a))
+		if ((v = flag_value(argc, argv, &i, "log", NULL)) != NULL)
+			out->log = v;
+		else if ((v = flag_value(argc, argv, &i, "log-format", NULL)) != NULL)
+			out->log_json = strcmp(v, "json") == 0;
+		else if (strchr(a, '=') == NULL && in(global_with_value, a))
 			i++;
 	}
 	if (i >= argc)

@@ -11,6 +11,8 @@ struct gt_rt_args {
 	const char *config;	/* crun's --config/-f value, NULL for config.json */
 	const char *id;		/* the container id (first positional after the subcommand) */
 	bool tunes;		/* create or run: the spec is read now */
+	const char *log;	/* the runtime's --log file, or NULL */
+	bool log_json;		/* --log-format json */
 };
 
 /* argv[0] is the program; runtime arguments start at argv[first]. */

@@ -15,6 +15,9 @@
 #include <yajl/yajl_gen.h>
 
 static bool use_syslog;
+static bool wrapper_mode;
+static const char *runtime_log;
+static bool runtime_log_json;
 
 void gt_log_init(void)
 {
@@ -31,18 +34,77 @@ void gt_log_to_stderr(void)
 	use_syslog = false;
 }
 
+void gt_log_for_wrapper(const char *log, bool json)
+{
+	wrapper_mode = true;
+	runtime_log = log;
+	runtime_log_json = json;
+}
+
+static void utc_now(char *ts, size_t tssz)
+{
+	struct timespec now;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	size_t n = strftime(ts, tssz, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + n, tssz - n, ".%03ldZ", now.tv_nsec / 1000000);
+}
+
+/* One line in the runtime's log format, so the engine's log readers (which
+ * take the last error-level line as the failure reason) parse it. */
+static bool to_runtime_log(int prio, const char *msg)
+{
+	cleanup_close int fd = open(runtime_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0)
+		return false;
+	const char *level = prio <= LOG_ERR ? "error" : prio == LOG_WARNING ? "warning" : "info";
+	char ts[64];
+	utc_now(ts, sizeof(ts));
+	yajl_gen g = yajl_gen_alloc(NULL);
+	if (g == NULL)
+		return false;
+	const unsigned char *buf;
+	size_t len;
+	if (runtime_log_json) {
+		yajl_gen_map_open(g);
+		gt_gen_kv(g, "level", level);
+		gt_gen_kv(g, "msg", msg);
+		gt_gen_kv(g, "time", ts);
+		yajl_gen_map_close(g);
+	} else {
+		gt_gen_str(g, msg); /* a quoted, escaped string for msg="..." */
+	}
+	bool ok = yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok;
+	if (ok && runtime_log_json)
+		ok = dprintf(fd, "%.*s\n", (int)len, (const char *)buf) > 0;
+	else if (ok)
+		ok = dprintf(fd, "time=\"%s\" level=%s msg=%.*s\n", ts, level, (int)len, (const char *)buf) > 0;
+	yajl_gen_free(g);
+	return ok;
+}
+
 void gt_log(int prio, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	if (use_syslog) {
 		vsyslog(prio, fmt, ap);
-	} else {
-		char line[4096];
-		vsnprintf(line, sizeof(line), fmt, ap);
-		dprintf(STDERR_FILENO, "gotune: %s\n", line);
+		va_end(ap);
+		return;
 	}
+	char line[4096];
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (wrapper_mode) {
+		char msg[4200];
+		snprintf(msg, sizeof(msg), "gotune: %s", line);
+		if (runtime_log != NULL && to_runtime_log(prio, msg))
+			return;
+		if (prio > LOG_WARNING)
+			return;
+	}
+	dprintf(STDERR_FILENO, "gotune: %s\n", line);
 }
 
 static void append_json(const struct gt_log_event *ev, const char *log_file)
@@ -51,12 +113,7 @@ static void append_json(const struct gt_log_event *ev, const char *log_file)
 	if (g == NULL)
 		return;
 	char ts[64];
-	struct timespec now;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + n, sizeof(ts) - n, ".%03ldZ", now.tv_nsec / 1000000);
+	utc_now(ts, sizeof(ts));
 
 	yajl_gen_map_open(g);
 	gt_gen_kv(g, "time", ts);

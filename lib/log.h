@@ -4,6 +4,7 @@
 #ifndef GOTUNE_LOG_H
 #define GOTUNE_LOG_H
 
+#include <stdbool.h>
 #include <syslog.h>
 
 #include "plan.h"
@@ -12,6 +13,12 @@ void gt_log_init(void);
 
 /* Forces stderr (the CLI's interactive commands). */
 void gt_log_to_stderr(void);
+
+/* Wrapper mode: the runtime's stderr becomes the container's, so without
+ * syslog our lines go to the runtime's own --log file, in its format (JSON
+ * or logfmt), or, when there is none, only warnings and errors go to
+ * stderr. */
+void gt_log_for_wrapper(const char *runtime_log, bool json);
 
 void gt_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -85,7 +85,17 @@ check "wrapper passes the argument vector unchanged" cmp "$tmp/argv" "$tmp/argv.
 check "wrapper rewrote config.json" jq -e '.process.env == ["A=1","GOMAXPROCS=1","GOMEMLIMIT=180MiB"]' "$tmp/bundle/config.json"
 check "rewrite keeps the file mode" test "$(stat -c %a "$tmp/bundle/config.json")" = 604
 check "no temp file left behind" test "$(find "$tmp/bundle" -name '.config.json.gotune-*' | wc -l)" -eq 0
-check "wrapper log names the container id" grep -q 'runtime id=cid tuned' "$tmp/err"
+check "wrapper is silent on stderr when all went well (its stderr is the container's)" test ! -s "$tmp/err"
+printf '%s' "$spec" >"$tmp/bundle/config.json"
+"$hook" runtime --runtime "$tmp/fake-runtime" -- --log "$tmp/runc-log.json" --log-format json create --bundle "$tmp/bundle" cidj 2>"$tmp/err"
+check "with --log-format json the line goes to the runtime's log as JSON" jq -e 'select(.msg | test("runtime id=cidj tuned")) | .level == "info"' "$tmp/runc-log.json"
+check "and nothing to stderr" test ! -s "$tmp/err"
+printf '%s' "$spec" >"$tmp/bundle/config.json"
+"$hook" runtime --runtime "$tmp/fake-runtime" -- --log="$tmp/runc-log.txt" create --bundle "$tmp/bundle" cidt 2>/dev/null
+check "with a text --log, a logfmt line" grep -q '^time=".*" level=info msg="gotune: runtime id=cidt tuned' "$tmp/runc-log.txt"
+printf '{ "strict": ' >"$tmp/bad-policy2.json"
+"$hook" runtime --policy "$tmp/bad-policy2.json" --runtime "$tmp/fake-runtime" -- create --bundle "$tmp/bundle" cide 2>"$tmp/err"
+check "a fail-open warning still reaches stderr when the runtime has no log" grep -q 'bad-policy2.json' "$tmp/err"
 
 cp "$tmp/bundle/config.json" "$tmp/before"
 "$hook" runtime --runtime "$tmp/fake-runtime" -- create --bundle "$tmp/bundle" cid2 2>/dev/null

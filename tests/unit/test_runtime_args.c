@@ -19,10 +19,13 @@ int main(void)
 	PARSE("--root", "/run/containerd/runc/k8s.io", "--log", "/x/log.json", "--log-format", "json", "create",
 	      "--bundle", "/run/b", "--pid-file", "/run/b/init.pid", "abc");
 	ok(ra.tunes, "containerd shim style create");
+	is_str(ra.log, "/x/log.json", "runtime --log captured");
+	ok(ra.log_json, "--log-format json captured");
 	is_str(ra.bundle, "/run/b", "bundle after global flags with values");
 	is_str(ra.id, "abc", "id after --pid-file value");
 
-	PARSE("--root=/r", "--systemd-cgroup", "create", "-b", "/b2", "x");
+	PARSE("--root=/r", "--log=/l", "--systemd-cgroup", "create", "-b", "/b2", "x");
+	ok(ra.log != NULL && !ra.log_json, "--log=X, text format by default");
 	is_str(ra.bundle, "/b2", "-b X");
 	PARSE("create", "--bundle=/b3", "x");
 	is_str(ra.bundle, "/b3", "--bundle=X");

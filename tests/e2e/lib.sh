@@ -1,0 +1,719 @@
+# shellcheck shell=bash
+# tests/e2e/lib.sh - helpers shared by the gotune end-to-end tests.
+#
+# Each tests/e2e/*.sh script sources this file, calls gt_init, drives one real
+# container runtime and asserts on what the witness (tests/witness, a static
+# Go program) printed inside the container. Output is TAP: one "ok N - ..." or
+# "not ok N - ..." line per check, diagnostics as "# ..." lines, the plan
+# "1..N" at the end (or "1..0 # SKIP reason" alone when the runtime cannot run
+# here at all).
+#
+# Inputs (environment):
+#   GOTUNE_HOOK      path to the gotune-hook binary (required). The special
+#                    value "none" runs only the baseline checks (no gotune) and
+#                    reports every gotune check as skipped.
+#   GOTUNE_BUILDDIR  scratch and cache directory (the witness binary and the Go
+#                    build cache live there); default: a temporary directory
+#                    removed at exit.
+#   GT_TIMEOUT       seconds one runtime command may take (default 60).
+#   GT_KEEP          1 keeps the per-test temporary directory for inspection.
+#
+# Everything a test starts is registered with gt_defer and undone at exit
+# (also on failure or interrupt), in reverse order, each step bounded in time.
+
+set -u
+set -o pipefail
+
+GT_LIBDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+GT_SRCDIR=$(cd "$GT_LIBDIR/../.." && pwd)
+GT_NAME=$(basename "$0" .sh)
+GT_TIMEOUT=${GT_TIMEOUT:-60}
+
+# The limits every test container gets, and what gotune must derive from them.
+GT_CPU_QUOTA=50000
+GT_CPU_PERIOD=100000
+GT_MEM_LIMIT=209715200                 # 200 MiB
+GT_EXPECT_MEMLIMIT=188743680           # floor(0.9 * 200 MiB) = 180 MiB
+GT_UNSET_MEMLIMIT=9223372036854775807  # debug.SetMemoryLimit(-1) when unset
+GT_HOST_CPUS=$(nproc)
+# Go accepts only this form for GOMEMLIMIT (it refuses to start otherwise).
+GT_GOMEMLIMIT_RE='^[0-9]+(([KMGT]i)?B)?$'
+
+_gt_n=0
+_gt_failed=0
+_gt_done=0
+_gt_defers=()
+GT_TMP=
+GT_HAVE_HOOK=0
+
+# ---------------------------------------------------------------- TAP output
+
+# tap_diag LINE...: each argument (and each line inside it) as a "# " line.
+tap_diag() {
+	local l
+	for l in "$@"; do
+		printf '%s\n' "$l" | sed 's/^/# /'
+	done
+}
+
+# tap_diag_file LABEL FILE [MAXLINES]: a file's content as diagnostics.
+tap_diag_file() {
+	local label=$1 file=$2 max=${3:-40}
+	if [ ! -e "$file" ]; then
+		tap_diag "$label: (no file $file)"
+	elif [ ! -s "$file" ]; then
+		tap_diag "$label: (empty)"
+	else
+		tap_diag "$label:"
+		head -n "$max" "$file" | sed 's/^/#   /'
+	fi
+}
+
+tap_ok() {
+	_gt_n=$((_gt_n + 1))
+	printf 'ok %d - %s\n' "$_gt_n" "$1"
+}
+
+tap_not_ok() {
+	_gt_n=$((_gt_n + 1))
+	_gt_failed=$((_gt_failed + 1))
+	printf 'not ok %d - %s\n' "$_gt_n" "$1"
+}
+
+# tap_skip DESC REASON
+tap_skip() {
+	_gt_n=$((_gt_n + 1))
+	printf 'ok %d - %s # SKIP %s\n' "$_gt_n" "$1" "$2"
+}
+
+# skip_all REASON: the whole script cannot run here. Only before any test.
+skip_all() {
+	printf '1..0 # SKIP %s\n' "$1"
+	_gt_done=1
+	exit 0
+}
+
+bail_out() {
+	printf 'Bail out! %s\n' "$1"
+	_gt_done=1
+	exit 1
+}
+
+# tap_done: print the plan and exit 0 when every check passed, 1 otherwise.
+tap_done() {
+	printf '1..%d\n' "$_gt_n"
+	_gt_done=1
+	[ "$_gt_failed" -eq 0 ] && exit 0
+	exit 1
+}
+
+# ------------------------------------------------------------ setup/cleanup
+
+# gt_defer CMD ARGS...: run CMD at exit (last registered runs first), bounded
+# by `timeout` (a shell function is run as is: it must bound its own steps).
+gt_defer() {
+	local s
+	s=$(printf '%q ' "$@")
+	if ! declare -F "$1" >/dev/null; then
+		s="timeout -k 5 30 $s"
+	fi
+	_gt_defers+=("$s")
+}
+
+_gt_exit() {
+	local rc=$? i
+	trap - EXIT INT TERM HUP
+	for ((i = ${#_gt_defers[@]} - 1; i >= 0; i--)); do
+		eval "${_gt_defers[i]}" >/dev/null 2>&1 </dev/null || true
+	done
+	if [ -n "$GT_TMP" ] && [ -d "$GT_TMP" ]; then
+		if [ "${GT_KEEP:-0}" = 1 ]; then
+			printf '# kept %s\n' "$GT_TMP"
+		else
+			# Never follow a stray mount out of the temp dir.
+			grep -F " $GT_TMP/" /proc/self/mounts | awk '{print $2}' | sort -r |
+				while read -r m; do umount -l "$m" 2>/dev/null || true; done
+			rm -rf --one-file-system "$GT_TMP"
+		fi
+	fi
+	if [ "$_gt_done" -eq 0 ]; then
+		_gt_n=$((_gt_n + 1))
+		printf 'not ok %d - %s ended early (status %d)\n1..%d\n' "$_gt_n" "$GT_NAME" "$rc" "$_gt_n"
+		exit 1
+	fi
+	exit "$rc"
+}
+
+# gt_require_root / gt_require_cmd: skip the whole script when unmet.
+gt_require_root() {
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root"
+}
+
+gt_require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip_all "$c not found"
+	done
+}
+
+# gt_init: check inputs, make the temp dir, install the cleanup trap.
+# Sets GT_TMP, GT_HAVE_HOOK, GOTUNE_HOOK (absolute), GOTUNE_BUILDDIR.
+gt_init() {
+	trap _gt_exit EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+	if [ -z "${GOTUNE_HOOK+set}" ] || [ -z "$GOTUNE_HOOK" ]; then
+		bail_out "GOTUNE_HOOK is not set (path to gotune-hook, or 'none' for the baseline only)"
+	fi
+	if [ "$GOTUNE_HOOK" = none ]; then
+		GT_HAVE_HOOK=0
+	elif [ -f "$GOTUNE_HOOK" ] && [ -x "$GOTUNE_HOOK" ]; then
+		GOTUNE_HOOK=$(realpath "$GOTUNE_HOOK")
+		GT_HAVE_HOOK=1
+	else
+		bail_out "GOTUNE_HOOK=$GOTUNE_HOOK is not an executable file"
+	fi
+	gt_require_root
+	gt_require_cmd jq timeout unshare flock nproc go
+	[ -x /bin/busybox ] || skip_all "/bin/busybox not found (package busybox-static)"
+	GT_TMP=$(mktemp -d "/tmp/gt-e2e.XXXXXX") || bail_out "mktemp failed"
+	chmod 755 "$GT_TMP"
+	if [ -z "${GOTUNE_BUILDDIR:-}" ]; then
+		GOTUNE_BUILDDIR=$GT_TMP/build
+	fi
+	mkdir -p "$GOTUNE_BUILDDIR" "$GT_TMP/runs" || bail_out "cannot create $GOTUNE_BUILDDIR"
+	GOTUNE_BUILDDIR=$(realpath "$GOTUNE_BUILDDIR")
+	# A unique, short prefix for container names: rerunnable, parallel-safe.
+	# shellcheck disable=SC2034 # used by the test scripts
+	GT_ID="gt$$$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+	gt_witness
+	tap_diag "$GT_NAME: host CPUs $GT_HOST_CPUS, gotune-hook ${GOTUNE_HOOK}, tmp $GT_TMP"
+}
+
+# gt_need_hook DESC: true when gotune-hook is there; else records a SKIP.
+gt_need_hook() {
+	[ "$GT_HAVE_HOOK" -eq 1 ] && return 0
+	tap_skip "$1" "GOTUNE_HOOK=none (baseline only)"
+	return 1
+}
+
+# gt_runc_link: path of a gotune-runc symlink to GOTUNE_HOOK (the build's
+# BUILDDIR/hook/gotune-runc when present, else one made in GT_TMP).
+gt_runc_link() {
+	local built
+	built=$(dirname "$GOTUNE_HOOK")/gotune-runc
+	if [ -L "$built" ] && [ "$(realpath "$built")" = "$GOTUNE_HOOK" ]; then
+		printf '%s\n' "$built"
+		return
+	fi
+	mkdir -p "$GT_TMP/bin"
+	ln -sf "$GOTUNE_HOOK" "$GT_TMP/bin/gotune-runc"
+	printf '%s\n' "$GT_TMP/bin/gotune-runc"
+}
+
+# ----------------------------------------------------------------- witness
+
+# gt_witness: build tests/witness once into GOTUNE_BUILDDIR (rebuilt when its
+# sources change); sets GT_WITNESS. Safe to call from parallel tests.
+gt_witness() {
+	local out=$GOTUNE_BUILDDIR/witness src=$GT_SRCDIR/tests/witness
+	(
+		flock -w 120 9 || exit 1
+		if [ -x "$out" ] && [ -z "$(find "$src" -newer "$out" -type f)" ]; then
+			exit 0
+		fi
+		cd "$src" &&
+			CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local \
+				GOCACHE="$GOTUNE_BUILDDIR/go-cache" GOPATH="$GOTUNE_BUILDDIR/go-path" \
+				timeout 300 go build -trimpath -o "$out.tmp" . &&
+			mv -f "$out.tmp" "$out"
+	) 9>"$GOTUNE_BUILDDIR/witness.lock" >"$GT_TMP/witness-build.log" 2>&1 || {
+		tap_diag_file "go build" "$GT_TMP/witness-build.log"
+		bail_out "cannot build the witness"
+	}
+	GT_WITNESS=$out
+}
+
+# gt_make_rootfs DIR: busybox + /witness; everything a runtime needs to mount.
+gt_make_rootfs() {
+	local d=$1
+	mkdir -p "$d"/bin "$d"/proc "$d"/sys "$d"/dev "$d"/tmp "$d"/etc "$d"/run "$d"/root
+	cp /bin/busybox "$d/bin/busybox"
+	local a
+	for a in sh cat ls env echo sleep true false id; do
+		ln -sf busybox "$d/bin/$a"
+	done
+	cp "$GT_WITNESS" "$d/witness"
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$d/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$d/etc/group"
+	: >"$d/etc/hosts"
+	: >"$d/etc/resolv.conf"
+	: >"$d/etc/hostname"
+}
+
+# gt_json_list ARG...: a JSON array of the arguments, as strings. (Each goes
+# in as the value of --arg: jq 1.6 reads an argument such as --policy after
+# --args as one of its own options.)
+gt_json_list() {
+	local i=0 a
+	local -a opts=()
+	for a in "$@"; do
+		opts+=(--arg "a$i" "$a")
+		i=$((i + 1))
+	done
+	jq -cn --argjson n "$i" '[range($n) as $i | $ARGS.named["a\($i)"]]' ${opts[@]+"${opts[@]}"}
+}
+
+# gt_json_map K=V...: a JSON object from K=V arguments (split at the first =).
+gt_json_map() {
+	gt_json_list "$@" | jq -c 'map({(.[:index("=")]): .[index("=")+1:]}) | add // {}'
+}
+
+# gt_make_bundle BUNDLE ROOTFS [--env K=V]... [--annotation K=V]... [--no-limits]
+# An OCI bundle from `runc spec`, running /witness with 0.5 CPU and 200 MiB.
+gt_make_bundle() {
+	local b=$1 rootfs=$2 limits=true
+	shift 2
+	local envs=() anns=()
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--env) envs+=("$2"); shift 2 ;;
+		--annotation) anns+=("$2"); shift 2 ;;
+		--no-limits) limits=false; shift ;;
+		*) bail_out "gt_make_bundle: unknown option $1" ;;
+		esac
+	done
+	mkdir -p "$b"
+	rm -f "$b/config.json"
+	runc spec --bundle "$b" || bail_out "runc spec failed"
+	local envj annj
+	envj=$(gt_json_list ${envs[@]+"${envs[@]}"})
+	annj=$(gt_json_map ${anns[@]+"${anns[@]}"})
+	if ! jq --arg root "$(realpath "$rootfs")" --argjson env "$envj" --argjson ann "$annj" \
+		--argjson limits "$limits" \
+		--argjson quota "$GT_CPU_QUOTA" --argjson period "$GT_CPU_PERIOD" \
+		--argjson mem "$GT_MEM_LIMIT" '
+		.process.args = ["/witness"]
+		| .process.terminal = false
+		| .root = {path: $root, readonly: true}
+		| .hostname = "gotune-e2e"
+		| .process.env += $env
+		| if ($ann | length) > 0 then .annotations = ((.annotations // {}) + $ann) else . end
+		| if $limits then
+			.linux.resources.cpu = {quota: $quota, period: $period}
+			| .linux.resources.memory = {limit: $mem}
+		  else . end' "$b/config.json" >"$b/config.json.new"; then
+		bail_out "editing $b/config.json failed"
+	fi
+	mv -f "$b/config.json.new" "$b/config.json"
+}
+
+# gt_policy FILE JSON-TEXT: write a policy file (the text is written as is, so
+# a corrupt policy can be written too). Prints FILE.
+gt_policy() {
+	printf '%s\n' "$2" >"$1"
+	printf '%s\n' "$1"
+}
+
+# ------------------------------------------------------------------- runs
+
+# gt_run NAME CMD...: run CMD bounded by GT_TIMEOUT, stdin /dev/null; its
+# stdout, stderr and exit status go to GT_TMP/runs/NAME.{out,err,rc}.
+gt_run() {
+	local name=$1 rc
+	shift
+	local r=$GT_TMP/runs/$name
+	printf '%q ' "$@" >"$r.cmd"
+	timeout -k 5 "$GT_TIMEOUT" "$@" </dev/null >"$r.out" 2>"$r.err"
+	rc=$?
+	printf '%d\n' "$rc" >"$r.rc"
+	return "$rc"
+}
+
+# gt_witness_get FILE KEY: the value the witness printed for KEY.
+gt_witness_get() {
+	local line
+	line=$(grep -m1 "^$2=" "$1") || return 1
+	printf '%s\n' "${line#*=}"
+}
+
+# gt_witness_complete FILE: all five witness lines are there.
+gt_witness_complete() {
+	local k
+	for k in GOMAXPROCS MEMLIMIT ENV_GOMAXPROCS ENV_GOMEMLIMIT NUMCPU; do
+		grep -q "^$k=" "$1" || return 1
+	done
+}
+
+_gt_run_diag() {
+	local r=$GT_TMP/runs/$1
+	tap_diag "command: $(cat "$r.cmd" 2>/dev/null)" "exit status: $(cat "$r.rc" 2>/dev/null)"
+	tap_diag_file "stdout" "$r.out"
+	tap_diag_file "stderr" "$r.err"
+	if [ -n "${2:-}" ] && [ -f "$2" ]; then
+		tap_diag "spec $2 (process.env, annotations, linux.resources):"
+		jq -c '{env: .process.env, annotations, resources: .linux.resources}' "$2" 2>&1 |
+			sed 's/^/#   /'
+	fi
+}
+
+# gt_expect NAME DESC [SPEC] -- CHECK...: one TAP point. The run NAME must
+# have exited 0 and printed the full witness output, and every CHECK must hold:
+#   KEY=VALUE   the witness printed exactly VALUE for KEY
+#   KEY~REGEX   the witness value for KEY matches the extended REGEX
+# SPEC (optional) is a spec file shown in the diagnostics on failure.
+gt_expect() {
+	local name=$1 desc=$2 spec=
+	shift 2
+	if [ "${1:-}" != -- ]; then spec=$1; shift; fi
+	[ "${1:-}" = -- ] && shift
+	local r=$GT_TMP/runs/$name bad=() c k v got
+	local rc
+	rc=$(cat "$r.rc" 2>/dev/null || echo "?")
+	if [ "$rc" != 0 ]; then
+		bad+=("exit status $rc, wanted 0")
+	elif ! gt_witness_complete "$r.out"; then
+		bad+=("witness output incomplete")
+	else
+		for c in "$@"; do
+			k=${c%%[=~]*}
+			v=${c:${#k}+1}
+			got=$(gt_witness_get "$r.out" "$k")
+			case ${c:${#k}:1} in
+			'~') printf '%s\n' "$got" | grep -Eq -- "$v" || bad+=("$k: got '$got', wanted /$v/") ;;
+			'=') [ "$got" = "$v" ] || bad+=("$k: got '$got', wanted '$v'") ;;
+			*) bail_out "gt_expect: bad check $c" ;;
+			esac
+		done
+	fi
+	if [ ${#bad[@]} -eq 0 ]; then
+		tap_ok "$desc"
+	else
+		tap_not_ok "$desc"
+		tap_diag "${bad[@]}"
+		_gt_run_diag "$name" "$spec"
+	fi
+}
+
+# gt_expect_stderr NAME DESC ERE: the run's stderr matches ERE (case-insensitive).
+gt_expect_stderr() {
+	local r=$GT_TMP/runs/$1
+	if grep -Eqi -- "$3" "$r.err"; then
+		tap_ok "$2"
+	else
+		tap_not_ok "$2"
+		tap_diag "stderr does not match /$3/i"
+		_gt_run_diag "$1"
+	fi
+}
+
+# The checks every runtime test makes, as words for gt_expect.
+# Tuned by gotune for 0.5 CPU and 200 MiB:
+gt_checks_tuned() {
+	printf '%s\n' GOMAXPROCS=1 "MEMLIMIT=$GT_EXPECT_MEMLIMIT" "ENV_GOMEMLIMIT~$GT_GOMEMLIMIT_RE"
+	# On a 1-CPU host ceil(0.5) is not lower than what Go picks: nothing to set.
+	if [ "$GT_HOST_CPUS" -gt 1 ]; then printf '%s\n' ENV_GOMAXPROCS=1; fi
+	printf '%s\n' "NUMCPU=$GT_HOST_CPUS"
+}
+# What Go does with no help (the defaults):
+gt_checks_default() {
+	printf '%s\n' "GOMAXPROCS=$GT_HOST_CPUS" "MEMLIMIT=$GT_UNSET_MEMLIMIT" \
+		ENV_GOMAXPROCS= ENV_GOMEMLIMIT= "NUMCPU=$GT_HOST_CPUS"
+}
+# A spec that already has GOMAXPROCS=3 keeps it; GOMEMLIMIT is still added:
+gt_checks_keep3() {
+	printf '%s\n' GOMAXPROCS=3 ENV_GOMAXPROCS=3 "MEMLIMIT=$GT_EXPECT_MEMLIMIT" \
+		"ENV_GOMEMLIMIT~$GT_GOMEMLIMIT_RE"
+}
+
+# gt_spec_has_env SPEC KEY: the spec's process.env has KEY=...
+gt_spec_has_env() {
+	jq -e --arg k "$2=" '.process.env // [] | any(startswith($k))' "$1" >/dev/null 2>&1
+}
+
+# ------------------------------------------- runc-compatible runtime suite
+#
+# gt_wrapper_suite runs the same checks against any runc-compatible runtime
+# (runc, crun) driven directly and through the gotune wrapper. Set first:
+#   WS_LABEL     name in the test descriptions ("runc", "crun")
+#   WS_RUNTIME   absolute path of the real runtime
+#   WS_PREFIX    array: command every runtime call is run under (may be empty)
+#   WS_GLOBAL    array: the runtime's global options (must include --root DIR)
+#   WS_ROOTFS    the rootfs made by gt_make_rootfs
+# Each case: `PREFIX CMD GLOBAL run --bundle B ID`, where CMD is the runtime,
+# `gotune-hook runtime --policy P --runtime RUNTIME --` or gotune-runc.
+
+# ws_bundle NAME [gt_make_bundle options]: a fresh bundle; prints its dir. The
+# spec as written is kept beside it as config.orig.json.
+ws_bundle() {
+	local b=$GT_TMP/bundles/$1
+	shift
+	gt_make_bundle "$b" "$WS_ROOTFS" "$@" >&2
+	cp "$b/config.json" "$b/config.orig.json"
+	printf '%s\n' "$b"
+}
+
+# ws_rt ARGS...: the runtime itself, with prefix and global options.
+ws_rt() {
+	"${WS_PREFIX[@]}" "$WS_RUNTIME" "${WS_GLOBAL[@]}" "$@"
+}
+
+# ws_run NAME BUNDLE CMD...: `PREFIX CMD GLOBAL run --bundle BUNDLE ID`, with
+# a unique ID that is deleted at exit whatever happens.
+ws_run() {
+	local name=$1 b=$2 id=$GT_ID-$1
+	shift 2
+	gt_defer "${WS_PREFIX[@]}" "$WS_RUNTIME" "${WS_GLOBAL[@]}" delete -f "$id"
+	gt_run "$name" "${WS_PREFIX[@]}" "$@" "${WS_GLOBAL[@]}" run --bundle "$b" "$id"
+}
+
+# gt_check_env_only DESC ORIG NEW: NEW is valid JSON, differs from ORIG only
+# in process.env, keeps every ORIG env entry in order and adds exactly
+# GOMAXPROCS and GOMEMLIMIT.
+gt_check_env_only() {
+	local desc=$1 orig=$2 new=$3 why=
+	if ! jq -e . "$new" >/dev/null 2>&1; then
+		why="$new is missing or not valid JSON"
+	elif ! diff <(jq -S 'del(.process.env)' "$orig") \
+		<(jq -S 'del(.process.env)' "$new") >"$GT_TMP/diff.txt" 2>&1; then
+		why="the spec changed outside process.env"
+	elif ! jq -e -n --slurpfile a "$orig" --slurpfile b "$new" '
+		($a[0].process.env) as $o | ($b[0].process.env) as $n
+		| ($n | map(select(IN($o[]) | not))) as $added
+		| ($n | map(select(IN($o[])))) == $o
+		  and ($added | all(test("^(GOMAXPROCS|GOMEMLIMIT)=")))
+		  and ($added | length) == 2' >/dev/null; then
+		why="process.env is not the original plus GOMAXPROCS and GOMEMLIMIT"
+	fi
+	if [ -z "$why" ]; then
+		tap_ok "$desc"
+	else
+		tap_not_ok "$desc"
+		tap_diag "$why"
+		tap_diag_file "diff (before vs after, without process.env)" "$GT_TMP/diff.txt"
+		tap_diag "env before: $(jq -c .process.env "$orig" 2>&1)"
+		tap_diag "env after:  $(jq -c .process.env "$new" 2>&1)"
+	fi
+}
+
+gt_wrapper_suite() {
+	local L=$WS_LABEL b d id r st
+	local policy policy_rt bad_policy link
+	local -a tuned default keep3 wrap
+	policy=$(gt_policy "$GT_TMP/policy.json" '{}')
+	policy_rt=$(gt_policy "$GT_TMP/policy-runtime.json" "{\"runtime\": \"$WS_RUNTIME\"}")
+	bad_policy=$(gt_policy "$GT_TMP/policy-corrupt.json" '{ "strict": ')
+	mapfile -t tuned < <(gt_checks_tuned)
+	mapfile -t default < <(gt_checks_default)
+	mapfile -t keep3 < <(gt_checks_keep3)
+	wrap=("$GOTUNE_HOOK" runtime --policy "$policy" --runtime "$WS_RUNTIME" --)
+
+	# --- baseline: the runtime alone, the same container
+	b=$(ws_bundle baseline)
+	ws_run baseline "$b" "$WS_RUNTIME"
+	gt_expect baseline "$L alone: Go defaults (GOMAXPROCS=$GT_HOST_CPUS, no memory limit)" \
+		"$b/config.orig.json" -- "${default[@]}"
+
+	# --- the wrapper, spelled out
+	d="$L via gotune-hook runtime -- run: GOMAXPROCS=1, MEMLIMIT=$GT_EXPECT_MEMLIMIT"
+	if gt_need_hook "$d"; then
+		b=$(ws_bundle wrapper)
+		ws_run wrapper "$b" "${wrap[@]}"
+		gt_expect wrapper "$d" "$b/config.orig.json" -- "${tuned[@]}"
+		gt_check_env_only "$L via wrapper: BUNDLE/config.json rewritten, only process.env changed" \
+			"$b/config.orig.json" "$b/config.json"
+	fi
+
+	# --- the gotune-runc symlink, policy (naming the runtime) from GOTUNE_POLICY
+	d="$L via gotune-runc symlink + GOTUNE_POLICY: tuned"
+	if gt_need_hook "$d"; then
+		link=$(gt_runc_link)
+		b=$(ws_bundle symlink)
+		ws_run symlink "$b" env GOTUNE_POLICY="$policy_rt" "$link"
+		gt_expect symlink "$d" "$b/config.orig.json" -- "${tuned[@]}"
+	fi
+
+	# --- the build's gotune-LABEL symlink (gotune-runc, gotune-crun), policy
+	# {}: the runtime is found on PATH by the name the wrapper was called by
+	d="$L via the build's gotune-$L symlink, policy {} (runtime found on PATH): tuned"
+	if gt_need_hook "$d"; then
+		link=$(dirname "$GOTUNE_HOOK")/gotune-$L
+		if [ -L "$link" ]; then
+			b=$(ws_bundle bylink)
+			ws_run bylink "$b" env GOTUNE_POLICY="$policy" \
+				PATH="$(dirname "$WS_RUNTIME"):/usr/sbin:/usr/bin:/sbin:/bin" "$link"
+			gt_expect bylink "$d" "$b/config.orig.json" -- "${tuned[@]}"
+		else
+			tap_skip "$d" "no $link in the build"
+		fi
+	fi
+
+	# --- create + start (the path containerd and other engines take)
+	d="$L via wrapper: create then start: tuned"
+	if gt_need_hook "$d"; then
+		b=$(ws_bundle create)
+		id=$GT_ID-create
+		r=$GT_TMP/runs/create
+		gt_defer "${WS_PREFIX[@]}" "$WS_RUNTIME" "${WS_GLOBAL[@]}" delete -f "$id"
+		# create hands its own stdout to the container: the witness lines land
+		# in runs/create.out.
+		if gt_run create "${WS_PREFIX[@]}" "${wrap[@]}" "${WS_GLOBAL[@]}" create --bundle "$b" "$id"; then
+			timeout -k 5 "$GT_TIMEOUT" "${WS_PREFIX[@]}" "${wrap[@]}" "${WS_GLOBAL[@]}" start "$id" \
+				</dev/null >>"$r.err" 2>&1 || echo "start failed: $?" >>"$r.err"
+			for _ in $(seq 100); do
+				st=$(ws_rt state "$id" 2>/dev/null | jq -r .status)
+				[ "$st" = stopped ] && break
+				sleep 0.1
+			done
+			ws_rt delete -f "$id" >>"$r.err" 2>&1
+		fi
+		gt_expect create "$d" "$b/config.orig.json" -- "${tuned[@]}"
+	fi
+
+	# --- no --bundle: the bundle is the working directory, as for runc itself
+	d="$L via wrapper: run without --bundle (bundle = working dir): tuned"
+	if gt_need_hook "$d"; then
+		b=$(ws_bundle cwd)
+		id=$GT_ID-cwd
+		gt_defer "${WS_PREFIX[@]}" "$WS_RUNTIME" "${WS_GLOBAL[@]}" delete -f "$id"
+		gt_run cwd env -C "$b" "${WS_PREFIX[@]}" "${wrap[@]}" "${WS_GLOBAL[@]}" run "$id"
+		gt_expect cwd "$d" "$b/config.orig.json" -- "${tuned[@]}"
+	fi
+
+	# --- GOMAXPROCS already in the spec is kept
+	d="$L via wrapper: spec env GOMAXPROCS=3 is kept (GOMEMLIMIT still added)"
+	if gt_need_hook "$d"; then
+		b=$(ws_bundle keep3 --env GOMAXPROCS=3)
+		ws_run keep3 "$b" "${wrap[@]}"
+		gt_expect keep3 "$d" "$b/config.orig.json" -- "${keep3[@]}"
+	fi
+
+	# --- annotation gotune.io/disable=true
+	d="$L via wrapper: annotation gotune.io/disable=true leaves the env alone"
+	if gt_need_hook "$d"; then
+		b=$(ws_bundle disable --annotation gotune.io/disable=true)
+		ws_run disable "$b" "${wrap[@]}"
+		gt_expect disable "$d" "$b/config.orig.json" -- "${default[@]}"
+	fi
+
+	# --- corrupt policy: fail open, and say why on stderr
+	d="$L via wrapper: corrupt policy fails open (container starts, defaults)"
+	if gt_need_hook "$d"; then
+		b=$(ws_bundle corrupt)
+		ws_run corrupt "$b" "$GOTUNE_HOOK" runtime --policy "$bad_policy" --runtime "$WS_RUNTIME" --
+		gt_expect corrupt "$d" "$b/config.orig.json" -- "${default[@]}"
+		gt_expect_stderr corrupt "$L via wrapper: corrupt policy is reported on stderr" 'policy'
+	fi
+
+	# --- no limits in the spec: nothing to set
+	d="$L via wrapper: spec without limits: env untouched"
+	if gt_need_hook "$d"; then
+		b=$(ws_bundle nolimits --no-limits)
+		ws_run nolimits "$b" "${wrap[@]}"
+		gt_expect nolimits "$d" "$b/config.orig.json" -- "${default[@]}"
+	fi
+
+	# --- other subcommands pass straight through
+	d="$L via wrapper: --version and state pass through"
+	if gt_need_hook "$d"; then
+		"$WS_RUNTIME" --version >"$GT_TMP/version.want" 2>&1
+		gt_run version "${wrap[@]}" --version
+		ws_rt state "$GT_ID-nosuch" >"$GT_TMP/state.want" 2>&1
+		echo $? >"$GT_TMP/state.rc"
+		gt_run state "${WS_PREFIX[@]}" "${wrap[@]}" "${WS_GLOBAL[@]}" state "$GT_ID-nosuch"
+		if cmp -s "$GT_TMP/version.want" "$GT_TMP/runs/version.out" &&
+			[ "$(cat "$GT_TMP/runs/state.rc")" = "$(cat "$GT_TMP/state.rc")" ]; then
+			tap_ok "$d"
+		else
+			tap_not_ok "$d"
+			tap_diag_file "$L --version" "$GT_TMP/version.want"
+			tap_diag_file "wrapper --version" "$GT_TMP/runs/version.out"
+			tap_diag_file "wrapper --version stderr" "$GT_TMP/runs/version.err"
+			tap_diag "state of a missing container: $L exit $(cat "$GT_TMP/state.rc"), wrapper exit $(cat "$GT_TMP/runs/state.rc")"
+		fi
+	fi
+}
+
+# ------------------------------------------------------ a private containerd
+
+# gt_containerd_start [VAR=VALUE...]: start containerd 1.6 with its own config
+# (root, state and sockets under GT_TMP/ctrd; the CRI plugin off), the given
+# variables in its environment (the shim and the runtime inherit them). Sets
+# GT_CTRD_DIR, GT_CTRD_SOCK, GT_CTRD_NS (unique to this run) and GT_CTR (the
+# ctr command line with address and namespace). Stopped at exit, after every
+# task and container of this run is removed. Skips the script when
+# containerd does not come up.
+gt_containerd_start() {
+	GT_CTRD_DIR=$GT_TMP/ctrd
+	GT_CTRD_SOCK=$GT_CTRD_DIR/containerd.sock
+	GT_CTRD_NS=gotune-e2e-$GT_ID
+	GT_CTR=(ctr -a "$GT_CTRD_SOCK" -n "$GT_CTRD_NS")
+	local d=$GT_CTRD_DIR up=0
+	mkdir -p "$d"
+	cat >"$d/config.toml" <<-EOT
+		version = 2
+		root = "$d/root"
+		state = "$d/state"
+		disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.opt",
+		  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
+		  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs",
+		  "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+
+		[grpc]
+		  address = "$GT_CTRD_SOCK"
+
+		[ttrpc]
+		  address = "$GT_CTRD_SOCK.ttrpc"
+
+		[metrics]
+		  address = ""
+	EOT
+	env "$@" containerd --config "$d/config.toml" --log-level info \
+		</dev/null >"$d/containerd.log" 2>&1 &
+	GT_CTRD_PID=$!
+	gt_defer gt_containerd_stop
+	for _ in $(seq 100); do
+		if timeout 5 ctr -a "$GT_CTRD_SOCK" version >/dev/null 2>&1; then
+			up=1
+			break
+		fi
+		kill -0 "$GT_CTRD_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	if [ "$up" -ne 1 ]; then
+		tap_diag_file "containerd log" "$d/containerd.log" 30
+		skip_all "containerd does not start here"
+	fi
+}
+
+# gt_ctr_remove ID: kill and delete a task and its container, if there.
+gt_ctr_remove() {
+	timeout 10 "${GT_CTR[@]}" tasks kill -s SIGKILL "$1" >/dev/null 2>&1
+	timeout 10 "${GT_CTR[@]}" tasks delete -f "$1" >/dev/null 2>&1
+	timeout 10 "${GT_CTR[@]}" containers delete "$1" >/dev/null 2>&1
+	return 0
+}
+
+# gt_containerd_stop: remove what this run left, stop containerd, then end any
+# shim still serving it (found by the socket path in its arguments).
+gt_containerd_stop() {
+	local id pid
+	for id in $(timeout 10 "${GT_CTR[@]}" containers ls -q 2>/dev/null); do
+		gt_ctr_remove "$id"
+	done
+	if [ -n "${GT_CTRD_PID:-}" ]; then
+		kill -TERM "$GT_CTRD_PID" 2>/dev/null
+		for _ in $(seq 50); do
+			kill -0 "$GT_CTRD_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$GT_CTRD_PID" 2>/dev/null
+		wait "$GT_CTRD_PID" 2>/dev/null
+	fi
+	grep -lsF -- "$GT_CTRD_SOCK" /proc/[0-9]*/cmdline | cut -d/ -f3 |
+		while read -r pid; do kill -KILL "$pid" 2>/dev/null; done
+	# The shim's runc state dir for this run's namespace (outside GT_TMP).
+	rmdir "/run/containerd/runc/$GT_CTRD_NS" 2>/dev/null
+	return 0
+}

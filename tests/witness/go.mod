@@ -1,0 +1,3 @@
+module gotune.test/witness
+
+go 1.19
