@@ -239,3 +239,18 @@ out:
 	free(sp);
 	return ret;
 }
+
+const char *gt_spec_string(const struct gt_spec *spec, const char *const *path)
+{
+	yajl_val v = gt_json_path(spec->tree, path);
+	return YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
+}
+
+const char *gt_spec_arg0(const struct gt_spec *spec)
+{
+	static const char *const args_path[] = { "process", "args", NULL };
+	yajl_val args = gt_json_path(spec->tree, args_path);
+	if (!YAJL_IS_ARRAY(args) || args->u.array.len == 0 || !YAJL_IS_STRING(args->u.array.values[0]))
+		return NULL;
+	return YAJL_GET_STRING(args->u.array.values[0]);
+}

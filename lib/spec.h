@@ -52,4 +52,10 @@ struct gt_env_edit {
 int gt_spec_render(const struct gt_spec *spec, const struct gt_env_edit *edits, size_t n_edits,
 		   struct gt_buf *out, gt_err_t *err);
 
+/* String at a path of object keys (e.g. {"root","path",NULL}), or NULL. */
+const char *gt_spec_string(const struct gt_spec *spec, const char *const *path);
+
+/* process.args[0], or NULL. */
+const char *gt_spec_arg0(const struct gt_spec *spec);
+
 #endif
