@@ -268,6 +268,9 @@ static void warm_file(struct gt_pw_file *f, struct warm_ctx *c, bool measure)
 		f->skipped = "mmap failed";
 		return;
 	}
+	/* Page faults on a normal mapping read a whole readahead window around
+	 * each fault; warming byte ranges must read those ranges only. */
+	madvise(addr, (size_t)span, MADV_RANDOM);
 	for (size_t i = 0; i < n && c->stopped == NULL; i++) {
 		uint64_t lo = r[i].off / ps * ps, hi = (r[i].off + r[i].len + ps - 1) / ps * ps;
 		if (measure) {
@@ -279,8 +282,8 @@ static void warm_file(struct gt_pw_file *f, struct warm_ctx *c, bool measure)
 			}
 			gt_err_free(&err);
 		}
-		for (uint64_t o = lo; o < hi; o += cap) {
-			uint64_t chunk = hi - o < cap ? hi - o : cap;
+		for (uint64_t o = lo, chunk; o < hi; o += chunk) {
+			chunk = hi - o < cap ? hi - o : cap;
 			if (chunk > file_left)
 				chunk = file_left / ps * ps;
 			if (chunk == 0) {
@@ -294,8 +297,12 @@ static void warm_file(struct gt_pw_file *f, struct warm_ctx *c, bool measure)
 				goto done;
 			}
 			char *a = (char *)addr + o;
+			/* WILLNEED reads exactly the chunk in one request; for
+			 * populate it starts the I/O that POPULATE_READ then
+			 * waits for. */
+			madvise(a, (size_t)chunk, MADV_WILLNEED);
 			if (c->mode == GT_PW_WILLNEED) {
-				madvise(a, (size_t)chunk, MADV_WILLNEED);
+				/* queued; nothing to wait for */
 			} else if (!c->no_populate && madvise(a, (size_t)chunk, MADV_POPULATE_READ) < 0) {
 				if (errno == EINVAL) {
 					c->no_populate = true;

@@ -29,5 +29,5 @@ setup="cp $work/pristine.json $work/config.json"
 echo "runc run /bin/true (0.5 CPU, 200 MiB) via $runc, bundle in $work ($(stat -f -c %T "$work")), $runs alternating runs each"
 python3 tests/bench/timing.py "$runs" \
 	runc "$runc run --bundle $work bench-plain-{i}" \
-	gotune-runc "GOTUNE_POLICY=$work/policy.json $hook runtime --runtime $runc -- run --bundle $work bench-wrap-{i}" \
+	gotune-runc "$hook runtime --policy $work/policy.json --runtime $runc -- run --bundle $work bench-wrap-{i}" \
 	--setup "$setup"

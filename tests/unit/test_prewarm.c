@@ -1,0 +1,186 @@
+/* The page-cache engine on real files: ranges, dedupe by inode, budgets,
+ * and residency going up for real after each synchronous mode. Pages are
+ * evicted between cases with POSIX_FADV_DONTNEED (clean pages of a file we
+ * just wrote and synced). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "prewarm.h"
+#include "tap.h"
+
+static char dir[] = "/var/tmp/gt-prewarm-XXXXXX";
+
+static void make_file(const char *name, size_t bytes)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	char buf[65536];
+	memset(buf, 'x', sizeof(buf));
+	for (size_t w = 0; w < bytes; w += sizeof(buf))
+		if (write(fd, buf, bytes - w < sizeof(buf) ? bytes - w : sizeof(buf)) < 0)
+			break;
+	fsync(fd);
+	close(fd);
+}
+
+static int open_file(const char *name)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return open(p, O_RDONLY | O_CLOEXEC);
+}
+
+/* Evicts the file from the page cache; true when it worked (tmpfs cannot). */
+static int evict(const char *name)
+{
+	int fd = open_file(name);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	uint64_t pages, res;
+	gt_err_t err = NULL;
+	gt_residency(fd, 0, 1 << 30, &pages, &res, &err);
+	struct stat st;
+	fstat(fd, &st);
+	gt_residency(fd, 0, (uint64_t)st.st_size, &pages, &res, &err);
+	gt_err_free(&err);
+	close(fd);
+	return res == 0;
+}
+
+int main(void)
+{
+	struct gt_range r[] = { { 100, 50 }, { 0, 10 }, { 140, 100 }, { 5000, 10 }, { 9000, 5 }, { 20, 0 } };
+	size_t n = gt_ranges_normalize(r, 6, 5005);
+	is_int(n, 3, "ranges merged, empty and out-of-file dropped");
+	ok(r[0].off == 0 && r[0].len == 10 && r[1].off == 100 && r[1].len == 140 && r[2].off == 5000 && r[2].len == 5,
+	   "sorted, overlaps merged, clipped to the file size");
+
+	enum gt_pw_mode m;
+	ok(gt_pw_mode_parse("populate", &m) == 0 && m == GT_PW_POPULATE, "mode names");
+	ok(gt_pw_mode_parse("fast", &m) < 0, "unknown mode");
+	ok(gt_readahead_cap(0) >= 4096, "readahead cap has a floor");
+
+	if (mkdtemp(dir) == NULL)
+		return 99;
+	make_file("a", 4u << 20);
+	make_file("b", 1u << 20);
+	make_file("empty", 0);
+	char pa[256], pl[256];
+	snprintf(pa, sizeof(pa), "%s/a", dir);
+	snprintf(pl, sizeof(pl), "%s/a-link", dir);
+	ok(link(pa, pl) == 0, "hard link made");
+
+	struct gt_pw_set set = { 0 };
+	gt_err_t err = NULL;
+	ok(gt_pw_set_add(&set, "/a", open_file("a"), NULL, 0, &err) == 0, "add a");
+	ok(gt_pw_set_add(&set, "/a-link", open_file("a-link"), NULL, 0, &err) == 0, "add its hard link");
+	is_int(set.n, 1, "same inode warmed once");
+	is_int(set.duplicates, 1, "duplicate counted");
+	ok(gt_pw_set_add(&set, "/dir", open(dir, O_RDONLY), NULL, 0, &err) < 0, "a directory is refused");
+	gt_err_free(&err);
+	ok(gt_pw_set_add(&set, "/empty", open_file("empty"), NULL, 0, &err) == 0, "empty file accepted");
+
+	int evictable = evict("a");
+	struct gt_pw_report rep;
+	struct gt_pw_budget budget = GT_PW_DEFAULT_BUDGET;
+	ok(gt_prewarm(&set, GT_PW_POPULATE, &budget, &rep, &err) == 0, "populate runs");
+	if (evictable) {
+		is_int(rep.resident_before, 0, "nothing resident before");
+		is_int(rep.resident_after, rep.pages, "populate: every page resident after");
+	} else {
+		ok(1, "# SKIP page cache eviction does not work on %s", dir);
+		ok(1, "# SKIP page cache eviction does not work on %s", dir);
+	}
+	is_int(rep.requested, 4u << 20, "requested bytes = file size");
+	is_str(set.files[1].skipped, "empty", "empty file skipped with a reason");
+	gt_pw_set_free(&set);
+
+	/* ranges only */
+	evict("a");
+	struct gt_range want[] = { { 1u << 20, 8192 }, { 3u << 20, 4096 } };
+	gt_pw_set_add(&set, "/a", open_file("a"), want, 2, &err);
+	gt_prewarm(&set, GT_PW_POPULATE, &budget, &rep, &err);
+	is_int(rep.requested, 12288, "only the ranges are read");
+	is_int(rep.pages, 3, "pages counted over the ranges");
+	if (evictable) {
+		uint64_t pages, res;
+		gt_residency(set.files[0].fd, 0, 1u << 20, &pages, &res, &err);
+		ok(res < 64, "the first MiB, outside the ranges, was not read in (%llu pages)", (unsigned long long)res);
+	} else {
+		ok(1, "# SKIP eviction unavailable");
+	}
+	gt_pw_set_free(&set);
+
+	/* budgets */
+	evict("a");
+	evict("b");
+	budget = GT_PW_DEFAULT_BUDGET;
+	budget.max_file_bytes = 1u << 20;
+	gt_pw_set_add(&set, "/a", open_file("a"), NULL, 0, &err);
+	gt_pw_set_add(&set, "/b", open_file("b"), NULL, 0, &err);
+	gt_prewarm(&set, GT_PW_POPULATE, &budget, &rep, &err);
+	is_int(set.files[0].requested, 1u << 20, "max_file_bytes caps one file");
+	is_str(set.files[0].skipped, "max_file_bytes", "and says so");
+	is_int(set.files[1].requested, 1u << 20, "the next file still warms");
+	gt_pw_set_free(&set);
+
+	budget = GT_PW_DEFAULT_BUDGET;
+	budget.max_bytes = (4u << 20) + 8192;
+	gt_pw_set_add(&set, "/a", open_file("a"), NULL, 0, &err);
+	gt_pw_set_add(&set, "/b", open_file("b"), NULL, 0, &err);
+	gt_prewarm(&set, GT_PW_POPULATE, &budget, &rep, &err);
+	is_int(rep.requested, (4u << 20) + 8192, "max_bytes caps the total");
+	is_str(rep.stopped, "max_bytes", "and the report names the budget");
+	gt_pw_set_free(&set);
+
+	budget = GT_PW_DEFAULT_BUDGET;
+	budget.max_files = 1;
+	gt_pw_set_add(&set, "/a", open_file("a"), NULL, 0, &err);
+	gt_pw_set_add(&set, "/b", open_file("b"), NULL, 0, &err);
+	gt_prewarm(&set, GT_PW_WILLNEED, &budget, &rep, &err);
+	is_int(rep.files_skipped, 1, "max_files");
+	gt_pw_set_free(&set);
+
+	/* willneed and background return; background leaves the work to a child */
+	evict("a");
+	gt_pw_set_add(&set, "/a", open_file("a"), NULL, 0, &err);
+	budget = GT_PW_DEFAULT_BUDGET;
+	ok(gt_prewarm(&set, GT_PW_WILLNEED, &budget, &rep, &err) == 0, "willneed runs");
+	is_int(rep.requested, 4u << 20, "willneed asks for the whole file");
+	gt_pw_set_free(&set);
+	if (evictable) {
+		evict("a");
+		gt_pw_set_add(&set, "/a", open_file("a"), NULL, 0, &err);
+		ok(gt_prewarm(&set, GT_PW_BACKGROUND, &budget, &rep, &err) == 0, "background returns");
+		uint64_t pages = 0, res = 0;
+		for (int i = 0; i < 200 && (res < pages || pages == 0); i++) {
+			usleep(10000);
+			gt_residency(set.files[0].fd, 0, 4u << 20, &pages, &res, &err);
+		}
+		is_int(res, pages, "the detached child read the whole file");
+		gt_pw_set_free(&set);
+	}
+
+	/* a file truncated under us: no SIGBUS */
+	make_file("shrink", 2u << 20);
+	gt_pw_set_add(&set, "/shrink", open_file("shrink"), NULL, 0, &err);
+	char ps[256];
+	snprintf(ps, sizeof(ps), "%s/shrink", dir);
+	ok(truncate(ps, 4096) == 0, "file truncated to one page");
+	ok(gt_prewarm(&set, GT_PW_POPULATE, &budget, &rep, &err) == 0, "file truncated under us: no crash");
+	gt_pw_set_free(&set);
+
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", dir);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	gt_err_free(&err);
+	return tap_done();
+}
