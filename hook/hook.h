@@ -13,6 +13,8 @@ int cmd_runtime(int argc, char *argv[]);
 /* As gotune-runc / gotune-crun: argv is the runtime's command line. */
 int cmd_runtime_direct(int argc, char *argv[], const char *prefer);
 int cmd_plan(int argc, char *argv[]);
+int cmd_prestart(int argc, char *argv[]);
+int cmd_prewarm(int argc, char *argv[]);
 
 /* Loads the policy named by --policy, else $GOTUNE_POLICY, else the default
  * path (where a missing file means defaults). */

@@ -23,6 +23,11 @@ static const char help[] =
 	"  precreate            Podman hooks.d stage \"precreate\": spec on stdin, tuned spec on stdout\n"
 	"  runtime -- ARGS...   act as runc/crun: tune <bundle>/config.json on create/run, then exec\n"
 	"                       the real runtime with ARGS unchanged (also installed as gotune-runc)\n"
+	"  prestart             OCI hook (prestart or createRuntime; state JSON on stdin): warm the\n"
+	"                       page cache with the entrypoint, its libraries and listed files, and\n"
+	"                       log whether the container's env got what the plan wanted\n"
+	"  prewarm --root DIR [--entry ARG0] [PATH...]\n"
+	"                       warm files by hand inside DIR and print the residency report\n"
 	"  plan [SPEC]          show the limits found, each variable's decision and reason, and the\n"
 	"                       resulting env; SPEC is a file, '-' for stdin, or --bundle DIR\n"
 	"                       (default ./config.json)\n"
@@ -88,6 +93,10 @@ int main(int argc, char *argv[])
 		return cmd_runtime(argc - 1, argv + 1);
 	if (strcmp(cmd, "plan") == 0)
 		return cmd_plan(argc - 1, argv + 1);
+	if (strcmp(cmd, "prestart") == 0 || strcmp(cmd, "createRuntime") == 0)
+		return cmd_prestart(argc - 1, argv + 1);
+	if (strcmp(cmd, "prewarm") == 0)
+		return cmd_prewarm(argc - 1, argv + 1);
 	fprintf(stderr, "gotune-hook: unknown command \"%s\"; see gotune-hook --help\n", cmd);
 	return 2;
 }

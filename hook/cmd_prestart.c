@@ -1,0 +1,145 @@
+/* OCI hook (prestart / createRuntime): the container state on stdin. The
+ * env is already fixed here, so this entry point warms the page cache and
+ * reports whether the env got what the plan wanted. It never fails the
+ * container unless the policy is strict. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "annotations.h"
+#include "audit.h"
+#include "cleanup.h"
+#include "fileio.h"
+#include "hook.h"
+#include "hostinfo.h"
+#include "log.h"
+#include "memfmt.h"
+#include "report.h"
+#include "spec.h"
+#include "state.h"
+#include "warmset.h"
+
+static const char usage[] = "usage: gotune-hook prestart|createRuntime [--policy FILE] < state.json\n";
+
+static const char *spec_annotation(void *ctx, const char *key)
+{
+	return gt_spec_annotation(ctx, key);
+}
+
+/* root.path is relative to the bundle unless absolute. */
+static int rootfs_path(const struct gt_spec *spec, const char *bundle, char *out, size_t outsz, gt_err_t *err)
+{
+	static const char *const root_path[] = { "root", "path", NULL };
+	const char *p = gt_spec_string(spec, root_path);
+	if (p == NULL || p[0] == '\0')
+		return gt_error(err, 0, "spec has no root.path");
+	int n = p[0] == '/' ? snprintf(out, outsz, "%s", p) : snprintf(out, outsz, "%s/%s", bundle, p);
+	if (n < 0 || (size_t)n >= outsz)
+		return gt_error(err, ENAMETOOLONG, "root.path");
+	return 0;
+}
+
+static int prestart(const struct gt_policy *policy, struct gt_state *st, char *summary, size_t sumsz,
+		    gt_err_t *err)
+{
+	cleanup_close int bfd = open(st->bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0)
+		return gt_error(err, errno, "open bundle %s", st->bundle);
+	cleanup_buf struct gt_buf cfg = { 0 };
+	if (gt_read_file_at(bfd, "config.json", GT_SPEC_MAX_BYTES, &cfg, err) < 0)
+		return -1;
+	cleanup_spec struct gt_spec spec;
+	if (gt_spec_parse(&spec, cfg.data, cfg.len, err) < 0)
+		return gt_error_wrap(err, "%s/config.json", st->bundle);
+
+	struct gt_notes notes = { 0 };
+	struct gt_settings s = policy->settings;
+	gt_annotations_apply(&s, spec_annotation, &spec, &notes);
+	struct gt_limits limits;
+	gt_limits_from_spec(spec.tree, gt_host_online_cpus(), &limits, &notes);
+	struct gt_audit_result audit;
+	gt_audit_env(&limits, &s, spec.env, spec.n_env, &audit);
+	size_t len = (size_t)snprintf(summary, sumsz, "env %s", audit.line);
+
+	if (!s.enabled || s.prewarm.mode == GT_PW_OFF) {
+		snprintf(summary + len, sumsz - len, "; prewarm off");
+		return 0;
+	}
+	char root_host[PATH_MAX];
+	if (rootfs_path(&spec, st->bundle, root_host, sizeof(root_host), err) < 0)
+		return -1;
+	struct gt_rootfs root;
+	if (gt_rootfs_open(&root, root_host, err) < 0)
+		return -1;
+	struct gt_pw_set set = { 0 };
+	int ret = gt_warmset_from_spec(&set, &root, &spec, &s.prewarm, &notes, err);
+	if (ret == 0) {
+		uint64_t bytes = gt_warmset_bytes(&set);
+		if (bytes > s.prewarm.max_set_bytes) {
+			char b[32], m[32];
+			gt_memhuman(bytes, b, sizeof(b));
+			gt_memhuman(s.prewarm.max_set_bytes, m, sizeof(m));
+			snprintf(summary + len, sumsz - len, "; prewarm skipped: %zu files, %s over max_set_bytes %s",
+				 set.n, b, m);
+		} else {
+			struct gt_pw_report rep;
+			ret = gt_prewarm(&set, s.prewarm.mode, &s.prewarm.budget, &rep, err);
+			if (ret == 0) {
+				summary[len++] = ';';
+				summary[len++] = ' ';
+				gt_pw_summary(&set, &rep, summary + len, sumsz - len);
+			}
+		}
+	}
+	len = strlen(summary);
+	for (size_t i = 0; i < notes.n && len < sumsz; i++)
+		len += (size_t)snprintf(summary + len, sumsz - len, "; warning: %s", notes.text[i]);
+	gt_pw_set_free(&set);
+	gt_rootfs_close(&root);
+	return ret;
+}
+
+int cmd_prestart(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *policy_path = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': policy_path = optarg; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	const char *entry = argv[0];
+	struct gt_policy policy;
+	gt_policy_defaults(&policy);
+	cleanup_err gt_err_t err = NULL;
+	cleanup_buf struct gt_buf in = { 0 };
+	struct gt_state st = { 0 };
+	char summary[2048] = "";
+	int rc = gt_read_fd(STDIN_FILENO, GT_STATE_MAX_BYTES, &in, &err);
+	if (rc == 0)
+		rc = gt_state_parse(in.data, in.len, &st, &err);
+	if (rc == 0)
+		rc = hook_load_policy(policy_path, &policy, &err);
+	if (rc == 0)
+		rc = prestart(&policy, &st, summary, sizeof(summary), &err);
+	if (rc < 0)
+		gt_log(LOG_WARNING, "%s id=%s error (%s) %.2fms", entry, st.id[0] ? st.id : "-", gt_err_msg(err),
+		       hook_elapsed_ms(&t0));
+	else
+		gt_log(LOG_INFO, "%s id=%s %s %.2fms", entry, st.id, summary, hook_elapsed_ms(&t0));
+	return rc < 0 && policy.strict ? 1 : 0;
+}

@@ -1,0 +1,261 @@
+#include "elfread.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Where the bytes come from: a file (pread) or memory. */
+struct src {
+	int fd;
+	const unsigned char *buf;
+	uint64_t len;
+};
+
+static int src_read(const struct src *s, uint64_t off, void *dst, size_t n)
+{
+	if (off > s->len || n > s->len - off)
+		return -1;
+	if (s->buf != NULL) {
+		memcpy(dst, s->buf + off, n);
+		return 0;
+	}
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = pread(s->fd, (char *)dst + got, n - got, (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+struct rd {
+	bool be;
+	int bits;
+};
+
+static uint16_t u16(const struct rd *r, const unsigned char *p)
+{
+	return r->be ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
+}
+
+static uint32_t u32(const struct rd *r, const unsigned char *p)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < 4; i++)
+		v |= (uint32_t)p[r->be ? 3 - i : i] << (8 * i);
+	return v;
+}
+
+static uint64_t u64(const struct rd *r, const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)p[r->be ? 7 - i : i] << (8 * i);
+	return v;
+}
+
+/* A word: 4 bytes in ELF32, 8 in ELF64. */
+static uint64_t word(const struct rd *r, const unsigned char *p)
+{
+	return r->bits == 64 ? u64(r, p) : u32(r, p);
+}
+
+void gt_elf_free(struct gt_elf *e)
+{
+	free(e->interp);
+	for (size_t i = 0; i < e->n_needed; i++)
+		free(e->needed[i]);
+	free(e->needed);
+	free(e->rpath);
+	free(e->runpath);
+	free(e->soname);
+	memset(e, 0, sizeof(*e));
+}
+
+int gt_elf_vaddr_to_offset(const struct gt_elf *e, uint64_t vaddr, uint64_t len, uint64_t *off)
+{
+	for (size_t i = 0; i < e->n_loads; i++) {
+		const struct gt_elf_load *l = &e->loads[i];
+		if (vaddr >= l->vaddr && vaddr - l->vaddr <= l->filesz && len <= l->filesz - (vaddr - l->vaddr)) {
+			*off = l->offset + (vaddr - l->vaddr);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* A NUL-terminated string at off, at most max bytes. */
+static char *read_str(const struct src *s, uint64_t off, uint64_t limit)
+{
+	char buf[GT_ELF_MAX_STR];
+	uint64_t avail = limit > off ? limit - off : 0;
+	size_t n = avail < sizeof(buf) ? (size_t)avail : sizeof(buf);
+	if (n == 0)
+		return NULL;
+	/* Read what is there: a short read near the end is fine if a NUL is in it. */
+	while (n > 0 && src_read(s, off, buf, n) < 0)
+		n /= 2;
+	char *nul = n > 0 ? memchr(buf, '\0', n) : NULL;
+	return nul != NULL ? strdup(buf) : NULL;
+}
+
+static int parse(const struct src *s, struct gt_elf *e, gt_err_t *err)
+{
+	memset(e, 0, sizeof(*e));
+	unsigned char eh[64];
+	if (src_read(s, 0, eh, 16) < 0 || memcmp(eh, ELFMAG, SELFMAG) != 0)
+		return gt_error(err, ENOEXEC, "not an ELF file");
+	struct rd r = { .be = eh[EI_DATA] == ELFDATA2MSB, .bits = eh[EI_CLASS] == ELFCLASS64 ? 64 : 32 };
+	if ((eh[EI_CLASS] != ELFCLASS32 && eh[EI_CLASS] != ELFCLASS64) ||
+	    (eh[EI_DATA] != ELFDATA2LSB && eh[EI_DATA] != ELFDATA2MSB))
+		return gt_error(err, 0, "malformed ELF: bad class or data encoding");
+	size_t ehsz = r.bits == 64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
+	if (src_read(s, 0, eh, ehsz) < 0)
+		return gt_error(err, 0, "malformed ELF: truncated header");
+	e->bits = r.bits;
+	e->big_endian = r.be;
+	e->type = u16(&r, eh + 16);
+	e->machine = u16(&r, eh + 18);
+	uint64_t phoff = r.bits == 64 ? u64(&r, eh + 32) : u32(&r, eh + 28);
+	uint16_t phentsize = u16(&r, eh + (r.bits == 64 ? 54 : 42));
+	uint16_t phnum = u16(&r, eh + (r.bits == 64 ? 56 : 44));
+	size_t want = r.bits == 64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+	if (phnum == 0)
+		return 0;
+	if (phnum > GT_ELF_MAX_PHDRS || phentsize < want)
+		return gt_error(err, 0, "malformed ELF: %u program headers of %u bytes", phnum, phentsize);
+
+	uint64_t dyn_off = 0, dyn_size = 0, interp_off = 0, interp_size = 0;
+	bool has_dyn = false, has_interp = false;
+	for (uint16_t i = 0; i < phnum; i++) {
+		unsigned char ph[sizeof(Elf64_Phdr)];
+		if (src_read(s, phoff + (uint64_t)i * phentsize, ph, want) < 0)
+			return gt_error(err, 0, "malformed ELF: program header %u outside the file", i);
+		uint32_t type = u32(&r, ph);
+		uint64_t off, vaddr, filesz, memsz;
+		uint32_t flags;
+		if (r.bits == 64) {
+			flags = u32(&r, ph + 4);
+			off = u64(&r, ph + 8);
+			vaddr = u64(&r, ph + 16);
+			filesz = u64(&r, ph + 32);
+			memsz = u64(&r, ph + 40);
+		} else {
+			off = u32(&r, ph + 4);
+			vaddr = u32(&r, ph + 8);
+			filesz = u32(&r, ph + 16);
+			memsz = u32(&r, ph + 20);
+			flags = u32(&r, ph + 24);
+		}
+		if (type == PT_LOAD && e->n_loads < GT_ELF_MAX_LOADS) {
+			e->loads[e->n_loads++] = (struct gt_elf_load){ off, filesz, vaddr, memsz, (flags & PF_X) != 0,
+								      (flags & PF_W) != 0 };
+		} else if (type == PT_INTERP && !has_interp) {
+			has_interp = true;
+			interp_off = off;
+			interp_size = filesz;
+		} else if (type == PT_DYNAMIC && !has_dyn) {
+			has_dyn = true;
+			dyn_off = off;
+			dyn_size = filesz;
+		}
+	}
+	if (has_interp) {
+		if (interp_size == 0 || interp_size > GT_ELF_MAX_STR)
+			return gt_error(err, 0, "malformed ELF: PT_INTERP of %llu bytes", (unsigned long long)interp_size);
+		e->interp = read_str(s, interp_off, interp_off + interp_size);
+		if (e->interp == NULL)
+			return gt_error(err, 0, "malformed ELF: PT_INTERP is not a string inside the file");
+	}
+	if (!has_dyn)
+		return 0;
+
+	/* First pass over the dynamic section: where the string table is. */
+	size_t dsz = r.bits == 64 ? 16 : 8;
+	uint64_t count = dyn_size / dsz;
+	if (count > 4096)
+		count = 4096;
+	uint64_t strtab = 0, strsz = 0;
+	bool has_strtab = false;
+	for (uint64_t i = 0; i < count; i++) {
+		unsigned char d[16];
+		if (src_read(s, dyn_off + i * dsz, d, dsz) < 0)
+			return gt_error(err, 0, "malformed ELF: dynamic section outside the file");
+		uint64_t tag = word(&r, d), val = word(&r, d + dsz / 2);
+		if (tag == DT_NULL)
+			break;
+		if (tag == DT_STRTAB) {
+			strtab = val;
+			has_strtab = true;
+		} else if (tag == DT_STRSZ) {
+			strsz = val;
+		}
+	}
+	uint64_t str_off;
+	if (!has_strtab)
+		return 0;
+	if (strsz == 0 || gt_elf_vaddr_to_offset(e, strtab, strsz, &str_off) < 0)
+		return gt_error(err, 0, "malformed ELF: string table not in a load segment");
+
+	/* Second pass: the strings. */
+	e->needed = calloc(GT_ELF_MAX_NEEDED, sizeof(*e->needed));
+	if (e->needed == NULL)
+		return gt_error(err, ENOMEM, "ELF");
+	for (uint64_t i = 0; i < count; i++) {
+		unsigned char d[16];
+		if (src_read(s, dyn_off + i * dsz, d, dsz) < 0)
+			break;
+		uint64_t tag = word(&r, d), val = word(&r, d + dsz / 2);
+		if (tag == DT_NULL)
+			break;
+		char **slot = NULL;
+		if (tag == DT_NEEDED && e->n_needed < GT_ELF_MAX_NEEDED)
+			slot = &e->needed[e->n_needed];
+		else if (tag == DT_RPATH && e->rpath == NULL)
+			slot = &e->rpath;
+		else if (tag == DT_RUNPATH && e->runpath == NULL)
+			slot = &e->runpath;
+		else if (tag == DT_SONAME && e->soname == NULL)
+			slot = &e->soname;
+		if (slot == NULL)
+			continue;
+		if (val >= strsz)
+			return gt_error(err, 0, "malformed ELF: string offset %llu past the string table",
+					(unsigned long long)val);
+		*slot = read_str(s, str_off + val, str_off + strsz);
+		if (*slot == NULL)
+			return gt_error(err, 0, "malformed ELF: unterminated dynamic string");
+		if (tag == DT_NEEDED)
+			e->n_needed++;
+	}
+	return 0;
+}
+
+int gt_elf_parse(const unsigned char *buf, size_t len, struct gt_elf *out, gt_err_t *err)
+{
+	struct src s = { .fd = -1, .buf = buf, .len = len };
+	if (parse(&s, out, err) < 0) {
+		gt_elf_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+int gt_elf_read_fd(int fd, struct gt_elf *out, gt_err_t *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return gt_error(err, errno, "stat");
+	struct src s = { .fd = fd, .len = (uint64_t)st.st_size };
+	if (parse(&s, out, err) < 0) {
+		gt_elf_free(out);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* Just enough of ELF to know what the loader will read: PT_INTERP, the
+ * DT_NEEDED list with RPATH/RUNPATH/SONAME, and the load segments. Every
+ * offset and size comes from the image and is checked before use. */
+#ifndef GOTUNE_ELFREAD_H
+#define GOTUNE_ELFREAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define GT_ELF_MAX_NEEDED 256
+#define GT_ELF_MAX_LOADS 64
+#define GT_ELF_MAX_PHDRS 512
+#define GT_ELF_MAX_STR 4096
+
+struct gt_elf_load {
+	uint64_t offset, filesz, vaddr, memsz;
+	bool exec, write;
+};
+
+struct gt_elf {
+	int bits;		/* 32 or 64 */
+	bool big_endian;
+	uint16_t machine, type;
+	char *interp;
+	size_t n_needed;
+	char **needed;
+	char *rpath, *runpath, *soname;
+	size_t n_loads;
+	struct gt_elf_load loads[GT_ELF_MAX_LOADS];
+};
+
+/* Reads the ELF headers of a regular file with pread (no mapping: a file
+ * that shrinks under us cannot SIGBUS the hook). Not an ELF file: -1 with
+ * errno_ ENOEXEC; malformed: -1 with "malformed ELF: ...". */
+int gt_elf_read_fd(int fd, struct gt_elf *out, gt_err_t *err);
+
+/* The same over bytes in memory (tests, fuzzing). */
+int gt_elf_parse(const unsigned char *buf, size_t len, struct gt_elf *out, gt_err_t *err);
+
+void gt_elf_free(struct gt_elf *e);
+
+/* File offset of [vaddr, vaddr+len) through the load segments. */
+int gt_elf_vaddr_to_offset(const struct gt_elf *e, uint64_t vaddr, uint64_t len, uint64_t *off);
+
+#endif

@@ -1,0 +1,95 @@
+#include "warmset.h"
+#include "closure.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int gt_warmset_add_path(struct gt_pw_set *set, const struct gt_rootfs *root, const char *path, unsigned max_files,
+			struct gt_notes *notes, gt_err_t *err)
+{
+	struct stat st;
+	gt_err_t miss = NULL;
+	int fd = gt_rootfs_open_regular(root, path, &st, &miss);
+	if (fd >= 0) {
+		gt_err_free(&miss);
+		return gt_pw_set_add(set, path, fd, NULL, 0, err);
+	}
+	gt_err_free(&miss);
+	int dfd = gt_rootfs_open_dir(root, path, &miss);
+	if (dfd < 0) {
+		gt_note(notes, "prewarm %.80s: %.60s", path, gt_err_msg(miss));
+		gt_err_free(&miss);
+		return 0;
+	}
+	DIR *d = fdopendir(dfd);
+	if (d == NULL) {
+		close(dfd);
+		return gt_error(err, errno, "prewarm %s", path);
+	}
+	/* Only regular files directly inside: a directory tree in an image can
+	 * be arbitrarily large, and the budget must hold. */
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL && set->n < max_files) {
+		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+			continue;
+		char child[4096];
+		if (snprintf(child, sizeof(child), "%s/%s", path, de->d_name) >= (int)sizeof(child))
+			continue;
+		fd = gt_rootfs_open_regular(root, child, &st, &miss);
+		gt_err_free(&miss);
+		if (fd >= 0 && gt_pw_set_add(set, child, fd, NULL, 0, err) < 0) {
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+int gt_warmset_from_spec(struct gt_pw_set *set, const struct gt_rootfs *root, const struct gt_spec *spec,
+			 const struct gt_prewarm_settings *pw, struct gt_notes *notes, gt_err_t *err)
+{
+	if (pw->closure) {
+		static const char *const cwd_path[] = { "process", "cwd", NULL };
+		struct gt_entry e = {
+			.arg0 = gt_spec_arg0(spec),
+			.env = spec->env,
+			.n_env = spec->n_env,
+			.cwd = gt_spec_string(spec, cwd_path),
+		};
+		gt_err_t cerr = NULL;
+		if (gt_closure_add(set, root, &e, notes, &cerr) < 0) {
+			/* An entrypoint we cannot find is the runtime's error to
+			 * report; the listed files are still worth warming. */
+			if (cerr != NULL && cerr->errno_ == ENOMEM) {
+				*err = cerr;
+				return -1;
+			}
+			gt_note(notes, "%.150s", gt_err_msg(cerr));
+			gt_err_free(&cerr);
+		}
+	}
+	for (size_t i = 0; i < pw->n_files; i++)
+		if (gt_warmset_add_path(set, root, pw->files[i], pw->budget.max_files, notes, err) < 0)
+			return -1;
+	return 0;
+}
+
+uint64_t gt_warmset_bytes(const struct gt_pw_set *set)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < set->n; i++) {
+		const struct gt_pw_file *f = &set->files[i];
+		if (f->n_ranges == 0) {
+			total += f->size;
+			continue;
+		}
+		for (size_t k = 0; k < f->n_ranges; k++)
+			total += f->ranges[k].len;
+	}
+	return total;
+}
