@@ -1,0 +1,199 @@
+/* The ELF reader on real binaries of this system, on synthesized 32-bit
+ * and big-endian images, and on truncated and garbled copies (which must
+ * give an answer or an error, never a crash: run under ASan/UBSan). */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "elfread.h"
+#include "tap.h"
+
+static int read_path(const char *path, struct gt_elf *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -2;
+	gt_err_t err = NULL;
+	int r = gt_elf_read_fd(fd, e, &err);
+	if (r < 0)
+		printf("# %s: %s\n", path, gt_err_msg(err));
+	gt_err_free(&err);
+	close(fd);
+	return r;
+}
+
+static int has(const struct gt_elf *e, const char *lib)
+{
+	for (size_t i = 0; i < e->n_needed; i++)
+		if (strcmp(e->needed[i], lib) == 0)
+			return 1;
+	return 0;
+}
+
+static void put16(unsigned char *p, uint16_t v, int be)
+{
+	p[be ? 0 : 1] = (unsigned char)(v >> 8);
+	p[be ? 1 : 0] = (unsigned char)v;
+}
+
+static void put32(unsigned char *p, uint32_t v, int be)
+{
+	for (int i = 0; i < 4; i++)
+		p[be ? 3 - i : i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put64(unsigned char *p, uint64_t v, int be)
+{
+	for (int i = 0; i < 8; i++)
+		p[be ? 7 - i : i] = (unsigned char)(v >> (8 * i));
+}
+
+/* A minimal image: one PT_LOAD covering the file at vaddr 0, a PT_INTERP,
+ * a PT_DYNAMIC with DT_NEEDED, DT_RUNPATH, DT_STRTAB, DT_STRSZ. */
+static size_t synth(unsigned char *b, int bits, int be)
+{
+	memset(b, 0, 1024);
+	const char strtab[] = "\0libfoo.so.1\0$ORIGIN/../lib\0/lib/ld-test.so\0";
+	size_t ehsz = bits == 64 ? 64 : 52, phsz = bits == 64 ? 56 : 32, dsz = bits == 64 ? 16 : 8;
+	size_t phoff = ehsz, interp_off = 300, str_off = 400, dyn_off = 600;
+	memcpy(b, ELFMAG, SELFMAG);
+	b[EI_CLASS] = bits == 64 ? ELFCLASS64 : ELFCLASS32;
+	b[EI_DATA] = be ? ELFDATA2MSB : ELFDATA2LSB;
+	b[EI_VERSION] = EV_CURRENT;
+	put16(b + 16, ET_DYN, be);
+	put16(b + 18, bits == 64 ? EM_PPC64 : EM_386, be);
+	if (bits == 64) {
+		put64(b + 32, phoff, be);
+		put16(b + 54, (uint16_t)phsz, be);
+		put16(b + 56, 3, be);
+	} else {
+		put32(b + 28, (uint32_t)phoff, be);
+		put16(b + 42, (uint16_t)phsz, be);
+		put16(b + 44, 3, be);
+	}
+	struct { uint32_t type; uint64_t off, size; } ph[3] = {
+		{ PT_LOAD, 0, 1024 }, { PT_INTERP, interp_off, 16 }, { PT_DYNAMIC, dyn_off, 5 * dsz } };
+	for (int i = 0; i < 3; i++) {
+		unsigned char *p = b + phoff + (size_t)i * phsz;
+		put32(p, ph[i].type, be);
+		if (bits == 64) {
+			put64(p + 8, ph[i].off, be);
+			put64(p + 16, ph[i].off, be);
+			put64(p + 32, ph[i].size, be);
+			put64(p + 40, ph[i].size, be);
+		} else {
+			put32(p + 4, (uint32_t)ph[i].off, be);
+			put32(p + 8, (uint32_t)ph[i].off, be);
+			put32(p + 16, (uint32_t)ph[i].size, be);
+			put32(p + 20, (uint32_t)ph[i].size, be);
+		}
+	}
+	memcpy(b + interp_off, "/lib/ld-test.so", 16);
+	memcpy(b + str_off, strtab, sizeof(strtab));
+	uint64_t dyn[5][2] = { { DT_NEEDED, 1 }, { DT_RUNPATH, 13 }, { DT_STRTAB, str_off },
+			       { DT_STRSZ, sizeof(strtab) }, { DT_NULL, 0 } };
+	for (int i = 0; i < 5; i++) {
+		unsigned char *p = b + dyn_off + (size_t)i * dsz;
+		if (bits == 64) {
+			put64(p, dyn[i][0], be);
+			put64(p + 8, dyn[i][1], be);
+		} else {
+			put32(p, (uint32_t)dyn[i][0], be);
+			put32(p + 4, (uint32_t)dyn[i][1], be);
+		}
+	}
+	return 1024;
+}
+
+int main(void)
+{
+	struct gt_elf e;
+	gt_err_t err = NULL;
+
+	ok(read_path("/bin/ls", &e) == 0, "/bin/ls parses");
+	is_int(e.bits, 64, "64-bit");
+	is_int(e.machine, EM_X86_64, "x86-64");
+	is_str(e.interp, "/lib64/ld-linux-x86-64.so.2", "PT_INTERP");
+	ok(has(&e, "libc.so.6"), "needs libc.so.6");
+	ok(e.n_loads >= 2, "load segments (%zu)", e.n_loads);
+	gt_elf_free(&e);
+
+	ok(read_path("/bin/busybox", &e) == 0, "static busybox parses");
+	ok(e.interp == NULL && e.n_needed == 0, "static: no interpreter, no libraries");
+	gt_elf_free(&e);
+
+	if (read_path("/lib/x86_64-linux-gnu/libyajl.so.2", &e) == 0)
+		is_str(e.soname, "libyajl.so.2", "shared object's SONAME");
+	else
+		ok(0, "libyajl.so.2 readable");
+	gt_elf_free(&e);
+
+	int fd = open("/etc/hostname", O_RDONLY);
+	ok(gt_elf_read_fd(fd, &e, &err) < 0 && err->errno_ == ENOEXEC, "a text file is not ELF (ENOEXEC)");
+	gt_err_free(&err);
+	close(fd);
+
+	unsigned char img[1024];
+	for (int bits = 32; bits <= 64; bits += 32) {
+		for (int be = 0; be <= 1; be++) {
+			size_t n = synth(img, bits, be);
+			int r = gt_elf_parse(img, n, &e, &err);
+			ok(r == 0, "synthetic %d-bit %s parses %s", bits, be ? "big-endian" : "little-endian",
+			   r < 0 ? gt_err_msg(err) : "");
+			gt_err_free(&err);
+			is_str(e.interp, "/lib/ld-test.so", "  interpreter");
+			ok(e.n_needed == 1 && strcmp(e.needed[0], "libfoo.so.1") == 0, "  DT_NEEDED");
+			is_str(e.runpath, "$ORIGIN/../lib", "  DT_RUNPATH");
+			gt_elf_free(&e);
+		}
+	}
+
+	/* Truncated and garbled copies of a real binary. */
+	fd = open("/bin/ls", O_RDONLY);
+	struct stat st;
+	fstat(fd, &st);
+	size_t len = (size_t)st.st_size;
+	unsigned char *ls = malloc(len);
+	if (read(fd, ls, len) != (ssize_t)len)
+		return 99;
+	close(fd);
+	int survived = 0, total = 0;
+	for (size_t cut = 0; cut < 4096 && cut < len; cut += 64, total++) {
+		gt_elf_parse(ls, cut, &e, &err);
+		gt_elf_free(&e);
+		gt_err_free(&err);
+		survived++;
+	}
+	srand(42);
+	unsigned char *copy = malloc(len);
+	for (int i = 0; i < 2000; i++, total++) {
+		memcpy(copy, ls, len);
+		for (int k = 0; k < 8; k++) {
+			size_t at = (size_t)rand() % (len < 8192 ? len : 8192);
+			copy[at] = (unsigned char)rand();
+		}
+		gt_elf_parse(copy, len, &e, &err);
+		gt_elf_free(&e);
+		gt_err_free(&err);
+		survived++;
+	}
+	/* Also the synthetic image garbled: its dynamic section is small. */
+	for (int i = 0; i < 2000; i++, total++) {
+		size_t n = synth(img, 64, 0);
+		for (int k = 0; k < 4; k++)
+			img[(size_t)rand() % n] = (unsigned char)rand();
+		gt_elf_parse(img, n, &e, &err);
+		gt_elf_free(&e);
+		gt_err_free(&err);
+		survived++;
+	}
+	is_int(survived, total, "%d truncated and garbled images: no crash", total);
+	free(copy);
+	free(ls);
+	return tap_done();
+}
