@@ -129,11 +129,12 @@ int cmd_prestart(int argc, char *argv[])
 	cleanup_buf struct gt_buf in = { 0 };
 	struct gt_state st = { 0 };
 	char summary[2048] = "";
-	int rc = gt_read_fd(STDIN_FILENO, GT_STATE_MAX_BYTES, &in, &err);
+	/* The policy first: strict must hold for a bad state too. */
+	int rc = hook_load_policy(policy_path, &policy, &err);
+	if (rc == 0)
+		rc = gt_read_fd(STDIN_FILENO, GT_STATE_MAX_BYTES, &in, &err);
 	if (rc == 0)
 		rc = gt_state_parse(in.data, in.len, &st, &err);
-	if (rc == 0)
-		rc = hook_load_policy(policy_path, &policy, &err);
 	if (rc == 0)
 		rc = prestart(&policy, &st, summary, sizeof(summary), &err);
 	if (rc < 0)

@@ -248,13 +248,44 @@ struct warm_ctx {
 static void warm_file(struct gt_pw_file *f, struct warm_ctx *c, bool measure)
 {
 	struct gt_range whole = { 0, f->size };
-	const struct gt_range *r = f->n_ranges ? f->ranges : &whole;
-	size_t n = f->n_ranges ? f->n_ranges : 1;
+	const struct gt_range *all = f->n_ranges ? f->ranges : &whole;
+	size_t n_all = f->n_ranges ? f->n_ranges : 1;
 	if (f->size == 0) {
 		f->skipped = "empty";
 		return;
 	}
-	uint64_t ps = page_size(), cap = gt_readahead_cap(f->dev);
+	uint64_t ps = page_size();
+	/* Clip to the budgets first, so that neither the mapping nor the
+	 * residency count ever covers more than we may read (a 1 TiB sparse
+	 * file must cost no more than its budget). */
+	uint64_t total_left = c->budget->max_bytes > c->used ? c->budget->max_bytes - c->used : 0;
+	uint64_t limit = c->budget->max_file_bytes < total_left ? c->budget->max_file_bytes : total_left;
+	limit = limit / ps * ps;
+	struct gt_range *r = malloc(n_all * sizeof(*r));
+	if (r == NULL) {
+		f->skipped = "out of memory";
+		return;
+	}
+	size_t n = 0;
+	for (uint64_t got = 0; n < n_all && got < limit; n++) {
+		r[n] = all[n];
+		if (r[n].len > limit - got) {
+			r[n].len = limit - got;
+			f->skipped = limit == total_left ? "max_bytes" : "max_file_bytes";
+		}
+		got += r[n].len;
+	}
+	if (n < n_all && f->skipped == NULL)
+		f->skipped = limit == total_left ? "max_bytes" : "max_file_bytes";
+	if (f->skipped != NULL && strcmp(f->skipped, "max_bytes") == 0)
+		c->stopped = "max_bytes";
+	if (n == 0) {
+		if (total_left < ps)
+			c->stopped = "max_bytes";
+		free(r);
+		return;
+	}
+	uint64_t cap = gt_readahead_cap(f->dev);
 	cap = cap / ps * ps;
 	if (cap == 0)
 		cap = ps;
@@ -266,12 +297,14 @@ static void warm_file(struct gt_pw_file *f, struct warm_ctx *c, bool measure)
 	void *addr = mmap(NULL, (size_t)span, PROT_READ, MAP_SHARED, f->fd, 0);
 	if (addr == MAP_FAILED) {
 		f->skipped = "mmap failed";
+		free(r);
 		return;
 	}
 	/* Page faults on a normal mapping read a whole readahead window around
 	 * each fault; warming byte ranges must read those ranges only. */
 	madvise(addr, (size_t)span, MADV_RANDOM);
-	for (size_t i = 0; i < n && c->stopped == NULL; i++) {
+	bool last = c->stopped != NULL; /* the budget ends inside this file */
+	for (size_t i = 0; i < n && (c->stopped == NULL || last); i++) {
 		uint64_t lo = r[i].off / ps * ps, hi = (r[i].off + r[i].len + ps - 1) / ps * ps;
 		if (measure) {
 			uint64_t p, res;
@@ -336,6 +369,7 @@ done:
 		}
 	}
 	munmap(addr, (size_t)span);
+	free(r);
 }
 
 static void warm_all(struct gt_pw_set *set, enum gt_pw_mode mode, const struct gt_pw_budget *budget,

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The prewarm set on a rootfs built here: a program whose library is found
+# through RUNPATH $ORIGIN, its interpreter and libc, a script's #!
+# interpreter, listed files and directories; hostile entries (a FIFO
+# named like a library, a link out of the root, a 1 TiB sparse file); and
+# the prestart hook on a real bundle. TAP output.
+set -u
+hook=$(realpath "${GOTUNE_HOOK:?path to gotune-hook}")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0 failed=0
+ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else failed=$((failed + 1)); echo "not ok $n - $2"; fi; }
+check() { local d=$1; shift; "$@" >/dev/null 2>&1; ok $? "$d"; }
+skip_all() { echo "1..0 # SKIP $1"; exit 0; }
+command -v cc >/dev/null || skip_all "no C compiler to build the test program"
+command -v ldd >/dev/null || skip_all "no ldd"
+
+root=$tmp/rootfs
+mkdir -p "$root/opt/app/bin" "$root/opt/app/lib" "$root/bin" "$root/etc" "$root/data"
+printf 'int gt_answer(void) { return 42; }\n' >"$tmp/lib.c"
+printf 'int gt_answer(void);\nint main(void) { return gt_answer() == 42 ? 0 : 1; }\n' >"$tmp/main.c"
+cc -shared -fPIC -Wl,-soname,libgt.so.1 -o "$root/opt/app/lib/libgt.so.1" "$tmp/lib.c" || skip_all "cannot build a shared library"
+cc -o "$root/opt/app/bin/app" "$tmp/main.c" -L"$root/opt/app/lib" -l:libgt.so.1 -Wl,--enable-new-dtags,-rpath,'$ORIGIN/../lib' ||
+	skip_all "cannot link the test program"
+# libc and the loader, where the program's own ldd finds them on the host
+for lib in $(ldd "$root/opt/app/bin/app" | awk '/=> \// {print $3} /^\t\/lib/ {print $1}'); do
+	case $lib in */libgt.so*) continue ;; esac
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done
+interp=$(ldd "$root/opt/app/bin/app" | awk '/^\t\/lib/ {print $1}')
+cp /bin/busybox "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+printf '#!/bin/sh\nexec /opt/app/bin/app\n' >"$root/start.sh"
+chmod +x "$root/start.sh"
+echo config >"$root/data/a.conf"
+echo more >"$root/data/b.conf"
+ln "$root/data/a.conf" "$root/data/a-hardlink.conf"
+
+out=$("$hook" prewarm --root "$root" --entry /opt/app/bin/app --mode populate 2>&1)
+ok $? "prewarm of the entry's closure exits 0"
+echo "$out" | sed 's/^/# /'
+for f in /opt/app/bin/app /opt/app/bin/../lib/libgt.so.1 "$interp" libc.so.6; do
+	echo "$out" | grep -q -- "$f"
+	ok $? "closure holds $f"
+done
+echo "$out" | grep -q 'resident .* -> 100%'
+ok $? "populate leaves the set resident"
+
+out=$("$hook" prewarm --root "$root" --entry /start.sh 2>&1)
+echo "$out" | grep -q ' /bin/sh$' && echo "$out" | grep -q ' /start.sh$'
+ok $? "a script's #! interpreter is followed (the script and /bin/sh)"
+
+out=$("$hook" prewarm --root "$root" /data 2>&1)
+echo "$out" | grep -q '3 files (0 duplicate' || echo "$out" | grep -q '2 files (1 duplicate'
+ok $? "a directory's regular files, a hard link counted once"
+
+out=$("$hook" prewarm --root "$root" --entry app 2>&1)
+ok $(( $? == 0 )) "a bare name not on the image's PATH is an error"
+
+# hostile: a FIFO where the library should be, a link out of the root
+mkdir -p "$tmp/hostile"
+cp -a "$root/." "$tmp/hostile/"
+rm "$tmp/hostile/opt/app/lib/libgt.so.1"
+mkfifo "$tmp/hostile/opt/app/lib/libgt.so.1"
+echo "host secret" >"$tmp/secret"
+ln -s "$tmp/secret" "$tmp/hostile/data/evil.conf"
+ln -s ../../../../../../../../"$tmp/secret" "$tmp/hostile/data/evil2.conf"
+out=$(timeout 10 "$hook" prewarm --root "$tmp/hostile" --entry /opt/app/bin/app /data/evil.conf /data/evil2.conf 2>&1)
+rc=$?
+ok $(( rc != 0 )) "a FIFO named like the library does not hang the hook"
+echo "$out" | grep -q 'libgt.so.1 (needed by /opt/app/bin/app) not found'
+ok $? "and is reported as not found"
+echo "$out" | grep -q 'secret'
+ok $(( $? == 0 )) "links to a host file are not followed out of the root"
+
+truncate -s 1T "$root/data/huge.img"
+start=$(date +%s%N)
+out=$(timeout 20 "$hook" prewarm --root "$root" --mode populate /data/huge.img 2>&1)
+rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+ok $rc "a 1 TiB sparse file: exits 0"
+echo "$out" | grep -q 'requested 64MiB'
+ok $? "the per-file budget holds (64 MiB of 1 TiB requested)"
+ok $(( ms > 5000 )) "and quickly (${ms} ms)"
+rm "$root/data/huge.img"
+
+# prestart on a bundle: state JSON on stdin, as runc and crun give it
+bundle=$tmp/bundle
+mkdir -p "$bundle"
+ln -s "$root" "$bundle/rootfs"
+cat >"$bundle/config.json" <<JSON
+{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"args":["/opt/app/bin/app"],"env":["PATH=/bin"],"cwd":"/"},
+ "annotations":{"gotune.io/prewarm-files":"/data"},
+ "linux":{"resources":{"cpu":{"quota":50000,"period":100000},"memory":{"limit":209715200}}}}
+JSON
+echo '{}' >"$tmp/policy.json"
+state="{\"ociVersion\":\"1.0.2\",\"id\":\"pw1\",\"status\":\"creating\",\"pid\":1,\"bundle\":\"$bundle\"}"
+printf '%s' "$state" | "$hook" prestart --policy "$tmp/policy.json" >"$tmp/out" 2>"$tmp/err"
+ok $? "prestart exits 0"
+sed 's/^/# /' "$tmp/err"
+check "prestart prints nothing on stdout" test ! -s "$tmp/out"
+check "prestart warms the closure and the annotated directory" grep -q 'prestart id=pw1 .*prewarm willneed: 6 files' "$tmp/err"
+check "prestart says env tuning is missing (the spec lacks the planned variables)" grep -q 'GOMAXPROCS=1 (MISSING' "$tmp/err"
+sed -i 's|"env":\["PATH=/bin"\]|"env":["PATH=/bin","GOMAXPROCS=1","GOMEMLIMIT=180MiB"]|' "$bundle/config.json"
+printf '%s' "$state" | "$hook" createRuntime --policy "$tmp/policy.json" 2>"$tmp/err"
+check "createRuntime is the same entry; env as planned is reported" grep -q 'GOMAXPROCS=1 (as planned) GOMEMLIMIT=180MiB (as planned)' "$tmp/err"
+printf '{"prewarm":{"max_set_bytes":1024}}' >"$tmp/small.json"
+printf '%s' "$state" | "$hook" prestart --policy "$tmp/small.json" 2>"$tmp/err"
+check "a set over max_set_bytes is not warmed at all" grep -q 'prewarm skipped: 6 files' "$tmp/err"
+printf 'not json' | "$hook" prestart --policy "$tmp/policy.json" 2>"$tmp/err"
+ok $? "bad state JSON: exit 0 (fail-open)"
+check "and one line says why" grep -q 'invalid JSON at byte' "$tmp/err"
+printf '{"strict":true}' >"$tmp/strict.json"
+printf 'not json' | "$hook" prestart --policy "$tmp/strict.json" 2>/dev/null
+ok $(( $? != 1 )) "strict: bad state JSON exits 1"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
