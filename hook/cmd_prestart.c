@@ -137,10 +137,14 @@ int cmd_prestart(int argc, char *argv[])
 		rc = gt_state_parse(in.data, in.len, &st, &err);
 	if (rc == 0)
 		rc = prestart(&policy, &st, summary, sizeof(summary), &err);
-	if (rc < 0)
-		gt_log(LOG_WARNING, "%s id=%s error (%s) %.2fms", entry, st.id[0] ? st.id : "-", gt_err_msg(err),
-		       hook_elapsed_ms(&t0));
-	else
-		gt_log(LOG_INFO, "%s id=%s %s %.2fms", entry, st.id, summary, hook_elapsed_ms(&t0));
+	struct gt_log_event ev = {
+		.entry = entry,
+		.id = st.id,
+		.outcome = rc < 0 ? "passthrough" : "done",
+		.error = rc < 0 ? gt_err_msg(err) : NULL,
+		.detail = summary,
+		.ms = hook_elapsed_ms(&t0),
+	};
+	gt_log_event(&ev, policy.log_file);
 	return rc < 0 && policy.strict ? 1 : 0;
 }

@@ -124,6 +124,8 @@ static void append_json(const struct gt_log_event *ev, const char *log_file)
 		gt_gen_kv(g, "error", ev->error);
 	gt_gen_str(g, "ms");
 	yajl_gen_double(g, ev->ms);
+	if (ev->detail != NULL)
+		gt_gen_kv(g, "detail", ev->detail);
 	if (ev->plan != NULL)
 		gt_plan_json(ev->plan, g);
 	yajl_gen_map_close(g);
@@ -156,6 +158,8 @@ void gt_log_event(const struct gt_log_event *ev, const char *log_file)
 	char summary[2048] = "";
 	if (ev->plan != NULL)
 		gt_plan_summary(ev->plan, summary, sizeof(summary));
+	else if (ev->detail != NULL)
+		snprintf(summary, sizeof(summary), "%s", ev->detail);
 	if (ev->error != NULL)
 		gt_log(LOG_WARNING, "%s id=%s %s (%s) %.2fms", ev->entry, ev->id[0] ? ev->id : "-", ev->outcome,
 		       ev->error, ev->ms);

@@ -27,7 +27,8 @@ struct gt_log_event {
 	const char *id;		/* container id or name, may be "" */
 	const struct gt_plan *plan;	/* NULL when planning failed */
 	const char *error;	/* NULL on success */
-	const char *outcome;	/* "tuned", "unchanged", "passthrough" */
+	const char *outcome;	/* "tuned", "unchanged", "passthrough", "warmed" */
+	const char *detail;	/* free text when there is no plan (prestart) */
 	double ms;
 };
 

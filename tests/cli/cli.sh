@@ -88,7 +88,7 @@ check "no temp file left behind" test "$(find "$tmp/bundle" -name '.config.json.
 check "wrapper is silent on stderr when all went well (its stderr is the container's)" test ! -s "$tmp/err"
 printf '%s' "$spec" >"$tmp/bundle/config.json"
 "$hook" runtime --runtime "$tmp/fake-runtime" -- --log "$tmp/runc-log.json" --log-format json create --bundle "$tmp/bundle" cidj 2>"$tmp/err"
-check "with --log-format json the line goes to the runtime's log as JSON" jq -e 'select(.msg | test("runtime id=cidj tuned")) | .level == "info"' "$tmp/runc-log.json"
+check "with --log-format json the line goes to the runtime's log as JSON" jq -es 'any(.[]; (.msg | test("runtime id=cidj tuned")) and .level == "info")' "$tmp/runc-log.json"
 check "and nothing to stderr" test ! -s "$tmp/err"
 printf '%s' "$spec" >"$tmp/bundle/config.json"
 "$hook" runtime --runtime "$tmp/fake-runtime" -- --log="$tmp/runc-log.txt" create --bundle "$tmp/bundle" cidt 2>/dev/null

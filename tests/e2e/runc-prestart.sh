@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# tests/e2e/runc-prestart.sh - gotune-hook as an OCI hook (prestart and
+# createRuntime) in runc's config.json: after the page cache is dropped, the
+# files gotune warms are resident when the container has run, and they are
+# not without the hook. The container runs the witness and never reads the
+# 4 MiB data file listed in gotune.io/prewarm-files, so its residency is
+# gotune's doing alone.
+#
+#   GOTUNE_HOOK=build/hook/gotune-hook tests/e2e/runc-prestart.sh
+
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+gt_init
+gt_require_cmd runc fincore
+[ -w /proc/sys/vm/drop_caches ] || skip_all "cannot drop the page cache here"
+
+ROOTFS=$GT_TMP/rootfs
+gt_make_rootfs "$ROOTFS"
+mkdir -p "$ROOTFS/data"
+head -c $((4 << 20)) /dev/urandom >"$ROOTFS/data/model.bin"
+POLICY=$(gt_policy "$GT_TMP/policy.json" "{\"log_file\": \"$GT_TMP/decisions.jsonl\"}")
+RUNC=(runc --root "$GT_TMP/runc-state")
+
+# resident PATH: percentage of PATH's pages in the page cache
+resident() {
+	fincore --bytes --noheadings --raw --output RES,SIZE "$1" | awk '{ printf "%d\n", $2 ? 100 * $1 / $2 : 0 }'
+}
+
+# run_with STAGE MODE NAME: a container whose config.json calls gotune at STAGE
+# ("none" for no hook) in prewarm MODE; prints the data file's residency.
+run_with() {
+	local stage=$1 mode=$2 name=$3 b=$GT_TMP/b-$3
+	gt_make_bundle "$b" "$ROOTFS" --annotation gotune.io/prewarm-files=/data/model.bin \
+		--annotation gotune.io/prewarm="$mode"
+	if [ "$stage" != none ]; then
+		jq --arg hook "$GOTUNE_HOOK" --arg policy "$POLICY" --arg stage "$stage" \
+			'.hooks[$stage] = [{path: $hook, args: ["gotune-hook", $stage, "--policy", $policy], timeout: 10}]' \
+			"$b/config.json" >"$b/c.json" && mv "$b/c.json" "$b/config.json"
+	fi
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	gt_run "$name" "${RUNC[@]}" run --bundle "$b" "$GT_ID-$name"
+	# willneed only queues the reads: give them a moment to land
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		[ "$(resident "$ROOTFS/data/model.bin")" -ge 99 ] && break
+		[ "$mode" = off ] && break
+		sleep 0.1
+	done
+	resident "$ROOTFS/data/model.bin"
+}
+
+pct=$(run_with none willneed plain)
+if [ "$pct" -lt 10 ]; then
+	tap_ok "without the hook the data file stays cold after the run ($pct% resident)"
+else
+	tap_not_ok "without the hook the data file stays cold after the run ($pct% resident)"
+fi
+gt_expect plain "the witness runs without the hook" -- "GOMAXPROCS~^[0-9]+$"
+
+if gt_need_hook "prestart hook warms the listed file"; then
+	for stage in prestart createRuntime; do
+		for mode in willneed populate background; do
+			pct=$(run_with "$stage" "$mode" "$stage-$mode")
+			if [ "$pct" -ge 99 ]; then
+				tap_ok "$stage hook, $mode: the listed file is resident ($pct%)"
+			else
+				tap_not_ok "$stage hook, $mode: the listed file is resident ($pct%)"
+				_gt_run_diag "$stage-$mode"
+			fi
+			gt_expect "$stage-$mode" "$stage hook, $mode: the container still runs" -- "GOMAXPROCS~^[0-9]+$"
+		done
+	done
+	pct=$(run_with prestart off off)
+	if [ "$pct" -lt 10 ]; then
+		tap_ok "gotune.io/prewarm=off: nothing warmed ($pct%)"
+	else
+		tap_not_ok "gotune.io/prewarm=off: nothing warmed ($pct%)"
+	fi
+	# runc shows a hook's output only when it fails: the policy's log_file
+	# is where the line is.
+	if jq -es --arg id "$GT_ID-prestart-populate" \
+		'any(.[]; .id == $id and .entry == "prestart" and (.detail | test("prewarm populate: .* -> 100%")))' \
+		"$GT_TMP/decisions.jsonl" >/dev/null 2>&1; then
+		tap_ok "the hook's log line reports the prewarm and the residency after it"
+	else
+		tap_not_ok "the hook's log line reports the prewarm and the residency after it"
+		tap_diag_file "decisions.jsonl" "$GT_TMP/decisions.jsonl"
+	fi
+fi
+tap_done
