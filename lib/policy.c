@@ -21,7 +21,11 @@ void gt_policy_defaults(struct gt_policy *p)
 		.ratio_ppm = 900000,
 		.prewarm = {
 			.mode = GT_PW_WILLNEED,
-			.closure = true,
+			/* Off by default: on the project's machine no mode made a
+			 * cold start faster by warming whole closures, and
+			 * resolving one costs the hook a few ms of cold metadata
+			 * reads (tests/bench/coldstart.py; figures in the README). */
+			.closure = false,
 			.max_set_bytes = 64u << 20,
 			.budget = GT_PW_DEFAULT_BUDGET,
 		},

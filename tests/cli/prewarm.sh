@@ -94,7 +94,8 @@ cat >"$bundle/config.json" <<JSON
  "annotations":{"gotune.io/prewarm-files":"/data"},
  "linux":{"resources":{"cpu":{"quota":50000,"period":100000},"memory":{"limit":209715200}}}}
 JSON
-echo '{}' >"$tmp/policy.json"
+echo '{"prewarm":{"closure":true}}' >"$tmp/policy.json"
+echo '{}' >"$tmp/default.json"
 state="{\"ociVersion\":\"1.0.2\",\"id\":\"pw1\",\"status\":\"creating\",\"pid\":1,\"bundle\":\"$bundle\"}"
 printf '%s' "$state" | "$hook" prestart --policy "$tmp/policy.json" >"$tmp/out" 2>"$tmp/err"
 ok $? "prestart exits 0"
@@ -105,7 +106,9 @@ check "prestart says env tuning is missing (the spec lacks the planned variables
 sed -i 's|"env":\["PATH=/bin"\]|"env":["PATH=/bin","GOMAXPROCS=1","GOMEMLIMIT=180MiB"]|' "$bundle/config.json"
 printf '%s' "$state" | "$hook" createRuntime --policy "$tmp/policy.json" 2>"$tmp/err"
 check "createRuntime is the same entry; env as planned is reported" grep -q 'GOMAXPROCS=1 (as planned) GOMEMLIMIT=180MiB (as planned)' "$tmp/err"
-printf '{"prewarm":{"max_set_bytes":1024}}' >"$tmp/small.json"
+printf '%s' "$state" | "$hook" prestart --policy "$tmp/default.json" 2>"$tmp/err"
+check "by default only listed files are warmed, not the closure" grep -q "prewarm willneed: 2 files (1 duplicate" "$tmp/err"
+printf '{"prewarm":{"closure":true,"max_set_bytes":1024}}' >"$tmp/small.json"
 printf '%s' "$state" | "$hook" prestart --policy "$tmp/small.json" 2>"$tmp/err"
 check "a set over max_set_bytes is not warmed at all" grep -q 'prewarm skipped: 6 files' "$tmp/err"
 printf 'not json' | "$hook" prestart --policy "$tmp/policy.json" 2>"$tmp/err"

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Cold-start benchmark of prewarm: time from `runc run` to the program's
+first output, with the page cache dropped before every run, for each prewarm
+mode against no hook, alternating within each round.
+
+usage (root): coldstart.py HOOK [--rounds N] [--ra KB,...] [--work DIR]
+
+Two containers are built from binaries on this machine, each with its ELF
+closure copied in: `perl -e` (about 7 MiB of code) and `clang --version`
+(about 220 MiB). gotune runs as a createRuntime hook. Cases:
+  none      no hook
+  default   the hook with the default policy (willneed, sets over 64 MiB skipped)
+  willneed, populate, background   that mode, with no set-size limit
+gotune's own binary and libraries are read back in after each drop (they
+are hot on a node where gotune runs for every container). The device's readahead (read_ahead_kb) is set to each --ra value in turn
+(default: the current value and 128) and restored at the end.
+Reports the median per case, the ratio to `none` in the same rounds, and the
+hook's own median wall time (from its JSON log).
+"""
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+CASES = ["none", "default", "willneed", "populate", "background"]
+
+
+def sh(*cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def closure(binary):
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
+    files = [binary]
+    for line in out.splitlines():
+        parts = line.split()
+        if "=>" in parts and len(parts) >= 3 and parts[2].startswith("/"):
+            files.append(parts[2])
+        elif parts and parts[0].startswith("/"):
+            files.append(parts[0])
+    return files
+
+
+def make_rootfs(root, binary):
+    for f in closure(binary):
+        dst = root + f
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copy2(os.path.realpath(f), dst)
+    for d in ("proc", "dev", "sys", "tmp"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    size = sum(os.path.getsize(root + f) for f in closure(binary))
+    return size
+
+
+def make_bundle(bundle, root, args, hook, policy, case):
+    os.makedirs(bundle, exist_ok=True)
+    cfg = os.path.join(bundle, "config.json")
+    if os.path.exists(cfg):
+        os.unlink(cfg)
+    sh("runc", "spec", "--bundle", bundle)
+    c = json.load(open(cfg))
+    c["root"] = {"path": root, "readonly": True}
+    c["process"]["terminal"] = False
+    c["process"]["args"] = args
+    if case != "none":
+        c["hooks"] = {"createRuntime": [{"path": hook, "args": ["gotune-hook", "createRuntime", "--policy", policy[case]],
+                                         "timeout": 30}]}
+    json.dump(c, open(cfg, "w"))
+
+
+def drop_caches():
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
+def run_once(bundle, cid, keep_hot):
+    drop_caches()
+    # gotune runs for every container on a node, so its own binary is hot
+    # there; only the container's files start cold.
+    for f in keep_hot:
+        with open(f, "rb") as fh:
+            while fh.read(1 << 20):
+                pass
+    t0 = time.perf_counter()
+    p = subprocess.Popen(["runc", "run", "--bundle", bundle, cid], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    first = p.stdout.read(1)
+    t1 = time.perf_counter()
+    p.stdout.read()
+    rc = p.wait()
+    if rc != 0 or not first:
+        sys.exit(f"container {cid} failed (exit {rc})")
+    return (t1 - t0) * 1000
+
+
+def readahead_path(path):
+    st = os.stat(path)
+    dev = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+    for p in (f"/sys/dev/block/{dev}/bdi/read_ahead_kb", f"/sys/dev/block/{dev}/../bdi/read_ahead_kb"):
+        if os.path.exists(p):
+            return p
+    return None
+
+
+def main():
+    args = sys.argv[1:]
+    if not args:
+        sys.exit(__doc__)
+    hook = os.path.abspath(args[0])
+    rounds, ras, work = 10, None, "/var/tmp/gotune-coldstart"
+    for i, a in enumerate(args):
+        if a == "--rounds":
+            rounds = int(args[i + 1])
+        elif a == "--ra":
+            ras = [int(x) for x in args[i + 1].split(",")]
+        elif a == "--work":
+            work = args[i + 1]
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    log = os.path.join(work, "hook.jsonl")
+    policy = {}
+    for case in CASES[1:]:
+        p = {"log_file": log}
+        if case != "default":
+            p["prewarm"] = {"mode": case, "max_set_bytes": 1 << 40, "max_bytes": 1 << 30, "max_file_bytes": 1 << 30,
+                            "max_ms": 10000}
+        policy[case] = os.path.join(work, f"policy-{case}.json")
+        json.dump(p, open(policy[case], "w"))
+
+    workloads = []
+    for name, binary, argv in (("perl", "/usr/bin/perl", ["/usr/bin/perl", "-e", "print qq(hello\\n)"]),
+                               ("clang", "/usr/lib/llvm-14/bin/clang", ["/usr/lib/llvm-14/bin/clang", "--version"])):
+        if not os.path.exists(binary):
+            print(f"# {name}: {binary} not installed, skipped")
+            continue
+        root = os.path.join(work, name, "rootfs")
+        size = make_rootfs(root, binary)
+        workloads.append((name, root, argv, size))
+
+    hot = closure(hook)
+    ra_file = readahead_path(work)
+    ra_orig = int(open(ra_file).read()) if ra_file else None
+    if ras is None:
+        ras = [ra_orig, 128] if ra_orig and ra_orig != 128 else [ra_orig or 128]
+    print(f"# {os.uname().release}, runc {subprocess.run(['runc', '--version'], capture_output=True, text=True).stdout.split()[2]}, "
+          f"{os.cpu_count()} CPUs, rootfs on {work}, readahead file {ra_file} (was {ra_orig} KiB), {rounds} rounds")
+    try:
+        for ra in ras:
+            if ra_file:
+                open(ra_file, "w").write(f"{ra}\n")
+            for name, root, argv, size in workloads:
+                times = {c: [] for c in CASES}
+                for c in CASES:
+                    make_bundle(os.path.join(work, name, c), root, argv, hook, policy, c)
+                for r in range(rounds):
+                    order = CASES[r % len(CASES):] + CASES[:r % len(CASES)]
+                    for c in order:
+                        times[c].append(run_once(os.path.join(work, name, c), f"cs-{name}-{c}-{r}", hot))
+                base = statistics.median(times["none"])
+                print(f"\n{name} ({size / 2**20:.1f} MiB closure), read_ahead_kb {ra}")
+                print(f"{'case':<11} {'median ms':>10} {'ratio':>7} {'p10':>8} {'p90':>8}")
+                for c in CASES:
+                    t = sorted(times[c])
+                    m = statistics.median(t)
+                    print(f"{c:<11} {m:10.1f} {m / base:7.3f} {t[len(t) // 10]:8.1f} {t[min(len(t) - 1, len(t) * 9 // 10)]:8.1f}")
+    finally:
+        if ra_file and ra_orig:
+            open(ra_file, "w").write(f"{ra_orig}\n")
+    hook_ms = {}
+    for line in open(log):
+        e = json.loads(line)
+        mode = e.get("detail", "").split("prewarm ")[-1].split(":")[0]
+        hook_ms.setdefault(mode, []).append(e["ms"])
+    print("\nhook wall time (median ms) by what it did:")
+    for mode, v in sorted(hook_ms.items()):
+        print(f"  {mode[:40]:<40} {statistics.median(v):8.2f}  (n={len(v)})")
+
+
+if __name__ == "__main__":
+    main()
