@@ -9,8 +9,8 @@ Two containers are built from binaries on this machine, each with its ELF
 closure copied in: `perl -e` (about 7 MiB of code) and `clang --version`
 (about 220 MiB). gotune runs as a createRuntime hook. Cases:
   none      no hook
-  default   the hook with the default policy (willneed, sets over 64 MiB skipped)
-  willneed, populate, background   that mode, with no set-size limit
+  default   the hook with the default policy (willneed, listed files only: none here)
+  willneed, populate, background   that mode on the whole closure, no set-size limit
 gotune's own binary and libraries are read back in after each drop (they
 are hot on a node where gotune runs for every container). The device's readahead (read_ahead_kb) is set to each --ra value in turn
 (default: the current value and 128) and restored at the end.
@@ -126,7 +126,7 @@ def main():
     for case in CASES[1:]:
         p = {"log_file": log}
         if case != "default":
-            p["prewarm"] = {"mode": case, "max_set_bytes": 1 << 40, "max_bytes": 1 << 30, "max_file_bytes": 1 << 30,
+            p["prewarm"] = {"mode": case, "closure": True, "max_set_bytes": 1 << 40, "max_bytes": 1 << 30, "max_file_bytes": 1 << 30,
                             "max_ms": 10000}
         policy[case] = os.path.join(work, f"policy-{case}.json")
         json.dump(p, open(policy[case], "w"))
