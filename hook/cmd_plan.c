@@ -117,8 +117,16 @@ int cmd_plan(int argc, char *argv[])
 		return 1;
 	}
 	cleanup_tune struct gt_tune tune = { 0 };
-	if (gt_tune_spec(in.data, in.len, &policy, host_cpus > 0 ? host_cpus : gt_host_online_cpus(), &tune,
-			 &err) < 0) {
+	/* A relative root.path is relative to the bundle: the spec's directory. */
+	char bundle_dir[4200];
+	snprintf(bundle_dir, sizeof(bundle_dir), "%s", source);
+	char *slash = strrchr(bundle_dir, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	else
+		snprintf(bundle_dir, sizeof(bundle_dir), ".");
+	if (gt_tune_spec(in.data, in.len, &policy, host_cpus > 0 ? host_cpus : gt_host_online_cpus(),
+			 strcmp(source, "-") == 0 ? NULL : bundle_dir, &tune, &err) < 0) {
 		fprintf(stderr, "gotune-hook plan: %s: %s\n", source, gt_err_msg(err));
 		return 1;
 	}

@@ -50,7 +50,7 @@ int cmd_precreate(int argc, char *argv[])
 
 	if (!too_big && hook_load_policy(policy_path, &policy, &err) == 0) {
 		strict = policy.strict;
-		if (gt_tune_spec(in.data, in.len, &policy, gt_host_online_cpus(), &tune, &err) == 0) {
+		if (gt_tune_spec(in.data, in.len, &policy, gt_host_online_cpus(), NULL, &tune, &err) == 0) {
 			ev.plan = &tune.plan;
 			ev.outcome = tune.changed ? "tuned" : "unchanged";
 		}

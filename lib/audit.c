@@ -20,7 +20,7 @@ void gt_audit_env(const struct gt_limits *limits, const struct gt_settings *sett
 		if (!is_var(env[i], "GOMAXPROCS") && !is_var(env[i], "GOMEMLIMIT"))
 			rest[n_rest++] = env[i];
 	struct gt_plan want = { 0 };
-	gt_plan_make(&want, limits, settings, rest, n_rest);
+	gt_plan_make(&want, limits, settings, rest, n_rest, NULL);
 	free(rest);
 
 	size_t len = 0;

@@ -7,14 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Where the bytes come from: a file (pread) or memory. */
-struct src {
-	int fd;
-	const unsigned char *buf;
-	uint64_t len;
-};
+#define src gt_elf_src
+#define src_read gt_elf_src_read
 
-static int src_read(const struct src *s, uint64_t off, void *dst, size_t n)
+int gt_elf_src_read(const struct gt_elf_src *s, uint64_t off, void *dst, size_t n)
 {
 	if (off > s->len || n > s->len - off)
 		return -1;
@@ -41,7 +37,8 @@ struct rd {
 
 static uint16_t u16(const struct rd *r, const unsigned char *p)
 {
-	return r->be ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
+	unsigned hi = r->be ? p[0] : p[1], lo = r->be ? p[1] : p[0];
+	return (uint16_t)((hi << 8 | lo) & 0xffffu);
 }
 
 static uint32_t u32(const struct rd *r, const unsigned char *p)
@@ -123,6 +120,10 @@ static int parse(const struct src *s, struct gt_elf *e, gt_err_t *err)
 	e->type = u16(&r, eh + 16);
 	e->machine = u16(&r, eh + 18);
 	uint64_t phoff = r.bits == 64 ? u64(&r, eh + 32) : u32(&r, eh + 28);
+	e->shoff = r.bits == 64 ? u64(&r, eh + 40) : u32(&r, eh + 32);
+	e->shentsize = u16(&r, eh + (r.bits == 64 ? 58 : 46));
+	e->shnum = u16(&r, eh + (r.bits == 64 ? 60 : 48));
+	e->shstrndx = u16(&r, eh + (r.bits == 64 ? 62 : 50));
 	uint16_t phentsize = u16(&r, eh + (r.bits == 64 ? 54 : 42));
 	uint16_t phnum = u16(&r, eh + (r.bits == 64 ? 56 : 44));
 	size_t want = r.bits == 64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
@@ -258,4 +259,36 @@ int gt_elf_read_fd(int fd, struct gt_elf *out, gt_err_t *err)
 		return -1;
 	}
 	return 0;
+}
+
+int gt_elf_section(const struct gt_elf_src *s, const struct gt_elf *e, const char *name, uint64_t *off,
+		   uint64_t *size)
+{
+	struct rd r = { .be = e->big_endian, .bits = e->bits };
+	size_t want = e->bits == 64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
+	if (e->shoff == 0 || e->shnum == 0 || e->shnum > 4096 || e->shentsize < want || e->shstrndx >= e->shnum)
+		return -1;
+	unsigned char sh[sizeof(Elf64_Shdr)];
+	/* sh_offset, sh_size of section i */
+	uint64_t names_off, names_size;
+	if (src_read(s, e->shoff + (uint64_t)e->shstrndx * e->shentsize, sh, want) < 0)
+		return -1;
+	names_off = e->bits == 64 ? u64(&r, sh + 24) : u32(&r, sh + 16);
+	names_size = e->bits == 64 ? u64(&r, sh + 32) : u32(&r, sh + 20);
+	size_t nlen = strlen(name);
+	for (uint16_t i = 0; i < e->shnum; i++) {
+		if (src_read(s, e->shoff + (uint64_t)i * e->shentsize, sh, want) < 0)
+			return -1;
+		uint32_t n = u32(&r, sh);
+		char buf[64];
+		if (n >= names_size || nlen + 1 > sizeof(buf) || names_size - n < nlen + 1 ||
+		    src_read(s, names_off + n, buf, nlen + 1) < 0)
+			continue;
+		if (memcmp(buf, name, nlen + 1) != 0)
+			continue;
+		*off = e->bits == 64 ? u64(&r, sh + 24) : u32(&r, sh + 16);
+		*size = e->bits == 64 ? u64(&r, sh + 32) : u32(&r, sh + 20);
+		return 0;
+	}
+	return -1;
 }

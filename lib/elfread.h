@@ -30,7 +30,24 @@ struct gt_elf {
 	char *rpath, *runpath, *soname;
 	size_t n_loads;
 	struct gt_elf_load loads[GT_ELF_MAX_LOADS];
+	uint64_t shoff;		/* section headers, for readers that need a section */
+	uint16_t shentsize, shnum, shstrndx;
 };
+
+/* Where an image's bytes are: a file (pread) or memory. */
+struct gt_elf_src {
+	int fd;
+	const unsigned char *buf;	/* NULL for the file */
+	uint64_t len;
+};
+
+/* Reads n bytes at off; -1 if any of them is outside the image. */
+int gt_elf_src_read(const struct gt_elf_src *s, uint64_t off, void *dst, size_t n);
+
+/* File offset and size of the section called name; -1 if there is none
+ * (stripped of section headers) or the headers are malformed. */
+int gt_elf_section(const struct gt_elf_src *s, const struct gt_elf *e, const char *name, uint64_t *off,
+		   uint64_t *size);
 
 /* Reads the ELF headers of a regular file with pread (no mapping: a file
  * that shrinks under us cannot SIGBUS the hook). Not an ELF file: -1 with

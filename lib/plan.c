@@ -80,11 +80,32 @@ static uint64_t div_round(uint64_t a, uint64_t b, enum gt_rounding r)
 	return r == GT_ROUND_CEIL ? a / b + (a % b != 0) : a / b;
 }
 
+/* Go >= 1.25 sets GOMAXPROCS from the cgroup CPU limit and re-checks it
+ * periodically unless GODEBUG containermaxprocs=0 (from the environment,
+ * else the binary's DefaultGODEBUG); an explicit GOMAXPROCS would switch
+ * that tracking off. */
+static bool go_tracks_cpu_limit(const struct gt_goinfo *g, const char *const *env, size_t n_env)
+{
+	if (!g->is_go || !gt_goinfo_at_least(g, 1, 25))
+		return false;
+	char v[16];
+	const char *gd = env_value(env, n_env, "GODEBUG");
+	if (gd != NULL && gt_godebug_value(gd, "containermaxprocs", v, sizeof(v)))
+		return strcmp(v, "0") != 0;
+	if (gt_godebug_value(g->default_godebug, "containermaxprocs", v, sizeof(v)))
+		return strcmp(v, "0") != 0;
+	return true;
+}
+
 static void plan_maxprocs(struct gt_decision *d, const struct gt_limits *l, const struct gt_settings *s,
-			  const char *const *env, size_t n_env)
+			  const char *const *env, size_t n_env, const struct gt_image *img)
 {
 	if (decided_by_env(d, "GOMAXPROCS", s, env, n_env, s->maxprocs_enabled))
 		return;
+	if (s->go_aware && img != NULL && go_tracks_cpu_limit(&img->go, env, n_env)) {
+		DECIDE(d, GT_ACT_SKIPPED, "%s tracks the CPU limit itself (containermaxprocs)", img->go.version);
+		return;
+	}
 	uint64_t n;
 	char from[120];
 	const char *rnd = s->rounding == GT_ROUND_CEIL ? "ceil" : "floor";
@@ -114,10 +135,14 @@ static void plan_maxprocs(struct gt_decision *d, const struct gt_limits *l, cons
 }
 
 static void plan_memlimit(struct gt_decision *d, const struct gt_limits *l, const struct gt_settings *s,
-			  const char *const *env, size_t n_env)
+			  const char *const *env, size_t n_env, const struct gt_image *img)
 {
 	if (decided_by_env(d, "GOMEMLIMIT", s, env, n_env, s->memlimit_enabled))
 		return;
+	if (s->go_aware && img != NULL && img->go.is_go && img->go.major >= 0 && !gt_goinfo_at_least(&img->go, 1, 19)) {
+		DECIDE(d, GT_ACT_SKIPPED, "%s ignores GOMEMLIMIT (new in go1.19)", img->go.version);
+		return;
+	}
 	if (!l->has_memory) {
 		DECIDE(d, GT_ACT_SKIPPED, "no memory limit");
 		return;
@@ -217,15 +242,25 @@ static void plan_godebug(struct gt_decision *d, const struct gt_settings *s, con
 }
 
 void gt_plan_make(struct gt_plan *plan, const struct gt_limits *limits, const struct gt_settings *settings,
-		  const char *const *env, size_t n_env)
+		  const char *const *env, size_t n_env, const struct gt_image *image)
 {
 	struct gt_notes notes = plan->notes;
 	memset(plan, 0, sizeof(*plan));
 	plan->notes = notes;
 	plan->limits = *limits;
 	plan->settings = *settings;
-	plan_maxprocs(&plan->d[GT_GOMAXPROCS], limits, settings, env, n_env);
-	plan_memlimit(&plan->d[GT_GOMEMLIMIT], limits, settings, env, n_env);
+	if (image != NULL)
+		plan->image = *image;
+	else
+		snprintf(plan->image.note, sizeof(plan->image.note), "image not inspected");
+	if (settings->go_only && !plan->image.go.is_go) {
+		for (int v = 0; v < GT_NVARS; v++)
+			DECIDE(&plan->d[v], GT_ACT_SKIPPED, "go_only policy: entrypoint is not a Go binary (%.100s)",
+			       plan->image.inspected ? "no Go build info" : plan->image.note);
+		return;
+	}
+	plan_maxprocs(&plan->d[GT_GOMAXPROCS], limits, settings, env, n_env, image);
+	plan_memlimit(&plan->d[GT_GOMEMLIMIT], limits, settings, env, n_env, image);
 	plan_gogc(&plan->d[GT_GOGC], settings, env, n_env);
 	plan_godebug(&plan->d[GT_GODEBUG], settings, env, n_env);
 }

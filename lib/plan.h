@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "goinfo.h"
 #include "resources.h"
 #include "notes.h"
 #include "policy.h"
@@ -28,8 +29,16 @@ struct gt_decision {
 	char reason[200];
 };
 
+/* What gotune learned from the image itself (the entrypoint's build info). */
+struct gt_image {
+	bool inspected;
+	char note[200];		/* the entrypoint's path, or why it was not inspected */
+	struct gt_goinfo go;
+};
+
 struct gt_plan {
 	struct gt_limits limits;
+	struct gt_image image;
 	struct gt_settings settings;
 	struct gt_decision d[GT_NVARS];
 	struct gt_notes notes;
@@ -38,10 +47,11 @@ struct gt_plan {
 extern const char *const gt_var_names[GT_NVARS];
 const char *gt_action_name(enum gt_action a);
 
-/* Decides each variable from limits, settings and the current env
- * (NULL-terminated "K=V" list, may be NULL). Pure: no I/O. */
+/* Decides each variable from limits, settings, the current env ("K=V"
+ * list, may be NULL) and what is known of the image (NULL: not inspected).
+ * Pure: no I/O. */
 void gt_plan_make(struct gt_plan *plan, const struct gt_limits *limits, const struct gt_settings *settings,
-		  const char *const *env, size_t n_env);
+		  const char *const *env, size_t n_env, const struct gt_image *image);
 
 /* True when the plan changes the env. */
 bool gt_plan_changes(const struct gt_plan *plan);

@@ -14,6 +14,7 @@ void gt_policy_defaults(struct gt_policy *p)
 	memset(p, 0, sizeof(*p));
 	p->settings = (struct gt_settings){
 		.enabled = true,
+		.go_aware = true,
 		.maxprocs_enabled = true,
 		.rounding = GT_ROUND_CEIL,
 		.minimum = 1,
@@ -103,6 +104,8 @@ static const struct gt_policy_key keys[] = {
 	{ "enabled", "boolean" },
 	{ "strict", "boolean" },
 	{ "override", "boolean" },
+	{ "go_aware", "boolean" },
+	{ "go_only", "boolean" },
 	{ "runtime", "string" },
 	{ "log_file", "string" },
 	{ "gomaxprocs", "object" },
@@ -317,6 +320,10 @@ static int apply_top(struct ctx *c, const char *k, yajl_val v)
 		return want_bool(c, k, v, &p->strict);
 	if (strcmp(k, "override") == 0)
 		return want_bool(c, k, v, &p->settings.override);
+	if (strcmp(k, "go_aware") == 0)
+		return want_bool(c, k, v, &p->settings.go_aware);
+	if (strcmp(k, "go_only") == 0)
+		return want_bool(c, k, v, &p->settings.go_only);
 	if (strcmp(k, "runtime") == 0)
 		return want_path(c, k, v, p->runtime, sizeof(p->runtime));
 	if (strcmp(k, "log_file") == 0)

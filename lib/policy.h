@@ -38,6 +38,8 @@ struct gt_kv {
 struct gt_settings {
 	bool enabled;
 	bool override;
+	bool go_aware;		/* decide per binary from its Go build info */
+	bool go_only;		/* leave containers whose entrypoint is not Go alone */
 	bool maxprocs_enabled;
 	enum gt_rounding rounding;
 	unsigned minimum;

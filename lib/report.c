@@ -62,9 +62,23 @@ static void limit_rows(const struct gt_limits *l, FILE *f)
 	fprintf(f, "  host CPUs     %d online\n", l->host_cpus);
 }
 
+static void image_row(const struct gt_image *img, FILE *f)
+{
+	const struct gt_goinfo *g = &img->go;
+	if (!img->inspected)
+		fprintf(f, "\nimage:   %s\n", img->note[0] ? img->note : "image not inspected");
+	else if (!g->is_go)
+		fprintf(f, "\nimage:   %s: not a Go binary\n", img->note);
+	else
+		fprintf(f, "\nimage:   %s: Go %s, module %s, CGO_ENABLED=%s, %s/%s%s%s\n", img->note, g->version,
+			g->mod[0] ? g->mod : "-", g->cgo_enabled[0] ? g->cgo_enabled : "?", g->goos, g->goarch,
+			g->default_godebug[0] ? ", DefaultGODEBUG=" : "", g->default_godebug);
+}
+
 void gt_plan_table(const struct gt_plan *plan, FILE *f)
 {
 	limit_rows(&plan->limits, f);
+	image_row(&plan->image, f);
 	fprintf(f, "\n%-11s %-9s %-14s %s\n", "VARIABLE", "DECISION", "VALUE", "REASON");
 	for (int v = 0; v < GT_NVARS; v++) {
 		const struct gt_decision *d = &plan->d[v];
@@ -99,6 +113,24 @@ void gt_plan_json(const struct gt_plan *plan, yajl_gen g)
 	if (l->has_memory)
 		gen_int(g, "memory_limit", l->memory);
 	gen_int(g, "host_cpus", l->host_cpus);
+	yajl_gen_map_close(g);
+
+	const struct gt_image *img = &plan->image;
+	gt_gen_str(g, "image");
+	yajl_gen_map_open(g);
+	gt_gen_str(g, "inspected");
+	yajl_gen_bool(g, img->inspected);
+	gt_gen_kv(g, "note", img->note);
+	gt_gen_str(g, "go");
+	yajl_gen_bool(g, img->go.is_go);
+	if (img->go.is_go) {
+		gt_gen_kv(g, "go_version", img->go.version);
+		gt_gen_kv(g, "module", img->go.mod);
+		gt_gen_kv(g, "default_godebug", img->go.default_godebug);
+		gt_gen_kv(g, "cgo_enabled", img->go.cgo_enabled);
+		gt_gen_kv(g, "goos", img->go.goos);
+		gt_gen_kv(g, "goarch", img->go.goarch);
+	}
 	yajl_gen_map_close(g);
 
 	gt_gen_str(g, "vars");

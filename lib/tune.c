@@ -1,5 +1,6 @@
 #include "tune.h"
 #include "annotations.h"
+#include "image.h"
 #include "json.h"
 
 #include <stdio.h>
@@ -36,8 +37,8 @@ static void guess_id(const struct gt_spec *spec, char *out, size_t outsz)
 		snprintf(out, outsz, "%s", YAJL_GET_STRING(h));
 }
 
-int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, int host_cpus, struct gt_tune *t,
-		 gt_err_t *err)
+int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, int host_cpus,
+		 const char *bundle_dir, struct gt_tune *t, gt_err_t *err)
 {
 	cleanup_spec struct gt_spec spec;
 	if (gt_spec_parse(&spec, text, len, err) < 0)
@@ -50,7 +51,12 @@ int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, i
 	struct gt_settings settings = policy->settings;
 	gt_annotations_apply(&settings, spec_annotation, &spec, &t->plan.notes);
 	const char *const *env = spec.env;
-	gt_plan_make(&t->plan, &limits, &settings, env, spec.n_env);
+	/* Only worth a look when there is something to decide. */
+	struct gt_image image;
+	bool look = settings.enabled && (settings.go_aware || settings.go_only);
+	if (look)
+		gt_image_inspect(&spec, bundle_dir, &image);
+	gt_plan_make(&t->plan, &limits, &settings, env, spec.n_env, look ? &image : NULL);
 	if (!gt_plan_changes(&t->plan))
 		return 0;
 

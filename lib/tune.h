@@ -17,9 +17,10 @@ struct gt_tune {
 void gt_tune_free(struct gt_tune *t);
 #define cleanup_tune __attribute__((cleanup(gt_tune_free)))
 
-/* text must be NUL-terminated. On error nothing is rendered and the caller
- * passes the spec through unchanged. */
-int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, int host_cpus, struct gt_tune *t,
-		 gt_err_t *err);
+/* text must be NUL-terminated. bundle_dir resolves a relative root.path
+ * for image inspection (NULL: the current directory). On error nothing is
+ * rendered and the caller passes the spec through unchanged. */
+int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, int host_cpus,
+		 const char *bundle_dir, struct gt_tune *t, gt_err_t *err);
 
 #endif

@@ -19,13 +19,15 @@ static struct gt_limits cpu(int64_t quota, uint64_t period, int host)
 	return l;
 }
 
+static const struct gt_image *img; /* what the next plan_of knows of the image */
+
 static struct gt_plan plan_of(const struct gt_limits *l, const struct gt_settings *s, const char *const *env)
 {
 	struct gt_plan p = { 0 };
 	size_t n = 0;
 	while (env != NULL && env[n] != NULL)
 		n++;
-	gt_plan_make(&p, l, s, env, n);
+	gt_plan_make(&p, l, s, env, n, img);
 	return p;
 }
 
@@ -176,5 +178,55 @@ int main(void)
 	const char *env_gd3[] = { "GODEBUG=madvdontneed=0,gctrace=2", NULL };
 	p = plan_of(&l, &s, env_gd3);
 	is_int(p.d[GT_GODEBUG].action, GT_ACT_KEPT, "all keys present: kept");
+	s = defaults();
+
+	/* Go-aware decisions */
+	struct gt_image go125 = { .inspected = true, .go = { .is_go = true, .version = "go1.25.3", .major = 1,
+							     .minor = 25, .patch = 3 } };
+	img = &go125;
+	p = plan_of(&l, &s, NULL);
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SKIPPED, "go1.25: GOMAXPROCS left to the runtime");
+	is_str(p.d[GT_GOMAXPROCS].reason, "go1.25.3 tracks the CPU limit itself (containermaxprocs)", "and says why");
+	is_int(p.d[GT_GOMEMLIMIT].action, GT_ACT_SET, "go1.25: GOMEMLIMIT still set");
+	snprintf(go125.go.default_godebug, sizeof(go125.go.default_godebug), "panicnil=1,containermaxprocs=0");
+	p = plan_of(&l, &s, NULL);
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SET, "DefaultGODEBUG containermaxprocs=0: set");
+	const char *env_on[] = { "GODEBUG=containermaxprocs=1", NULL };
+	p = plan_of(&l, &s, env_on);
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SKIPPED, "container's GODEBUG wins over DefaultGODEBUG");
+	go125.go.default_godebug[0] = '\0';
+	const char *env_off[] = { "GODEBUG=x=1,containermaxprocs=0", NULL };
+	p = plan_of(&l, &s, env_off);
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SET, "container's GODEBUG containermaxprocs=0: set");
+	s.go_aware = false;
+	p = plan_of(&l, &s, NULL);
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SET, "go_aware off: defaults");
+	s = defaults();
+	struct gt_image go118 = { .inspected = true, .go = { .is_go = true, .version = "go1.18.10", .major = 1,
+							     .minor = 18, .patch = 10 } };
+	img = &go118;
+	p = plan_of(&l, &s, NULL);
+	is_int(p.d[GT_GOMEMLIMIT].action, GT_ACT_SKIPPED, "go1.18: no GOMEMLIMIT");
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SET, "go1.18: GOMAXPROCS set");
+	struct gt_image devel = { .inspected = true, .go = { .is_go = true, .version = "devel +abc", .major = -1 } };
+	img = &devel;
+	p = plan_of(&l, &s, NULL);
+	ok(p.d[GT_GOMAXPROCS].action == GT_ACT_SET && p.d[GT_GOMEMLIMIT].action == GT_ACT_SET,
+	   "unknown version: defaults");
+	struct gt_image shell = { .inspected = true, .note = "/bin/sh" };
+	img = &shell;
+	p = plan_of(&l, &s, NULL);
+	ok(p.d[GT_GOMAXPROCS].action == GT_ACT_SET && p.d[GT_GOMEMLIMIT].action == GT_ACT_SET,
+	   "not Go (a shell that starts Go): defaults");
+	s.go_only = true;
+	p = plan_of(&l, &s, NULL);
+	ok(!gt_plan_changes(&p), "go_only: a non-Go entrypoint is left alone");
+	img = &go118;
+	p = plan_of(&l, &s, NULL);
+	ok(gt_plan_changes(&p), "go_only: a Go entrypoint is tuned");
+	img = NULL;
+	p = plan_of(&l, &s, NULL);
+	ok(!gt_plan_changes(&p), "go_only: image not inspected is left alone");
+	is_str(p.image.note, "image not inspected", "the plan says the image was not inspected");
 	return tap_done();
 }
