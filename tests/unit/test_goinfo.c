@@ -1,0 +1,173 @@
+/* Go build info: real Go binaries of this system, synthesized images for
+ * the inline form (with and without section headers, with DefaultGODEBUG)
+ * and the pointer form of Go < 1.18, and truncated/garbled copies (an
+ * answer or an error, never a crash: run under ASan/UBSan). */
+#include <elf.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "goinfo.h"
+#include "tap.h"
+
+#define SENT_START "0w\xaf\x0c\x92t\x08\x02\x41\xe1\xc1\x07\xe6\xd6\x18\xe6"
+#define SENT_END "\xf9\x32\x43\x31\x86\x18\x20\x72\x00\x82\x42\x10\x41\x16\xd8\xf2"
+
+static unsigned char img[8192];
+
+/* ELF64 LE: one PT_LOAD (RW, file offset 0 = vaddr 0x400000) over the
+ * whole image; build info at 0x1000; optional section headers naming it. */
+static size_t synth(int inline_form, int with_sections, const char *version, const char *modinfo_body)
+{
+	memset(img, 0, sizeof(img));
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_phoff = 64;
+	eh->e_phentsize = sizeof(Elf64_Phdr);
+	eh->e_phnum = 1;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(img + 64);
+	ph->p_type = PT_LOAD;
+	ph->p_flags = PF_R | PF_W;
+	ph->p_offset = 0;
+	ph->p_vaddr = 0x400000;
+	ph->p_filesz = ph->p_memsz = sizeof(img);
+
+	char mi[1024];
+	size_t mlen = (size_t)snprintf(mi, sizeof(mi), "%s%s", SENT_START, modinfo_body);
+	memcpy(mi + mlen, SENT_END, 16);
+	mlen += 16;
+	size_t vlen = strlen(version);
+	unsigned char *b = img + 0x1000;
+	memcpy(b, "\xff Go buildinf:", 14);
+	b[14] = 8;
+	if (inline_form) {
+		b[15] = 2;
+		size_t o = 32;
+		b[o++] = (unsigned char)vlen;
+		memcpy(b + o, version, vlen);
+		o += vlen;
+		b[o++] = (unsigned char)(0x80 | (mlen & 0x7f));
+		b[o++] = (unsigned char)(mlen >> 7);
+		memcpy(b + o, mi, mlen);
+	} else {
+		b[15] = 0;
+		/* string headers at 0x1800 and 0x1810, data at 0x1900 and 0x1a00 */
+		uint64_t vptr = 0x400000 + 0x1800, mptr = 0x400000 + 0x1810;
+		memcpy(b + 16, &vptr, 8);
+		memcpy(b + 24, &mptr, 8);
+		uint64_t hdr[4] = { 0x400000 + 0x1900, vlen, 0x400000 + 0x1a00, mlen };
+		memcpy(img + 0x1800, hdr, sizeof(hdr));
+		memcpy(img + 0x1900, version, vlen);
+		memcpy(img + 0x1a00, mi, mlen);
+	}
+	if (with_sections) {
+		/* section 0 null, 1 .shstrtab, 2 .go.buildinfo */
+		const char names[] = "\0.shstrtab\0.go.buildinfo";
+		memcpy(img + 0x1c00, names, sizeof(names));
+		Elf64_Shdr *sh = (Elf64_Shdr *)(img + 0x1d00);
+		sh[1].sh_name = 1;
+		sh[1].sh_offset = 0x1c00;
+		sh[1].sh_size = sizeof(names);
+		sh[2].sh_name = 11;
+		sh[2].sh_offset = 0x1000;
+		sh[2].sh_size = 0x400;
+		eh->e_shoff = 0x1d00;
+		eh->e_shentsize = sizeof(Elf64_Shdr);
+		eh->e_shnum = 3;
+		eh->e_shstrndx = 1;
+	}
+	return sizeof(img);
+}
+
+static int parse(size_t n, struct gt_goinfo *g)
+{
+	struct gt_elf_src s = { .fd = -1, .buf = img, .len = n };
+	gt_err_t err = NULL;
+	int r = gt_goinfo_read(&s, g, &err);
+	gt_err_free(&err);
+	return r;
+}
+
+int main(void)
+{
+	struct gt_goinfo g;
+	gt_err_t err = NULL;
+	const char *system_go[] = { "/usr/sbin/runc", "/usr/bin/containerd", "/usr/bin/ctr", NULL };
+	int seen = 0;
+	for (const char **p = system_go; *p != NULL; p++) {
+		int fd = open(*p, O_RDONLY);
+		if (fd < 0)
+			continue;
+		seen++;
+		ok(gt_goinfo_read_fd(fd, &g, &err) == 0 && g.is_go, "%s is a Go binary", *p);
+		ok(g.major == 1 && g.minor >= 15, "%s: version %s parsed", *p, g.version);
+		ok(strcmp(g.goos, "linux") == 0 && g.goarch[0] != '\0', "%s: GOOS/GOARCH from the module info", *p);
+		gt_err_free(&err);
+		close(fd);
+	}
+	if (seen == 0)
+		ok(1, "# SKIP no Go binary installed here (runc, containerd)");
+	int fd = open("/bin/ls", O_RDONLY);
+	ok(gt_goinfo_read_fd(fd, &g, &err) == 0 && !g.is_go, "/bin/ls is ELF but not Go");
+	close(fd);
+
+	const char *body = "path\texample.com/app\nmod\texample.com/app\t(devel)\t\n"
+			   "build\tDefaultGODEBUG=panicnil=1,containermaxprocs=0\nbuild\tCGO_ENABLED=0\n"
+			   "build\tGOARCH=arm64\nbuild\tGOOS=linux\n";
+	ok(parse(synth(1, 1, "go1.25.3", body), &g) == 0 && g.is_go, "inline form with section headers");
+	is_str(g.version, "go1.25.3", "  version");
+	ok(g.major == 1 && g.minor == 25 && g.patch == 3, "  version numbers");
+	is_str(g.mod, "example.com/app", "  main module");
+	is_str(g.default_godebug, "panicnil=1,containermaxprocs=0", "  DefaultGODEBUG");
+	is_str(g.cgo_enabled, "0", "  CGO_ENABLED");
+	is_str(g.goarch, "arm64", "  GOARCH");
+	char v[16];
+	ok(gt_godebug_value(g.default_godebug, "containermaxprocs", v, sizeof(v)) && strcmp(v, "0") == 0,
+	   "  containermaxprocs=0 found");
+	ok(gt_goinfo_at_least(&g, 1, 25) && !gt_goinfo_at_least(&g, 1, 26), "  version comparison");
+
+	ok(parse(synth(1, 0, "go1.21.0", body), &g) == 0 && g.is_go && g.minor == 21,
+	   "inline form without section headers: found in the data segment");
+	ok(parse(synth(0, 1, "go1.17.13", "path\told/app\nmod\told/app\t(devel)\t\n"), &g) == 0 && g.is_go,
+	   "pointer form (Go < 1.18)");
+	is_str(g.version, "go1.17.13", "  version through the pointers");
+	is_str(g.path, "old/app", "  module info through the pointers");
+	ok(!gt_goinfo_at_least(&g, 1, 19), "  older than 1.19");
+	ok(parse(synth(1, 1, "go1.10", body), &g) == 0 && g.minor == 10 && g.patch == 0, "go1.10 (no patch)");
+	ok(parse(synth(1, 1, "devel go1.24-abcdef", body), &g) == 0 && g.major == -1,
+	   "a devel version is not taken for a release");
+	ok(!gt_godebug_value("a=1,b=2", "c", v, sizeof(v)) && gt_godebug_value("x=1,x=2", "x", v, sizeof(v)) &&
+		   strcmp(v, "2") == 0,
+	   "GODEBUG lookup: absent key, last one wins");
+
+	int total = 0;
+	srand(11);
+	for (int form = 0; form < 2; form++) {
+		size_t n = synth(form, 1, "go1.22.1", body);
+		unsigned char pristine[sizeof(img)];
+		memcpy(pristine, img, n);
+		for (size_t cut = 0; cut < n; cut += 97, total++) {
+			memcpy(img, pristine, n);
+			parse(cut, &g);
+		}
+		for (int i = 0; i < 3000; i++, total++) {
+			memcpy(img, pristine, n);
+			for (int k = 0; k < 4; k++) {
+				/* aim at the headers and the build info */
+				size_t at = (size_t)rand() % 3 == 0 ? (size_t)rand() % 256 : 0x1000 + (size_t)rand() % 64;
+				img[at] = (unsigned char)rand();
+			}
+			parse(n, &g);
+		}
+	}
+	ok(total > 6000, "%d truncated and garbled images: no crash", total);
+	gt_err_free(&err);
+	return tap_done();
+}
