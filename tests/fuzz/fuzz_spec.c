@@ -1,0 +1,42 @@
+/* Spec parse and rewrite: whatever parses must render, the output must
+ * parse again, and every byte outside process.env must be unchanged. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+#include "spec.h"
+#include "tune.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text = malloc(size + 1);
+	memcpy(text, data, size);
+	text[size] = '\0';
+	struct gt_policy p;
+	gt_policy_defaults(&p);
+	p.settings.go_aware = false; /* no filesystem access from a fuzzer */
+	struct gt_tune t = { 0 };
+	gt_err_t err = NULL;
+	if (gt_tune_spec(text, size, &p, 4, NULL, &t, &err) == 0 && t.changed) {
+		struct gt_spec in, out;
+		gt_err_t e2 = NULL;
+		if (gt_spec_parse(&in, text, size, &e2) != 0 || gt_spec_parse(&out, t.out.data, t.out.len, &e2) != 0)
+			abort(); /* rendered output must parse */
+		if (in.has_env && !in.env_null) {
+			if (memcmp(text, t.out.data, in.env_span.start) != 0 ||
+			    size - in.env_span.end != t.out.len - out.env_span.end ||
+			    memcmp(text + in.env_span.end, t.out.data + out.env_span.end, size - in.env_span.end) != 0)
+				abort(); /* bytes outside process.env changed */
+		}
+		gt_spec_free(&in);
+		gt_spec_free(&out);
+		gt_err_free(&e2);
+	}
+	gt_err_free(&err);
+	gt_tune_free(&t);
+	free(text);
+	return 0;
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan+UBSan) and runs each for
+# SECONDS (default 20) on a seed corpus made from the project's fixtures and
+# real files of this machine. Any crash fails the run; the crashing input is
+# left in the work dir and becomes a regression test.
+#   tests/fuzz/run.sh [SECONDS] [WORKDIR]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+secs=${1:-20}
+work=${2:-}
+if [ -z "$work" ]; then
+	work=$(mktemp -d /tmp/gotune-fuzz.XXXXXX)
+	trap '[ "$failed" -eq 0 ] && rm -rf "$work"' EXIT
+fi
+command -v clang >/dev/null || { echo "1..0 # SKIP clang not installed"; exit 0; }
+mkdir -p "$work"
+flags=(-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Ilib)
+libs=(lib/*.c)
+n=0 failed=0
+seed() { # TARGET: a corpus dir with seeds
+	local d=$work/corpus-$1
+	mkdir -p "$d"
+	case $1 in
+	spec) cp tests/fixtures/*.json "$d/" ;;
+	policy) cp schema/policy.example.json "$d/"; echo '{"gomaxprocs":{"rounding":"floor"},"prewarm":{"files":["/a"]}}' >"$d/p1" ;;
+	state) printf '{"ociVersion":"1.0.2","id":"x","status":"creating","pid":1,"bundle":"/b"}' >"$d/s1" ;;
+	small) printf '0-3,8,10-11' >"$d/c1"; printf '180MiB' >"$d/m1" ;;
+	elf) for f in /bin/true /etc/ld.so.cache /usr/sbin/runc; do [ -f "$f" ] && head -c 65536 "$f" >"$d/$(basename "$f")"; done ;;
+	esac
+}
+for t in spec policy state small elf; do
+	n=$((n + 1))
+	exe=$work/fuzz_$t
+	if ! clang "${flags[@]}" "tests/fuzz/fuzz_$t.c" "${libs[@]}" -lyajl -lm -o "$exe" 2>"$work/build-$t.log"; then
+		echo "not ok $n - fuzz_$t builds"; sed 's/^/# /' "$work/build-$t.log" | head -20; failed=$((failed + 1)); continue
+	fi
+	seed "$t"
+	if (cd "$work" && "$exe" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+		"corpus-$t" >"fuzz-$t.log" 2>&1); then
+		echo "ok $n - fuzz_$t: $(grep -o 'Done [0-9]* runs' "$work/fuzz-$t.log" | head -1) in ${secs}s, no crash"
+	else
+		echo "not ok $n - fuzz_$t found a crash (input left in $work)"
+		grep -E 'ERROR|SUMMARY|Test unit written' "$work/fuzz-$t.log" | head -5 | sed 's/^/# /'
+		failed=$((failed + 1))
+	fi
+done
+echo "1..$n"
+[ "$failed" -eq 0 ]
