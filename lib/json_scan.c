@@ -35,7 +35,10 @@ unsigned gt_json_depth(const char *s, size_t len, unsigned max_depth, size_t *wh
 
 size_t gt_json_skip_ws(const char *s, size_t len, size_t pos)
 {
-	while (pos < len && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\n' || s[pos] == '\r'))
+	/* yajl also takes \v and \f for whitespace (JSON does not): the scan
+	 * must skip exactly what yajl skipped, or the offsets drift. */
+	while (pos < len && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\n' || s[pos] == '\r' || s[pos] == '\v' ||
+			     s[pos] == '\f'))
 		pos++;
 	return pos;
 }
@@ -74,7 +77,7 @@ size_t gt_json_value_end(const char *s, size_t len, size_t pos)
 		return len;
 	}
 	/* number, true, false, null */
-	while (pos < len && strchr(",}] \t\r\n", s[pos]) == NULL)
+	while (pos < len && strchr(",}] \t\r\n\v\f", s[pos]) == NULL)
 		pos++;
 	return pos;
 }

@@ -52,11 +52,15 @@ int gt_spec_parse(struct gt_spec *spec, const char *text, size_t len, gt_err_t *
 		return gt_error(err, 0, "spec process is not an object");
 
 	yajl_val proc = NULL, env = NULL;
-	gt_json_get(spec->tree, "process", &proc);
+	if (gt_json_get(spec->tree, "process", &proc) != 1)
+		return gt_error(err, 0, "spec: process found by the scan but not by yajl");
 	int got = gt_json_get(proc, "env", &env);
 	n = gt_json_member(text, len, spec->process.start, "env", &spec->env_span);
 	if (got < 0 || n > 1)
 		return gt_error(err, 0, "spec has duplicate process.env keys");
+	/* The byte scan and yajl must agree before anything is spliced. */
+	if ((unsigned)got != n)
+		return gt_error(err, 0, "spec: process.env seen by yajl and by the scan differ");
 	if (n == 0)
 		return 0;
 	spec->has_env = true;

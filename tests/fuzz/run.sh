@@ -21,7 +21,7 @@ seed() { # TARGET: a corpus dir with seeds
 	local d=$work/corpus-$1
 	mkdir -p "$d"
 	case $1 in
-	spec) cp tests/fixtures/*.json "$d/" ;;
+	spec) cp tests/fixtures/*.json tests/fuzz/regressions/spec-* "$d/" ;;
 	policy) cp schema/policy.example.json "$d/"; echo '{"gomaxprocs":{"rounding":"floor"},"prewarm":{"files":["/a"]}}' >"$d/p1" ;;
 	state) printf '{"ociVersion":"1.0.2","id":"x","status":"creating","pid":1,"bundle":"/b"}' >"$d/s1" ;;
 	small) printf '0-3,8,10-11' >"$d/c1"; printf '180MiB' >"$d/m1" ;;

@@ -137,6 +137,11 @@ int main(int argc, char *argv[])
 	tune_case("escaped key names still found",
 		  "{\"\\u0070rocess\":{\"env\":[]},\"linux\":{\"resources\":{\"memory\":{\"limit\":209715200}}}}",
 		  "{\"\\u0070rocess\":{\"env\":[\"GOMEMLIMIT=180MiB\"]},\"linux\":{\"resources\":{\"memory\":{\"limit\":209715200}}}}");
+	/* Found by fuzz_spec: yajl skips \v and \f as whitespace, the byte
+	 * scan did not and missed env, and a second "env" was inserted. */
+	tune_case("vertical tab and form feed between members",
+		  "{\"process\":{\"a\":1,\v\f\"env\":[]},\"linux\":{\"resources\":{\"memory\":{\"limit\":209715200}}}}",
+		  "{\"process\":{\"a\":1,\v\f\"env\":[\"GOMEMLIMIT=180MiB\"]},\"linux\":{\"resources\":{\"memory\":{\"limit\":209715200}}}}");
 	tune_case("no limits: unchanged", "{\"process\":{\"env\":[\"A=1\"]}}", "{\"process\":{\"env\":[\"A=1\"]}}");
 	tune_case("malformed limits are absent",
 		  "{\"process\":{},\"linux\":{\"resources\":{\"cpu\":{\"quota\":\"x\",\"cpus\":\"1-\"},\"memory\":{\"limit\":1.5}}}}",
