@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 
+#include "confine.h"
 #include "fileio.h"
 #include "hook.h"
 #include "hostinfo.h"
@@ -116,6 +117,7 @@ int cmd_plan(int argc, char *argv[])
 		fprintf(stderr, "gotune-hook plan: %s\n", gt_err_msg(err));
 		return 1;
 	}
+	hook_confine(&policy, GT_PHASE_TUNE);
 	cleanup_tune struct gt_tune tune = { 0 };
 	/* A relative root.path is relative to the bundle: the spec's directory. */
 	char bundle_dir[4200];

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "fileio.h"
 #include "hook.h"
 #include "hostinfo.h"
@@ -50,6 +51,7 @@ int cmd_precreate(int argc, char *argv[])
 
 	if (!too_big && hook_load_policy(policy_path, &policy, &err) == 0) {
 		strict = policy.strict;
+		hook_confine(&policy, GT_PHASE_TUNE);
 		if (gt_tune_spec(in.data, in.len, &policy, gt_host_online_cpus(), NULL, &tune, &err) == 0) {
 			ev.plan = &tune.plan;
 			ev.outcome = tune.changed ? "tuned" : "unchanged";

@@ -14,6 +14,7 @@
 #include "annotations.h"
 #include "audit.h"
 #include "cleanup.h"
+#include "confine.h"
 #include "fileio.h"
 #include "hook.h"
 #include "hostinfo.h"
@@ -131,6 +132,8 @@ int cmd_prestart(int argc, char *argv[])
 	char summary[2048] = "";
 	/* The policy first: strict must hold for a bad state too. */
 	int rc = hook_load_policy(policy_path, &policy, &err);
+	if (rc == 0)
+		hook_confine(&policy, GT_PHASE_PREWARM);
 	if (rc == 0)
 		rc = gt_read_fd(STDIN_FILENO, GT_STATE_MAX_BYTES, &in, &err);
 	if (rc == 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "closure.h"
+#include "confine.h"
 #include "hook.h"
 #include "log.h"
 #include "report.h"
@@ -50,6 +51,7 @@ int cmd_prewarm(int argc, char *argv[])
 		fprintf(stderr, "gotune-hook prewarm: %s\n", gt_err_msg(err));
 		return 1;
 	}
+	hook_confine(&policy, GT_PHASE_PREWARM);
 	struct gt_prewarm_settings pw = policy.settings.prewarm;
 	if (mode_name != NULL && gt_pw_mode_parse(mode_name, &pw.mode) < 0) {
 		fprintf(stderr, "gotune-hook prewarm: unknown mode %s\n", mode_name);

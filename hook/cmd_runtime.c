@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "confine.h"
 #include "fileio.h"
 #include "hook.h"
 #include "hostinfo.h"
@@ -111,6 +113,26 @@ static int tune_bundle(const struct gt_rt_args *ra, const struct gt_policy *poli
 	return gt_write_atomic_at(dfd, base, tune->out.data, tune->out.len, err);
 }
 
+/* Tunes the bundle and logs one line; 1 when a strict policy says the
+ * error must fail the container. */
+static int tune_and_log(const struct gt_rt_args *ra, const struct gt_policy *policy, int policy_rc,
+			const struct timespec *t0, gt_err_t *err)
+{
+	cleanup_tune struct gt_tune tune = { 0 };
+	if (ra->id != NULL)
+		snprintf(tune.id, sizeof(tune.id), "%s", ra->id);
+	struct gt_log_event ev = { .entry = "runtime", .outcome = "passthrough" };
+	if (policy_rc == 0 && tune_bundle(ra, policy, &tune, err) == 0) {
+		ev.plan = &tune.plan;
+		ev.outcome = tune.changed ? "tuned" : "unchanged";
+	}
+	ev.id = tune.id;
+	ev.error = *err != NULL ? gt_err_msg(*err) : NULL;
+	ev.ms = hook_elapsed_ms(t0);
+	gt_log_event(&ev, policy->log_file);
+	return *err != NULL && policy->strict ? 1 : 0;
+}
+
 static int run_wrapper(const char *policy_path, const char *runtime_path, const char *prefer, int argc,
 		       char *argv[])
 {
@@ -132,20 +154,34 @@ static int run_wrapper(const char *policy_path, const char *runtime_path, const 
 		return 127;
 	}
 	if (ra.tunes) {
-		cleanup_tune struct gt_tune tune = { 0 };
-		if (ra.id != NULL)
-			snprintf(tune.id, sizeof(tune.id), "%s", ra.id);
-		struct gt_log_event ev = { .entry = "runtime", .outcome = "passthrough" };
-		if (policy_rc == 0 && tune_bundle(&ra, &policy, &tune, &err) == 0) {
-			ev.plan = &tune.plan;
-			ev.outcome = tune.changed ? "tuned" : "unchanged";
+		/* The spec and the image are parsed in a confined child: the
+		 * runtime exec'd below must inherit no seccomp filter, no
+		 * no_new_privs and no dropped capability. */
+		bool confined = policy_rc == 0 && policy.confine && gt_confine_available();
+		pid_t pid = confined ? fork() : 0;
+		if (pid < 0) {
+			gt_log(LOG_WARNING, "runtime: fork: %s; tuning unconfined", strerror(errno));
+			confined = false;
+			pid = 0;
 		}
-		ev.id = tune.id;
-		ev.error = err != NULL ? gt_err_msg(err) : NULL;
-		ev.ms = hook_elapsed_ms(&t0);
-		gt_log_event(&ev, policy.log_file);
-		if (err != NULL && policy.strict)
-			return 1;
+		if (pid == 0) {
+			if (confined)
+				hook_confine(&policy, GT_PHASE_TUNE);
+			int rc = tune_and_log(&ra, &policy, policy_rc, &t0, &err);
+			if (confined)
+				_exit(rc);
+			if (rc != 0)
+				return rc;
+		} else {
+			int status = 0;
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+				return WEXITSTATUS(status); /* strict policy */
+			if (!WIFEXITED(status))
+				gt_log(LOG_WARNING, "runtime: the tuning child died (signal %d); spec left as it was",
+				       WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		}
 	}
 
 	argv[0] = runtime;

@@ -1,7 +1,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "confine.h"
 #include "hook.h"
+#include "log.h"
 
 int hook_load_policy(const char *explicit_path, struct gt_policy *p, gt_err_t *err)
 {
@@ -20,4 +22,14 @@ double hook_elapsed_ms(const struct timespec *start)
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+void hook_confine(const struct gt_policy *p, int phase)
+{
+	if (!p->confine)
+		return;
+	gt_err_t err = NULL;
+	if (gt_confine((enum gt_phase)phase, &err) < 0)
+		gt_log(LOG_WARNING, "%s; going on unconfined", gt_err_msg(err));
+	gt_err_free(&err);
 }

@@ -22,4 +22,10 @@ int hook_load_policy(const char *explicit_path, struct gt_policy *p, gt_err_t *e
 
 double hook_elapsed_ms(const struct timespec *start);
 
+/* Confines this process for a phase when the policy asks (the default);
+ * a failure is logged and work goes on. */
+void hook_confine(const struct gt_policy *p, int phase);
+
+int cmd_confine_check(int argc, char *argv[]);
+
 #endif

@@ -28,6 +28,9 @@ static const char help[] =
 	"                       libraries), and log whether the env got what the plan wanted\n"
 	"  prewarm --root DIR [--entry ARG0] [PATH...]\n"
 	"                       warm files by hand inside DIR and print the residency report\n"
+	"  confine-check [tune|prewarm]\n"
+	"                       apply a phase's confinement (seccomp, no_new_privs, capabilities)\n"
+	"                       and show what the kernel reports and what is refused\n"
 	"  plan [SPEC]          show the limits found, each variable's decision and reason, and the\n"
 	"                       resulting env; SPEC is a file, '-' for stdin, or --bundle DIR\n"
 	"                       (default ./config.json)\n"
@@ -99,6 +102,8 @@ int main(int argc, char *argv[])
 		return cmd_prestart(argc - 1, argv + 1);
 	if (strcmp(cmd, "prewarm") == 0)
 		return cmd_prewarm(argc - 1, argv + 1);
+	if (strcmp(cmd, "confine-check") == 0)
+		return cmd_confine_check(argc - 1, argv + 1);
 	fprintf(stderr, "gotune-hook: unknown command \"%s\"; see gotune-hook --help\n", cmd);
 	return 2;
 }

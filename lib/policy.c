@@ -31,6 +31,7 @@ void gt_policy_defaults(struct gt_policy *p)
 			.budget = GT_PW_DEFAULT_BUDGET,
 		},
 	};
+	p->confine = true;
 	snprintf(p->source, sizeof(p->source), "built-in defaults");
 }
 
@@ -103,6 +104,7 @@ static const struct gt_policy_key keys[] = {
 	{ "$schema", "string" },
 	{ "enabled", "boolean" },
 	{ "strict", "boolean" },
+	{ "confine", "boolean" },
 	{ "override", "boolean" },
 	{ "go_aware", "boolean" },
 	{ "go_only", "boolean" },
@@ -318,6 +320,8 @@ static int apply_top(struct ctx *c, const char *k, yajl_val v)
 		return want_bool(c, k, v, &p->settings.enabled);
 	if (strcmp(k, "strict") == 0)
 		return want_bool(c, k, v, &p->strict);
+	if (strcmp(k, "confine") == 0)
+		return want_bool(c, k, v, &p->confine);
 	if (strcmp(k, "override") == 0)
 		return want_bool(c, k, v, &p->settings.override);
 	if (strcmp(k, "go_aware") == 0)

@@ -55,6 +55,7 @@ struct gt_settings {
 struct gt_policy {
 	struct gt_settings settings;
 	bool strict;
+	bool confine;		/* seccomp + capability drops for untrusted input */
 	char runtime[4096];	/* "" to search PATH */
 	char log_file[4096];	/* "" for no JSON-lines log */
 	char source[4096];	/* file it came from, or "built-in defaults" */

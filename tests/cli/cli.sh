@@ -138,6 +138,40 @@ PATH=$tmp/loop "$hookdir/gotune-runc" state x >/dev/null 2>"$tmp/err"
 ok $(( $? != 127 )) "gotune-runc finding only itself on PATH refuses to loop"
 check "and says how to fix it" grep -q 'no real runtime found' "$tmp/err"
 
+# confinement: what the kernel reports for each phase, and what is refused
+out=$("$hook" confine-check tune 2>&1)
+if echo "$out" | grep -q 'not in this build'; then
+	ok 0 "confine-check # SKIP confinement not in this build (sanitizers or -Dconfine=disabled)"
+else
+	echo "$out" | grep -q $'^Seccomp:\t2' && echo "$out" | grep -q $'^NoNewPrivs:\t1'
+	ok $? "tune phase: seccomp filter and no_new_privs are on"
+	echo "$out" | grep -q $'^CapEff:\t000000000000000f'
+	ok $? "tune phase keeps only CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER"
+	for what in execve 'socket(AF_INET)' ptrace 'setuid(0)' chdir; do
+		echo "$out" | grep -q "^$what *denied"
+		ok $? "tune phase refuses $what"
+	done
+	echo "$out" | grep -q '^socket(AF_UNIX) *allowed'
+	ok $? "tune phase still reaches syslog (AF_UNIX)"
+	"$hook" confine-check prewarm 2>&1 | grep -q $'^CapEff:\t000000000000000c'
+	ok $? "prewarm phase keeps only DAC_READ_SEARCH and FOWNER"
+	# The runtime exec'd by the wrapper must inherit none of it.
+	cat >"$tmp/status-runtime" <<'SH'
+#!/bin/sh
+grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status > "$FAKE_OUT"
+SH
+	chmod +x "$tmp/status-runtime"
+	printf '%s' "$spec" >"$tmp/bundle/config.json"
+	"$hook" runtime --runtime "$tmp/status-runtime" -- create --bundle "$tmp/bundle" conf 2>/dev/null
+	grep -q $'^Seccomp:\t0' "$FAKE_OUT" && grep -q $'^NoNewPrivs:\t0' "$FAKE_OUT" &&
+		test "$(grep CapEff "$FAKE_OUT" | cut -f2)" = "$(grep CapEff /proc/self/status | cut -f2)"
+	ok $? "the runtime exec'd by the wrapper has no filter, no no_new_privs, all our capabilities"
+	check "and the confined child still tuned the spec" jq -e '.process.env | index("GOMAXPROCS=1")' "$tmp/bundle/config.json"
+fi
+printf '{"confine":false}' >"$tmp/noconf.json"
+printf '%s' "$spec" | "$hook" precreate --policy "$tmp/noconf.json" 2>/dev/null | grep -q GOMAXPROCS
+ok $? "confine: false in the policy still tunes (debugging switch)"
+
 # crun --config
 mkdir -p "$tmp/b2"
 printf '%s' "$spec" >"$tmp/b2/alt.json"

@@ -1,0 +1,27 @@
+/* Confinement of the code that parses untrusted input and touches a
+ * container's rootfs: no_new_privs, the fewest capabilities (libcap), and
+ * a seccomp allow-list (libseccomp). Applied in the process that does that
+ * work; the wrapper does it in a child, so the runtime it execs inherits
+ * none of it. */
+#ifndef GOTUNE_CONFINE_H
+#define GOTUNE_CONFINE_H
+
+#include <stdbool.h>
+
+#include "err.h"
+
+enum gt_phase {
+	GT_PHASE_TUNE,		/* read a spec and the image's entrypoint, write a spec */
+	GT_PHASE_PREWARM,	/* resolve and map files of a rootfs, maybe fork a reader */
+};
+
+/* Confines the calling process for phase. On failure the caller logs and
+ * goes on (a hook must not break a container because a kernel lacks
+ * seccomp); the process may then be partly confined. */
+int gt_confine(enum gt_phase phase, gt_err_t *err);
+
+/* Whether this build confines at all: off with -Dconfine=disabled, and in
+ * sanitizer builds, whose runtimes need syscalls the list does not grant. */
+bool gt_confine_available(void);
+
+#endif
