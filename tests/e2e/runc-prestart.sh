@@ -12,15 +12,25 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 gt_init
-gt_require_cmd runc fincore
+gt_require_cmd fincore
 [ -w /proc/sys/vm/drop_caches ] || skip_all "cannot drop the page cache here"
+# GT_PRESTART_RUNTIME=crun runs the same checks with crun (crun-prestart.sh).
+if [ "${GT_PRESTART_RUNTIME:-runc}" = crun ]; then
+	gt_require_cmd crun
+	mkdir -p "$GT_TMP/bin" "$GT_TMP/crun-state"
+	printf '#!/bin/sh\nmount -t cgroup2 none /sys/fs/cgroup || exit 125\nexec "$@"\n' >"$GT_TMP/bin/in-cgroup2-ns"
+	chmod +x "$GT_TMP/bin/in-cgroup2-ns"
+	RUNC=(unshare -m "$GT_TMP/bin/in-cgroup2-ns" crun --cgroup-manager=disabled --root "$GT_TMP/crun-state")
+else
+	gt_require_cmd runc
+	RUNC=(runc --root "$GT_TMP/runc-state")
+fi
 
 ROOTFS=$GT_TMP/rootfs
 gt_make_rootfs "$ROOTFS"
 mkdir -p "$ROOTFS/data"
 head -c $((4 << 20)) /dev/urandom >"$ROOTFS/data/model.bin"
 POLICY=$(gt_policy "$GT_TMP/policy.json" "{\"log_file\": \"$GT_TMP/decisions.jsonl\"}")
-RUNC=(runc --root "$GT_TMP/runc-state")
 
 # resident PATH: percentage of PATH's pages in the page cache
 resident() {
