@@ -20,6 +20,10 @@ enum gt_phase {
  * seccomp); the process may then be partly confined. */
 int gt_confine(enum gt_phase phase, gt_err_t *err);
 
+/* The allow-list of a phase as a libseccomp filter context (for the
+ * build-time generator, which exports it as BPF). */
+int gt_seccomp_rules(enum gt_phase phase, void **ctx);
+
 /* Whether this build confines at all: off with -Dconfine=disabled, and in
  * sanitizer builds, whose runtimes need syscalls the list does not grant. */
 bool gt_confine_available(void);

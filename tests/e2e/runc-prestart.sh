@@ -52,9 +52,10 @@ run_with() {
 	echo 3 >/proc/sys/vm/drop_caches
 	gt_run "$name" "${RUNC[@]}" run --bundle "$b" "$GT_ID-$name"
 	# willneed only queues the reads: give them a moment to land
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
+	for _ in $(seq 50); do  # willneed only queues the reads: up to 5 s
 		[ "$(resident "$ROOTFS/data/model.bin")" -ge 99 ] && break
 		[ "$mode" = off ] && break
+		[ "$stage" = none ] && break
 		sleep 0.1
 	done
 	resident "$ROOTFS/data/model.bin"

@@ -15,7 +15,12 @@ fi
 command -v clang >/dev/null || { echo "1..0 # SKIP clang not installed"; exit 0; }
 mkdir -p "$work"
 flags=(-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Ilib)
-libs=(lib/*.c)
+# Everything but the confinement (which needs the build's generated BPF
+# and is not reached from the parsers).
+libs=()
+for f in lib/*.c; do
+	case $f in lib/confine.c | lib/seccomp_rules.c | lib/gen_seccomp.c) ;; *) libs+=("$f") ;; esac
+done
 n=0 failed=0
 seed() { # TARGET: a corpus dir with seeds
 	local d=$work/corpus-$1
