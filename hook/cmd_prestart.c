@@ -18,6 +18,7 @@
 #include "fileio.h"
 #include "hook.h"
 #include "hostinfo.h"
+#include "image.h"
 #include "log.h"
 #include "memfmt.h"
 #include "report.h"
@@ -63,8 +64,12 @@ static int prestart(const struct gt_policy *policy, struct gt_state *st, char *s
 	gt_annotations_apply(&s, spec_annotation, &spec, &notes);
 	struct gt_limits limits;
 	gt_limits_from_spec(spec.tree, gt_host_online_cpus(), &limits, &notes);
+	/* The same image facts as the env tuning used (a Go 1.25 entrypoint
+	 * rightly has no GOMAXPROCS). */
+	struct gt_image image;
+	gt_image_inspect(&spec, st->bundle, &image);
 	struct gt_audit_result audit;
-	gt_audit_env(&limits, &s, spec.env, spec.n_env, &audit);
+	gt_audit_env(&limits, &s, spec.env, spec.n_env, s.go_aware || s.go_only ? &image : NULL, &audit);
 	size_t len = (size_t)snprintf(summary, sumsz, "env %s", audit.line);
 
 	if (!s.enabled || s.prewarm.mode == GT_PW_OFF) {

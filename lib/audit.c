@@ -11,7 +11,7 @@ static bool is_var(const char *entry, const char *var)
 }
 
 void gt_audit_env(const struct gt_limits *limits, const struct gt_settings *settings, const char *const *env,
-		  size_t n_env, struct gt_audit_result *out)
+		  size_t n_env, const struct gt_image *image, struct gt_audit_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	const char **rest = calloc(n_env + 1, sizeof(*rest));
@@ -20,7 +20,7 @@ void gt_audit_env(const struct gt_limits *limits, const struct gt_settings *sett
 		if (!is_var(env[i], "GOMAXPROCS") && !is_var(env[i], "GOMEMLIMIT"))
 			rest[n_rest++] = env[i];
 	struct gt_plan want = { 0 };
-	gt_plan_make(&want, limits, settings, rest, n_rest, NULL);
+	gt_plan_make(&want, limits, settings, rest, n_rest, image);
 	free(rest);
 
 	size_t len = 0;

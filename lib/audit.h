@@ -23,6 +23,6 @@ struct gt_audit_result {
 /* Plans as if GOMAXPROCS and GOMEMLIMIT were absent and compares with the
  * env the container really got. */
 void gt_audit_env(const struct gt_limits *limits, const struct gt_settings *settings, const char *const *env,
-		  size_t n_env, struct gt_audit_result *out);
+		  size_t n_env, const struct gt_image *image, struct gt_audit_result *out);
 
 #endif

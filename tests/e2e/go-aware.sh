@@ -49,6 +49,12 @@ run() {
 	"$GOTUNE_HOOK" plan --policy "$3" --bundle "$b" >"$GT_TMP/runs/$1.plan" 2>&1
 }
 
+# A stripped binary (-s -w: no symbol tables) still has its build info.
+(cd "$GT_SRCDIR/tests/witness" && CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local \
+	GOCACHE="$GOTUNE_BUILDDIR/go-cache" GOPATH="$GOTUNE_BUILDDIR/go-path" \
+	go build -trimpath -ldflags='-s -w' -o "$ROOTFS/witness-stripped" .) >/dev/null 2>&1 ||
+	bail_out "cannot build a stripped witness"
+
 run go119 /witness "$POLICY"
 gt_expect go119 "go1.19 witness: GOMAXPROCS=1 and GOMEMLIMIT set" -- GOMAXPROCS=1 "MEMLIMIT=$GT_EXPECT_MEMLIMIT"
 run go125 /witness-125 "$POLICY"
@@ -70,4 +76,23 @@ gt_expect shellonly "go_only policy: the shell entrypoint is left alone" -- \
 	"GOMAXPROCS=$GT_HOST_CPUS" "MEMLIMIT=$GT_UNSET_MEMLIMIT"
 run goonly /witness "$GO_ONLY"
 gt_expect goonly "go_only policy: a Go entrypoint is tuned" -- GOMAXPROCS=1 "MEMLIMIT=$GT_EXPECT_MEMLIMIT"
+run stripped /witness-stripped "$POLICY"
+gt_expect stripped "stripped go1.19 binary: both set" -- GOMAXPROCS=1 "MEMLIMIT=$GT_EXPECT_MEMLIMIT"
+if grep -q '^image: .*/witness-stripped: Go go1' "$GT_TMP/runs/stripped.plan"; then
+	tap_ok "plan reads the stripped binary's Go version"
+else
+	tap_not_ok "plan reads the stripped binary's Go version"
+	tap_diag_file plan "$GT_TMP/runs/stripped.plan"
+fi
+# prestart's audit uses the same image facts: a go1.25 entrypoint without
+# GOMAXPROCS is "not needed", not "MISSING".
+b=$GT_TMP/b-go125
+printf '{"ociVersion":"1.0.2","id":"a125","status":"creating","pid":1,"bundle":"%s"}' "$b" |
+	"$GOTUNE_HOOK" prestart --policy "$POLICY" 2>"$GT_TMP/runs/audit.err"
+if grep -q 'GOMAXPROCS=- (not needed) GOMEMLIMIT=180MiB (as planned)' "$GT_TMP/runs/audit.err"; then
+	tap_ok "prestart audit of the go1.25 container: GOMAXPROCS not needed, GOMEMLIMIT as planned"
+else
+	tap_not_ok "prestart audit of the go1.25 container: GOMAXPROCS not needed, GOMEMLIMIT as planned"
+	tap_diag_file stderr "$GT_TMP/runs/audit.err"
+fi
 tap_done
