@@ -33,6 +33,23 @@ static const char *spec_annotation(void *ctx, const char *key)
 	return gt_spec_annotation(ctx, key);
 }
 
+/* The name of the process that runs this hook (the runtime). */
+static bool parent_is(const char *comm)
+{
+	char path[64], buf[32] = "";
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)getppid());
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return strcmp(buf, comm) == 0;
+}
+
 /* root.path is relative to the bundle unless absolute. */
 static int rootfs_path(const struct gt_spec *spec, const char *bundle, char *out, size_t outsz, gt_err_t *err)
 {
@@ -93,8 +110,18 @@ static int prestart(const struct gt_policy *policy, struct gt_state *st, char *s
 			snprintf(summary + len, sumsz - len, "; prewarm skipped: %zu files, %s over max_set_bytes %s",
 				 set.n, b, m);
 		} else {
+			enum gt_pw_mode mode = s.prewarm.mode;
+			if (mode == GT_PW_BACKGROUND && parent_is("crun")) {
+				/* crun (1.8) waits for a hook with sigtimedwait and
+				 * misses its SIGCHLD when our detached reader, which
+				 * crun reaps as subreaper, exits at about the same
+				 * time: the container failed on "timeout expired".
+				 * Warm synchronously instead. */
+				mode = GT_PW_POPULATE;
+				gt_note(&notes, "background mode is not safe under crun's hook timeout; warmed synchronously");
+			}
 			struct gt_pw_report rep;
-			ret = gt_prewarm(&set, s.prewarm.mode, &s.prewarm.budget, &rep, err);
+			ret = gt_prewarm(&set, mode, &s.prewarm.budget, &rep, err);
 			if (ret == 0) {
 				summary[len++] = ';';
 				summary[len++] = ' ';

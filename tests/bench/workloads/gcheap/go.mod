@@ -1,0 +1,3 @@
+module gotune.bench/gcheap
+
+go 1.19
