@@ -19,24 +19,14 @@ static const char usage[] = "usage: gotune-hook precreate [--policy FILE] < conf
 
 int cmd_precreate(int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "policy", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *policy_path = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p': policy_path = optarg; break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
-		}
-	}
-	if (optind != argc) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	int rc_opts = hook_policy_option(argc, argv, usage, &policy_path);
+	if (rc_opts == 0)
+		return 0;
+	/* A hook must not fail a container over its own command line: say
+	 * so and go on with what was understood. */
+	if (rc_opts > 0)
+		gt_log(LOG_WARNING, "%s: bad arguments ignored (see gotune-hook --help)", argv[0]);
 
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -1,3 +1,5 @@
+#include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -32,4 +34,26 @@ void hook_confine(const struct gt_policy *p, int phase)
 	if (gt_confine((enum gt_phase)phase, &err) < 0)
 		gt_log(LOG_WARNING, "%s; going on unconfined", gt_err_msg(err));
 	gt_err_free(&err);
+}
+
+int hook_policy_option(int argc, char *argv[], const char *usage, const char **policy_path)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': *policy_path = optarg; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	return -1;
 }

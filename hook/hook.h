@@ -22,6 +22,11 @@ int hook_load_policy(const char *explicit_path, struct gt_policy *p, gt_err_t *e
 
 double hook_elapsed_ms(const struct timespec *start);
 
+/* Parses the only options of the hook entry points (--policy FILE, --help).
+ * Returns -1 to go on, or the exit status (0 after --help, 2 on a usage
+ * error: an unknown option or a stray argument). */
+int hook_policy_option(int argc, char *argv[], const char *usage, const char **policy_path);
+
 /* Confines this process for a phase when the policy asks (the default);
  * a failure is logged and work goes on. */
 void hook_confine(const struct gt_policy *p, int phase);

@@ -53,6 +53,10 @@ printf '{"gomaxprocs":{"rouding":"floor"}}' >"$tmp/typo-policy.json"
 "$hook" precreate --policy "$tmp/typo-policy.json" <"$tmp/in" 2>&1 >/dev/null | grep -q '"gomaxprocs.rouding" is unknown'
 ok $? "policy typo: log names the key"
 
+# a bad command line in a hooks.d file must not fail containers
+printf '%s' "$spec" | "$hook" precreate --bogus-option 2>/dev/null | grep -q '"GOMAXPROCS=1"'
+ok $? "precreate with an unknown option still tunes and exits 0"
+
 # strict: an error becomes a failure
 printf '{"strict":true}' >"$tmp/strict.json"
 printf 'nope' | "$hook" precreate --policy "$tmp/strict.json" >/dev/null 2>&1
