@@ -269,7 +269,7 @@ static int apply_prewarm(struct ctx *c, yajl_val obj)
 	for (size_t i = 0; i < obj->u.object.len; i++) {
 		const char *k = obj->u.object.keys[i];
 		yajl_val v = obj->u.object.values[i];
-		uint64_t u;
+		uint64_t u = 0;
 		if (strcmp(k, "mode") == 0) {
 			if (!YAJL_IS_STRING(v) || gt_pw_mode_parse(YAJL_GET_STRING(v), &pw->mode) < 0)
 				return bad(c, "prewarm.mode", "must be \"off\", \"willneed\", \"populate\" or \"background\"");
