@@ -100,7 +100,7 @@ static int prestart(const struct gt_policy *policy, struct gt_state *st, char *s
 	if (gt_rootfs_open(&root, root_host, err) < 0)
 		return -1;
 	struct gt_pw_set set = { 0 };
-	int ret = gt_warmset_from_spec(&set, &root, &spec, &s.prewarm, &notes, err);
+	int ret = gt_warmset_from_spec(&set, &root, &spec, &s.prewarm, s.profile_dir, &notes, err);
 	if (ret == 0) {
 		uint64_t bytes = gt_warmset_bytes(&set);
 		if (bytes > s.prewarm.max_set_bytes) {
@@ -131,7 +131,7 @@ static int prestart(const struct gt_policy *policy, struct gt_state *st, char *s
 	}
 	len = strlen(summary);
 	for (size_t i = 0; i < notes.n && len < sumsz; i++)
-		len += (size_t)snprintf(summary + len, sumsz - len, "; warning: %s", notes.text[i]);
+		len += (size_t)snprintf(summary + len, sumsz - len, "; note: %s", notes.text[i]);
 	gt_pw_set_free(&set);
 	gt_rootfs_close(&root);
 	return ret;

@@ -32,5 +32,7 @@ int hook_policy_option(int argc, char *argv[], const char *usage, const char **p
 void hook_confine(const struct gt_policy *p, int phase);
 
 int cmd_confine_check(int argc, char *argv[]);
+int cmd_poststart(int argc, char *argv[]);
+int cmd_profile(int argc, char *argv[]);
 
 #endif

@@ -28,6 +28,10 @@ static const char help[] =
 	"                       libraries), and log whether the env got what the plan wanted\n"
 	"  prewarm --root DIR [--entry ARG0] [PATH...]\n"
 	"                       warm files by hand inside DIR and print the residency report\n"
+	"  poststart            OCI hook: with profile.record (or gotune.io/record=true), record the\n"
+	"                       pages the container touches at start; prestart then warms exactly those\n"
+	"  profile record --bundle DIR --pid PID [--dir PROFILES] | profile show FILE\n"
+	"                       record a running container's working set by hand, or print a profile\n"
 	"  confine-check [tune|prewarm]\n"
 	"                       apply a phase's confinement (seccomp, no_new_privs, capabilities)\n"
 	"                       and show what the kernel reports and what is refused\n"
@@ -102,6 +106,10 @@ int main(int argc, char *argv[])
 		return cmd_prestart(argc - 1, argv + 1);
 	if (strcmp(cmd, "prewarm") == 0)
 		return cmd_prewarm(argc - 1, argv + 1);
+	if (strcmp(cmd, "poststart") == 0)
+		return cmd_poststart(argc - 1, argv + 1);
+	if (strcmp(cmd, "profile") == 0)
+		return cmd_profile(argc - 1, argv + 1);
 	if (strcmp(cmd, "confine-check") == 0)
 		return cmd_confine_check(argc - 1, argv + 1);
 	fprintf(stderr, "gotune-hook: unknown command \"%s\"; see gotune-hook --help\n", cmd);

@@ -13,6 +13,7 @@ const char *const gt_annotation_keys[] = {
 	GT_ANNOTATION_PREFIX "godebug",
 	GT_ANNOTATION_PREFIX "prewarm",
 	GT_ANNOTATION_PREFIX "prewarm-files",
+	GT_ANNOTATION_PREFIX "record",
 	NULL,
 };
 
@@ -132,4 +133,11 @@ void gt_annotations_apply(struct gt_settings *s, gt_annotation_fn get, void *ctx
 	}
 	if ((v = get(ctx, GT_ANNOTATION_PREFIX "prewarm-files")) != NULL)
 		apply_prewarm_files(s, v, notes);
+	if ((v = get(ctx, GT_ANNOTATION_PREFIX "record")) != NULL) {
+		int b = parse_bool(v);
+		if (b < 0)
+			gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "record=\"%.40s\": expected true or false; ignored", v);
+		else
+			s->profile_record = b == 1;
+	}
 }

@@ -32,6 +32,7 @@ void gt_policy_defaults(struct gt_policy *p)
 		},
 	};
 	p->confine = true;
+	snprintf(p->settings.profile_dir, sizeof(p->settings.profile_dir), "/var/lib/gotune/profiles");
 	snprintf(p->source, sizeof(p->source), "built-in defaults");
 }
 
@@ -129,6 +130,9 @@ static const struct gt_policy_key keys[] = {
 	{ "prewarm.max_file_bytes", "integer" },
 	{ "prewarm.max_files", "integer" },
 	{ "prewarm.max_ms", "integer" },
+	{ "profile", "object" },
+	{ "profile.record", "boolean" },
+	{ "profile.dir", "string" },
 	{ NULL, NULL },
 };
 
@@ -311,6 +315,29 @@ static int apply_prewarm(struct ctx *c, yajl_val obj)
 	return 0;
 }
 
+static int apply_profile(struct ctx *c, yajl_val obj)
+{
+	struct gt_settings *s = &c->p->settings;
+	if (!YAJL_IS_OBJECT(obj))
+		return bad(c, "profile", "must be an object");
+	for (size_t i = 0; i < obj->u.object.len; i++) {
+		const char *k = obj->u.object.keys[i];
+		yajl_val v = obj->u.object.values[i];
+		if (strcmp(k, "record") == 0) {
+			if (want_bool(c, "profile.record", v, &s->profile_record) < 0)
+				return -1;
+		} else if (strcmp(k, "dir") == 0) {
+			if (want_path(c, "profile.dir", v, s->profile_dir, sizeof(s->profile_dir)) < 0)
+				return -1;
+		} else {
+			char full[256];
+			snprintf(full, sizeof(full), "profile.%.200s", k);
+			return bad(c, full, "is unknown");
+		}
+	}
+	return 0;
+}
+
 static int apply_top(struct ctx *c, const char *k, yajl_val v)
 {
 	struct gt_policy *p = c->p;
@@ -340,6 +367,8 @@ static int apply_top(struct ctx *c, const char *k, yajl_val v)
 		return apply_godebug(c, v);
 	if (strcmp(k, "prewarm") == 0)
 		return apply_prewarm(c, v);
+	if (strcmp(k, "profile") == 0)
+		return apply_profile(c, v);
 	if (strcmp(k, "gogc") == 0) {
 		if (!YAJL_IS_STRING(v) || !gt_valid_gogc(YAJL_GET_STRING(v)))
 			return bad(c, k, "must be \"off\" or a string of digits such as \"100\"");

@@ -50,6 +50,8 @@ struct gt_settings {
 	size_t n_godebug;
 	struct gt_kv godebug[GT_GODEBUG_MAX];
 	struct gt_prewarm_settings prewarm;
+	bool profile_record;	/* poststart records the start-up working set */
+	char profile_dir[256];	/* where profiles live; replayed when present */
 };
 
 struct gt_policy {

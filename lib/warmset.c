@@ -1,8 +1,10 @@
 #include "warmset.h"
 #include "closure.h"
+#include "profile.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,17 +52,73 @@ int gt_warmset_add_path(struct gt_pw_set *set, const struct gt_rootfs *root, con
 	return 0;
 }
 
-int gt_warmset_from_spec(struct gt_pw_set *set, const struct gt_rootfs *root, const struct gt_spec *spec,
-			 const struct gt_prewarm_settings *pw, struct gt_notes *notes, gt_err_t *err)
+/* Replays a recorded working set for this entrypoint, if one exists:
+ * exactly its ranges, from files whose size and mtime still match. */
+static int add_profile(struct gt_pw_set *set, const struct gt_rootfs *root, const struct gt_entry *e,
+		       const char *dir, struct gt_notes *notes, bool *used, gt_err_t *err)
 {
-	if (pw->closure) {
-		static const char *const cwd_path[] = { "process", "cwd", NULL };
-		struct gt_entry e = {
-			.arg0 = gt_spec_arg0(spec),
-			.env = spec->env,
-			.n_env = spec->n_env,
-			.cwd = gt_spec_string(spec, cwd_path),
-		};
+	*used = false;
+	char path[4096];
+	gt_err_t miss = NULL;
+	int fd = gt_entry_find(root, e, path, sizeof(path), &miss);
+	gt_err_free(&miss);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	int ok = fstat(fd, &st);
+	close(fd);
+	if (ok < 0)
+		return 0;
+	char key[17];
+	gt_profile_key(path, (uint64_t)st.st_size, (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, key);
+	struct gt_profile *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return gt_error(err, ENOMEM, "profile");
+	if (gt_profile_load(dir, key, p, &miss) < 0) {
+		gt_err_free(&miss); /* no profile yet: the usual set */
+		free(p);
+		return 0;
+	}
+	unsigned stale = 0;
+	int ret = 0;
+	for (size_t i = 0; i < p->n_files && ret == 0; i++) {
+		const struct gt_profile_file *f = &p->files[i];
+		fd = gt_rootfs_open_regular(root, f->path, &st, &miss);
+		gt_err_free(&miss);
+		if (fd < 0 || (uint64_t)st.st_size != f->size ||
+		    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != f->mtime_ns) {
+			if (fd >= 0)
+				close(fd);
+			stale++;
+			continue;
+		}
+		ret = gt_pw_set_add(set, f->path, fd, f->ranges, f->n_ranges, err);
+	}
+	if (stale > 0)
+		gt_note(notes, "profile %s: %u file(s) changed since recording; skipped", key, stale);
+	gt_note(notes, "profile %s replayed: %zu file(s)", key, p->n_files - stale);
+	gt_profile_free(p);
+	free(p);
+	*used = ret == 0;
+	return ret;
+}
+
+int gt_warmset_from_spec(struct gt_pw_set *set, const struct gt_rootfs *root, const struct gt_spec *spec,
+			 const struct gt_prewarm_settings *pw, const char *profile_dir, struct gt_notes *notes,
+			 gt_err_t *err)
+{
+	static const char *const cwd_path[] = { "process", "cwd", NULL };
+	struct gt_entry e = {
+		.arg0 = gt_spec_arg0(spec),
+		.env = spec->env,
+		.n_env = spec->n_env,
+		.cwd = gt_spec_string(spec, cwd_path),
+	};
+	bool profiled = false;
+	if (profile_dir != NULL && profile_dir[0] != '\0' &&
+	    add_profile(set, root, &e, profile_dir, notes, &profiled, err) < 0)
+		return -1;
+	if (pw->closure && !profiled) {
 		gt_err_t cerr = NULL;
 		if (gt_closure_add(set, root, &e, notes, &cerr) < 0) {
 			/* An entrypoint we cannot find is the runtime's error to

@@ -1,0 +1,206 @@
+/* Working-set profiles: `poststart` (OCI hook: start a detached recorder
+ * and return at once) and `profile record|show`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "annotations.h"
+#include "cleanup.h"
+#include "fileio.h"
+#include "hook.h"
+#include "log.h"
+#include "profile.h"
+#include "closure.h"
+#include "record.h"
+#include "rootfs.h"
+#include "spec.h"
+#include "state.h"
+
+static const struct gt_record_opts record_opts = { .interval_ms = 10, .settle_ms = 300, .max_ms = 5000 };
+
+static const char *spec_annotation(void *ctx, const char *key)
+{
+	return gt_spec_annotation(ctx, key);
+}
+
+static void print_profile(const struct gt_profile *p)
+{
+	uint64_t total = 0;
+	printf("entry %s (%" PRIu64 " bytes)\n", p->entry, p->entry_size);
+	for (size_t i = 0; i < p->n_files; i++) {
+		const struct gt_profile_file *f = &p->files[i];
+		uint64_t bytes = 0;
+		for (size_t k = 0; k < f->n_ranges; k++)
+			bytes += f->ranges[k].len;
+		total += bytes;
+		printf("  %10" PRIu64 " of %10" PRIu64 " bytes in %4zu ranges  %s\n", bytes, f->size, f->n_ranges, f->path);
+	}
+	printf("%zu files, %" PRIu64 " bytes to warm\n", p->n_files, total);
+}
+
+/* The entrypoint's identity, found as replay will find it. */
+static int entry_identity(const struct gt_spec *spec, const char *bundle, struct gt_profile *p, gt_err_t *err)
+{
+	static const char *const root_path[] = { "root", "path", NULL };
+	static const char *const cwd_path[] = { "process", "cwd", NULL };
+	const char *root = gt_spec_string(spec, root_path);
+	if (root == NULL)
+		return gt_error(err, 0, "spec has no root.path");
+	char host[4200];
+	if (root[0] == '/')
+		snprintf(host, sizeof(host), "%s", root);
+	else
+		snprintf(host, sizeof(host), "%s/%s", bundle, root);
+	struct gt_rootfs rfs;
+	if (gt_rootfs_open(&rfs, host, err) < 0)
+		return -1;
+	struct gt_entry e = { .arg0 = gt_spec_arg0(spec), .env = spec->env, .n_env = spec->n_env,
+			      .cwd = gt_spec_string(spec, cwd_path) };
+	int fd = gt_entry_find(&rfs, &e, p->entry, sizeof(p->entry), err);
+	gt_rootfs_close(&rfs);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	int rc = fstat(fd, &st);
+	close(fd);
+	if (rc < 0)
+		return gt_error(err, errno, "stat the entrypoint");
+	p->entry_size = (uint64_t)st.st_size;
+	p->entry_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	return 0;
+}
+
+static int record_to(pid_t pid, const struct gt_spec *spec, const char *bundle, const char *dir, bool quiet)
+{
+	struct gt_profile *p = calloc(1, sizeof(*p));
+	cleanup_err gt_err_t err = NULL;
+	int rc = p == NULL ? -1 : entry_identity(spec, bundle, p, &err);
+	if (rc == 0)
+		rc = gt_record(pid, &record_opts, p, &err);
+	if (rc == 0)
+		rc = gt_profile_write(p, dir, &err);
+	if (rc < 0)
+		gt_log(LOG_WARNING, "profile record pid %d: %s", (int)pid, gt_err_msg(err));
+	else if (!quiet)
+		print_profile(p);
+	if (p != NULL) {
+		gt_profile_free(p);
+		free(p);
+	}
+	return rc < 0 ? 1 : 0;
+}
+
+int cmd_poststart(int argc, char *argv[])
+{
+	static const char usage[] = "usage: gotune-hook poststart [--policy FILE] < state.json\n";
+	const char *policy_path = NULL;
+	int rc_opts = hook_policy_option(argc, argv, usage, &policy_path);
+	if (rc_opts == 0)
+		return 0;
+	struct gt_policy policy;
+	cleanup_err gt_err_t err = NULL;
+	cleanup_buf struct gt_buf in = { 0 }, cfg = { 0 };
+	struct gt_state st;
+	if (hook_load_policy(policy_path, &policy, &err) < 0 || gt_read_fd(STDIN_FILENO, GT_STATE_MAX_BYTES, &in, &err) < 0 ||
+	    gt_state_parse(in.data, in.len, &st, &err) < 0) {
+		gt_log(LOG_WARNING, "poststart: %s", gt_err_msg(err));
+		return 0;
+	}
+	/* Recording is opt-in: it reads another process's memory maps. */
+	struct gt_settings s = policy.settings;
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/config.json", st.bundle);
+	cleanup_spec struct gt_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	if (gt_read_file_at(AT_FDCWD, path, GT_SPEC_MAX_BYTES, &cfg, &err) == 0 &&
+	    gt_spec_parse(&spec, cfg.data, cfg.len, &err) == 0) {
+		struct gt_notes notes = { 0 };
+		gt_annotations_apply(&s, spec_annotation, &spec, &notes);
+	}
+	if (!s.enabled || !s.profile_record || st.pid <= 0)
+		return 0;
+	/* The runtime must not wait for the recorder: detach it the way the
+	 * background prewarm does (new session, stdio on /dev/null, no
+	 * other inherited fd). */
+	pid_t child = fork();
+	if (child != 0) {
+		gt_log(LOG_INFO, "poststart id=%s recording the working set of pid %ld into %s", st.id, st.pid,
+		       s.profile_dir);
+		return 0;
+	}
+	setsid();
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	for (int fd = 3; fd < 1024; fd++)
+		close(fd);
+	_exit(record_to((pid_t)st.pid, &spec, st.bundle, s.profile_dir, true));
+}
+
+int cmd_profile(int argc, char *argv[])
+{
+	static const char usage[] = "usage: gotune-hook profile record --bundle DIR --pid PID [--dir PROFILES]\n"
+				    "       gotune-hook profile show FILE\n";
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	gt_log_to_stderr();
+	if (strcmp(argv[1], "show") == 0 && argc == 3) {
+		cleanup_buf struct gt_buf b = { 0 };
+		cleanup_err gt_err_t err = NULL;
+		struct gt_profile *p = calloc(1, sizeof(*p));
+		if (p == NULL || gt_read_file_at(AT_FDCWD, argv[2], GT_PROFILE_MAX_BYTES, &b, &err) < 0 ||
+		    gt_profile_parse(b.data, b.len, p, &err) < 0) {
+			fprintf(stderr, "gotune-hook profile: %s\n", gt_err_msg(err));
+			free(p);
+			return 1;
+		}
+		print_profile(p);
+		gt_profile_free(p);
+		free(p);
+		return 0;
+	}
+	if (strcmp(argv[1], "record") == 0) {
+		long pid = 0;
+		struct gt_policy policy;
+		gt_policy_defaults(&policy);
+		const char *dir = policy.settings.profile_dir, *bundle = NULL;
+		for (int i = 2; i + 1 < argc; i += 2) {
+			if (strcmp(argv[i], "--pid") == 0)
+				pid = strtol(argv[i + 1], NULL, 10);
+			else if (strcmp(argv[i], "--dir") == 0)
+				dir = argv[i + 1];
+			else if (strcmp(argv[i], "--bundle") == 0)
+				bundle = argv[i + 1];
+		}
+		if (pid <= 0 || bundle == NULL) {
+			fputs(usage, stderr);
+			return 2;
+		}
+		char cfgpath[4200];
+		snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", bundle);
+		cleanup_buf struct gt_buf cfg = { 0 };
+		cleanup_err gt_err_t err = NULL;
+		cleanup_spec struct gt_spec spec;
+		memset(&spec, 0, sizeof(spec));
+		if (gt_read_file_at(AT_FDCWD, cfgpath, GT_SPEC_MAX_BYTES, &cfg, &err) < 0 ||
+		    gt_spec_parse(&spec, cfg.data, cfg.len, &err) < 0) {
+			fprintf(stderr, "gotune-hook profile: %s\n", gt_err_msg(err));
+			return 1;
+		}
+		return record_to((pid_t)pid, &spec, bundle, dir, false);
+	}
+	fputs(usage, stderr);
+	return 2;
+}

@@ -1,0 +1,174 @@
+#include "profile.h"
+#include "cleanup.h"
+#include "fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+void gt_profile_free(struct gt_profile *p)
+{
+	for (size_t i = 0; i < p->n_files; i++)
+		free(p->files[i].ranges);
+	p->n_files = 0;
+}
+
+void gt_profile_key(const char *path, uint64_t size, int64_t mtime_ns, char out[17])
+{
+	/* FNV-1a over the identity: stable across hosts and runs. */
+	uint64_t h = 1469598103934665603ULL;
+	char buf[600];
+	int n = snprintf(buf, sizeof(buf), "%s|%" PRIu64 "|%" PRId64, path, size, mtime_ns);
+	for (int i = 0; i < n && i < (int)sizeof(buf); i++) {
+		h ^= (unsigned char)buf[i];
+		h *= 1099511628211ULL;
+	}
+	snprintf(out, 17, "%016" PRIx64, h);
+}
+
+static bool plain_path(const char *s)
+{
+	return s[0] == '/' && strlen(s) < 512 && strpbrk(s, "\t\n\r") == NULL;
+}
+
+int gt_profile_add(struct gt_profile *p, const char *path, uint64_t size, int64_t mtime_ns, uint64_t off,
+		   uint64_t len, gt_err_t *err)
+{
+	if (!plain_path(path))
+		return 0; /* not storable; warming it is not worth a format escape */
+	struct gt_profile_file *f = NULL;
+	for (size_t i = 0; i < p->n_files && f == NULL; i++)
+		if (strcmp(p->files[i].path, path) == 0)
+			f = &p->files[i];
+	if (f == NULL) {
+		if (p->n_files == GT_PROFILE_MAX_FILES)
+			return 0;
+		f = &p->files[p->n_files++];
+		memset(f, 0, sizeof(*f));
+		snprintf(f->path, sizeof(f->path), "%s", path);
+		f->size = size;
+		f->mtime_ns = mtime_ns;
+	}
+	if (f->n_ranges > 0) {
+		struct gt_range *last = &f->ranges[f->n_ranges - 1];
+		if (off >= last->off && off <= last->off + last->len) {
+			if (off + len > last->off + last->len)
+				last->len = off + len - last->off;
+			return 0;
+		}
+	}
+	if (f->n_ranges == GT_PROFILE_MAX_RANGES)
+		f->n_ranges = gt_ranges_normalize(f->ranges, f->n_ranges, f->size);
+	if (f->n_ranges == GT_PROFILE_MAX_RANGES)
+		return 0;
+	struct gt_range *nr = realloc(f->ranges, (f->n_ranges + 1) * sizeof(*nr));
+	if (nr == NULL)
+		return gt_error(err, ENOMEM, "profile");
+	f->ranges = nr;
+	f->ranges[f->n_ranges++] = (struct gt_range){ off, len };
+	return 0;
+}
+
+int gt_profile_write(const struct gt_profile *p, const char *dir, gt_err_t *err)
+{
+	char key[17];
+	gt_profile_key(p->entry, p->entry_size, p->entry_mtime_ns, key);
+	size_t cap = 4096, len = 0;
+	for (size_t i = 0; i < p->n_files; i++)
+		cap += 600 + p->files[i].n_ranges * 44;
+	if (cap > GT_PROFILE_MAX_BYTES * 4)
+		return gt_error(err, EFBIG, "profile too large");
+	cleanup_free char *buf = malloc(cap);
+	if (buf == NULL)
+		return gt_error(err, ENOMEM, "profile");
+	len += (size_t)snprintf(buf + len, cap - len, "gotune-profile 1\nentry %s\t%" PRIu64 "\t%" PRId64 "\n", p->entry,
+				p->entry_size, p->entry_mtime_ns);
+	for (size_t i = 0; i < p->n_files; i++) {
+		const struct gt_profile_file *f = &p->files[i];
+		struct gt_range *r = malloc((f->n_ranges ? f->n_ranges : 1) * sizeof(*r));
+		if (r == NULL)
+			return gt_error(err, ENOMEM, "profile");
+		memcpy(r, f->ranges, f->n_ranges * sizeof(*r));
+		size_t n = gt_ranges_normalize(r, f->n_ranges, f->size);
+		len += (size_t)snprintf(buf + len, cap - len, "file %s\t%" PRIu64 "\t%" PRId64 "\t", f->path, f->size,
+					f->mtime_ns);
+		for (size_t k = 0; k < n; k++)
+			len += (size_t)snprintf(buf + len, cap - len, "%s%" PRIu64 "+%" PRIu64, k ? "," : "", r[k].off,
+						r[k].len);
+		buf[len++] = '\n';
+		free(r);
+	}
+	if (len > GT_PROFILE_MAX_BYTES)
+		return gt_error(err, EFBIG, "profile over %u bytes", GT_PROFILE_MAX_BYTES);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return gt_error(err, errno, "mkdir %s", dir);
+	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return gt_error(err, errno, "open %s", dir);
+	char name[32];
+	snprintf(name, sizeof(name), "%s.profile", key);
+	/* gt_write_atomic_at replaces an existing file; create it first. */
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return gt_error(err, errno, "create %s/%s", dir, name);
+	close(fd);
+	return gt_write_atomic_at(dfd, name, buf, len, err);
+}
+
+int gt_profile_parse(const char *text, size_t len, struct gt_profile *p, gt_err_t *err)
+{
+	memset(p, 0, sizeof(*p));
+	if (len < 16 || strncmp(text, "gotune-profile 1\n", 17) != 0)
+		return gt_error(err, 0, "not a gotune profile");
+	cleanup_free char *copy = strndup(text, len);
+	if (copy == NULL)
+		return gt_error(err, ENOMEM, "profile");
+	char *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char path[512];
+		uint64_t size;
+		int64_t mt;
+		int used = 0;
+		if (strncmp(line, "entry ", 6) == 0) {
+			if (sscanf(line + 6, "%511[^\t]\t%" SCNu64 "\t%" SCNd64, path, &size, &mt) != 3)
+				return gt_error(err, 0, "profile: bad entry line");
+			snprintf(p->entry, sizeof(p->entry), "%s", path);
+			p->entry_size = size;
+			p->entry_mtime_ns = mt;
+		} else if (strncmp(line, "file ", 5) == 0) {
+			if (sscanf(line + 5, "%511[^\t]\t%" SCNu64 "\t%" SCNd64 "\t%n", path, &size, &mt, &used) != 3 ||
+			    used == 0)
+				return gt_error(err, 0, "profile: bad file line");
+			for (char *r = line + 5 + used; *r != '\0';) {
+				uint64_t off, l;
+				int n = 0;
+				if (sscanf(r, "%" SCNu64 "+%" SCNu64 "%n", &off, &l, &n) != 2 || n == 0)
+					return gt_error(err, 0, "profile: bad range");
+				if (gt_profile_add(p, path, size, mt, off, l, err) < 0)
+					return -1;
+				r += n;
+				if (*r == ',')
+					r++;
+				else if (*r != '\0')
+					return gt_error(err, 0, "profile: bad range separator");
+			}
+		}
+	}
+	if (p->entry[0] == '\0')
+		return gt_error(err, 0, "profile: no entry line");
+	return 0;
+}
+
+int gt_profile_load(const char *dir, const char key[17], struct gt_profile *p, gt_err_t *err)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s.profile", dir, key);
+	cleanup_buf struct gt_buf b = { 0 };
+	if (gt_read_file_at(AT_FDCWD, path, GT_PROFILE_MAX_BYTES, &b, err) < 0)
+		return -1;
+	return gt_profile_parse(b.data, b.len, p, err);
+}

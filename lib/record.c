@@ -1,0 +1,161 @@
+#include "record.h"
+#include "cleanup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PIDS 64
+#define MAX_MAPS_BYTES (4u << 20)
+#define PAGEMAP_CHUNK 4096u	/* entries read at once */
+
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* pid and its descendants, breadth first, bounded. */
+static size_t family(pid_t root, pid_t *out, size_t max)
+{
+	size_t n = 0, head = 0;
+	out[n++] = root;
+	while (head < n) {
+		char path[64], buf[4096];
+		pid_t p = out[head++];
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)p, (int)p);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t r = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (r <= 0)
+			continue;
+		buf[r] = '\0';
+		for (char *s = buf, *end; n < max; s = end) {
+			long c = strtol(s, &end, 10);
+			if (end == s)
+				break;
+			out[n++] = (pid_t)c;
+		}
+	}
+	return n;
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+/* One mapping: the present pages of [start, end) mapped from path at off. */
+static int sample_mapping(pid_t pid, int pagemap, uint64_t start, uint64_t end, uint64_t off, const char *path,
+			  struct gt_profile *p, uint64_t *added, gt_err_t *err)
+{
+	char host[700];
+	snprintf(host, sizeof(host), "/proc/%d/root%s", (int)pid, path);
+	struct stat st;
+	/* the file as the process sees it, for its size and mtime */
+	if (stat(host, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	uint64_t ps = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t entries[PAGEMAP_CHUNK];
+	for (uint64_t va = start; va < end;) {
+		uint64_t n = (end - va) / ps;
+		if (n > PAGEMAP_CHUNK)
+			n = PAGEMAP_CHUNK;
+		ssize_t r = pread(pagemap, entries, n * 8, (off_t)(va / ps * 8));
+		if (r <= 0)
+			return 0;
+		n = (uint64_t)r / 8;
+		for (uint64_t i = 0; i < n; i++) {
+			/* bit 63: present in RAM; bit 62: swapped */
+			if (!(entries[i] >> 63 & 1))
+				continue;
+			uint64_t foff = off + (va - start) + i * ps;
+			if (foff >= (uint64_t)st.st_size)
+				continue;
+			if (gt_profile_add(p, path, (uint64_t)st.st_size, mtime_ns(&st), foff, ps, err) < 0)
+				return -1;
+			(*added)++;
+		}
+		va += n * ps;
+	}
+	return 0;
+}
+
+static int sample_pid(pid_t pid, struct gt_profile *p, uint64_t *pages, gt_err_t *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	FILE *maps = fopen(path, "re");
+	if (maps == NULL)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	int pm = open(path, O_RDONLY | O_CLOEXEC);
+	if (pm < 0) {
+		fclose(maps);
+		return 0;
+	}
+	char line[1024];
+	int ret = 0;
+	size_t bytes = 0;
+	while (ret == 0 && fgets(line, sizeof(line), maps) != NULL && (bytes += strlen(line)) < MAX_MAPS_BYTES) {
+		unsigned long long s, e, off, ino;
+		char perms[8], dev[16];
+		int n = 0;
+		if (sscanf(line, "%llx-%llx %7s %llx %15s %llu %n", &s, &e, perms, &off, dev, &ino, &n) < 6 || ino == 0)
+			continue;
+		char *name = line + n;
+		name[strcspn(name, "\n")] = '\0';
+		if (name[0] != '/' || strstr(name, " (deleted)") != NULL)
+			continue;
+		ret = sample_mapping(pid, pm, s, e, off, name, p, pages, err);
+	}
+	close(pm);
+	fclose(maps);
+	return ret;
+}
+
+int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, gt_err_t *err)
+{
+	/* p->entry and its identity are the caller's: the same lookup that
+	 * replay uses (the spec's args[0] inside the rootfs), so the keys meet. */
+	p->n_files = 0;
+	double start = now_ms(), last_growth = start;
+	uint64_t seen = 0;
+	for (;;) {
+		pid_t pids[MAX_PIDS];
+		size_t np = family(pid, pids, MAX_PIDS);
+		uint64_t pages = 0;
+		bool alive = false;
+		for (size_t i = 0; i < np; i++) {
+			char d[64];
+			snprintf(d, sizeof(d), "/proc/%d", (int)pids[i]);
+			if (access(d, F_OK) == 0)
+				alive = true;
+			if (sample_pid(pids[i], p, &pages, err) < 0)
+				return -1;
+		}
+		double t = now_ms();
+		/* pages counts every present page this round, duplicates included:
+		 * it grows when the working set grows. */
+		if (pages > seen) {
+			seen = pages;
+			last_growth = t;
+		}
+		if (!alive || t - last_growth >= o->settle_ms || t - start >= o->max_ms)
+			break;
+		struct timespec ts = { 0, (long)o->interval_ms * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	for (size_t i = 0; i < p->n_files; i++)
+		p->files[i].n_ranges = gt_ranges_normalize(p->files[i].ranges, p->files[i].n_ranges, p->files[i].size);
+	return 0;
+}

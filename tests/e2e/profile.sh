@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# tests/e2e/profile.sh - working-set profiles with runc: a poststart hook
+# (gotune.io/record=true) records what a dynamically linked program (perl,
+# with its libraries copied into the rootfs) touched at start; the next
+# start of the same image replays exactly those ranges from prestart, after
+# the page cache was dropped.
+#
+#   GOTUNE_HOOK=build/hook/gotune-hook tests/e2e/profile.sh
+
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+gt_init
+gt_require_cmd runc perl ldd fincore
+gt_need_hook "profiles" || tap_done
+[ -w /proc/sys/vm/drop_caches ] || skip_all "cannot drop the page cache here"
+
+ROOTFS=$GT_TMP/rootfs
+mkdir -p "$ROOTFS/proc" "$ROOTFS/dev" "$ROOTFS/sys" "$ROOTFS/tmp"
+for f in /usr/bin/perl $(ldd /usr/bin/perl | awk '/=> \// {print $3} /^\t\/lib/ {print $1}'); do
+	mkdir -p "$ROOTFS$(dirname "$f")"
+	cp -L "$f" "$ROOTFS$f"
+done
+PROFILES=$GT_TMP/profiles
+POLICY=$(gt_policy "$GT_TMP/policy.json" "{\"log_file\": \"$GT_TMP/decisions.jsonl\", \"profile\": {\"dir\": \"$PROFILES\"}, \"prewarm\": {\"mode\": \"populate\"}}")
+
+bundle() { # DIR
+	runc spec --bundle "$1"
+	jq --arg root "$ROOTFS" --arg hook "$GOTUNE_HOOK" --arg policy "$POLICY" '
+		.root = {path: $root, readonly: true} | .process.terminal = false
+		| .process.args = ["/usr/bin/perl", "-e", "select(undef, undef, undef, 0.3); print qq(hello\n)"]
+		| .annotations = {"gotune.io/record": "true"}
+		| .hooks = {
+			prestart: [{path: $hook, args: ["gotune-hook", "prestart", "--policy", $policy], timeout: 10}],
+			poststart: [{path: $hook, args: ["gotune-hook", "poststart", "--policy", $policy], timeout: 10}]
+		  }' "$1/config.json" >"$1/c.json" && mv "$1/c.json" "$1/config.json"
+}
+
+b=$GT_TMP/b1
+mkdir -p "$b"
+bundle "$b"
+gt_run first runc --root "$GT_TMP/runc-state" run --bundle "$b" "$GT_ID-first"
+if grep -qx hello "$GT_TMP/runs/first.out"; then tap_ok "first run: the program runs with the hooks"; else
+	tap_not_ok "first run: the program runs with the hooks"; _gt_run_diag first; fi
+for _ in $(seq 50); do
+	ls "$PROFILES"/*.profile >/dev/null 2>&1 && break
+	sleep 0.1
+done
+prof=$(ls "$PROFILES"/*.profile 2>/dev/null | head -1)
+if [ -n "$prof" ]; then
+	tap_ok "poststart left a profile ($(basename "$prof"))"
+else
+	tap_not_ok "poststart left a profile"
+	tap_diag_file decisions "$GT_TMP/decisions.jsonl"
+	tap_done
+fi
+"$GOTUNE_HOOK" profile show "$prof" >"$GT_TMP/show.txt" 2>&1
+if grep -q '^entry /usr/bin/perl' "$GT_TMP/show.txt" && grep -q 'libc.so.6' "$GT_TMP/show.txt"; then
+	tap_ok "the profile names the entrypoint and libc"
+else
+	tap_not_ok "the profile names the entrypoint and libc"
+	tap_diag_file show "$GT_TMP/show.txt"
+fi
+bytes=$(awk '/bytes to warm/ {print $3}' "$GT_TMP/show.txt")
+total=$(du -cb "$ROOTFS"/usr/bin/perl "$ROOTFS"/lib/x86_64-linux-gnu/* "$ROOTFS"/lib64/* 2>/dev/null | tail -1 | cut -f1)
+if [ -n "$bytes" ] && [ "$bytes" -gt 0 ] && [ "$bytes" -lt "$total" ]; then
+	tap_ok "the profile holds less than the whole files ($bytes of $total bytes)"
+else
+	tap_not_ok "the profile holds less than the whole files (${bytes:-?} of $total bytes)"
+	tap_diag_file show "$GT_TMP/show.txt"
+fi
+grep -q 'ld-linux\|/usr/bin/perl' "$prof" && ! grep -q 'content' "$prof"
+[ $? -eq 0 ] && tap_ok "only paths, sizes, mtimes and offsets are stored" || tap_not_ok "only paths, sizes, mtimes and offsets are stored"
+
+sync
+echo 3 >/proc/sys/vm/drop_caches
+b2=$GT_TMP/b2
+mkdir -p "$b2"
+bundle "$b2"
+gt_run second runc --root "$GT_TMP/runc-state" run --bundle "$b2" "$GT_ID-second"
+if grep -qx hello "$GT_TMP/runs/second.out"; then tap_ok "second run: the program runs"; else
+	tap_not_ok "second run: the program runs"; _gt_run_diag second; fi
+if jq -es --arg id "$GT_ID-second" 'any(.[]; .id == $id and .entry == "prestart" and (.detail | test("prewarm populate: .* -> 100%.*profile [0-9a-f]+ replayed")))' \
+	"$GT_TMP/decisions.jsonl" >/dev/null 2>&1; then
+	tap_ok "prestart replayed the profile, every profiled page resident after"
+else
+	tap_not_ok "prestart replayed the profile, every profiled page resident after"
+	tap_diag_file decisions "$GT_TMP/decisions.jsonl"
+fi
+tap_done
