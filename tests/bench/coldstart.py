@@ -11,6 +11,8 @@ closure copied in: `perl -e` (about 7 MiB of code) and `clang --version`
   none      no hook
   default   the hook with the default policy (willneed, listed files only: none here)
   willneed, populate, background   that mode on the whole closure, no set-size limit
+  profile-willneed, profile-populate   the working set one earlier run of the
+            same image touched (recorded by the poststart hook), in that mode
 gotune's own binary and libraries are read back in after each drop (they
 are hot on a node where gotune runs for every container). The device's readahead (read_ahead_kb) is set to each --ra value in turn
 (default: the current value and 128) and restored at the end.
@@ -25,7 +27,7 @@ import subprocess
 import sys
 import time
 
-CASES = ["none", "default", "willneed", "populate", "background"]
+CASES = ["none", "default", "willneed", "populate", "background", "profile-willneed", "profile-populate"]
 
 
 def sh(*cmd, **kw):
@@ -55,7 +57,7 @@ def make_rootfs(root, binary):
     return size
 
 
-def make_bundle(bundle, root, args, hook, policy, case):
+def make_bundle(bundle, root, args, hook, policy, case, record=False):
     os.makedirs(bundle, exist_ok=True)
     cfg = os.path.join(bundle, "config.json")
     if os.path.exists(cfg):
@@ -68,6 +70,10 @@ def make_bundle(bundle, root, args, hook, policy, case):
     if case != "none":
         c["hooks"] = {"createRuntime": [{"path": hook, "args": ["gotune-hook", "createRuntime", "--policy", policy[case]],
                                          "timeout": 30}]}
+    if record:
+        c["annotations"] = {"gotune.io/record": "true"}
+        c["hooks"] = {"poststart": [{"path": hook, "args": ["gotune-hook", "poststart", "--policy", policy[case]],
+                                     "timeout": 30}]}
     json.dump(c, open(cfg, "w"))
 
 
@@ -123,9 +129,13 @@ def main():
     os.makedirs(work)
     log = os.path.join(work, "hook.jsonl")
     policy = {}
+    profiles = os.path.join(work, "profiles")
     for case in CASES[1:]:
-        p = {"log_file": log}
-        if case != "default":
+        p = {"log_file": log, "profile": {"dir": profiles if case.startswith("profile") else os.path.join(work, "none")}}
+        if case.startswith("profile"):
+            p["prewarm"] = {"mode": case.split("-")[1], "max_set_bytes": 1 << 40, "max_bytes": 1 << 30,
+                            "max_file_bytes": 1 << 30, "max_ms": 10000}
+        elif case != "default":
             p["prewarm"] = {"mode": case, "closure": True, "max_set_bytes": 1 << 40, "max_bytes": 1 << 30, "max_file_bytes": 1 << 30,
                             "max_ms": 10000}
         policy[case] = os.path.join(work, f"policy-{case}.json")
@@ -139,6 +149,13 @@ def main():
             continue
         root = os.path.join(work, name, "rootfs")
         size = make_rootfs(root, binary)
+        # One recorded run per image, before the measured ones.
+        rec = os.path.join(work, name, "record")
+        make_bundle(rec, root, argv, hook, policy, "profile-willneed", record=True)
+        drop_caches()
+        subprocess.run(["runc", "run", "--bundle", rec, f"cs-{name}-record"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=True)
+        time.sleep(1)
         workloads.append((name, root, argv, size))
 
     hot = closure(hook)
