@@ -28,7 +28,8 @@ seed() { # TARGET: a corpus dir with seeds
 	case $1 in
 	spec) cp tests/fixtures/*.json tests/fuzz/regressions/spec-* "$d/" ;;
 	policy) cp schema/policy.example.json "$d/"; echo '{"gomaxprocs":{"rounding":"floor"},"prewarm":{"files":["/a"]}}' >"$d/p1" ;;
-	state) printf '{"ociVersion":"1.0.2","id":"x","status":"creating","pid":1,"bundle":"/b"}' >"$d/s1" ;;
+	state) printf '{"ociVersion":"1.0.2","id":"x","status":"creating","pid":1,"bundle":"/b"}' >"$d/s1"
+		printf 'gotune-profile 1\nentry /bin/app\t100\t5\nfile /lib/libc.so.6\t8192\t7\t0+4096,4096+100\n' >"$d/p1" ;;
 	small) printf '0-3,8,10-11' >"$d/c1"; printf '180MiB' >"$d/m1" ;;
 	elf) for f in /bin/true /etc/ld.so.cache /usr/sbin/runc; do [ -f "$f" ] && head -c 65536 "$f" >"$d/$(basename "$f")"; done ;;
 	esac
