@@ -34,5 +34,6 @@ void hook_confine(const struct gt_policy *p, int phase);
 int cmd_confine_check(int argc, char *argv[]);
 int cmd_poststart(int argc, char *argv[]);
 int cmd_profile(int argc, char *argv[]);
+int cmd_nri(int argc, char *argv[]);
 
 #endif

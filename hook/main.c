@@ -32,6 +32,9 @@ static const char help[] =
 	"                       pages the container touches at start; prestart then warms exactly those\n"
 	"  profile record --bundle DIR --pid PID [--dir PROFILES] | profile show FILE\n"
 	"                       record a running container's working set by hand, or print a profile\n"
+	"  nri [--socket PATH] [--idx NN]\n"
+	"                       run as an NRI plugin for containerd >= 1.7 and CRI-O >= 1.26: add the\n"
+	"                       tuned variables to each container the runtime creates (long-running)\n"
 	"  confine-check [tune|prewarm]\n"
 	"                       apply a phase's confinement (seccomp, no_new_privs, capabilities)\n"
 	"                       and show what the kernel reports and what is refused\n"
@@ -110,6 +113,8 @@ int main(int argc, char *argv[])
 		return cmd_poststart(argc - 1, argv + 1);
 	if (strcmp(cmd, "profile") == 0)
 		return cmd_profile(argc - 1, argv + 1);
+	if (strcmp(cmd, "nri") == 0)
+		return cmd_nri(argc - 1, argv + 1);
 	if (strcmp(cmd, "confine-check") == 0)
 		return cmd_confine_check(argc - 1, argv + 1);
 	fprintf(stderr, "gotune-hook: unknown command \"%s\"; see gotune-hook --help\n", cmd);

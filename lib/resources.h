@@ -23,6 +23,16 @@ struct gt_limits {
 	int host_cpus;		/* online CPUs of the host, not from the spec */
 };
 
+/* The same rules for every source of limits (a spec, an NRI request):
+ * values that mean "no limit" leave the field unset. The int setters
+ * return -1 on an invalid value, which is then ignored. */
+void gt_limits_init(struct gt_limits *l, int host_cpus);
+void gt_limits_set_quota(struct gt_limits *l, int64_t quota);
+int gt_limits_set_period(struct gt_limits *l, uint64_t period);
+int gt_limits_set_cpus(struct gt_limits *l, const char *cpus);
+void gt_limits_set_shares(struct gt_limits *l, uint64_t shares);
+void gt_limits_set_memory(struct gt_limits *l, int64_t limit);
+
 /* Reads linux.resources from a spec tree. Malformed values are treated as
  * absent and noted; this never fails. */
 void gt_limits_from_spec(yajl_val spec, int host_cpus, struct gt_limits *out, struct gt_notes *notes);

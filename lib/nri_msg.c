@@ -1,0 +1,402 @@
+#include "nri_msg.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Malformed input is reported once, with the message it was found in. */
+static int bad(gt_err_t *err, const char *what)
+{
+	return gt_error(err, 0, "nri: malformed %s", what);
+}
+
+static char *dup_field(const struct gt_pb_field *f)
+{
+	char *s = malloc(f->len + 1);
+	if (s == NULL)
+		return NULL;
+	memcpy(s, f->data, f->len);
+	s[f->len] = '\0';
+	return s;
+}
+
+/* A string field: replaces *out (proto3 keeps the last occurrence). */
+static int take_string(const struct gt_pb_field *f, char **out, gt_err_t *err, const char *what)
+{
+	if (f->wire != GT_PB_LEN)
+		return bad(err, what);
+	/* A NUL inside would silently cut keys and values short. */
+	if (memchr(f->data, '\0', f->len) != NULL)
+		return bad(err, what);
+	char *s = dup_field(f);
+	if (s == NULL)
+		return gt_error(err, ENOMEM, "nri: %s", what);
+	free(*out);
+	*out = s;
+	return 0;
+}
+
+static char *empty(void)
+{
+	return calloc(1, 1);
+}
+
+int gt_nri_configure_decode(const uint8_t *data, size_t len, struct gt_nri_configure *c, gt_err_t *err)
+{
+	memset(c, 0, sizeof(*c));
+	struct gt_pb_reader r = gt_pb_reader(data, len);
+	struct gt_pb_field f;
+	int k;
+	while ((k = gt_pb_next(&r, &f)) > 0) {
+		int rc = 0;
+		if (f.num == 1)
+			rc = take_string(&f, &c->config, err, "ConfigureRequest.config");
+		else if (f.num == 2)
+			rc = take_string(&f, &c->runtime_name, err, "ConfigureRequest.runtime_name");
+		else if (f.num == 3)
+			rc = take_string(&f, &c->runtime_version, err, "ConfigureRequest.runtime_version");
+		if (rc < 0)
+			return -1;
+	}
+	if (k < 0)
+		return bad(err, "ConfigureRequest");
+	if ((c->config == NULL && (c->config = empty()) == NULL) ||
+	    (c->runtime_name == NULL && (c->runtime_name = empty()) == NULL) ||
+	    (c->runtime_version == NULL && (c->runtime_version = empty()) == NULL))
+		return gt_error(err, ENOMEM, "nri: ConfigureRequest");
+	return 0;
+}
+
+void gt_nri_configure_free(struct gt_nri_configure *c)
+{
+	free(c->config);
+	free(c->runtime_name);
+	free(c->runtime_version);
+	memset(c, 0, sizeof(*c));
+}
+
+int gt_nri_synchronize_more(const uint8_t *data, size_t len, bool *more, gt_err_t *err)
+{
+	*more = false;
+	struct gt_pb_reader r = gt_pb_reader(data, len);
+	struct gt_pb_field f;
+	int k;
+	while ((k = gt_pb_next(&r, &f)) > 0)
+		if (f.num == 3 && f.wire == GT_PB_VARINT)
+			*more = f.v != 0;
+	return k < 0 ? bad(err, "SynchronizeRequest") : 0;
+}
+
+/* map<string,string> entry: key = 1, value = 2. */
+static int take_map_entry(const struct gt_pb_field *f, struct gt_nri_kv **arr, size_t *n, gt_err_t *err,
+			  const char *what)
+{
+	if (f->wire != GT_PB_LEN)
+		return bad(err, what);
+	if (*n >= GT_NRI_ANNOTATIONS_MAX)
+		return gt_error(err, 0, "nri: more than %u %s", GT_NRI_ANNOTATIONS_MAX, what);
+	struct gt_nri_kv kv = { NULL, NULL };
+	struct gt_pb_reader r = gt_pb_sub(f);
+	struct gt_pb_field e;
+	int k;
+	while ((k = gt_pb_next(&r, &e)) > 0) {
+		int rc = 0;
+		if (e.num == 1)
+			rc = take_string(&e, &kv.key, err, what);
+		else if (e.num == 2)
+			rc = take_string(&e, &kv.value, err, what);
+		if (rc < 0)
+			goto fail;
+	}
+	if (k < 0) {
+		bad(err, what);
+		goto fail;
+	}
+	if ((kv.key == NULL && (kv.key = empty()) == NULL) || (kv.value == NULL && (kv.value = empty()) == NULL)) {
+		gt_error(err, ENOMEM, "nri: %s", what);
+		goto fail;
+	}
+	struct gt_nri_kv *a = realloc(*arr, (*n + 1) * sizeof(**arr));
+	if (a == NULL) {
+		gt_error(err, ENOMEM, "nri: %s", what);
+		goto fail;
+	}
+	a[(*n)++] = kv;
+	*arr = a;
+	return 0;
+fail:
+	free(kv.key);
+	free(kv.value);
+	return -1;
+}
+
+/* OptionalInt64 / OptionalUInt64 {value = 1}: a present wrapper with no
+ * value field means 0. */
+static int take_optional(const struct gt_pb_field *f, uint64_t *out, gt_err_t *err, const char *what)
+{
+	if (f->wire != GT_PB_LEN)
+		return bad(err, what);
+	*out = 0;
+	struct gt_pb_reader r = gt_pb_sub(f);
+	struct gt_pb_field v;
+	int k;
+	while ((k = gt_pb_next(&r, &v)) > 0)
+		if (v.num == 1) {
+			if (v.wire != GT_PB_VARINT)
+				return bad(err, what);
+			*out = v.v;
+		}
+	return k < 0 ? bad(err, what) : 0;
+}
+
+/* LinuxMemory {limit = 1}. */
+static int decode_memory(const struct gt_pb_field *f, struct gt_nri_create *c, gt_err_t *err)
+{
+	if (f->wire != GT_PB_LEN)
+		return bad(err, "LinuxMemory");
+	struct gt_pb_reader r = gt_pb_sub(f);
+	struct gt_pb_field m;
+	int k;
+	while ((k = gt_pb_next(&r, &m)) > 0)
+		if (m.num == 1) {
+			uint64_t v;
+			if (take_optional(&m, &v, err, "LinuxMemory.limit") < 0)
+				return -1;
+			c->has_memory = true;
+			c->memory = (int64_t)v;
+		}
+	return k < 0 ? bad(err, "LinuxMemory") : 0;
+}
+
+/* LinuxCPU {shares = 1, quota = 2, period = 3, cpus = 6}. */
+static int decode_cpu(const struct gt_pb_field *f, struct gt_nri_create *c, gt_err_t *err)
+{
+	if (f->wire != GT_PB_LEN)
+		return bad(err, "LinuxCPU");
+	struct gt_pb_reader r = gt_pb_sub(f);
+	struct gt_pb_field m;
+	int k;
+	while ((k = gt_pb_next(&r, &m)) > 0) {
+		uint64_t v;
+		switch (m.num) {
+		case 1:
+			if (take_optional(&m, &v, err, "LinuxCPU.shares") < 0)
+				return -1;
+			c->has_shares = true;
+			c->shares = v;
+			break;
+		case 2:
+			if (take_optional(&m, &v, err, "LinuxCPU.quota") < 0)
+				return -1;
+			c->has_quota = true;
+			c->quota = (int64_t)v;
+			break;
+		case 3:
+			if (take_optional(&m, &v, err, "LinuxCPU.period") < 0)
+				return -1;
+			c->has_period = true;
+			c->period = v;
+			break;
+		case 6:
+			if (take_string(&m, &c->cpus, err, "LinuxCPU.cpus") < 0)
+				return -1;
+			break;
+		default:
+			break;
+		}
+	}
+	return k < 0 ? bad(err, "LinuxCPU") : 0;
+}
+
+/* Container.linux (LinuxContainer) .resources = 3 -> LinuxResources
+ * {memory = 1, cpu = 2}. */
+static int decode_linux(const struct gt_pb_field *f, struct gt_nri_create *c, gt_err_t *err)
+{
+	if (f->wire != GT_PB_LEN)
+		return bad(err, "LinuxContainer");
+	struct gt_pb_reader r = gt_pb_sub(f);
+	struct gt_pb_field lf;
+	int k;
+	while ((k = gt_pb_next(&r, &lf)) > 0) {
+		if (lf.num != 3)
+			continue;
+		if (lf.wire != GT_PB_LEN)
+			return bad(err, "LinuxResources");
+		struct gt_pb_reader rr = gt_pb_sub(&lf);
+		struct gt_pb_field rf;
+		int j;
+		while ((j = gt_pb_next(&rr, &rf)) > 0) {
+			if (rf.num == 1 && decode_memory(&rf, c, err) < 0)
+				return -1;
+			if (rf.num == 2 && decode_cpu(&rf, c, err) < 0)
+				return -1;
+		}
+		if (j < 0)
+			return bad(err, "LinuxResources");
+	}
+	return k < 0 ? bad(err, "LinuxContainer") : 0;
+}
+
+/* Container {id = 1, name = 3, annotations = 6, env = 8, linux = 11}. */
+static int decode_container(const struct gt_pb_field *f, struct gt_nri_create *c, gt_err_t *err)
+{
+	if (f->wire != GT_PB_LEN)
+		return bad(err, "Container");
+	struct gt_pb_reader r = gt_pb_sub(f);
+	struct gt_pb_field m;
+	int k;
+	while ((k = gt_pb_next(&r, &m)) > 0) {
+		int rc = 0;
+		switch (m.num) {
+		case 1:
+			rc = take_string(&m, &c->id, err, "Container.id");
+			break;
+		case 3:
+			rc = take_string(&m, &c->name, err, "Container.name");
+			break;
+		case 6:
+			rc = take_map_entry(&m, &c->annotations, &c->n_annotations, err, "Container.annotations");
+			break;
+		case 8: {
+			if (c->n_env >= GT_NRI_ENV_MAX)
+				return gt_error(err, 0, "nri: more than %u env entries", GT_NRI_ENV_MAX);
+			char *s = NULL;
+			if (take_string(&m, &s, err, "Container.env") < 0)
+				return -1;
+			char **e = realloc(c->env, (c->n_env + 1) * sizeof(*e));
+			if (e == NULL) {
+				free(s);
+				return gt_error(err, ENOMEM, "nri: Container.env");
+			}
+			e[c->n_env++] = s;
+			c->env = e;
+			break;
+		}
+		case 11:
+			rc = decode_linux(&m, c, err);
+			break;
+		default:
+			break;
+		}
+		if (rc < 0)
+			return -1;
+	}
+	return k < 0 ? bad(err, "Container") : 0;
+}
+
+/* PodSandbox {id = 1, name = 2, namespace = 4, annotations = 6}. */
+static int decode_pod(const struct gt_pb_field *f, struct gt_nri_create *c, gt_err_t *err)
+{
+	if (f->wire != GT_PB_LEN)
+		return bad(err, "PodSandbox");
+	struct gt_pb_reader r = gt_pb_sub(f);
+	struct gt_pb_field m;
+	int k;
+	while ((k = gt_pb_next(&r, &m)) > 0) {
+		int rc = 0;
+		if (m.num == 1)
+			rc = take_string(&m, &c->pod_id, err, "PodSandbox.id");
+		else if (m.num == 2)
+			rc = take_string(&m, &c->pod_name, err, "PodSandbox.name");
+		else if (m.num == 4)
+			rc = take_string(&m, &c->pod_namespace, err, "PodSandbox.namespace");
+		else if (m.num == 6)
+			rc = take_map_entry(&m, &c->pod_annotations, &c->n_pod_annotations, err,
+					    "PodSandbox.annotations");
+		if (rc < 0)
+			return -1;
+	}
+	return k < 0 ? bad(err, "PodSandbox") : 0;
+}
+
+int gt_nri_create_decode(const uint8_t *data, size_t len, struct gt_nri_create *c, gt_err_t *err)
+{
+	memset(c, 0, sizeof(*c));
+	struct gt_pb_reader r = gt_pb_reader(data, len);
+	struct gt_pb_field f;
+	int k;
+	while ((k = gt_pb_next(&r, &f)) > 0) {
+		if (f.num == 1 && decode_pod(&f, c, err) < 0)
+			return -1;
+		if (f.num == 2 && decode_container(&f, c, err) < 0)
+			return -1;
+	}
+	if (k < 0)
+		return bad(err, "CreateContainerRequest");
+	char **strs[] = { &c->pod_id, &c->pod_name, &c->pod_namespace, &c->id, &c->name, &c->cpus };
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (*strs[i] == NULL && (*strs[i] = empty()) == NULL)
+			return gt_error(err, ENOMEM, "nri: CreateContainerRequest");
+	return 0;
+}
+
+static void free_kvs(struct gt_nri_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].key);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
+void gt_nri_create_free(struct gt_nri_create *c)
+{
+	free(c->pod_id);
+	free(c->pod_name);
+	free(c->pod_namespace);
+	free(c->id);
+	free(c->name);
+	free(c->cpus);
+	for (size_t i = 0; i < c->n_env; i++)
+		free(c->env[i]);
+	free(c->env);
+	free_kvs(c->annotations, c->n_annotations);
+	free_kvs(c->pod_annotations, c->n_pod_annotations);
+	memset(c, 0, sizeof(*c));
+}
+
+void gt_nri_register_encode(struct gt_pb_writer *w, const char *name, const char *idx)
+{
+	gt_pb_put_string_field(w, 1, name);
+	gt_pb_put_string_field(w, 2, idx);
+}
+
+void gt_nri_configure_response_encode(struct gt_pb_writer *w, uint32_t events)
+{
+	gt_pb_put_varint_field(w, 2, events);
+}
+
+void gt_nri_synchronize_response_encode(struct gt_pb_writer *w, bool more)
+{
+	/* No updates; `more` (field 2, NRI >= v0.8) echoed: a runtime that
+	 * sent more = true closes a plugin that answers without it. Older
+	 * runtimes skip the unknown field. */
+	if (more)
+		gt_pb_put_varint_field(w, 2, 1);
+}
+
+/* CreateContainerResponse {adjust = 1: ContainerAdjustment {env = 4:
+ * KeyValue {key = 1, value = 2}, hooks = 5: Hooks {prestart = 1: Hook
+ * {path = 1, args = 2}}}}. */
+void gt_nri_create_response_encode(struct gt_pb_writer *w, const struct gt_nri_adjust *a)
+{
+	if (a->n_env == 0 && a->prestart_hook == NULL)
+		return;
+	size_t adj = gt_pb_begin(w, 1);
+	for (size_t i = 0; i < a->n_env; i++) {
+		size_t kv = gt_pb_begin(w, 4);
+		gt_pb_put_string_field(w, 1, a->env[i].key);
+		gt_pb_put_string_field(w, 2, a->env[i].value);
+		gt_pb_end(w, kv);
+	}
+	if (a->prestart_hook != NULL) {
+		size_t hooks = gt_pb_begin(w, 5);
+		size_t hook = gt_pb_begin(w, 1);
+		gt_pb_put_string_field(w, 1, a->prestart_hook);
+		gt_pb_put_string_field(w, 2, "gotune-hook");
+		gt_pb_put_string_field(w, 2, "prestart");
+		gt_pb_end(w, hook);
+		gt_pb_end(w, hooks);
+	}
+	gt_pb_end(w, adj);
+}

@@ -1,0 +1,74 @@
+/* The NRI API messages the plugin reads and writes (package
+ * nri.pkg.api.v1alpha1). Field numbers checked against pkg/api/api.proto
+ * of containerd/nri v0.2.0 through v0.12.2; they have not moved, messages
+ * only grew. Decoders skip fields they do not know. */
+#ifndef GOTUNE_NRI_MSG_H
+#define GOTUNE_NRI_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "pbwire.h"
+
+#define GT_NRI_API "nri.pkg.api.v1alpha1"
+#define GT_NRI_PLUGIN_SERVICE GT_NRI_API ".Plugin"
+#define GT_NRI_RUNTIME_SERVICE GT_NRI_API ".Runtime"
+
+/* Event CREATE_CONTAINER = 4; a subscription sets bit (event - 1). */
+#define GT_NRI_EVENT_CREATE_CONTAINER 4
+#define GT_NRI_MASK(ev) (1u << ((ev) - 1))
+
+/* Bounds on one request: far above any real pod, low enough that a broken
+ * peer cannot make the plugin allocate much. */
+#define GT_NRI_ENV_MAX 4096u
+#define GT_NRI_ANNOTATIONS_MAX 4096u
+
+struct gt_nri_kv {
+	char *key, *value;
+};
+
+struct gt_nri_configure {
+	char *config;		/* the plugin's config text; "" when none */
+	char *runtime_name, *runtime_version;
+};
+
+struct gt_nri_create {
+	char *pod_id, *pod_name, *pod_namespace;
+	char *id, *name;
+	char **env;		/* "K=V" as the container has them */
+	size_t n_env;
+	struct gt_nri_kv *annotations, *pod_annotations;
+	size_t n_annotations, n_pod_annotations;
+	bool has_quota, has_period, has_shares, has_memory;
+	int64_t quota, memory;
+	uint64_t period, shares;
+	char *cpus;		/* cpuset list; "" when unset */
+};
+
+int gt_nri_configure_decode(const uint8_t *data, size_t len, struct gt_nri_configure *c, gt_err_t *err);
+void gt_nri_configure_free(struct gt_nri_configure *c);
+
+/* SynchronizeRequest.more (NRI >= v0.8); false for older runtimes. */
+int gt_nri_synchronize_more(const uint8_t *data, size_t len, bool *more, gt_err_t *err);
+
+int gt_nri_create_decode(const uint8_t *data, size_t len, struct gt_nri_create *c, gt_err_t *err);
+void gt_nri_create_free(struct gt_nri_create *c);
+
+/* What the plugin asks for one container. */
+#define GT_NRI_ADJUST_ENV_MAX 8u
+struct gt_nri_adjust {
+	size_t n_env;
+	struct {
+		const char *key, *value;
+	} env[GT_NRI_ADJUST_ENV_MAX];
+	const char *prestart_hook;	/* host path, NULL for none */
+};
+
+void gt_nri_register_encode(struct gt_pb_writer *w, const char *name, const char *idx);
+void gt_nri_configure_response_encode(struct gt_pb_writer *w, uint32_t events);
+void gt_nri_synchronize_response_encode(struct gt_pb_writer *w, bool more);
+void gt_nri_create_response_encode(struct gt_pb_writer *w, const struct gt_nri_adjust *a);
+
+#endif

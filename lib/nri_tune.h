@@ -1,0 +1,22 @@
+/* One NRI CreateContainer request through the shared pipeline: limits from
+ * the request's linux.resources, settings from the policy and the
+ * container's and pod's annotations, the same plan as every other entry
+ * point, turned into an env adjustment that only adds variables. */
+#ifndef GOTUNE_NRI_TUNE_H
+#define GOTUNE_NRI_TUNE_H
+
+#include "nri_msg.h"
+#include "plan.h"
+#include "policy.h"
+
+struct gt_nri_tune {
+	struct gt_plan plan;
+	struct gt_nri_adjust adjust;	/* points into plan and policy */
+	char id[256];			/* namespace/pod/container, for logs */
+};
+
+/* Pure: no I/O. The result stays valid while policy and t live. */
+void gt_nri_tune(const struct gt_nri_create *c, const struct gt_policy *policy, int host_cpus,
+		 struct gt_nri_tune *t);
+
+#endif
