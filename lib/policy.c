@@ -133,6 +133,8 @@ static const struct gt_policy_key keys[] = {
 	{ "profile", "object" },
 	{ "profile.record", "boolean" },
 	{ "profile.dir", "string" },
+	{ "nri", "object" },
+	{ "nri.prestart_hook", "string" },
 	{ NULL, NULL },
 };
 
@@ -338,6 +340,26 @@ static int apply_profile(struct ctx *c, yajl_val obj)
 	return 0;
 }
 
+static int apply_nri(struct ctx *c, yajl_val obj)
+{
+	if (!YAJL_IS_OBJECT(obj))
+		return bad(c, "nri", "must be an object");
+	for (size_t i = 0; i < obj->u.object.len; i++) {
+		const char *k = obj->u.object.keys[i];
+		yajl_val v = obj->u.object.values[i];
+		if (strcmp(k, "prestart_hook") == 0) {
+			if (want_path(c, "nri.prestart_hook", v, c->p->nri_prestart_hook,
+				      sizeof(c->p->nri_prestart_hook)) < 0)
+				return -1;
+		} else {
+			char full[256];
+			snprintf(full, sizeof(full), "nri.%.200s", k);
+			return bad(c, full, "is unknown");
+		}
+	}
+	return 0;
+}
+
 static int apply_top(struct ctx *c, const char *k, yajl_val v)
 {
 	struct gt_policy *p = c->p;
@@ -369,6 +391,8 @@ static int apply_top(struct ctx *c, const char *k, yajl_val v)
 		return apply_prewarm(c, v);
 	if (strcmp(k, "profile") == 0)
 		return apply_profile(c, v);
+	if (strcmp(k, "nri") == 0)
+		return apply_nri(c, v);
 	if (strcmp(k, "gogc") == 0) {
 		if (!YAJL_IS_STRING(v) || !gt_valid_gogc(YAJL_GET_STRING(v)))
 			return bad(c, k, "must be \"off\" or a string of digits such as \"100\"");

@@ -60,6 +60,9 @@ struct gt_policy {
 	bool confine;		/* seccomp + capability drops for untrusted input */
 	char runtime[4096];	/* "" to search PATH */
 	char log_file[4096];	/* "" for no JSON-lines log */
+	/* The NRI plugin adds this host binary as a prestart hook ("" for
+	 * none), so prewarm runs for containers it tunes. */
+	char nri_prestart_hook[4096];
 	char source[4096];	/* file it came from, or "built-in defaults" */
 };
 
