@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""gotune-hook nri against an in-tree NRI runtime peer (nripeer.py): the
+handshake, adjustments computed here from the same rules, frames over the
+4096-byte limit both ways, malformed input, a runtime restart, an unknown
+method, a plugin the runtime starts itself, SIGTERM. TAP output."""
+
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nripeer as P  # noqa: E402
+
+HOOK = os.environ.get("GOTUNE_HOOK", "build/hook/gotune-hook")
+n = 0
+failed = 0
+
+
+def ok(cond, what, detail=""):
+    global n, failed
+    n += 1
+    if cond:
+        print("ok %d - %s" % (n, what))
+    else:
+        failed += 1
+        print("not ok %d - %s" % (n, what))
+        if detail:
+            for line in str(detail).splitlines():
+                print("#   " + line)
+
+
+def go_bytes(v):
+    """A GOMEMLIMIT value as Go parses it: digits, optional KiB..TiB or B."""
+    for i, unit in enumerate(["KiB", "MiB", "GiB", "TiB"]):
+        if v.endswith(unit):
+            return int(v[:-3]) << (10 * (i + 1))
+    return int(v[:-1]) if v.endswith("B") else int(v)
+
+
+def env_of(payload):
+    """The adjustment's env, with GOMEMLIMIT read as bytes."""
+    env = dict(P.adjustment(payload)["env"])
+    if "GOMEMLIMIT" in env:
+        env["GOMEMLIMIT"] = str(go_bytes(env["GOMEMLIMIT"]))
+    return env
+
+
+def expected_maxprocs(quota, period, cpus):
+    return max(1, math.ceil(quota / period)) if quota > 0 else None
+
+
+work = tempfile.mkdtemp(prefix="gotune-nri-")
+sock = os.path.join(work, "nri.sock")
+policy = os.path.join(work, "policy.json")
+with open(policy, "w") as f:
+    json.dump({}, f)
+host_cpus = os.cpu_count()
+rt = P.Runtime(sock)
+plugin = P.start_plugin(HOOK, sock, policy)
+try:
+    c = rt.accept()
+    name, idx, events, more = c.handshake()
+    ok((name, idx) == ("gotune", "50"), "registers as 50-gotune", (name, idx))
+    ok(events == 0x8, "subscribes to CreateContainer only (mask 0x8)", events)
+    ok(more == 1, "Synchronize echoes more=true", more)
+    code, _, out, _ = c.call("Synchronize", b"")
+    ok(code == 0 and P.fields(out, 2) == [], "Synchronize without more answers without more")
+
+    # Quota and memory: the default rules, computed here.
+    quota, period, mem = 50000, 100000, 256 << 20
+    code, _, out, dt = c.call("CreateContainer", P.create_request(
+        container={"env": ["PATH=/usr/bin"], "quota": quota, "period": period, "memory": mem}))
+    want = {}
+    if host_cpus > 1:
+        want["GOMAXPROCS"] = str(expected_maxprocs(quota, period, host_cpus))
+    want["GOMEMLIMIT"] = str(mem * 9 // 10)
+    ok(code == 0 and env_of(out) == want, "quota + memory limit -> GOMAXPROCS and GOMEMLIMIT",
+       "got %r want %r" % (env_of(out), want))
+    ok(dt < 2.0, "answers well within the runtime's 2 s request timeout (%.2f ms)" % (dt * 1000))
+
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={"env": ["PATH=/bin"]}))
+    ok(code == 0 and out == b"", "no limits -> empty response", out)
+
+    # Only absent variables are added; pod annotations apply.
+    code, _, out, _ = c.call("CreateContainer", P.create_request(
+        pod={"annotations": {"gotune.io/gogc": "200"}},
+        container={"env": ["GOMEMLIMIT=100MiB", "GOMAXPROCS=3"], "memory": mem, "quota": 50000}))
+    ok(env_of(out) == {"GOGC": "200"}, "keeps the container's own GOMEMLIMIT/GOMAXPROCS; pod annotation adds GOGC",
+       env_of(out))
+
+    code, _, out, _ = c.call("CreateContainer", P.create_request(
+        pod={"annotations": {"gotune.io/disable": "true"}},
+        container={"annotations": {"gotune.io/disable": "false"}, "memory": mem}))
+    ok(env_of(out) == {"GOMEMLIMIT": str(mem * 9 // 10)}, "a container annotation wins over its pod's", env_of(out))
+
+    code, _, out, _ = c.call("CreateContainer", P.create_request(
+        pod={"annotations": {"gotune.io/disable": "true"}}, container={"memory": mem}))
+    ok(code == 0 and out == b"", "gotune.io/disable=true on the pod -> no adjustment", out)
+
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={"quota": 150000, "cpus": "0"}))
+    ok(code == 0 and out == b"", "a one-CPU cpuset caps GOMAXPROCS at what Go picks anyway", env_of(out))
+
+    # A request spread over many frames, and frames larger than 4096.
+    big_env = ["VAR%04d=%s" % (i, "x" * 100) for i in range(300)]
+    req = P.create_request(pod={"annotations": {"note": "y" * 20000}},
+                           container={"env": big_env, "memory": mem})
+    code, _, out, _ = c.call("CreateContainer", req)
+    ok(env_of(out) == {"GOMEMLIMIT": str(mem * 9 // 10)}, "a %d-byte request in 4096-byte frames" % len(req))
+    code, _, out, _ = c.call("CreateContainer", req, frame_max=1 << 20)
+    ok(env_of(out) == {"GOMEMLIMIT": str(mem * 9 // 10)}, "the same request in one large frame")
+
+    code, msg, out, _ = c.call("NoSuchMethod", b"")
+    ok(code == 12, "an unknown method -> Unimplemented (12)", (code, msg))
+    code, msg, out, _ = c.call("CreateContainer", b"", service="some.Other")
+    ok(code == 12, "an unknown service -> Unimplemented (12)", (code, msg))
+    code, msg, out, _ = c.call("CreateContainer", b"\x12\xff\xff\xff\x0f")
+    ok(code == 0 and out == b"", "a malformed CreateContainer payload -> empty adjustment, never an error",
+       (code, msg, out))
+    code, msg, out, _ = c.call("StateChange", b"")
+    ok(code == 0, "StateChange is acknowledged", code)
+
+    # protoc's own decoder reads what the plugin encoded.
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={"quota": 50000, "memory": mem}))
+    protoc = shutil.which("protoc")
+    if protoc:
+        raw = subprocess.run([protoc, "--decode_raw"], input=out, capture_output=True).stdout.decode()
+        ok('4 {' in raw and '1: "GOMEMLIMIT"' in raw and '2: "%d"' % (mem * 9 // 10) in raw,
+           "protoc --decode_raw reads the response as adjust{env{key,value}}", raw)
+    else:
+        print("ok %d # SKIP protoc not installed (Debian protobuf-compiler)" % (n + 1))
+        globals()["n"] += 1
+
+    ok(all(sz <= P.FRAME_MAX for sz in c.frames_in), "every frame the plugin sent is <= 4096 bytes",
+       max(c.frames_in))
+    ok(c.plugin_streams == [1], "the plugin's own calls use odd stream ids from 1", c.plugin_streams)
+
+    code, _, out, _ = c.call("Shutdown", b"")
+    ok(code == 0, "Shutdown is answered")
+
+    # Malformed ttrpc: the plugin drops the connection and comes back.
+    c.send_ttrpc(1, 101, 1, b"\xff\xff\xff")
+    try:
+        c.recv_ttrpc()
+        dropped = False
+    except P.Closed:
+        dropped = True
+    except TimeoutError:
+        dropped = False
+    ok(dropped, "a malformed ttrpc request drops the connection")
+    c.close()
+    c = rt.accept()
+    name, idx, events, _ = c.handshake()
+    ok(events == 0x8 and plugin.poll() is None, "the plugin reconnects and registers again")
+
+    # A frame larger than anything legitimate.
+    c.send_raw(struct.pack(">II", 1, 64 << 20))
+    try:
+        c.recv_ttrpc()
+        dropped = False
+    except (P.Closed, TimeoutError) as e:
+        dropped = isinstance(e, P.Closed)
+    ok(dropped and plugin.poll() is None, "a 64 MiB frame header drops the connection, not the plugin")
+    c.close()
+
+    # A runtime restart: the socket goes away and comes back.
+    c = rt.accept()
+    c.handshake()
+    c.close()
+    rt.stop()
+    time.sleep(1.0)
+    rt.listen()
+    t0 = time.monotonic()
+    c = rt.accept(timeout=15)
+    name, idx, events, _ = c.handshake()
+    ok(events == 0x8, "after a runtime restart the plugin reconnects (%.1f s)" % (time.monotonic() - t0))
+
+    # Policy from the runtime's plugin config, and a bad one.
+    c.close()
+    c = rt.accept()
+    c.serve_register()
+    c.call("Configure", P.f_str(1, json.dumps({"gomemlimit": {"ratio": 0.5}})))
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={"memory": mem}))
+    ok(env_of(out) == {"GOMEMLIMIT": str(mem // 2)}, "the Configure config is the policy", env_of(out))
+    code, _, out, _ = c.call("Configure", P.f_str(1, '{"gomemlimit": {"ratio": "lots"}}'))
+    ok(code == 0 and P.fields(out, 2) == [8], "a bad config is logged and Configure still succeeds")
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={"memory": mem}))
+    ok(env_of(out) == {"GOMEMLIMIT": str(mem * 9 // 10)}, "... and the policy file applies", env_of(out))
+
+    # A response over one frame: a long prestart hook path and many GODEBUG keys.
+    hook_path = "/opt/" + "h" * 3900 + "/gotune-hook"
+    c.call("Configure", P.f_str(1, json.dumps({"nri": {"prestart_hook": hook_path}})))
+    godebug = ",".join("k%02d=%s" % (i, "v" * 60) for i in range(12))
+    before = len(c.frames_in)
+    code, _, out, _ = c.call("CreateContainer", P.create_request(
+        pod={"annotations": {"gotune.io/godebug": godebug}}, container={"memory": mem}))
+    adj = P.adjustment(out)
+    frames = c.frames_in[before:]
+    ok(len(out) > P.FRAME_MAX and len(frames) >= 2 and max(frames) <= P.FRAME_MAX,
+       "a %d-byte response goes out in %d frames of <= 4096 bytes" % (len(out), len(frames)), frames)
+    ok(adj["prestart"] == [(hook_path, ["gotune-hook", "prestart"])], "nri.prestart_hook adds the prestart hook",
+       adj["prestart"][:1])
+    ok(dict(adj["env"]).get("GODEBUG", "") == godebug, "all 12 GODEBUG keys arrive")
+    c.close()
+
+    # SIGTERM: a prompt, clean exit.
+    c = rt.accept()
+    c.handshake()
+    plugin.send_signal(signal.SIGTERM)
+    try:
+        rc = plugin.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        rc = None
+    ok(rc == 0, "SIGTERM -> exit 0", rc)
+    c.close()
+finally:
+    if plugin.poll() is None:
+        plugin.kill()
+    log = plugin.stderr.read().decode(errors="replace")
+    rt.stop()
+
+ok("nri id=default/pod/app tuned: " in log, "one log line per decision", log[-2000:])
+
+# Started by the runtime: NRI_PLUGIN_SOCKET names a connected fd.
+a, b = socket.socketpair()
+env = {"NRI_PLUGIN_SOCKET": "3", "NRI_PLUGIN_NAME": "tuner", "NRI_PLUGIN_IDX": "07", "GOTUNE_POLICY": policy}
+# The fd is moved to 3 in the child before the other fds are closed.
+child = subprocess.Popen([HOOK, "nri"], pass_fds=(3, b.fileno()), env=env, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: os.dup2(b.fileno(), 3))
+b.close()
+c = P.Conn(a)
+name, idx, events, _ = c.handshake()
+ok((name, idx) == ("tuner", "07"), "a runtime-started plugin takes its name and index from the env", (name, idx))
+code, _, out, _ = c.call("CreateContainer", P.create_request(container={"memory": 1 << 30}))
+ok(env_of(out) == {"GOMEMLIMIT": str((1 << 30) * 9 // 10)}, "... and serves fd 3", env_of(out))
+c.close()
+try:
+    rc = child.wait(timeout=5)
+except subprocess.TimeoutExpired:
+    child.kill()
+    rc = None
+ok(rc == 0, "... and exits 0 when the runtime closes it", rc)
+
+shutil.rmtree(work, ignore_errors=True)
+print("1..%d" % n)
+sys.exit(1 if failed else 0)
