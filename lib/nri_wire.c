@@ -63,6 +63,8 @@ static void compact(struct gt_wire_stream *s)
 static int append(struct gt_wire_stream *s, const void *data, size_t n, gt_err_t *err)
 {
 	compact(s);
+	if (n == 0)	/* empty frames are legal; memcpy to NULL is not */
+		return 0;
 	if (n > s->cap - s->len) {
 		size_t cap = s->cap ? s->cap : 4096;
 		while (cap - s->len < n)

@@ -24,6 +24,9 @@ struct gt_pb_field {
 
 static inline struct gt_pb_reader gt_pb_reader(const void *data, size_t len)
 {
+	/* An absent payload is an empty message (and NULL + 0 is UB). */
+	if (data == NULL)
+		return (struct gt_pb_reader){ .p = NULL, .end = NULL };
 	return (struct gt_pb_reader){ .p = data, .end = (const uint8_t *)data + len };
 }
 
