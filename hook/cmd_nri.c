@@ -380,9 +380,11 @@ int cmd_nri(int argc, char *argv[])
 			usage);
 		return 2;
 	}
-	/* A daemon's log is its stderr (the DaemonSet's container log, or
-	 * the runtime's for a plugin it started). */
-	gt_log_to_stderr();
+	/* A daemon's log is its stderr (the DaemonSet's container log). A
+	 * plugin the runtime starts has stderr on /dev/null (NRI v0.4):
+	 * it keeps the default, syslog when there is one. */
+	if (env_fd == NULL || env_fd[0] == '\0')
+		gt_log_to_stderr();
 
 	cleanup_err gt_err_t err = NULL;
 	gt_policy_defaults(&pl.base);

@@ -1,5 +1,6 @@
 /* gotune-hook: one binary, one command per entry point. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hook.h"
@@ -86,6 +87,11 @@ int main(int argc, char *argv[])
 	if (strncmp(self, "gotune-", 7) == 0 && strcmp(self, "gotune-hook") != 0)
 		return cmd_runtime_direct(argc, argv, strcmp(self + 7, "crun") == 0 ? "crun" : "runc");
 
+	/* The runtime starts plugins from its plugin dir (/opt/nri/plugins/
+	 * NN-gotune, a link to this binary) with no arguments and the
+	 * connection on NRI_PLUGIN_SOCKET. */
+	if (argc < 2 && getenv("NRI_PLUGIN_SOCKET") != NULL)
+		return cmd_nri(argc, argv);
 	if (argc < 2) {
 		fputs(help, stderr);
 		return 2;

@@ -278,9 +278,11 @@ class Runtime:
             os.unlink(self.path)
 
 
-def start_plugin(hook, sock, policy, extra=(), env=None):
+def start_plugin(hook, sock, policy, extra=(), env=None, stderr=subprocess.PIPE):
+    """stderr: a pipe the caller must drain, or a file for long runs (the
+    plugin logs a line per container and would block on a full pipe)."""
     return subprocess.Popen([hook, "nri", "--socket", sock, "--policy", policy, *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+                            stdout=subprocess.DEVNULL, stderr=stderr, env=env)
 
 
 def rss_kib(pid):
