@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,16 +108,53 @@ int gt_copy_fd(int in, int out, gt_err_t *err)
 	}
 }
 
+/* A writer killed between creating its temp file and the rename leaves
+ * the file behind. Each writer holds an exclusive flock on its temp file
+ * while it lives, so one we can lock has no writer left: remove it. Bounded:
+ * a bundle directory holds a handful of entries. */
+static void remove_stale_temps(int dirfd, const char *name)
+{
+	char prefix[4096];
+	int plen = snprintf(prefix, sizeof(prefix), ".%s.gotune-", name);
+	if (plen < 0 || (size_t)plen >= sizeof(prefix))
+		return;
+	int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	DIR *d = fdopendir(dfd);
+	if (d == NULL) {
+		close(dfd);
+		return;
+	}
+	struct dirent *de;
+	for (int seen = 0; seen < 4096 && (de = readdir(d)) != NULL; seen++) {
+		if (strncmp(de->d_name, prefix, (size_t)plen) != 0)
+			continue;
+		int fd = openat(dirfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0)
+			unlinkat(dirfd, de->d_name, 0);
+		close(fd);
+	}
+	closedir(d);
+}
+
 static int open_temp_beside(int dirfd, const char *name, char *tmp, size_t tmpsz, gt_err_t *err)
 {
+	remove_stale_temps(dirfd, name);
 	for (int attempt = 0; attempt < 16; attempt++) {
 		unsigned long long rnd = 0;
 		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
 			rnd = (unsigned long long)getpid() * 2654435761ULL + (unsigned long long)attempt;
 		snprintf(tmp, tmpsz, ".%s.gotune-%012llx", name, rnd & 0xffffffffffffULL);
 		int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd >= 0)
+		if (fd >= 0) {
+			/* Marks the file as live for remove_stale_temps. */
+			(void)flock(fd, LOCK_EX);
 			return fd;
+		}
 		if (errno != EEXIST)
 			return gt_error(err, errno, "create temp file beside %s", name);
 	}

@@ -30,6 +30,8 @@ static const int tune_syscalls[] = {
 	/* the atomic rewrite of config.json */
 	SCMP_SYS(fchmod), SCMP_SYS(fchown), SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(renameat),
 	SCMP_SYS(renameat2), SCMP_SYS(rename), SCMP_SYS(unlinkat),
+	/* the live marker on temp files, and clearing stale ones */
+	SCMP_SYS(flock),
 };
 static const int prewarm_syscalls[] = {
 	/* background mode: a detached child */
