@@ -53,8 +53,9 @@ int cmd_confine_check(int argc, char *argv[])
 		gt_err_free(&err);
 		return 1;
 	}
-	printf("confinement: %s phase\n", phase);
+	printf("confinement: %s phase, violations: %s\n", phase, gt_confine_violation());
 	status_lines();
+	fflush(stdout);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	attempt("socket(AF_INET)", fd);
 	if (fd >= 0)

@@ -89,3 +89,12 @@ int gt_confine(enum gt_phase phase, gt_err_t *err)
 		return gt_error(err, errno, "confine: seccomp");
 	return 0;
 }
+
+const char *gt_confine_violation(void)
+{
+#ifdef GT_SECCOMP_KILL
+	return "kill";
+#else
+	return "errno";
+#endif
+}

@@ -28,4 +28,7 @@ int gt_seccomp_rules(enum gt_phase phase, void **ctx);
  * sanitizer builds, whose runtimes need syscalls the list does not grant. */
 bool gt_confine_available(void);
 
+/* "errno" or "kill": what a call outside the allow-list does in this build. */
+const char *gt_confine_violation(void);
+
 #endif

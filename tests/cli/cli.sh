@@ -144,8 +144,16 @@ check "and says how to fix it" grep -q 'no real runtime found' "$tmp/err"
 
 # confinement: what the kernel reports for each phase, and what is refused
 out=$("$hook" confine-check tune 2>&1)
+rc=$?
 if echo "$out" | grep -q 'not in this build'; then
 	ok 0 "confine-check # SKIP confinement not in this build (sanitizers or -Dconfine=disabled)"
+elif echo "$out" | grep -q 'violations: kill'; then
+	# The debug build: the first call outside the list ends the process.
+	echo "$out" | grep -q $'^Seccomp:\t2'
+	ok $? "kill build: the tune phase is filtered"
+	ok $(( rc != 128 + 31 )) "kill build: the first forbidden call (socket(AF_INET)) kills with SIGSYS (status $rc)"
+	! echo "$out" | grep -q '^socket(AF_INET)'
+	ok $? "kill build: and nothing runs after it"
 else
 	echo "$out" | grep -q $'^Seccomp:\t2' && echo "$out" | grep -q $'^NoNewPrivs:\t1'
 	ok $? "tune phase: seccomp filter and no_new_privs are on"
