@@ -4,6 +4,8 @@
 # real files of this machine. Any crash fails the run; the crashing input is
 # left in the work dir and becomes a regression test.
 #   tests/fuzz/run.sh [SECONDS] [WORKDIR]
+# FUZZ_RUNS=N also stops each target after N executions (a campaign of
+# "10 million executions or SECONDS, whichever comes first").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-20}
@@ -42,9 +44,11 @@ for t in spec policy state small elf nri; do
 		echo "not ok $n - fuzz_$t builds"; sed 's/^/# /' "$work/build-$t.log" | head -20; failed=$((failed + 1)); continue
 	fi
 	seed "$t"
-	if (cd "$work" && "$exe" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+	runs=()
+	[ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
+	if (cd "$work" && "$exe" -max_total_time="$secs" ${runs[@]+"${runs[@]}"} -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
 		"corpus-$t" >"fuzz-$t.log" 2>&1); then
-		echo "ok $n - fuzz_$t: $(grep -o 'Done [0-9]* runs' "$work/fuzz-$t.log" | head -1) in ${secs}s, no crash"
+		echo "ok $n - fuzz_$t: $(grep -o 'Done [0-9]* runs in [0-9]* second' "$work/fuzz-$t.log" | head -1)s, $(grep -o 'cov: [0-9]* ft: [0-9]*' "$work/fuzz-$t.log" | tail -1), no crash"
 	else
 		echo "not ok $n - fuzz_$t found a crash (input left in $work)"
 		grep -E 'ERROR|SUMMARY|Test unit written' "$work/fuzz-$t.log" | head -5 | sed 's/^/# /'
