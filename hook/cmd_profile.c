@@ -33,7 +33,8 @@ static const char *spec_annotation(void *ctx, const char *key)
 static void print_profile(const struct gt_profile *p)
 {
 	uint64_t total = 0;
-	printf("entry %s (%" PRIu64 " bytes)\n", p->entry, p->entry_size);
+	printf("entry %s (%" PRIu64 " bytes, %s)\n", p->entry, p->entry_size,
+	       p->entry_id[0] ? p->entry_id : "no build ID: keyed by path, size and mtime");
 	for (size_t i = 0; i < p->n_files; i++) {
 		const struct gt_profile_file *f = &p->files[i];
 		uint64_t bytes = 0;
@@ -46,18 +47,18 @@ static void print_profile(const struct gt_profile *p)
 }
 
 /* The entrypoint's identity, found as replay will find it. */
-static int entry_identity(const struct gt_spec *spec, const char *bundle, struct gt_profile *p, gt_err_t *err)
+static int entry_identity(const struct gt_spec *spec, const char *bundle, struct gt_profile *p, char *host,
+			  size_t hostsz, gt_err_t *err)
 {
 	static const char *const root_path[] = { "root", "path", NULL };
 	static const char *const cwd_path[] = { "process", "cwd", NULL };
 	const char *root = gt_spec_string(spec, root_path);
 	if (root == NULL)
 		return gt_error(err, 0, "spec has no root.path");
-	char host[4200];
 	if (root[0] == '/')
-		snprintf(host, sizeof(host), "%s", root);
+		snprintf(host, hostsz, "%s", root);
 	else
-		snprintf(host, sizeof(host), "%s/%s", bundle, root);
+		snprintf(host, hostsz, "%s/%s", bundle, root);
 	struct gt_rootfs rfs;
 	if (gt_rootfs_open(&rfs, host, err) < 0)
 		return -1;
@@ -81,9 +82,17 @@ static int record_to(pid_t pid, const struct gt_spec *spec, const char *bundle, 
 {
 	struct gt_profile *p = calloc(1, sizeof(*p));
 	cleanup_err gt_err_t err = NULL;
-	int rc = p == NULL ? -1 : entry_identity(spec, bundle, p, &err);
+	char host[4200];
+	int rc = p == NULL ? -1 : entry_identity(spec, bundle, p, host, sizeof(host), &err);
 	if (rc == 0)
 		rc = gt_record(pid, &record_opts, p, &err);
+	/* Build IDs are read through the bundle's rootfs, resolved inside it,
+	 * once sampling is over (the processes may be gone by then). */
+	struct gt_rootfs rfs;
+	if (rc == 0 && gt_rootfs_open(&rfs, host, &err) == 0) {
+		gt_profile_identify(p, &rfs);
+		gt_rootfs_close(&rfs);
+	}
 	if (rc == 0)
 		rc = gt_profile_write(p, dir, &err);
 	if (rc < 0)

@@ -157,6 +157,12 @@ static int parse(const struct src *s, struct gt_elf *e, gt_err_t *err)
 		if (type == PT_LOAD && e->n_loads < GT_ELF_MAX_LOADS) {
 			e->loads[e->n_loads++] = (struct gt_elf_load){ off, filesz, vaddr, memsz, (flags & PF_X) != 0,
 								      (flags & PF_W) != 0 };
+		} else if (type == PT_NOTE && e->n_notes < GT_ELF_MAX_NOTES) {
+			uint64_t align = r.bits == 64 ? u64(&r, ph + 48) : u32(&r, ph + 28);
+			e->notes[e->n_notes].offset = off;
+			e->notes[e->n_notes].filesz = filesz;
+			e->notes[e->n_notes].align = align == 8 ? 8 : 4;
+			e->n_notes++;
 		} else if (type == PT_INTERP && !has_interp) {
 			has_interp = true;
 			interp_off = off;

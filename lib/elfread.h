@@ -14,6 +14,7 @@
 #define GT_ELF_MAX_LOADS 64
 #define GT_ELF_MAX_PHDRS 512
 #define GT_ELF_MAX_STR 4096
+#define GT_ELF_MAX_NOTES 16
 
 struct gt_elf_load {
 	uint64_t offset, filesz, vaddr, memsz;
@@ -30,6 +31,10 @@ struct gt_elf {
 	char *rpath, *runpath, *soname;
 	size_t n_loads;
 	struct gt_elf_load loads[GT_ELF_MAX_LOADS];
+	size_t n_notes;		/* PT_NOTE segments, for the build ID */
+	struct {
+		uint64_t offset, filesz, align;
+	} notes[GT_ELF_MAX_NOTES];
 	uint64_t shoff;		/* section headers, for readers that need a section */
 	uint16_t shentsize, shnum, shstrndx;
 };

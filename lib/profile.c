@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void gt_profile_free(struct gt_profile *p)
 {
@@ -17,17 +18,62 @@ void gt_profile_free(struct gt_profile *p)
 	p->n_files = 0;
 }
 
-void gt_profile_key(const char *path, uint64_t size, int64_t mtime_ns, char out[17])
+static void fnv_key(const char *buf, size_t n, char out[17])
 {
 	/* FNV-1a over the identity: stable across hosts and runs. */
 	uint64_t h = 1469598103934665603ULL;
-	char buf[600];
-	int n = snprintf(buf, sizeof(buf), "%s|%" PRIu64 "|%" PRId64, path, size, mtime_ns);
-	for (int i = 0; i < n && i < (int)sizeof(buf); i++) {
+	for (size_t i = 0; i < n; i++) {
 		h ^= (unsigned char)buf[i];
 		h *= 1099511628211ULL;
 	}
 	snprintf(out, 17, "%016" PRIx64, h);
+}
+
+void gt_profile_key(const char *path, uint64_t size, int64_t mtime_ns, const char *build_id, char out[17])
+{
+	char buf[800];
+	int n = build_id != NULL && build_id[0] != '\0'
+			? snprintf(buf, sizeof(buf), "id|%s", build_id)
+			: snprintf(buf, sizeof(buf), "%s|%" PRIu64 "|%" PRId64, path, size, mtime_ns);
+	fnv_key(buf, n < 0 ? 0 : (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, out);
+}
+
+static int64_t mtime_of(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+void gt_profile_identify(struct gt_profile *p, const struct gt_rootfs *root)
+{
+	struct stat st;
+	gt_err_t miss = NULL;
+	int fd = gt_rootfs_open_regular(root, p->entry, &st, &miss);
+	gt_err_free(&miss);
+	if (fd >= 0) {
+		gt_build_id_fd(fd, p->entry_id);
+		close(fd);
+	}
+	for (size_t i = 0; i < p->n_files; i++) {
+		struct gt_profile_file *f = &p->files[i];
+		f->id[0] = '\0';
+		fd = gt_rootfs_open_regular(root, f->path, &st, &miss);
+		gt_err_free(&miss);
+		if (fd < 0)
+			continue;
+		if ((uint64_t)st.st_size == f->size && mtime_of(&st) == f->mtime_ns)
+			gt_build_id_fd(fd, f->id);
+		close(fd);
+	}
+}
+
+bool gt_profile_file_matches(const struct gt_profile_file *f, int fd, const struct stat *st)
+{
+	if ((uint64_t)st->st_size != f->size)
+		return false;
+	if (f->id[0] == '\0')
+		return mtime_of(st) == f->mtime_ns;
+	char id[GT_BUILD_ID_MAX];
+	return gt_build_id_fd(fd, id) == 1 && strcmp(id, f->id) == 0;
 }
 
 static bool plain_path(const char *s)
@@ -76,17 +122,17 @@ int gt_profile_add(struct gt_profile *p, const char *path, uint64_t size, int64_
 int gt_profile_write(const struct gt_profile *p, const char *dir, gt_err_t *err)
 {
 	char key[17];
-	gt_profile_key(p->entry, p->entry_size, p->entry_mtime_ns, key);
-	size_t cap = 4096, len = 0;
+	gt_profile_key(p->entry, p->entry_size, p->entry_mtime_ns, p->entry_id, key);
+	size_t cap = 4096 + GT_BUILD_ID_MAX, len = 0;
 	for (size_t i = 0; i < p->n_files; i++)
-		cap += 600 + p->files[i].n_ranges * 44;
+		cap += 600 + GT_BUILD_ID_MAX + p->files[i].n_ranges * 44;
 	if (cap > GT_PROFILE_MAX_BYTES * 4)
 		return gt_error(err, EFBIG, "profile too large");
 	cleanup_free char *buf = malloc(cap);
 	if (buf == NULL)
 		return gt_error(err, ENOMEM, "profile");
-	len += (size_t)snprintf(buf + len, cap - len, "gotune-profile 1\nentry %s\t%" PRIu64 "\t%" PRId64 "\n", p->entry,
-				p->entry_size, p->entry_mtime_ns);
+	len += (size_t)snprintf(buf + len, cap - len, "gotune-profile 2\nentry %s\t%" PRIu64 "\t%" PRId64 "\t%s\n",
+				p->entry, p->entry_size, p->entry_mtime_ns, p->entry_id[0] ? p->entry_id : "-");
 	for (size_t i = 0; i < p->n_files; i++) {
 		const struct gt_profile_file *f = &p->files[i];
 		struct gt_range *r = malloc((f->n_ranges ? f->n_ranges : 1) * sizeof(*r));
@@ -94,8 +140,8 @@ int gt_profile_write(const struct gt_profile *p, const char *dir, gt_err_t *err)
 			return gt_error(err, ENOMEM, "profile");
 		memcpy(r, f->ranges, f->n_ranges * sizeof(*r));
 		size_t n = gt_ranges_normalize(r, f->n_ranges, f->size);
-		len += (size_t)snprintf(buf + len, cap - len, "file %s\t%" PRIu64 "\t%" PRId64 "\t", f->path, f->size,
-					f->mtime_ns);
+		len += (size_t)snprintf(buf + len, cap - len, "file %s\t%" PRIu64 "\t%" PRId64 "\t%s\t", f->path, f->size,
+					f->mtime_ns, f->id[0] ? f->id : "-");
 		for (size_t k = 0; k < n; k++)
 			len += (size_t)snprintf(buf + len, cap - len, "%s%" PRIu64 "+%" PRIu64, k ? "," : "", r[k].off,
 						r[k].len);
@@ -119,10 +165,45 @@ int gt_profile_write(const struct gt_profile *p, const char *dir, gt_err_t *err)
 	return gt_write_atomic_at(dfd, name, buf, len, err);
 }
 
+/* An ID field: "-" or "gnu:"/"go:" + hex, as gt_build_id writes it. */
+static bool take_id(const char *s, size_t n, char out[GT_BUILD_ID_MAX])
+{
+	out[0] = '\0';
+	if (n == 1 && s[0] == '-')
+		return true;
+	if (n >= GT_BUILD_ID_MAX || n < 5 || (strncmp(s, "gnu:", 4) != 0 && strncmp(s, "go:", 3) != 0))
+		return false;
+	for (size_t i = s[1] == 'n' ? 4 : 3; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* "\tID" at *pos (version 2 only); advances past it. */
+static bool take_id_field(char **pos, int version, char out[GT_BUILD_ID_MAX])
+{
+	out[0] = '\0';
+	if (version < 2)
+		return true;
+	char *s = *pos;
+	size_t n = strcspn(s, "\t");
+	if (!take_id(s, n, out))
+		return false;
+	*pos = s + n;
+	return true;
+}
+
 int gt_profile_parse(const char *text, size_t len, struct gt_profile *p, gt_err_t *err)
 {
 	memset(p, 0, sizeof(*p));
-	if (len < 16 || strncmp(text, "gotune-profile 1\n", 17) != 0)
+	int version;
+	if (len >= 17 && strncmp(text, "gotune-profile 1\n", 17) == 0)
+		version = 1;
+	else if (len >= 17 && strncmp(text, "gotune-profile 2\n", 17) == 0)
+		version = 2;
+	else
 		return gt_error(err, 0, "not a gotune profile");
 	cleanup_free char *copy = strndup(text, len);
 	if (copy == NULL)
@@ -134,8 +215,12 @@ int gt_profile_parse(const char *text, size_t len, struct gt_profile *p, gt_err_
 		int64_t mt;
 		int used = 0;
 		if (strncmp(line, "entry ", 6) == 0) {
-			if (sscanf(line + 6, "%511[^\t]\t%" SCNu64 "\t%" SCNd64, path, &size, &mt) != 3)
+			if (sscanf(line + 6, "%511[^\t]\t%" SCNu64 "\t%" SCNd64 "%n", path, &size, &mt, &used) != 3 ||
+			    used == 0)
 				return gt_error(err, 0, "profile: bad entry line");
+			char *rest = line + 6 + used;
+			if (version >= 2 && (*rest++ != '\t' || !take_id_field(&rest, version, p->entry_id) || *rest != '\0'))
+				return gt_error(err, 0, "profile: bad entry identity");
 			snprintf(p->entry, sizeof(p->entry), "%s", path);
 			p->entry_size = size;
 			p->entry_mtime_ns = mt;
@@ -143,7 +228,12 @@ int gt_profile_parse(const char *text, size_t len, struct gt_profile *p, gt_err_
 			if (sscanf(line + 5, "%511[^\t]\t%" SCNu64 "\t%" SCNd64 "\t%n", path, &size, &mt, &used) != 3 ||
 			    used == 0)
 				return gt_error(err, 0, "profile: bad file line");
-			for (char *r = line + 5 + used; *r != '\0';) {
+			char *r = line + 5 + used;
+			char id[GT_BUILD_ID_MAX];
+			if (!take_id_field(&r, version, id) || (version >= 2 && *r++ != '\t'))
+				return gt_error(err, 0, "profile: bad file identity");
+			size_t before = p->n_files;
+			while (*r != '\0') {
 				uint64_t off, l;
 				int n = 0;
 				if (sscanf(r, "%" SCNu64 "+%" SCNu64 "%n", &off, &l, &n) != 2 || n == 0)
@@ -156,6 +246,8 @@ int gt_profile_parse(const char *text, size_t len, struct gt_profile *p, gt_err_
 				else if (*r != '\0')
 					return gt_error(err, 0, "profile: bad range separator");
 			}
+			if (p->n_files > before)
+				memcpy(p->files[p->n_files - 1].id, id, sizeof(id));
 		}
 	}
 	if (p->entry[0] == '\0')

@@ -5,11 +5,15 @@
 #ifndef GOTUNE_PROFILE_H
 #define GOTUNE_PROFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <stdint.h>
 
+#include "buildid.h"
 #include "err.h"
 #include "prewarm.h"
+#include "rootfs.h"
 
 #define GT_PROFILE_MAX_FILES 256u
 #define GT_PROFILE_MAX_RANGES 4096u	/* per file */
@@ -19,6 +23,7 @@ struct gt_profile_file {
 	char path[512];		/* inside the rootfs */
 	uint64_t size;
 	int64_t mtime_ns;
+	char id[GT_BUILD_ID_MAX];	/* ELF build ID, "" when none: then size + mtime */
 	size_t n_ranges;
 	struct gt_range *ranges;
 };
@@ -27,21 +32,33 @@ struct gt_profile {
 	char entry[512];
 	uint64_t entry_size;
 	int64_t entry_mtime_ns;
+	char entry_id[GT_BUILD_ID_MAX];	/* the key, when the entrypoint has a build ID */
 	size_t n_files;
 	struct gt_profile_file files[GT_PROFILE_MAX_FILES];
 };
 
 void gt_profile_free(struct gt_profile *p);
 
-/* The profile's file name for an entrypoint identity: 16 hex digits. */
-void gt_profile_key(const char *path, uint64_t size, int64_t mtime_ns, char out[17]);
+/* The profile's file name for an entrypoint identity: 16 hex digits. A
+ * build ID names the binary wherever it is copied or however its image is
+ * rebuilt; without one, path + size + mtime. */
+void gt_profile_key(const char *path, uint64_t size, int64_t mtime_ns, const char *build_id, char out[17]);
+
+/* Reads the build IDs of the entrypoint and of every recorded file
+ * through root (files whose size or mtime changed since keep none). */
+void gt_profile_identify(struct gt_profile *p, const struct gt_rootfs *root);
+
+/* Whether the file open on fd (stat st) is still the one f recorded: the
+ * same build ID and size when f has an ID, else the same size and mtime. */
+bool gt_profile_file_matches(const struct gt_profile_file *f, int fd, const struct stat *st);
 
 /* Adds the page-aligned range to path's record (merging), creating it. */
 int gt_profile_add(struct gt_profile *p, const char *path, uint64_t size, int64_t mtime_ns, uint64_t off,
 		   uint64_t len, gt_err_t *err);
 
-/* Text form: "gotune-profile 1", "entry PATH\tSIZE\tMTIME", then per file
- * "file PATH\tSIZE\tMTIME\tOFF+LEN,...". */
+/* Text form: "gotune-profile 2", "entry PATH\tSIZE\tMTIME\tID", then per
+ * file "file PATH\tSIZE\tMTIME\tID\tOFF+LEN,..." (ID "-" when none).
+ * Version 1 (no ID fields) is still read. */
 int gt_profile_write(const struct gt_profile *p, const char *dir, gt_err_t *err);
 int gt_profile_parse(const char *text, size_t len, struct gt_profile *p, gt_err_t *err);
 int gt_profile_load(const char *dir, const char key[17], struct gt_profile *p, gt_err_t *err);

@@ -53,7 +53,8 @@ int gt_warmset_add_path(struct gt_pw_set *set, const struct gt_rootfs *root, con
 }
 
 /* Replays a recorded working set for this entrypoint, if one exists:
- * exactly its ranges, from files whose size and mtime still match. */
+ * exactly its ranges, from files that are still the ones recorded (same
+ * build ID, else same size and mtime). */
 static int add_profile(struct gt_pw_set *set, const struct gt_rootfs *root, const struct gt_entry *e,
 		       const char *dir, struct gt_notes *notes, bool *used, gt_err_t *err)
 {
@@ -66,11 +67,14 @@ static int add_profile(struct gt_pw_set *set, const struct gt_rootfs *root, cons
 		return 0;
 	struct stat st;
 	int ok = fstat(fd, &st);
+	char id[GT_BUILD_ID_MAX];
+	gt_build_id_fd(fd, id);
 	close(fd);
 	if (ok < 0)
 		return 0;
 	char key[17];
-	gt_profile_key(path, (uint64_t)st.st_size, (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, key);
+	gt_profile_key(path, (uint64_t)st.st_size, (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, id,
+		       key);
 	struct gt_profile *p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return gt_error(err, ENOMEM, "profile");
@@ -85,8 +89,7 @@ static int add_profile(struct gt_pw_set *set, const struct gt_rootfs *root, cons
 		const struct gt_profile_file *f = &p->files[i];
 		fd = gt_rootfs_open_regular(root, f->path, &st, &miss);
 		gt_err_free(&miss);
-		if (fd < 0 || (uint64_t)st.st_size != f->size ||
-		    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != f->mtime_ns) {
+		if (fd < 0 || !gt_profile_file_matches(f, fd, &st)) {
 			if (fd >= 0)
 				close(fd);
 			stale++;

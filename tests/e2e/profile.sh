@@ -87,4 +87,55 @@ else
 	tap_not_ok "prestart replayed the profile, every profiled page resident after"
 	tap_diag_file decisions "$GT_TMP/decisions.jsonl"
 fi
+
+# Identity is the build ID: perl and libc carry GNU build-id notes.
+want=$(readelf -n /usr/bin/perl 2>/dev/null | awk '/Build ID/ {print $3; exit}')
+if [ -n "$want" ] && grep -q "^entry /usr/bin/perl	[0-9]*	[0-9-]*	gnu:$want\$" "$prof"; then
+	tap_ok "the profile keys perl by its GNU build ID ($want, as readelf reads it)"
+else
+	tap_not_ok "the profile keys perl by its GNU build ID (${want:-readelf found none})"
+	head -3 "$prof" | cut -c1-200 | sed 's/^/# /'
+fi
+
+# replayed RUN: the detail prestart logged for run RUN.
+replayed() {
+	jq -rs --arg id "$GT_ID-$1" 'map(select(.id == $id and .entry == "prestart")) | .[0].detail // ""' \
+		"$GT_TMP/decisions.jsonl"
+}
+# A copy of the same binaries with new mtimes (an image rebuilt or pulled
+# again): still the same build IDs, so the profile still applies, whole.
+find "$ROOTFS" -type f -exec touch -d '2030-01-01 00:00' {} +
+b3=$GT_TMP/b3
+mkdir -p "$b3"
+bundle "$b3"
+gt_run third runc --root "$GT_TMP/runc-state" run --bundle "$b3" "$GT_ID-third"
+d=$(replayed third)
+if grep -qx hello "$GT_TMP/runs/third.out" && [[ $d == *"profile "*" replayed"* ]] && [[ $d != *"changed since recording"* ]]; then
+	tap_ok "new mtimes, same build IDs: the profile is replayed whole"
+else
+	tap_not_ok "new mtimes, same build IDs: the profile is replayed whole"
+	tap_diag "detail: $d"
+fi
+# A different perl (one byte of its build ID changed): its profile is not
+# this binary's, so nothing is replayed for it.
+python3 - "$ROOTFS/usr/bin/perl" "$want" <<'PY'
+import sys
+path, want = sys.argv[1], bytes.fromhex(sys.argv[2])
+data = bytearray(open(path, "rb").read())
+i = data.find(want)
+assert i > 0, "build ID bytes not found"
+data[i] ^= 0xFF
+open(path, "wb").write(data)
+PY
+b4=$GT_TMP/b4
+mkdir -p "$b4"
+bundle "$b4"
+gt_run fourth runc --root "$GT_TMP/runc-state" run --bundle "$b4" "$GT_ID-fourth"
+d=$(replayed fourth)
+if grep -qx hello "$GT_TMP/runs/fourth.out" && [[ $d != *"replayed"* ]]; then
+	tap_ok "a changed entrypoint (new build ID): no profile replayed for it"
+else
+	tap_not_ok "a changed entrypoint (new build ID): no profile replayed for it"
+	tap_diag "detail: $d"
+fi
 tap_done

@@ -1,7 +1,8 @@
-/* ELF headers, Go build info and ld.so.cache from image bytes. */
+/* ELF headers and build IDs, Go build info and ld.so.cache from image bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "buildid.h"
 #include "elfread.h"
 #include "goinfo.h"
 #include "ldcache.h"
@@ -12,11 +13,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	gt_err_t err = NULL;
 	struct gt_elf e;
-	if (gt_elf_parse(data, size, &e, &err) == 0)
+	struct gt_elf_src s = { .fd = -1, .buf = data, .len = size };
+	if (gt_elf_parse(data, size, &e, &err) == 0) {
+		char id[GT_BUILD_ID_MAX];
+		gt_build_id(&s, &e, id);
 		gt_elf_free(&e);
+	}
 	gt_err_free(&err);
 	struct gt_goinfo g;
-	struct gt_elf_src s = { .fd = -1, .buf = data, .len = size };
 	gt_goinfo_read(&s, &g, &err);
 	gt_err_free(&err);
 	struct gt_ldcache *c = NULL;
