@@ -164,8 +164,14 @@ static int open_temp_beside(int dirfd, const char *name, char *tmp, size_t tmpsz
 int gt_write_atomic_at(int dirfd, const char *name, const char *data, size_t len, gt_err_t *err)
 {
 	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return gt_error(err, errno, "stat %s", name);
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			return gt_error(err, errno, "stat %s", name);
+		/* A new file: ours, private. It appears whole or not at all. */
+		st.st_mode = S_IFREG | 0600;
+		st.st_uid = geteuid();
+		st.st_gid = getegid();
+	}
 	if (!S_ISREG(st.st_mode))
 		return gt_error(err, 0, "%s is not a regular file", name);
 

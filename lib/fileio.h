@@ -24,7 +24,8 @@ int gt_read_file_at(int dirfd, const char *path, size_t max, struct gt_buf *out,
 
 /* Replaces dirfd/name with data so that a reader sees the old or the new
  * content and never a mix: temp file in the same directory, same mode and
- * owner as the file it replaces, fsync, rename. */
+ * owner as the file it replaces (0600 and ours for a new file), fsync,
+ * rename. */
 int gt_write_atomic_at(int dirfd, const char *name, const char *data, size_t len, gt_err_t *err);
 
 /* Writes all of data, retrying short writes and EINTR. */

@@ -157,11 +157,7 @@ int gt_profile_write(const struct gt_profile *p, const char *dir, gt_err_t *err)
 		return gt_error(err, errno, "open %s", dir);
 	char name[32];
 	snprintf(name, sizeof(name), "%s.profile", key);
-	/* gt_write_atomic_at replaces an existing file; create it first. */
-	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return gt_error(err, errno, "create %s/%s", dir, name);
-	close(fd);
+	/* Never an empty file on the way: a prestart may read it any time. */
 	return gt_write_atomic_at(dfd, name, buf, len, err);
 }
 

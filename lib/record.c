@@ -1,5 +1,6 @@
 #include "record.h"
 #include "cleanup.h"
+#include "rootfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,11 @@
 #define MAX_PIDS 64
 #define MAX_MAPS_BYTES (4u << 20)
 #define PAGEMAP_CHUNK 4096u	/* entries read at once */
+/* A mapping of a huge (sparse) file must not make a sample run away: only
+ * its first GiB is looked at (start-up touches the front of files), and one
+ * round reads at most 8 MiB of pagemap (4 GiB of address space). */
+#define MAX_MAPPING_PAGES 262144u
+#define MAX_ROUND_PAGES (1u << 20)
 
 static double now_ms(void)
 {
@@ -54,26 +60,34 @@ static int64_t mtime_ns(const struct stat *st)
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-/* One mapping: the present pages of [start, end) mapped from path at off. */
-static int sample_mapping(pid_t pid, int pagemap, uint64_t start, uint64_t end, uint64_t off, const char *path,
-			  struct gt_profile *p, uint64_t *added, gt_err_t *err)
+/* One mapping: the present pages of [start, end) mapped from path at off.
+ * The file is looked up inside the process's root with RESOLVE_IN_ROOT: a
+ * path the container swaps for a link cannot lead us to a host file. */
+static int sample_mapping(const struct gt_rootfs *root, int pagemap, uint64_t start, uint64_t end, uint64_t off,
+			  const char *path, struct gt_profile *p, uint64_t *added, uint64_t *budget, gt_err_t *err)
 {
-	char host[700];
-	snprintf(host, sizeof(host), "/proc/%d/root%s", (int)pid, path);
 	struct stat st;
-	/* the file as the process sees it, for its size and mtime */
-	if (stat(host, &st) < 0 || !S_ISREG(st.st_mode))
+	gt_err_t miss = NULL;
+	int fd = gt_rootfs_open_regular(root, path, &st, &miss);
+	gt_err_free(&miss);
+	if (fd < 0)
 		return 0;
+	close(fd);
 	uint64_t ps = (uint64_t)sysconf(_SC_PAGESIZE);
+	if ((end - start) / ps > MAX_MAPPING_PAGES)
+		end = start + (uint64_t)MAX_MAPPING_PAGES * ps;
 	uint64_t entries[PAGEMAP_CHUNK];
-	for (uint64_t va = start; va < end;) {
+	for (uint64_t va = start; va < end && *budget > 0;) {
 		uint64_t n = (end - va) / ps;
 		if (n > PAGEMAP_CHUNK)
 			n = PAGEMAP_CHUNK;
+		if (n > *budget)
+			n = *budget;
 		ssize_t r = pread(pagemap, entries, n * 8, (off_t)(va / ps * 8));
 		if (r <= 0)
 			return 0;
 		n = (uint64_t)r / 8;
+		*budget -= n;
 		for (uint64_t i = 0; i < n; i++) {
 			/* bit 63: present in RAM; bit 62: swapped */
 			if (!(entries[i] >> 63 & 1))
@@ -90,7 +104,7 @@ static int sample_mapping(pid_t pid, int pagemap, uint64_t start, uint64_t end, 
 	return 0;
 }
 
-static int sample_pid(pid_t pid, struct gt_profile *p, uint64_t *pages, gt_err_t *err)
+static int sample_pid(pid_t pid, struct gt_profile *p, uint64_t *pages, uint64_t *budget, gt_err_t *err)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
@@ -100,6 +114,15 @@ static int sample_pid(pid_t pid, struct gt_profile *p, uint64_t *pages, gt_err_t
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
 	int pm = open(path, O_RDONLY | O_CLOEXEC);
 	if (pm < 0) {
+		fclose(maps);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	struct gt_rootfs root;
+	gt_err_t miss = NULL;
+	if (gt_rootfs_open(&root, path, &miss) < 0) {
+		gt_err_free(&miss);
+		close(pm);
 		fclose(maps);
 		return 0;
 	}
@@ -116,8 +139,9 @@ static int sample_pid(pid_t pid, struct gt_profile *p, uint64_t *pages, gt_err_t
 		name[strcspn(name, "\n")] = '\0';
 		if (name[0] != '/' || strstr(name, " (deleted)") != NULL)
 			continue;
-		ret = sample_mapping(pid, pm, s, e, off, name, p, pages, err);
+		ret = sample_mapping(&root, pm, s, e, off, name, p, pages, budget, err);
 	}
+	gt_rootfs_close(&root);
 	close(pm);
 	fclose(maps);
 	return ret;
@@ -133,14 +157,14 @@ int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, g
 	for (;;) {
 		pid_t pids[MAX_PIDS];
 		size_t np = family(pid, pids, MAX_PIDS);
-		uint64_t pages = 0;
+		uint64_t pages = 0, budget = MAX_ROUND_PAGES;
 		bool alive = false;
 		for (size_t i = 0; i < np; i++) {
 			char d[64];
 			snprintf(d, sizeof(d), "/proc/%d", (int)pids[i]);
 			if (access(d, F_OK) == 0)
 				alive = true;
-			if (sample_pid(pids[i], p, &pages, err) < 0)
+			if (sample_pid(pids[i], p, &pages, &budget, err) < 0)
 				return -1;
 		}
 		double t = now_ms();
