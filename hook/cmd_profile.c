@@ -25,7 +25,6 @@
 #include "spec.h"
 #include "state.h"
 
-static const struct gt_record_opts record_opts = { .interval_ms = 10, .settle_ms = 300, .max_ms = 5000 };
 
 static const char *spec_annotation(void *ctx, const char *key)
 {
@@ -80,8 +79,12 @@ static int entry_identity(const struct gt_spec *spec, const char *bundle, struct
 	return 0;
 }
 
-static int record_to(pid_t pid, const struct gt_spec *spec, const char *bundle, const char *dir, bool quiet)
+static int record_to(pid_t pid, const struct gt_spec *spec, const char *bundle, const char *dir,
+		     const struct gt_settings *s, bool quiet)
 {
+	const struct gt_record_opts record_opts = { .interval_ms = s->profile_interval_ms,
+						    .settle_ms = s->profile_settle_ms,
+						    .max_ms = s->profile_max_ms };
 	struct gt_profile *p = calloc(1, sizeof(*p));
 	cleanup_err gt_err_t err = NULL;
 	char host[4200];
@@ -97,6 +100,8 @@ static int record_to(pid_t pid, const struct gt_spec *spec, const char *bundle, 
 	}
 	if (rc == 0)
 		rc = gt_profile_write(p, dir, &err);
+	if (rc == 0)
+		gt_profile_prune(dir, s->profile_max_count);
 	if (rc < 0)
 		gt_log(LOG_WARNING, "profile record pid %d: %s", (int)pid, gt_err_msg(err));
 	else if (!quiet)
@@ -160,7 +165,7 @@ int cmd_poststart(int argc, char *argv[])
 	}
 	for (int fd = 3; fd < 1024; fd++)
 		close(fd);
-	_exit(record_to((pid_t)st.pid, &spec, st.bundle, s.profile_dir, true));
+	_exit(record_to((pid_t)st.pid, &spec, st.bundle, s.profile_dir, &s, true));
 }
 
 int cmd_profile(int argc, char *argv[])
@@ -191,6 +196,11 @@ int cmd_profile(int argc, char *argv[])
 		long pid = 0;
 		struct gt_policy policy;
 		gt_policy_defaults(&policy);
+		cleanup_err gt_err_t perr = NULL;
+		if (hook_load_policy(NULL, &policy, &perr) < 0) {
+			fprintf(stderr, "gotune-hook profile: %s\n", gt_err_msg(perr));
+			return 1;
+		}
 		const char *dir = policy.settings.profile_dir, *bundle = NULL;
 		for (int i = 2; i + 1 < argc; i += 2) {
 			if (strcmp(argv[i], "--pid") == 0)
@@ -215,7 +225,7 @@ int cmd_profile(int argc, char *argv[])
 			fprintf(stderr, "gotune-hook profile: %s\n", gt_err_msg(err));
 			return 1;
 		}
-		return record_to((pid_t)pid, &spec, bundle, dir, false);
+		return record_to((pid_t)pid, &spec, bundle, dir, &policy.settings, false);
 	}
 	fputs(usage, stderr);
 	return 2;

@@ -33,6 +33,10 @@ void gt_policy_defaults(struct gt_policy *p)
 	};
 	p->confine = true;
 	snprintf(p->settings.profile_dir, sizeof(p->settings.profile_dir), "/var/lib/gotune/profiles");
+	p->settings.profile_interval_ms = 10;
+	p->settings.profile_settle_ms = 300;
+	p->settings.profile_max_ms = 5000;
+	p->settings.profile_max_count = 1000;
 	snprintf(p->source, sizeof(p->source), "built-in defaults");
 }
 
@@ -133,6 +137,10 @@ static const struct gt_policy_key keys[] = {
 	{ "profile", "object" },
 	{ "profile.record", "boolean" },
 	{ "profile.dir", "string" },
+	{ "profile.interval_ms", "integer" },
+	{ "profile.settle_ms", "integer" },
+	{ "profile.max_ms", "integer" },
+	{ "profile.max_count", "integer" },
 	{ "nri", "object" },
 	{ "nri.prestart_hook", "string" },
 	{ NULL, NULL },
@@ -331,6 +339,25 @@ static int apply_profile(struct ctx *c, yajl_val obj)
 		} else if (strcmp(k, "dir") == 0) {
 			if (want_path(c, "profile.dir", v, s->profile_dir, sizeof(s->profile_dir)) < 0)
 				return -1;
+		} else if (strcmp(k, "interval_ms") == 0 || strcmp(k, "settle_ms") == 0 || strcmp(k, "max_ms") == 0 ||
+			   strcmp(k, "max_count") == 0) {
+			static const struct {
+				const char *key;
+				uint64_t lo, hi;
+			} lim[] = { { "interval_ms", 1, 1000 }, { "settle_ms", 10, 60000 }, { "max_ms", 10, 60000 },
+				    { "max_count", 1, 100000 } };
+			unsigned *dst[] = { &s->profile_interval_ms, &s->profile_settle_ms, &s->profile_max_ms,
+					    &s->profile_max_count };
+			for (size_t j = 0; j < 4; j++) {
+				if (strcmp(k, lim[j].key) != 0)
+					continue;
+				char full[64];
+				snprintf(full, sizeof(full), "profile.%s", lim[j].key);
+				uint64_t u;
+				if (want_u64(c, full, v, lim[j].lo, lim[j].hi, &u) < 0)
+					return -1;
+				*dst[j] = (unsigned)u;
+			}
 		} else {
 			char full[256];
 			snprintf(full, sizeof(full), "profile.%.200s", k);

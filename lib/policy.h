@@ -52,6 +52,10 @@ struct gt_settings {
 	struct gt_prewarm_settings prewarm;
 	bool profile_record;	/* poststart records the start-up working set */
 	char profile_dir[256];	/* where profiles live; replayed when present */
+	unsigned profile_interval_ms;	/* between samples */
+	unsigned profile_settle_ms;	/* stop when nothing new was touched this long */
+	unsigned profile_max_ms;	/* and in any case after this long */
+	unsigned profile_max_count;	/* profiles kept in profile_dir; oldest go first */
 };
 
 struct gt_policy {

@@ -2,6 +2,7 @@
 #include "cleanup.h"
 #include "fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -259,4 +260,72 @@ int gt_profile_load(const char *dir, const char key[17], struct gt_profile *p, g
 	if (gt_read_file_at(AT_FDCWD, path, GT_PROFILE_MAX_BYTES, &b, err) < 0)
 		return -1;
 	return gt_profile_parse(b.data, b.len, p, err);
+}
+
+struct aged {
+	char name[32];
+	int64_t mtime_ns;
+};
+
+static int by_age(const void *a, const void *b)
+{
+	int64_t x = ((const struct aged *)a)->mtime_ns, y = ((const struct aged *)b)->mtime_ns;
+	return x < y ? -1 : x > y;
+}
+
+static bool profile_name(const char *s)
+{
+	if (strlen(s) != 16 + 8 || strcmp(s + 16, ".profile") != 0)
+		return false;
+	for (int i = 0; i < 16; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+unsigned gt_profile_prune(const char *dir, unsigned max)
+{
+	/* Bounded scan: a directory with more entries than this is not ours
+	 * to sort through on a container's start path. */
+	enum { SCAN_MAX = 200000 };
+	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return 0;
+	int dup_fd = dup(dfd);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (d == NULL) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return 0;
+	}
+	size_t n = 0, cap = 0;
+	struct aged *all = NULL;
+	struct dirent *de;
+	for (int seen = 0; seen < SCAN_MAX && (de = readdir(d)) != NULL; seen++) {
+		struct stat st;
+		if (!profile_name(de->d_name) || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			struct aged *na = realloc(all, nc * sizeof(*na));
+			if (na == NULL)
+				break;
+			all = na;
+			cap = nc;
+		}
+		snprintf(all[n].name, sizeof(all[n].name), "%s", de->d_name);
+		all[n].mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		n++;
+	}
+	closedir(d);
+	unsigned removed = 0;
+	if (n > max) {
+		qsort(all, n, sizeof(*all), by_age);
+		for (size_t i = 0; i < n - max; i++)
+			if (unlinkat(dfd, all[i].name, 0) == 0)
+				removed++;
+	}
+	free(all);
+	return removed;
 }

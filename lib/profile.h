@@ -63,4 +63,8 @@ int gt_profile_write(const struct gt_profile *p, const char *dir, gt_err_t *err)
 int gt_profile_parse(const char *text, size_t len, struct gt_profile *p, gt_err_t *err);
 int gt_profile_load(const char *dir, const char key[17], struct gt_profile *p, gt_err_t *err);
 
+/* Keeps at most max profiles in dir, removing the least recently written;
+ * returns how many were removed. Only NNNN.profile files are touched. */
+unsigned gt_profile_prune(const char *dir, unsigned max);
+
 #endif

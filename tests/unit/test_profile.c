@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buildid.h"
@@ -69,6 +71,32 @@ int main(void)
 	char path[300];
 	snprintf(path, sizeof(path), "%s/%s.profile", dir, key);
 	unlink(path);
+
+	/* Pruning: five profiles of increasing age and a stranger. */
+	for (int i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "%s/%016x.profile", dir, i);
+		FILE *f = fopen(path, "w");
+		if (f != NULL)
+			fclose(f);
+		struct timespec t[2] = { { 1000 + i, 0 }, { 1000 + i, 0 } };
+		utimensat(AT_FDCWD, path, t, 0);
+	}
+	snprintf(path, sizeof(path), "%s/notes.txt", dir);
+	FILE *f = fopen(path, "w");
+	if (f != NULL)
+		fclose(f);
+	is_int((int)gt_profile_prune(dir, 3), 2, "prune to 3 of 5 removes 2");
+	snprintf(path, sizeof(path), "%s/%016x.profile", dir, 0);
+	ok(access(path, F_OK) != 0, "... the oldest");
+	snprintf(path, sizeof(path), "%s/%016x.profile", dir, 4);
+	ok(access(path, F_OK) == 0, "... not the newest");
+	snprintf(path, sizeof(path), "%s/notes.txt", dir);
+	ok(access(path, F_OK) == 0, "... and never a file that is not a profile");
+	unlink(path);
+	for (int i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "%s/%016x.profile", dir, i);
+		unlink(path);
+	}
 	rmdir(dir);
 	gt_profile_free(p);
 	gt_profile_free(q);
