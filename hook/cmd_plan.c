@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #include "hostinfo.h"
 #include "log.h"
 #include "report.h"
+#include "rootfs.h"
+#include "warmset.h"
 #include "spec.h"
 #include "tune.h"
 
@@ -56,6 +59,57 @@ static int print_json(const struct gt_tune *t, const char *source, const struct 
 		fputc('\n', stdout);
 	yajl_gen_free(g);
 	return 0;
+}
+
+/* Whether prestart would replay a working-set profile for this spec. */
+static void print_profile(const char *text, size_t len, const char *bundle_dir, const struct gt_policy *policy,
+			  FILE *f)
+{
+	static const char *const root_path[] = { "root", "path", NULL };
+	static const char *const cwd_path[] = { "process", "cwd", NULL };
+	cleanup_spec struct gt_spec spec;
+	gt_err_t err = NULL;
+	if (gt_spec_parse(&spec, text, len, &err) < 0) {
+		gt_err_free(&err);
+		return;
+	}
+	const char *root = gt_spec_string(&spec, root_path);
+	if (root == NULL || gt_spec_arg0(&spec) == NULL)
+		return;
+	char host[8400];
+	snprintf(host, sizeof(host), root[0] == '/' ? "%s" : "%.4100s/%s", root[0] == '/' ? root : bundle_dir,
+		 root);
+	struct gt_rootfs rfs;
+	if (gt_rootfs_open(&rfs, host, &err) < 0) {
+		fprintf(f, "\nworking-set profile: rootfs not readable (%s)\n", gt_err_msg(err));
+		gt_err_free(&err);
+		return;
+	}
+	struct gt_entry e = { .arg0 = gt_spec_arg0(&spec), .env = spec.env, .n_env = spec.n_env,
+			      .cwd = gt_spec_string(&spec, cwd_path) };
+	struct gt_profile_match m;
+	int r = gt_warmset_find_profile(&rfs, &e, policy->settings.profile_dir, &m);
+	gt_rootfs_close(&rfs);
+	if (r < 0) {
+		fprintf(f, "\nworking-set profile: entrypoint %s not found in the rootfs\n", e.arg0);
+		return;
+	}
+	fprintf(f, "\nworking-set profile (%s, key %s, %s):\n  ", policy->settings.profile_dir, m.key,
+		m.id[0] ? m.id : "no build ID");
+	if (r == 0) {
+		fprintf(f, "none recorded for %s: prestart warms the usual set\n", m.entry);
+		return;
+	}
+	uint64_t bytes = 0;
+	size_t ranges = 0;
+	for (size_t i = 0; i < m.profile->n_files; i++) {
+		ranges += m.profile->files[i].n_ranges;
+		for (size_t k = 0; k < m.profile->files[i].n_ranges; k++)
+			bytes += m.profile->files[i].ranges[k].len;
+	}
+	fprintf(f, "matched for %s: %zu files, %zu ranges, %" PRIu64 " bytes replayed at prestart\n", m.entry,
+		m.profile->n_files, ranges, bytes);
+	gt_profile_match_free(&m);
 }
 
 int cmd_plan(int argc, char *argv[])
@@ -137,5 +191,7 @@ int cmd_plan(int argc, char *argv[])
 	printf("spec:   %s\npolicy: %s\n\n", source, policy.source);
 	gt_plan_table(&tune.plan, stdout);
 	print_env(&tune, in.data, in.len, stdout);
+	if (strcmp(source, "-") != 0)
+		print_profile(in.data, in.len, bundle_dir, &policy, stdout);
 	return 0;
 }

@@ -55,34 +55,56 @@ int gt_warmset_add_path(struct gt_pw_set *set, const struct gt_rootfs *root, con
 /* Replays a recorded working set for this entrypoint, if one exists:
  * exactly its ranges, from files that are still the ones recorded (same
  * build ID, else same size and mtime). */
+int gt_warmset_find_profile(const struct gt_rootfs *root, const struct gt_entry *e, const char *dir,
+			    struct gt_profile_match *m)
+{
+	memset(m, 0, sizeof(*m));
+	gt_err_t miss = NULL;
+	int fd = gt_entry_find(root, e, m->entry, sizeof(m->entry), &miss);
+	gt_err_free(&miss);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	int ok = fstat(fd, &st);
+	gt_build_id_fd(fd, m->id);
+	close(fd);
+	if (ok < 0)
+		return -1;
+	gt_profile_key(m->entry, (uint64_t)st.st_size, (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
+		       m->id, m->key);
+	m->profile = calloc(1, sizeof(*m->profile));
+	if (m->profile == NULL)
+		return -1;
+	if (gt_profile_load(dir, m->key, m->profile, &miss) < 0) {
+		gt_err_free(&miss); /* no profile yet */
+		free(m->profile);
+		m->profile = NULL;
+		return 0;
+	}
+	return 1;
+}
+
+void gt_profile_match_free(struct gt_profile_match *m)
+{
+	if (m->profile != NULL) {
+		gt_profile_free(m->profile);
+		free(m->profile);
+		m->profile = NULL;
+	}
+}
+
 static int add_profile(struct gt_pw_set *set, const struct gt_rootfs *root, const struct gt_entry *e,
 		       const char *dir, struct gt_notes *notes, bool *used, gt_err_t *err)
 {
 	*used = false;
-	char path[4096];
-	gt_err_t miss = NULL;
-	int fd = gt_entry_find(root, e, path, sizeof(path), &miss);
-	gt_err_free(&miss);
-	if (fd < 0)
+	struct gt_profile_match m;
+	if (gt_warmset_find_profile(root, e, dir, &m) <= 0)
 		return 0;
+	struct gt_profile *p = m.profile;
+	const char *key = m.key;
 	struct stat st;
-	int ok = fstat(fd, &st);
-	char id[GT_BUILD_ID_MAX];
-	gt_build_id_fd(fd, id);
-	close(fd);
-	if (ok < 0)
-		return 0;
-	char key[17];
-	gt_profile_key(path, (uint64_t)st.st_size, (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, id,
-		       key);
-	struct gt_profile *p = calloc(1, sizeof(*p));
-	if (p == NULL)
-		return gt_error(err, ENOMEM, "profile");
-	if (gt_profile_load(dir, key, p, &miss) < 0) {
-		gt_err_free(&miss); /* no profile yet: the usual set */
-		free(p);
-		return 0;
-	}
+	gt_err_t miss = NULL;
+	int fd;
 	unsigned stale = 0;
 	int ret = 0;
 	for (size_t i = 0; i < p->n_files && ret == 0; i++) {

@@ -88,6 +88,15 @@ else
 	tap_diag_file decisions "$GT_TMP/decisions.jsonl"
 fi
 
+# plan tells whether a profile would be replayed, and what it holds.
+GOTUNE_POLICY=$POLICY "$GOTUNE_HOOK" plan --bundle "$b2" >"$GT_TMP/plan.txt" 2>&1
+if grep -q "matched for /usr/bin/perl: [0-9]* files, [0-9]* ranges, [0-9]* bytes replayed at prestart" "$GT_TMP/plan.txt"; then
+	tap_ok "plan shows the matching profile: $(grep -o 'matched for.*' "$GT_TMP/plan.txt")"
+else
+	tap_not_ok "plan shows the matching profile"
+	tap_diag_file plan "$GT_TMP/plan.txt"
+fi
+
 # Identity is the build ID: perl and libc carry GNU build-id notes.
 want=$(readelf -n /usr/bin/perl 2>/dev/null | awk '/Build ID/ {print $3; exit}')
 if [ -n "$want" ] && grep -q "^entry /usr/bin/perl	[0-9]*	[0-9-]*	gnu:$want\$" "$prof"; then
