@@ -21,7 +21,7 @@ mkdir -p "$work/rootfs/proc" "$work/rootfs/dev" "$work/rootfs/sys"
 cp "$work/gcheap" "$work/rootfs/gcheap"
 echo '{}' >"$work/policy.json"
 limit_mib=200
-fractions=(0.20 0.30 0.40 0.50 0.60 0.70)
+read -r -a fractions <<<"${FRACTIONS:-0.20 0.30 0.40 0.50 0.60 0.70}"
 
 bundle() { # DIR LIVE_MIB
 	runc spec --bundle "$1"
