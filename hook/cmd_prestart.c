@@ -63,18 +63,18 @@ static int rootfs_path(const struct gt_spec *spec, const char *bundle, char *out
 	return 0;
 }
 
-static int prestart(const struct gt_policy *policy, struct gt_state *st, char *summary, size_t sumsz,
-		    gt_err_t *err)
+int hook_prewarm_bundle(const struct gt_policy *policy, const char *bundle, const char *config, char *summary,
+			size_t sumsz, gt_err_t *err)
 {
-	cleanup_close int bfd = open(st->bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cleanup_close int bfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (bfd < 0)
-		return gt_error(err, errno, "open bundle %s", st->bundle);
+		return gt_error(err, errno, "open bundle %s", bundle);
 	cleanup_buf struct gt_buf cfg = { 0 };
-	if (gt_read_file_at(bfd, "config.json", GT_SPEC_MAX_BYTES, &cfg, err) < 0)
+	if (gt_read_file_at(bfd, config, GT_SPEC_MAX_BYTES, &cfg, err) < 0)
 		return -1;
 	cleanup_spec struct gt_spec spec;
 	if (gt_spec_parse(&spec, cfg.data, cfg.len, err) < 0)
-		return gt_error_wrap(err, "%s/config.json", st->bundle);
+		return gt_error_wrap(err, "%s/%s", bundle, config);
 
 	struct gt_notes notes = { 0 };
 	struct gt_settings s = policy->settings;
@@ -84,7 +84,7 @@ static int prestart(const struct gt_policy *policy, struct gt_state *st, char *s
 	/* The same image facts as the env tuning used (a Go 1.25 entrypoint
 	 * rightly has no GOMAXPROCS). */
 	struct gt_image image;
-	gt_image_inspect(&spec, st->bundle, &image);
+	gt_image_inspect(&spec, bundle, &image);
 	struct gt_audit_result audit;
 	gt_audit_env(&limits, &s, spec.env, spec.n_env, s.go_aware || s.go_only ? &image : NULL, &audit);
 	size_t len = (size_t)snprintf(summary, sumsz, "env %s", audit.line);
@@ -94,7 +94,7 @@ static int prestart(const struct gt_policy *policy, struct gt_state *st, char *s
 		return 0;
 	}
 	char root_host[PATH_MAX];
-	if (rootfs_path(&spec, st->bundle, root_host, sizeof(root_host), err) < 0)
+	if (rootfs_path(&spec, bundle, root_host, sizeof(root_host), err) < 0)
 		return -1;
 	struct gt_rootfs root;
 	if (gt_rootfs_open(&root, root_host, err) < 0)
@@ -165,7 +165,7 @@ int cmd_prestart(int argc, char *argv[])
 	if (rc == 0)
 		rc = gt_state_parse(in.data, in.len, &st, &err);
 	if (rc == 0)
-		rc = prestart(&policy, &st, summary, sizeof(summary), &err);
+		rc = hook_prewarm_bundle(&policy, st.bundle, "config.json", summary, sizeof(summary), &err);
 	struct gt_log_event ev = {
 		.entry = entry,
 		.id = st.id,

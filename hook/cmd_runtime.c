@@ -133,6 +133,57 @@ static int tune_and_log(const struct gt_rt_args *ra, const struct gt_policy *pol
 	return *err != NULL && policy->strict ? 1 : 0;
 }
 
+/* Engines driven through the wrapper may have no prestart hook: when a
+ * working-set profile is recorded for this image, warm it from here. In a
+ * grandchild, confined, detached: the runtime exec'd below starts at once
+ * and never sees a child of ours (crun mistook a stray SIGCHLD for its
+ * own). Costs a stat when no profile directory exists. */
+static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy *policy)
+{
+	const struct gt_settings *s = &policy->settings;
+	struct stat st;
+	if (!s->enabled || s->prewarm.mode == GT_PW_OFF || stat(s->profile_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return;
+	pid_t pid = fork();
+	if (pid < 0)
+		return;
+	if (pid > 0) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	if (fork() != 0)
+		_exit(0);
+	setsid();
+	/* Nothing of the runtime's may stay open here: a held stdio pipe or
+	 * sync fd would keep the engine waiting. The log goes to the policy's
+	 * log_file, or the runtime's --log file, which are opened by path. */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	for (int fd = 3; fd < 1024; fd++)
+		close(fd);
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	hook_confine(policy, GT_PHASE_PREWARM);
+	const char *bundle = ra->bundle != NULL && ra->bundle[0] != '\0' ? ra->bundle : ".";
+	const char *config = ra->config != NULL ? ra->config : "config.json";
+	char summary[2048] = "";
+	gt_err_t err = NULL;
+	int rc = hook_prewarm_bundle(policy, bundle, config, summary, sizeof(summary), &err);
+	struct gt_log_event ev = { .entry = "runtime-prewarm", .id = ra->id != NULL ? ra->id : "",
+				   .outcome = rc < 0 ? "passthrough" : "done", .error = rc < 0 ? gt_err_msg(err) : NULL,
+				   .detail = summary, .ms = hook_elapsed_ms(&t0) };
+	/* Only worth a line when a profile was replayed or something failed. */
+	if (rc < 0 || strstr(summary, "replayed") != NULL)
+		gt_log_event(&ev, policy->log_file);
+	gt_err_free(&err);
+	_exit(0);
+}
+
 static int run_wrapper(const char *policy_path, const char *runtime_path, const char *prefer, int argc,
 		       char *argv[])
 {
@@ -183,6 +234,9 @@ static int run_wrapper(const char *policy_path, const char *runtime_path, const 
 				       WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		}
 	}
+
+	if (ra.tunes && policy_rc == 0)
+		replay_detached(&ra, &policy);
 
 	argv[0] = runtime;
 	execv(runtime, argv);

@@ -31,6 +31,12 @@ int hook_policy_option(int argc, char *argv[], const char *usage, const char **p
  * a failure is logged and work goes on. */
 void hook_confine(const struct gt_policy *p, int phase);
 
+/* The prestart hook's work on a bundle: audit the env, warm the set (a
+ * recorded working set when one matches, listed files, the closure by
+ * policy); one line of summary. Also run by the wrapper. */
+int hook_prewarm_bundle(const struct gt_policy *policy, const char *bundle, const char *config, char *summary,
+			size_t sumsz, gt_err_t *err);
+
 int cmd_confine_check(int argc, char *argv[]);
 int cmd_poststart(int argc, char *argv[]);
 int cmd_profile(int argc, char *argv[]);

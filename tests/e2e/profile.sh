@@ -97,6 +97,30 @@ else
 	tap_diag_file plan "$GT_TMP/plan.txt"
 fi
 
+# Engines without the prestart hook: gotune-runc replays the profile itself,
+# detached, after the page cache was dropped.
+bw=$GT_TMP/bw
+mkdir -p "$bw"
+bundle "$bw"
+jq 'del(.hooks) | .annotations = {}' "$bw/config.json" >"$bw/c.json" && mv "$bw/c.json" "$bw/config.json"
+WRAP=$(gt_runc_link)
+sync
+echo 3 >/proc/sys/vm/drop_caches
+GOTUNE_POLICY=$POLICY gt_run wrapped "$WRAP" --root "$GT_TMP/runc-state" run --bundle "$bw" "$GT_ID-wrapped"
+for _ in $(seq 30); do
+	grep -q '"entry":"runtime-prewarm"' "$GT_TMP/decisions.jsonl" && break
+	sleep 0.1
+done
+if grep -qx hello "$GT_TMP/runs/wrapped.out" &&
+	jq -es --arg id "$GT_ID-wrapped" 'any(.[]; .id == $id and .entry == "runtime-prewarm" and (.detail | test("profile [0-9a-f]+ replayed")))' \
+		"$GT_TMP/decisions.jsonl" >/dev/null 2>&1; then
+	tap_ok "gotune-runc replays the profile itself (no prestart hook in the spec)"
+else
+	tap_not_ok "gotune-runc replays the profile itself (no prestart hook in the spec)"
+	_gt_run_diag wrapped
+	tail -n 3 "$GT_TMP/decisions.jsonl" | cut -c1-300 | sed 's/^/# /'
+fi
+
 # Identity is the build ID: perl and libc carry GNU build-id notes.
 want=$(readelf -n /usr/bin/perl 2>/dev/null | awk '/Build ID/ {print $3; exit}')
 if [ -n "$want" ] && grep -q "^entry /usr/bin/perl	[0-9]*	[0-9-]*	gnu:$want\$" "$prof"; then
