@@ -73,6 +73,13 @@ ok(not bad, "after %d SIGKILLs config.json was always whole: old %d, new %d (bad
 print("# kills that left a temp file (landed mid-rewrite): %d" % seen["temp left"])
 ok(seen["old"] > 0 and seen["new"] > 0, "kills landed both before and after the rename")
 
+# A killed wrapper's tuning child is not killed with it (it finishes its
+# rewrite on its own): let the last ones end before "the next run".
+for _ in range(100):
+    if subprocess.run(["pgrep", "-f", bundle], capture_output=True).returncode != 0:
+        break
+    time.sleep(0.05)
+
 # A leftover from a kill is cleared by the next run; a live writer's is not.
 stale = os.path.join(bundle, ".config.json.gotune-deadbeef0000")
 open(stale, "w").write("partial")
