@@ -1,0 +1,3 @@
+module gotune.bench/gctree
+
+go 1.19

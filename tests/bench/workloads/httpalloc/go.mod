@@ -1,0 +1,3 @@
+module gotune.bench/httpalloc
+
+go 1.19
