@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 build=${1:-build}
 runs=${2:-10}
 out=${3:-tests/bench/results}
-hook=$PWD/$build/hook/gotune-hook
+case $build in /*) hook=$build/hook/gotune-hook ;; *) hook=$PWD/$build/hook/gotune-hook ;; esac
 [ -x "$hook" ] || { echo "build first" >&2; exit 1; }
 mkdir -p "$out"
 work=$(mktemp -d /var/tmp/gotune-memlimit.XXXXXX)

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 build=${1:-build}
 runs=${2:-300}
 spec=tests/fixtures/podman-config.json
-hook=$PWD/$build/hook/gotune-hook
+case $build in /*) hook=$build/hook/gotune-hook ;; *) hook=$PWD/$build/hook/gotune-hook ;; esac
 [ -x "$hook" ] || { echo "build first: meson setup $build && ninja -C $build" >&2; exit 1; }
 policy=$(mktemp)
 trap 'rm -f "$policy"' EXIT

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
 runs=${2:-30}
-hook=$PWD/$build/hook/gotune-hook
+case $build in /*) hook=$build/hook/gotune-hook ;; *) hook=$PWD/$build/hook/gotune-hook ;; esac
 [ -x "$hook" ] || { echo "build first: meson setup $build && ninja -C $build" >&2; exit 1; }
 runc=$(command -v runc)
 # The bundle directory decides what fsync costs: containerd and CRI-O keep
