@@ -4,9 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <sched.h>
 #include <stdio.h>
-#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -84,13 +82,16 @@ static int record_to(pid_t pid, const struct gt_spec *spec, const char *bundle, 
 {
 	const struct gt_record_opts record_opts = { .interval_ms = s->profile_interval_ms,
 						    .settle_ms = s->profile_settle_ms,
-						    .max_ms = s->profile_max_ms };
+						    .max_ms = s->profile_max_ms,
+						    .idle_after_first = quiet };
 	struct gt_profile *p = calloc(1, sizeof(*p));
 	cleanup_err gt_err_t err = NULL;
 	char host[4200];
-	int rc = p == NULL ? -1 : entry_identity(spec, bundle, p, host, sizeof(host), &err);
+	/* Sample first: a short program may be gone in a few ms; the
+	 * entrypoint's identity does not change meanwhile. */
+	int rc = p == NULL ? -1 : gt_record(pid, &record_opts, p, &err);
 	if (rc == 0)
-		rc = gt_record(pid, &record_opts, p, &err);
+		rc = entry_identity(spec, bundle, p, host, sizeof(host), &err);
 	/* Build IDs are read through the bundle's rootfs, resolved inside it,
 	 * once sampling is over (the processes may be gone by then). */
 	struct gt_rootfs rfs;
@@ -152,11 +153,6 @@ int cmd_poststart(int argc, char *argv[])
 		return 0;
 	}
 	setsid();
-	/* It samples while the container starts: it must take only CPU time
-	 * the container leaves idle. */
-	struct sched_param idle = { 0 };
-	if (sched_setscheduler(0, SCHED_IDLE, &idle) < 0)
-		(void)setpriority(PRIO_PROCESS, 0, 19);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0) {
 		dup2(null, 0);

@@ -3,6 +3,9 @@
 #include "rootfs.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <sys/resource.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -154,6 +157,7 @@ int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, g
 	p->n_files = 0;
 	double start = now_ms(), last_growth = start;
 	uint64_t seen = 0;
+	bool idle = false;
 	for (;;) {
 		pid_t pids[MAX_PIDS];
 		size_t np = family(pid, pids, MAX_PIDS);
@@ -176,6 +180,12 @@ int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, g
 		}
 		if (!alive || t - last_growth >= o->settle_ms || t - start >= o->max_ms)
 			break;
+		if (o->idle_after_first && !idle) {
+			struct sched_param zero = { 0 };
+			if (sched_setscheduler(0, SCHED_IDLE, &zero) < 0)
+				(void)setpriority(PRIO_PROCESS, 0, 19);
+			idle = true;
+		}
 		struct timespec ts = { 0, (long)o->interval_ms * 1000000L };
 		nanosleep(&ts, NULL);
 	}

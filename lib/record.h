@@ -15,6 +15,10 @@ struct gt_record_opts {
 	unsigned interval_ms;	/* between samples */
 	unsigned settle_ms;	/* stop once nothing new was seen this long */
 	unsigned max_ms;	/* and in any case after this long */
+	/* After the first sample, take only CPU time the container leaves
+	 * idle (SCHED_IDLE). The first is taken at once, at normal priority:
+	 * a program that runs 10 ms is over before an idle task gets a CPU. */
+	bool idle_after_first;
 };
 
 /* Samples pid and its descendants until they settle, exit, or max_ms,
