@@ -195,6 +195,33 @@ def main():
     print("\nhook wall time (median ms) by what it did:")
     for mode, v in sorted(hook_ms.items()):
         print(f"  {mode[:40]:<40} {statistics.median(v):8.2f}  (n={len(v)})")
+    print("\nbytes each strategy asked the kernel to read (median per start, from the hook's log):")
+    for name, size in sizes_by_case(log).items():
+        print(f"  {name:<28} {size / 2**20:8.1f} MiB")
+
+
+def sizes_by_case(log):
+    """'requested 6.7MiB' in each prestart line, by workload and case."""
+    units = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+    out = {}
+    for line in open(log):
+        e = json.loads(line)
+        parts = e.get("id", "").split("-")
+        if len(parts) < 4 or parts[0] != "cs":
+            continue
+        key = parts[1] + " " + "-".join(parts[2:-1])
+        d = e.get("detail", "")
+        i = d.find("requested ")
+        if i < 0:
+            continue
+        tok = d[i + 10:].split(",")[0].strip()
+        num = tok.rstrip("KMGiB")
+        unit = tok[len(num):] or "B"
+        try:
+            out.setdefault(key, []).append(float(num) * units.get(unit, 1))
+        except ValueError:
+            continue
+    return {k: statistics.median(v) for k, v in sorted(out.items())}
 
 
 if __name__ == "__main__":
