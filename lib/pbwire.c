@@ -120,7 +120,8 @@ void gt_pb_put_raw(struct gt_pb_writer *w, const void *data, size_t len)
 static void put_varint(struct gt_pb_writer *w, uint64_t v)
 {
 	uint8_t b[10];
-	gt_pb_put_raw(w, b, encode_varint(b, v));
+	size_t n = encode_varint(b, v);
+	gt_pb_put_raw(w, b, n);
 }
 
 void gt_pb_put_varint_field(struct gt_pb_writer *w, uint32_t num, uint64_t v)

@@ -92,7 +92,7 @@ static int resolve_walk(const struct gt_rootfs *r, const char *path, gt_err_t *e
 	int ret = -1;
 	stack[0] = dup(r->fd);
 	if (stack[0] < 0)
-		return gt_error(err, errno, "%s", path);
+		return gt_error(err, errno, "%s", path); // cppcheck-suppress memleak ; rest is cleanup_free
 	unsigned links = 0, components = 0;
 	size_t pos = 0;
 	for (;;) {
