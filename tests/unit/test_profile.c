@@ -3,16 +3,64 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "buildid.h"
 #include "profile.h"
+#include "record.h"
 #include "tap.h"
+
+/* The recorder on this very process: a 4 MiB file mapped, two pages 2 MiB
+ * apart touched; the profile must hold those and little else (the kernel
+ * maps up to 64 KiB around a fault from the page cache). */
+static void record_self(void)
+{
+	char path[] = "/tmp/gotune-test-record-XXXXXX";
+	int fd = mkstemp(path);
+	size_t len = 4u << 20;
+	if (fd < 0 || ftruncate(fd, (off_t)len) < 0) {
+		ok(0, "temp file for the recorder");
+		return;
+	}
+	volatile unsigned char *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		ok(0, "mmap");
+		return;
+	}
+	unsigned sum = m[0] + m[2u << 20];
+	struct gt_profile *p = calloc(1, sizeof(*p));
+	struct gt_record_opts o = { .interval_ms = 5, .settle_ms = 30, .max_ms = 300 };
+	gt_err_t err = NULL;
+	int rc = gt_record(getpid(), &o, p, &err);
+	const struct gt_profile_file *f = NULL;
+	for (size_t i = 0; p != NULL && i < p->n_files; i++)
+		if (strcmp(p->files[i].path, path) == 0)
+			f = &p->files[i];
+	ok(rc == 0 && f != NULL && f->size == len, "the recorder finds the mapped file (sum %u)", sum);
+	bool first = false, middle = false;
+	uint64_t bytes = 0;
+	for (size_t i = 0; f != NULL && i < f->n_ranges; i++) {
+		first |= f->ranges[i].off == 0;
+		middle |= f->ranges[i].off <= (2u << 20) && f->ranges[i].off + f->ranges[i].len > (2u << 20);
+		bytes += f->ranges[i].len;
+	}
+	ok(first && middle, "... with both touched pages");
+	ok(bytes > 0 && bytes <= 256u << 10, "... and little else (%llu bytes of 4 MiB)", (unsigned long long)bytes);
+	munmap((void *)m, len);
+	close(fd);
+	unlink(path);
+	gt_profile_free(p);
+	free(p);
+	gt_err_free(&err);
+}
 
 int main(void)
 {
+	record_self();
 	char id[GT_BUILD_ID_MAX];
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	ok(gt_build_id_fd(fd, id) == 1 && strncmp(id, "gnu:", 4) == 0 && strlen(id) == 4 + 40,
