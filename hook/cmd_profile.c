@@ -18,6 +18,7 @@
 #include "log.h"
 #include "profile.h"
 #include "closure.h"
+#include "detach.h"
 #include "record.h"
 #include "rootfs.h"
 #include "spec.h"
@@ -152,15 +153,7 @@ int cmd_poststart(int argc, char *argv[])
 		       s.profile_dir);
 		return 0;
 	}
-	setsid();
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-	}
-	for (int fd = 3; fd < 1024; fd++)
-		close(fd);
+	gt_detach(NULL, NULL);
 	_exit(record_to((pid_t)st.pid, &spec, st.bundle, s.profile_dir, &s, true));
 }
 

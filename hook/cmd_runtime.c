@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "confine.h"
+#include "detach.h"
 #include "fileio.h"
 #include "hook.h"
 #include "hostinfo.h"
@@ -154,18 +155,9 @@ static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy 
 	}
 	if (fork() != 0)
 		_exit(0);
-	setsid();
-	/* Nothing of the runtime's may stay open here: a held stdio pipe or
-	 * sync fd would keep the engine waiting. The log goes to the policy's
-	 * log_file, or the runtime's --log file, which are opened by path. */
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-	}
-	for (int fd = 3; fd < 1024; fd++)
-		close(fd);
+	/* The log goes to the policy's log_file, or the runtime's --log file,
+	 * which are opened by path. */
+	gt_detach(NULL, NULL);
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	hook_confine(policy, GT_PHASE_PREWARM);

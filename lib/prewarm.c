@@ -1,4 +1,5 @@
 #include "prewarm.h"
+#include "detach.h"
 #include "cleanup.h"
 
 #include <errno.h>
@@ -396,29 +397,14 @@ static void warm_all(struct gt_pw_set *set, enum gt_pw_mode mode, const struct g
 		rep->stopped = c.stopped;
 }
 
-/* The child must hold nothing of the hook's: an inherited stdout or stderr
- * keeps the runtime waiting for EOF, so only the files to warm survive. */
-static void detach(const struct gt_pw_set *set)
+/* The background reader keeps only the files it is to warm. */
+static bool is_set_file(int fd, const void *ctx)
 {
-	setsid();
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		if (null > STDERR_FILENO)
-			close(null);
-	}
-	int maxfd = (int)sysconf(_SC_OPEN_MAX);
-	if (maxfd < 0 || maxfd > 65536)
-		maxfd = 65536;
-	for (int fd = STDERR_FILENO + 1; fd < maxfd; fd++) {
-		bool keep = false;
-		for (size_t i = 0; i < set->n && !keep; i++)
-			keep = set->files[i].fd == fd;
-		if (!keep)
-			close(fd);
-	}
+	const struct gt_pw_set *set = ctx;
+	for (size_t i = 0; i < set->n; i++)
+		if (set->files[i].fd == fd)
+			return true;
+	return false;
 }
 
 int gt_prewarm(struct gt_pw_set *set, enum gt_pw_mode mode, const struct gt_pw_budget *budget,
@@ -434,7 +420,7 @@ int gt_prewarm(struct gt_pw_set *set, enum gt_pw_mode mode, const struct gt_pw_b
 		if (pid < 0)
 			return gt_error(err, errno, "prewarm: fork");
 		if (pid == 0) {
-			detach(set);
+			gt_detach(is_set_file, set);
 			struct gt_pw_report child = { 0 };
 			warm_all(set, GT_PW_POPULATE, budget, &child, false);
 			_exit(0);

@@ -122,8 +122,7 @@ static int add_profile(struct gt_pw_set *set, const struct gt_rootfs *root, cons
 	if (stale > 0)
 		gt_note(notes, "profile %s: %u file(s) changed since recording; skipped", key, stale);
 	gt_note(notes, "profile %s replayed: %zu file(s)", key, p->n_files - stale);
-	gt_profile_free(p);
-	free(p);
+	gt_profile_match_free(&m);
 	*used = ret == 0;
 	return ret;
 }
