@@ -165,7 +165,15 @@ static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy 
 	const char *config = ra->config != NULL ? ra->config : "config.json";
 	char summary[2048] = "";
 	gt_err_t err = NULL;
-	int rc = hook_prewarm_bundle(policy, bundle, config, summary, sizeof(summary), &err);
+	struct hook_bundle hb;
+	int rc = hook_bundle_load(&hb, policy, bundle, config, &err);
+	if (rc == 0) {
+		/* Already detached: a background reader would only fork again. */
+		enum gt_pw_mode mode = hook_bundle_mode(&hb);
+		rc = hook_bundle_prewarm(&hb, mode == GT_PW_BACKGROUND ? GT_PW_POPULATE : mode, summary, sizeof(summary),
+					 &err);
+	}
+	hook_bundle_free(&hb);
 	struct gt_log_event ev = { .entry = "runtime-prewarm", .id = ra->id != NULL ? ra->id : "",
 				   .outcome = rc < 0 ? "passthrough" : "done", .error = rc < 0 ? gt_err_msg(err) : NULL,
 				   .detail = summary, .ms = hook_elapsed_ms(&t0) };

@@ -98,5 +98,16 @@ if gt_need_hook "prestart hook warms the listed file"; then
 		tap_not_ok "the hook's log line reports the prewarm and the residency after it"
 		tap_diag_file "decisions.jsonl" "$GT_TMP/decisions.jsonl"
 	fi
+	# Background: the hook only forks; the detached reader resolves the set,
+	# warms it and logs its own line.
+	if jq -es --arg id "$GT_ID-prestart-background" '
+		any(.[]; .id == $id and .entry == "prestart" and (.detail | test("^prewarm background: reader [0-9]+ ")))
+		and any(.[]; .id == $id and .entry == "prewarm-reader" and (.detail | test("1 files .* -> 100%")))' \
+		"$GT_TMP/decisions.jsonl" >/dev/null 2>&1; then
+		tap_ok "background: the hook returns after the fork, the reader logs the warmed file"
+	else
+		tap_not_ok "background: the hook returns after the fork, the reader logs the warmed file"
+		tap_diag_file "decisions.jsonl" "$GT_TMP/decisions.jsonl"
+	fi
 fi
 tap_done
