@@ -3,7 +3,7 @@
 first output, with the page cache dropped before every run, for each prewarm
 mode against no hook, alternating within each round.
 
-usage (root): coldstart.py HOOK [--rounds N] [--ra KB,...] [--work DIR]
+usage (root): coldstart.py HOOK [--rounds N] [--ra KB,...] [--work DIR] [--cases none,default,...]
 
 Two containers are built from binaries on this machine, each with its ELF
 closure copied in: `perl -e` (about 7 MiB of code) and `clang --version`
@@ -13,8 +13,10 @@ closure copied in: `perl -e` (about 7 MiB of code) and `clang --version`
   willneed, populate, background   that mode on the whole closure, no set-size limit
   profile-willneed, profile-populate   the working set one earlier run of the
             same image touched (recorded by the poststart hook), in that mode
-gotune's own binary and libraries are read back in after each drop (they
-are hot on a node where gotune runs for every container). The device's readahead (read_ahead_kb) is set to each --ra value in turn
+  warm      no hook and no drop: the bound no prewarm can beat
+runc's and gotune's own binaries, their libraries and gotune's policy file
+are read back in after each drop (they are used for every container on a
+node, so they are hot there): only the container's files start cold. The device's readahead (read_ahead_kb) is set to each --ra value in turn
 (default: the current value and 128) and restored at the end.
 Reports the median per case, the ratio to `none` in the same rounds, and the
 hook's own median wall time (from its JSON log).
@@ -27,7 +29,8 @@ import subprocess
 import sys
 import time
 
-CASES = ["none", "default", "willneed", "populate", "background", "profile-willneed", "profile-populate"]
+ALL_CASES = ["none", "default", "willneed", "populate", "background", "profile-willneed", "profile-populate", "warm"]
+CASES = list(ALL_CASES)
 
 
 def sh(*cmd, **kw):
@@ -67,7 +70,7 @@ def make_bundle(bundle, root, args, hook, policy, case, record=False):
     c["root"] = {"path": root, "readonly": True}
     c["process"]["terminal"] = False
     c["process"]["args"] = args
-    if case != "none":
+    if case not in ("none", "warm"):
         c["hooks"] = {"createRuntime": [{"path": hook, "args": ["gotune-hook", "createRuntime", "--policy", policy[case]],
                                          "timeout": 30}]}
     if record:
@@ -83,8 +86,9 @@ def drop_caches():
         f.write("3\n")
 
 
-def run_once(bundle, cid, keep_hot):
-    drop_caches()
+def run_once(bundle, cid, keep_hot, cold=True):
+    if cold:
+        drop_caches()
     # gotune runs for every container on a node, so its own binary is hot
     # there; only the container's files start cold.
     for f in keep_hot:
@@ -100,6 +104,12 @@ def run_once(bundle, cid, keep_hot):
     rc = p.wait()
     if rc != 0 or not first:
         sys.exit(f"container {cid} failed (exit {rc})")
+    # A background reader may outlive its container: the next start must
+    # not share the disk with it.
+    for _ in range(300):
+        if subprocess.run(["pgrep", "-x", "gotune-hook"], stdout=subprocess.DEVNULL).returncode != 0:
+            break
+        time.sleep(0.1)
     return (t1 - t0) * 1000
 
 
@@ -125,12 +135,15 @@ def main():
             ras = [int(x) for x in args[i + 1].split(",")]
         elif a == "--work":
             work = args[i + 1]
+        elif a == "--cases":
+            keep = args[i + 1].split(",")
+            CASES[:] = [c for c in CASES if c in keep or c == "none"]
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     log = os.path.join(work, "hook.jsonl")
     policy = {}
     profiles = os.path.join(work, "profiles")
-    for case in CASES[1:]:
+    for case in [c for c in ALL_CASES if c not in ("none", "warm")]:
         p = {"log_file": log, "profile": {"dir": profiles if case.startswith("profile") else os.path.join(work, "none")}}
         if case.startswith("profile"):
             p["prewarm"] = {"mode": case.split("-")[1], "max_set_bytes": 1 << 40, "max_bytes": 1 << 30,
@@ -158,7 +171,7 @@ def main():
         time.sleep(1)
         workloads.append((name, root, argv, size))
 
-    hot = closure(hook)
+    hot = closure(hook) + closure(shutil.which("runc")) + list(policy.values())
     ra_file = readahead_path(work)
     ra_orig = int(open(ra_file).read()) if ra_file else None
     if ras is None:
@@ -176,7 +189,7 @@ def main():
                 for r in range(rounds):
                     order = CASES[r % len(CASES):] + CASES[:r % len(CASES)]
                     for c in order:
-                        times[c].append(run_once(os.path.join(work, name, c), f"cs-{name}-{c}-{r}", hot))
+                        times[c].append(run_once(os.path.join(work, name, c), f"cs-{name}-{c}-{r}", hot, c != "warm"))
                 base = statistics.median(times["none"])
                 print(f"\n{name} ({size / 2**20:.1f} MiB closure), read_ahead_kb {ra}")
                 print(f"{'case':<11} {'median ms':>10} {'ratio':>7} {'p10':>8} {'p90':>8}")
@@ -188,10 +201,16 @@ def main():
         if ra_file and ra_orig:
             open(ra_file, "w").write(f"{ra_orig}\n")
     hook_ms = {}
+    reader_ms = []
     for line in open(log):
         e = json.loads(line)
+        if e.get("entry") == "prewarm-reader":
+            reader_ms.append(e["ms"])
+            continue
         mode = e.get("detail", "").split("prewarm ")[-1].split(":")[0]
         hook_ms.setdefault(mode, []).append(e["ms"])
+    if reader_ms:
+        hook_ms["background reader (async)"] = reader_ms
     print("\nhook wall time (median ms) by what it did:")
     for mode, v in sorted(hook_ms.items()):
         print(f"  {mode[:40]:<40} {statistics.median(v):8.2f}  (n={len(v)})")
