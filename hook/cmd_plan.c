@@ -94,6 +94,11 @@ static void print_profile(const char *text, size_t len, const char *bundle_dir, 
 		fprintf(f, "\nworking-set profile: entrypoint %s not found in the rootfs\n", e.arg0);
 		return;
 	}
+	if (r == 0 && m.key[0] == '\0') {
+		fprintf(f, "\nworking-set profile: none (no directory %s): prestart warms the usual set\n",
+			policy->settings.profile_dir);
+		return;
+	}
 	fprintf(f, "\nworking-set profile (%s, key %s, %s):\n  ", policy->settings.profile_dir, m.key,
 		m.id[0] ? m.id : "no build ID");
 	if (r == 0) {

@@ -59,6 +59,11 @@ int gt_warmset_find_profile(const struct gt_rootfs *root, const struct gt_entry 
 			    struct gt_profile_match *m)
 {
 	memset(m, 0, sizeof(*m));
+	/* No profile directory (nothing ever recorded on this node): no
+	 * need to look up and read the entrypoint for a key. */
+	struct stat dst;
+	if (stat(dir, &dst) < 0 || !S_ISDIR(dst.st_mode))
+		return 0;
 	gt_err_t miss = NULL;
 	int fd = gt_entry_find(root, e, m->entry, sizeof(m->entry), &miss);
 	gt_err_free(&miss);

@@ -11,8 +11,9 @@ closure copied in: `perl -e` (about 7 MiB of code) and `clang --version`
   none      no hook
   default   the hook with the default policy (willneed, listed files only: none here)
   willneed, populate, background   that mode on the whole closure, no set-size limit
-  profile-willneed, profile-populate   the working set one earlier run of the
-            same image touched (recorded by the poststart hook), in that mode
+  profile-willneed, profile-populate, profile-background   the working set
+            one earlier run of the same image touched (recorded by the
+            poststart hook), in that mode
   warm      no hook and no drop: the bound no prewarm can beat
 runc's and gotune's own binaries, their libraries and gotune's policy file
 are read back in after each drop (they are used for every container on a
@@ -29,7 +30,7 @@ import subprocess
 import sys
 import time
 
-ALL_CASES = ["none", "default", "willneed", "populate", "background", "profile-willneed", "profile-populate", "warm"]
+ALL_CASES = ["none", "default", "willneed", "populate", "background", "profile-willneed", "profile-populate", "profile-background", "warm"]
 CASES = list(ALL_CASES)
 
 
@@ -91,7 +92,8 @@ def run_once(bundle, cid, keep_hot, cold=True):
         drop_caches()
     # gotune runs for every container on a node, so its own binary is hot
     # there; only the container's files start cold.
-    for f in keep_hot:
+    # The engine has just written config.json: it is hot too.
+    for f in keep_hot + [os.path.join(bundle, "config.json")]:
         with open(f, "rb") as fh:
             while fh.read(1 << 20):
                 pass
