@@ -1,6 +1,7 @@
 #include "buildid.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -86,8 +87,10 @@ int gt_build_id_fd(int fd, char out[GT_BUILD_ID_MAX])
 		gt_elf_free(&e);
 		return 0;
 	}
-	struct gt_elf_src src = { .fd = fd, .buf = NULL, .len = (uint64_t)st.st_size };
+	struct gt_elf_cache *cache = malloc(sizeof(*cache));
+	struct gt_elf_src src = gt_elf_src_fd(fd, (uint64_t)st.st_size, cache);
 	int r = gt_build_id(&src, &e, out);
+	free(cache);
 	gt_elf_free(&e);
 	return r;
 }

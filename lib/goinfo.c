@@ -214,8 +214,11 @@ int gt_goinfo_read_fd(int fd, struct gt_goinfo *out, gt_err_t *err)
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return gt_error(err, errno, "stat");
-	struct gt_elf_src s = { .fd = fd, .len = (uint64_t)st.st_size };
-	return gt_goinfo_read(&s, out, err);
+	struct gt_elf_cache *cache = malloc(sizeof(*cache));
+	struct gt_elf_src s = gt_elf_src_fd(fd, (uint64_t)st.st_size, cache);
+	int ret = gt_goinfo_read(&s, out, err);
+	free(cache);
+	return ret;
 }
 
 bool gt_goinfo_at_least(const struct gt_goinfo *g, int major, int minor)

@@ -110,11 +110,71 @@ static size_t synth(unsigned char *b, int bits, int be)
 	return 1024;
 }
 
+/* The block cache of file reads must give exactly the file's bytes for
+ * any offset and length (across block boundaries, at the end), and fail
+ * once the file has shrunk under it. */
+static void cache_matches_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ok(0, "%s readable", path);
+		return;
+	}
+	size_t len = (size_t)st.st_size;
+	unsigned char *all = malloc(len), *a = malloc(GT_ELF_CACHE_BLOCK + 1), *b = malloc(GT_ELF_CACHE_BLOCK + 1);
+	struct gt_elf_cache *cache = malloc(sizeof(*cache));
+	struct gt_elf_src mem = { .fd = -1, .buf = all, .len = len };
+	struct gt_elf_src file = gt_elf_src_fd(fd, len, cache);
+	int bad = 0;
+	if (all == NULL || a == NULL || b == NULL || cache == NULL || pread(fd, all, len, 0) != (ssize_t)len)
+		bad = -1;
+	srand(7);
+	for (int i = 0; i < 5000 && bad == 0; i++) {
+		size_t n = (size_t)rand() % (i % 10 == 0 ? GT_ELF_CACHE_BLOCK + 1 : 64) + 1;
+		uint64_t off = i % 3 == 0 ? (uint64_t)(rand() % 8 + 1) * GT_ELF_CACHE_BLOCK - n / 2
+					  : (uint64_t)rand() % len;
+		int rm = gt_elf_src_read(&mem, off, a, n), rf = gt_elf_src_read(&file, off, b, n);
+		if (rm != rf || (rm == 0 && memcmp(a, b, n) != 0))
+			bad = i + 1;
+	}
+	ok(bad == 0, "cached reads of %s equal its bytes (5000 reads; first wrong: %d)", path, bad);
+	ok(gt_elf_src_read(&file, len - 4, a, 8) < 0 && gt_elf_src_read(&file, len - 4, a, 4) == 0,
+	   "a read past the end fails, one up to it works");
+	free(all);
+	free(a);
+	free(b);
+	free(cache);
+	close(fd);
+}
+
+static void cache_sees_shrink(void)
+{
+	char path[] = "/tmp/gotune-elfcache-XXXXXX";
+	int fd = mkstemp(path);
+	unsigned char block[4096] = { 1 }, out[16];
+	for (int i = 0; i < 16 && fd >= 0; i++)
+		if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block))
+			break;
+	struct gt_elf_cache *cache = malloc(sizeof(*cache));
+	struct gt_elf_src file = gt_elf_src_fd(fd, 16 * 4096, cache);
+	bool ok_before = gt_elf_src_read(&file, 40000, out, 16) == 0;
+	if (ftruncate(fd, 4096) < 0)
+		ok_before = false;
+	ok(ok_before && gt_elf_src_read(&file, 50000, out, 16) < 0,
+	   "a file that shrank after its size was taken: the read past its new end fails");
+	free(cache);
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	struct gt_elf e;
 	gt_err_t err = NULL;
 
+	cache_matches_file("/bin/ls");
+	cache_sees_shrink();
 	ok(read_path("/bin/ls", &e) == 0, "/bin/ls parses");
 	is_int(e.bits, 64, "64-bit");
 	is_int(e.machine, EM_X86_64, "x86-64");
