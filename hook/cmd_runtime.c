@@ -135,15 +135,21 @@ static int tune_and_log(const struct gt_rt_args *ra, const struct gt_policy *pol
 }
 
 /* Engines driven through the wrapper may have no prestart hook: when a
- * working-set profile is recorded for this image, warm it from here. In a
- * grandchild, confined, detached: the runtime exec'd below starts at once
- * and never sees a child of ours (crun mistook a stray SIGCHLD for its
- * own). Costs a stat when no profile directory exists. */
+ * working-set profile is recorded for this image, or the policy lists
+ * files or asks for the closure, warm them from here. In a grandchild,
+ * confined, detached: the runtime exec'd below starts at once and never
+ * sees a child of ours (crun mistook a stray SIGCHLD for its own). This is
+ * also the earliest point gotune sees a container: the reads overlap all of
+ * the runtime's own set-up, where a prestart hook overlaps only its end.
+ * Costs a stat when there is nothing to warm. */
 static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy *policy)
 {
 	const struct gt_settings *s = &policy->settings;
 	struct stat st;
-	if (!s->enabled || s->prewarm.mode == GT_PW_OFF || stat(s->profile_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+	if (!s->enabled || s->prewarm.mode == GT_PW_OFF)
+		return;
+	if (!s->prewarm.closure && s->prewarm.n_files == 0 &&
+	    (stat(s->profile_dir, &st) < 0 || !S_ISDIR(st.st_mode)))
 		return;
 	pid_t pid = fork();
 	if (pid < 0)
@@ -177,8 +183,8 @@ static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy 
 	struct gt_log_event ev = { .entry = "runtime-prewarm", .id = ra->id != NULL ? ra->id : "",
 				   .outcome = rc < 0 ? "passthrough" : "done", .error = rc < 0 ? gt_err_msg(err) : NULL,
 				   .detail = summary, .ms = hook_elapsed_ms(&t0) };
-	/* Only worth a line when a profile was replayed or something failed. */
-	if (rc < 0 || strstr(summary, "replayed") != NULL)
+	/* Only worth a line when something was warmed or failed. */
+	if (rc < 0 || strstr(summary, "replayed") != NULL || strstr(summary, "requested 0B") == NULL)
 		gt_log_event(&ev, policy->log_file);
 	gt_err_free(&err);
 	_exit(0);

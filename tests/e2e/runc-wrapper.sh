@@ -28,6 +28,37 @@ gt_make_rootfs "$WS_ROOTFS"
 
 gt_wrapper_suite
 
+# The wrapper warms what the policy lists (no prestart hook, no profile
+# directory): its detached reader runs while runc sets the container up.
+d="gotune-runc with prewarm.files in the policy: the listed file is resident after the run"
+if gt_need_hook "$d" && [ -w /proc/sys/vm/drop_caches ] && command -v fincore >/dev/null; then
+	mkdir -p "$WS_ROOTFS/data"
+	head -c $((4 << 20)) /dev/urandom >"$WS_ROOTFS/data/model.bin"
+	pw=$(gt_policy "$GT_TMP/pw.json" "{\"runtime\": \"$WS_RUNTIME\", \"log_file\": \"$GT_TMP/pw.jsonl\",
+		\"profile\": {\"dir\": \"$GT_TMP/no-profiles\"}, \"prewarm\": {\"files\": [\"/data/model.bin\"]}}")
+	b=$(ws_bundle warm)
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	ws_run warm "$b" env GOTUNE_POLICY="$pw" "$(gt_runc_link)"
+	pct=0
+	for _ in $(seq 50); do
+		pct=$(fincore --bytes --noheadings --raw --output RES,SIZE "$WS_ROOTFS/data/model.bin" |
+			awk '{ printf "%d\n", $2 ? 100 * $1 / $2 : 0 }')
+		[ "$pct" -ge 99 ] && break
+		sleep 0.1
+	done
+	if [ "$pct" -ge 99 ] && jq -es 'any(.[]; .entry == "runtime-prewarm" and (.detail | test("1 files")))' \
+		"$GT_TMP/pw.jsonl" >/dev/null 2>&1; then
+		tap_ok "$d ($pct%), and the reader logged it"
+	else
+		tap_not_ok "$d ($pct%)"
+		tap_diag_file pw.jsonl "$GT_TMP/pw.jsonl"
+	fi
+	rm -f "$WS_ROOTFS/data/model.bin"
+elif gt_need_hook "$d"; then
+	tap_skip "$d" "cannot drop the page cache or no fincore here"
+fi
+
 # runc applies the limits here (cgroup v1): a shell in the same spec reads its
 # own cgroup files. Shows the test container is really a limited one.
 b=$(ws_bundle limits)
