@@ -14,6 +14,10 @@ closure copied in: `perl -e` (about 7 MiB of code) and `clang --version`
   profile-willneed, profile-populate, profile-background   the working set
             one earlier run of the same image touched (recorded by the
             poststart hook), in that mode
+  wrapper, wrapper-populate, wrapper-profile   `runc run` through gotune-runc
+            (no hook): the default policy; the whole closure; the recorded
+            working set, read by the wrapper's detached child while runc
+            sets the container up
   warm      no hook and no drop: the bound no prewarm can beat
 runc's and gotune's own binaries, their libraries and gotune's policy file
 are read back in after each drop (they are used for every container on a
@@ -30,7 +34,8 @@ import subprocess
 import sys
 import time
 
-ALL_CASES = ["none", "default", "willneed", "populate", "background", "profile-willneed", "profile-populate", "profile-background", "warm"]
+ALL_CASES = ["none", "default", "willneed", "populate", "background", "profile-willneed", "profile-populate", "profile-background",
+             "wrapper", "wrapper-populate", "wrapper-profile", "warm"]
 CASES = list(ALL_CASES)
 
 
@@ -71,7 +76,7 @@ def make_bundle(bundle, root, args, hook, policy, case, record=False):
     c["root"] = {"path": root, "readonly": True}
     c["process"]["terminal"] = False
     c["process"]["args"] = args
-    if case not in ("none", "warm"):
+    if case not in ("none", "warm") and not case.startswith("wrapper"):
         c["hooks"] = {"createRuntime": [{"path": hook, "args": ["gotune-hook", "createRuntime", "--policy", policy[case]],
                                          "timeout": 30}]}
     if record:
@@ -87,7 +92,7 @@ def drop_caches():
         f.write("3\n")
 
 
-def run_once(bundle, cid, keep_hot, cold=True):
+def run_once(bundle, cid, keep_hot, cold=True, runner=("runc",), env=None):
     if cold:
         drop_caches()
     # gotune runs for every container on a node, so its own binary is hot
@@ -98,8 +103,8 @@ def run_once(bundle, cid, keep_hot, cold=True):
             while fh.read(1 << 20):
                 pass
     t0 = time.perf_counter()
-    p = subprocess.Popen(["runc", "run", "--bundle", bundle, cid], stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    p = subprocess.Popen([*runner, "run", "--bundle", bundle, cid], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env)
     first = p.stdout.read(1)
     t1 = time.perf_counter()
     p.stdout.read()
@@ -146,8 +151,17 @@ def main():
     policy = {}
     profiles = os.path.join(work, "profiles")
     for case in [c for c in ALL_CASES if c not in ("none", "warm")]:
-        p = {"log_file": log, "profile": {"dir": profiles if case.startswith("profile") else os.path.join(work, "none")}}
-        if case.startswith("profile"):
+        p = {"log_file": log, "profile": {"dir": profiles if case.endswith("profile") or case.startswith("profile")
+                                          else os.path.join(work, "none")}}
+        if case == "wrapper-profile":
+            p["prewarm"] = {"mode": "populate", "max_set_bytes": 1 << 40, "max_bytes": 1 << 30,
+                            "max_file_bytes": 1 << 30, "max_ms": 10000}
+        elif case == "wrapper-populate":
+            p["prewarm"] = {"mode": "populate", "closure": True, "max_set_bytes": 1 << 40, "max_bytes": 1 << 30,
+                            "max_file_bytes": 1 << 30, "max_ms": 10000}
+        elif case == "wrapper":
+            pass
+        elif case.startswith("profile"):
             p["prewarm"] = {"mode": case.split("-")[1], "max_set_bytes": 1 << 40, "max_bytes": 1 << 30,
                             "max_file_bytes": 1 << 30, "max_ms": 10000}
         elif case != "default":
@@ -173,7 +187,10 @@ def main():
         time.sleep(1)
         workloads.append((name, root, argv, size))
 
+    wrapper = os.path.join(os.path.dirname(hook), "gotune-runc")
     hot = closure(hook) + closure(shutil.which("runc")) + list(policy.values())
+    if os.path.exists("/etc/ld.so.cache"):  # runc is dynamically linked
+        hot.append("/etc/ld.so.cache")
     ra_file = readahead_path(work)
     ra_orig = int(open(ra_file).read()) if ra_file else None
     if ras is None:
@@ -191,7 +208,11 @@ def main():
                 for r in range(rounds):
                     order = CASES[r % len(CASES):] + CASES[:r % len(CASES)]
                     for c in order:
-                        times[c].append(run_once(os.path.join(work, name, c), f"cs-{name}-{c}-{r}", hot, c != "warm"))
+                        runner, env = ("runc",), None
+                        if c.startswith("wrapper"):
+                            runner, env = (wrapper,), dict(os.environ, GOTUNE_POLICY=policy[c])
+                        times[c].append(run_once(os.path.join(work, name, c), f"cs-{name}-{c}-{r}", hot, c != "warm",
+                                                 runner, env))
                 base = statistics.median(times["none"])
                 print(f"\n{name} ({size / 2**20:.1f} MiB closure), read_ahead_kb {ra}")
                 print(f"{'case':<11} {'median ms':>10} {'ratio':>7} {'p10':>8} {'p90':>8}")
@@ -203,16 +224,15 @@ def main():
         if ra_file and ra_orig:
             open(ra_file, "w").write(f"{ra_orig}\n")
     hook_ms = {}
-    reader_ms = []
+    async_label = {"prewarm-reader": "background reader (async)", "runtime-prewarm": "wrapper's reader (async)",
+                   "runtime": "wrapper (tuning, before runc)"}
     for line in open(log):
         e = json.loads(line)
-        if e.get("entry") == "prewarm-reader":
-            reader_ms.append(e["ms"])
+        if e.get("entry") in async_label:
+            hook_ms.setdefault(async_label[e["entry"]], []).append(e["ms"])
             continue
         mode = e.get("detail", "").split("prewarm ")[-1].split(":")[0]
         hook_ms.setdefault(mode, []).append(e["ms"])
-    if reader_ms:
-        hook_ms["background reader (async)"] = reader_ms
     print("\nhook wall time (median ms) by what it did:")
     for mode, v in sorted(hook_ms.items()):
         print(f"  {mode[:40]:<40} {statistics.median(v):8.2f}  (n={len(v)})")
