@@ -63,19 +63,33 @@ static int64_t mtime_ns(const struct stat *st)
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
+/* The file of the previous mapping: a library is mapped as 4 or 5
+ * consecutive segments, looked up once. */
+struct last_file {
+	char path[1024];
+	struct stat st;
+	bool found;
+};
+
 /* One mapping: the present pages of [start, end) mapped from path at off.
  * The file is looked up inside the process's root with RESOLVE_IN_ROOT: a
  * path the container swaps for a link cannot lead us to a host file. */
 static int sample_mapping(const struct gt_rootfs *root, int pagemap, uint64_t start, uint64_t end, uint64_t off,
-			  const char *path, struct gt_profile *p, uint64_t *added, uint64_t *budget, gt_err_t *err)
+			  const char *path, struct last_file *last, struct gt_profile *p, uint64_t *added,
+			  uint64_t *budget, gt_err_t *err)
 {
-	struct stat st;
-	gt_err_t miss = NULL;
-	int fd = gt_rootfs_open_regular(root, path, &st, &miss);
-	gt_err_free(&miss);
-	if (fd < 0)
+	if (strcmp(last->path, path) != 0) {
+		gt_err_t miss = NULL;
+		int fd = gt_rootfs_open_regular(root, path, &last->st, &miss);
+		gt_err_free(&miss);
+		last->found = fd >= 0;
+		if (fd >= 0)
+			close(fd);
+		snprintf(last->path, sizeof(last->path), "%s", path);
+	}
+	if (!last->found)
 		return 0;
-	close(fd);
+	const struct stat st = last->st;
 	uint64_t ps = (uint64_t)sysconf(_SC_PAGESIZE);
 	if ((end - start) / ps > MAX_MAPPING_PAGES)
 		end = start + (uint64_t)MAX_MAPPING_PAGES * ps;
@@ -132,6 +146,7 @@ static int sample_pid(pid_t pid, struct gt_profile *p, uint64_t *pages, uint64_t
 	char line[1024];
 	int ret = 0;
 	size_t bytes = 0;
+	struct last_file last = { .path = "" };
 	while (ret == 0 && fgets(line, sizeof(line), maps) != NULL && (bytes += strlen(line)) < MAX_MAPS_BYTES) {
 		unsigned long long s, e, off, ino;
 		char perms[8], dev[16];
@@ -142,7 +157,7 @@ static int sample_pid(pid_t pid, struct gt_profile *p, uint64_t *pages, uint64_t
 		name[strcspn(name, "\n")] = '\0';
 		if (name[0] != '/' || strstr(name, " (deleted)") != NULL)
 			continue;
-		ret = sample_mapping(&root, pm, s, e, off, name, p, pages, budget, err);
+		ret = sample_mapping(&root, pm, s, e, off, name, &last, p, pages, budget, err);
 	}
 	gt_rootfs_close(&root);
 	close(pm);
