@@ -224,18 +224,18 @@ def main():
         if ra_file and ra_orig:
             open(ra_file, "w").write(f"{ra_orig}\n")
     hook_ms = {}
-    async_label = {"prewarm-reader": "background reader (async)", "runtime-prewarm": "wrapper's reader (async)",
-                   "runtime": "wrapper (tuning, before runc)"}
+    label = {"prewarm-reader": " (its detached reader)", "runtime-prewarm": " (the wrapper's detached reader)",
+             "runtime": " (the wrapper's tuning, before runc)"}
     for line in open(log):
         e = json.loads(line)
-        if e.get("entry") in async_label:
-            hook_ms.setdefault(async_label[e["entry"]], []).append(e["ms"])
+        parts = e.get("id", "").split("-")
+        if len(parts) < 4 or parts[0] != "cs":
             continue
-        mode = e.get("detail", "").split("prewarm ")[-1].split(":")[0]
-        hook_ms.setdefault(mode, []).append(e["ms"])
-    print("\nhook wall time (median ms) by what it did:")
-    for mode, v in sorted(hook_ms.items()):
-        print(f"  {mode[:40]:<40} {statistics.median(v):8.2f}  (n={len(v)})")
+        key = parts[1] + " " + "-".join(parts[2:-1]) + label.get(e.get("entry"), "")
+        hook_ms.setdefault(key, []).append(e["ms"])
+    print("\nwall time of gotune's own work per start (median ms; the runtime waits only for the hook):")
+    for key, v in sorted(hook_ms.items()):
+        print(f"  {key[:56]:<56} {statistics.median(v):8.2f}  (n={len(v)})")
     print("\nbytes each strategy asked the kernel to read (median per start, from the hook's log):")
     for name, size in sizes_by_case(log).items():
         print(f"  {name:<28} {size / 2**20:8.1f} MiB")
