@@ -7,6 +7,8 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
 /* Capabilities kept per phase, everything else dropped from the effective,
  * permitted and inheritable sets. */
 static const cap_value_t tune_caps[] = {
@@ -66,25 +68,30 @@ static int drop_caps(const cap_value_t *keep, int n, gt_err_t *err)
 /* gt_bpf_tune[] and gt_bpf_prewarm[], generated from seccomp_rules.c. */
 #include "seccomp_bpf.h"
 
+static const struct {
+	const cap_value_t *caps;
+	int n_caps;
+	const struct sock_filter *bpf;
+	unsigned short bpf_len;
+} phases[GT_PHASE_COUNT] = {
+	[GT_PHASE_TUNE] = { tune_caps, N_OF(tune_caps), gt_bpf_tune, N_OF(gt_bpf_tune) },
+	[GT_PHASE_PREWARM] = { prewarm_caps, N_OF(prewarm_caps), gt_bpf_prewarm, N_OF(gt_bpf_prewarm) },
+};
+
 int gt_confine(enum gt_phase phase, gt_err_t *err)
 {
 	if (!gt_confine_available())
 		return 0;
+	if ((unsigned)phase >= GT_PHASE_COUNT)
+		return gt_error(err, EINVAL, "confine: phase %d", (int)phase);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return gt_error(err, errno, "confine: no_new_privs");
-	bool tune = phase == GT_PHASE_TUNE;
-	if (drop_caps(tune ? tune_caps : prewarm_caps,
-		      tune ? (int)(sizeof(tune_caps) / sizeof(tune_caps[0]))
-			   : (int)(sizeof(prewarm_caps) / sizeof(prewarm_caps[0])),
-		      err) < 0)
+	if (drop_caps(phases[phase].caps, phases[phase].n_caps, err) < 0)
 		return gt_error_wrap(err, "confine");
 	/* The filters were compiled from the rules above by libseccomp at
 	 * build time (gen_seccomp.c): loading a ready program costs a few
 	 * microseconds, compiling it on every container start cost 0.2 ms. */
-	struct sock_fprog prog = tune ? (struct sock_fprog){ sizeof(gt_bpf_tune) / sizeof(gt_bpf_tune[0]),
-							     (struct sock_filter *)gt_bpf_tune }
-				      : (struct sock_fprog){ sizeof(gt_bpf_prewarm) / sizeof(gt_bpf_prewarm[0]),
-							     (struct sock_filter *)gt_bpf_prewarm };
+	struct sock_fprog prog = { phases[phase].bpf_len, (struct sock_filter *)phases[phase].bpf };
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
 		return gt_error(err, errno, "confine: seccomp");
 	return 0;
