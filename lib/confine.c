@@ -21,6 +21,20 @@ static const cap_value_t prewarm_caps[] = {
 	CAP_DAC_READ_SEARCH,	/* resolve and read the rootfs's files whatever their modes */
 	CAP_FOWNER,		/* O_NOATIME on files we do not own, so warming leaves atimes alone */
 };
+static const cap_value_t record_caps[] = {
+	/* /proc/PID/{maps,pagemap,root} ask for ptrace read access, and a
+	 * container's process runs as another uid or with capabilities ours
+	 * (after this drop) are no superset of; ptrace(2) stays refused */
+	CAP_SYS_PTRACE,
+	/* pagemap is 0400 to its process's uid; and the files inside the
+	 * container's root, whatever their modes */
+	CAP_DAC_READ_SEARCH,
+	/* Not needed: CAP_FOWNER (the container has just mapped these files,
+	 * which set their atimes already, so the open without O_NOATIME
+	 * changes none), CAP_SYS_NICE (SCHED_IDLE and a higher nice value are
+	 * ours to take), CAP_SYS_ADMIN (it only unmasks pagemap's frame
+	 * numbers; the present bit is there without it). */
+};
 
 bool gt_confine_available(void)
 {
@@ -65,7 +79,8 @@ static int drop_caps(const cap_value_t *keep, int n, gt_err_t *err)
 	return ret;
 }
 
-/* gt_bpf_tune[] and gt_bpf_prewarm[], generated from seccomp_rules.c. */
+/* gt_bpf_tune[], gt_bpf_prewarm[] and gt_bpf_record[], generated from
+ * seccomp_rules.c. */
 #include "seccomp_bpf.h"
 
 static const struct {
@@ -76,6 +91,7 @@ static const struct {
 } phases[GT_PHASE_COUNT] = {
 	[GT_PHASE_TUNE] = { tune_caps, N_OF(tune_caps), gt_bpf_tune, N_OF(gt_bpf_tune) },
 	[GT_PHASE_PREWARM] = { prewarm_caps, N_OF(prewarm_caps), gt_bpf_prewarm, N_OF(gt_bpf_prewarm) },
+	[GT_PHASE_RECORD] = { record_caps, N_OF(record_caps), gt_bpf_record, N_OF(gt_bpf_record) },
 };
 
 int gt_confine(enum gt_phase phase, gt_err_t *err)

@@ -40,6 +40,21 @@ static const int prewarm_syscalls[] = {
 	SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
 	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_yield),
 };
+static const int record_syscalls[] = {
+	/* is a sampled process still there */
+	SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
+	/* the pause between rounds, and SCHED_IDLE (else nice 19) after the first */
+	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_setscheduler), SCMP_SYS(setpriority),
+	/* the profile directory, created on first use */
+	SCMP_SYS(mkdir), SCMP_SYS(mkdirat),
+	/* the atomic write of a profile, and pruning old ones; no fchown: the
+	 * write asks for it only to give a file back to another owner, and
+	 * profiles are all the recorder's own */
+	SCMP_SYS(fchmod), SCMP_SYS(fsync), SCMP_SYS(renameat), SCMP_SYS(renameat2),
+	SCMP_SYS(rename), SCMP_SYS(unlinkat),
+	/* the live marker on the temp file, and clearing stale ones */
+	SCMP_SYS(flock),
+};
 
 static const struct {
 	const int *calls;
@@ -47,6 +62,7 @@ static const struct {
 } phase_syscalls[GT_PHASE_COUNT] = {
 	[GT_PHASE_TUNE] = { tune_syscalls, N_OF(tune_syscalls) },
 	[GT_PHASE_PREWARM] = { prewarm_syscalls, N_OF(prewarm_syscalls) },
+	[GT_PHASE_RECORD] = { record_syscalls, N_OF(record_syscalls) },
 };
 
 static int add_rules(scmp_filter_ctx ctx, const int *calls, size_t n)
