@@ -39,8 +39,10 @@ int cmd_confine_check(int argc, char *argv[])
 		ph = GT_PHASE_TUNE;
 	else if (strcmp(phase, "prewarm") == 0)
 		ph = GT_PHASE_PREWARM;
+	else if (strcmp(phase, "record") == 0)
+		ph = GT_PHASE_RECORD;
 	else {
-		fprintf(stderr, "usage: gotune-hook confine-check [tune|prewarm]\n");
+		fprintf(stderr, "usage: gotune-hook confine-check [tune|prewarm|record]\n");
 		return 2;
 	}
 	if (!gt_confine_available()) {

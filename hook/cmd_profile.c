@@ -18,6 +18,7 @@
 #include "log.h"
 #include "profile.h"
 #include "closure.h"
+#include "confine.h"
 #include "detach.h"
 #include "record.h"
 #include "rootfs.h"
@@ -154,6 +155,9 @@ int cmd_poststart(int argc, char *argv[])
 		return 0;
 	}
 	gt_detach(NULL, NULL);
+	/* Reads the maps and files of a container's processes: confined
+	 * before the first read. */
+	hook_confine(&policy, GT_PHASE_RECORD);
 	_exit(record_to((pid_t)st.pid, &spec, st.bundle, s.profile_dir, &s, true));
 }
 
@@ -214,6 +218,7 @@ int cmd_profile(int argc, char *argv[])
 			fprintf(stderr, "gotune-hook profile: %s\n", gt_err_msg(err));
 			return 1;
 		}
+		hook_confine(&policy, GT_PHASE_RECORD);
 		return record_to((pid_t)pid, &spec, bundle, dir, &policy.settings, false);
 	}
 	fputs(usage, stderr);

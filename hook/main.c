@@ -36,7 +36,7 @@ static const char help[] =
 	"  nri [--socket PATH] [--idx NN]\n"
 	"                       run as an NRI plugin for containerd >= 1.7 and CRI-O >= 1.26: add the\n"
 	"                       tuned variables to each container the runtime creates (long-running)\n"
-	"  confine-check [tune|prewarm]\n"
+	"  confine-check [tune|prewarm|record]\n"
 	"                       apply a phase's confinement (seccomp, no_new_privs, capabilities)\n"
 	"                       and show what the kernel reports and what is refused\n"
 	"  plan [SPEC]          show the limits found, each variable's decision and reason, and the\n"

@@ -7,6 +7,8 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
 /* Capabilities kept per phase, everything else dropped from the effective,
  * permitted and inheritable sets. */
 static const cap_value_t tune_caps[] = {
@@ -18,6 +20,20 @@ static const cap_value_t tune_caps[] = {
 static const cap_value_t prewarm_caps[] = {
 	CAP_DAC_READ_SEARCH,	/* resolve and read the rootfs's files whatever their modes */
 	CAP_FOWNER,		/* O_NOATIME on files we do not own, so warming leaves atimes alone */
+};
+static const cap_value_t record_caps[] = {
+	/* /proc/PID/{maps,pagemap,root} ask for ptrace read access, and a
+	 * container's process runs as another uid or with capabilities ours
+	 * (after this drop) are no superset of; ptrace(2) stays refused */
+	CAP_SYS_PTRACE,
+	/* pagemap is 0400 to its process's uid; and the files inside the
+	 * container's root, whatever their modes */
+	CAP_DAC_READ_SEARCH,
+	/* Not needed: CAP_FOWNER (the container has just mapped these files,
+	 * which set their atimes already, so the open without O_NOATIME
+	 * changes none), CAP_SYS_NICE (SCHED_IDLE and a higher nice value are
+	 * ours to take), CAP_SYS_ADMIN (it only unmasks pagemap's frame
+	 * numbers; the present bit is there without it). */
 };
 
 bool gt_confine_available(void)
@@ -63,28 +79,35 @@ static int drop_caps(const cap_value_t *keep, int n, gt_err_t *err)
 	return ret;
 }
 
-/* gt_bpf_tune[] and gt_bpf_prewarm[], generated from seccomp_rules.c. */
+/* gt_bpf_tune[], gt_bpf_prewarm[] and gt_bpf_record[], generated from
+ * seccomp_rules.c. */
 #include "seccomp_bpf.h"
+
+static const struct {
+	const cap_value_t *caps;
+	int n_caps;
+	const struct sock_filter *bpf;
+	unsigned short bpf_len;
+} phases[GT_PHASE_COUNT] = {
+	[GT_PHASE_TUNE] = { tune_caps, N_OF(tune_caps), gt_bpf_tune, N_OF(gt_bpf_tune) },
+	[GT_PHASE_PREWARM] = { prewarm_caps, N_OF(prewarm_caps), gt_bpf_prewarm, N_OF(gt_bpf_prewarm) },
+	[GT_PHASE_RECORD] = { record_caps, N_OF(record_caps), gt_bpf_record, N_OF(gt_bpf_record) },
+};
 
 int gt_confine(enum gt_phase phase, gt_err_t *err)
 {
 	if (!gt_confine_available())
 		return 0;
+	if ((unsigned)phase >= GT_PHASE_COUNT)
+		return gt_error(err, EINVAL, "confine: phase %d", (int)phase);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return gt_error(err, errno, "confine: no_new_privs");
-	bool tune = phase == GT_PHASE_TUNE;
-	if (drop_caps(tune ? tune_caps : prewarm_caps,
-		      tune ? (int)(sizeof(tune_caps) / sizeof(tune_caps[0]))
-			   : (int)(sizeof(prewarm_caps) / sizeof(prewarm_caps[0])),
-		      err) < 0)
+	if (drop_caps(phases[phase].caps, phases[phase].n_caps, err) < 0)
 		return gt_error_wrap(err, "confine");
 	/* The filters were compiled from the rules above by libseccomp at
 	 * build time (gen_seccomp.c): loading a ready program costs a few
 	 * microseconds, compiling it on every container start cost 0.2 ms. */
-	struct sock_fprog prog = tune ? (struct sock_fprog){ sizeof(gt_bpf_tune) / sizeof(gt_bpf_tune[0]),
-							     (struct sock_filter *)gt_bpf_tune }
-				      : (struct sock_fprog){ sizeof(gt_bpf_prewarm) / sizeof(gt_bpf_prewarm[0]),
-							     (struct sock_filter *)gt_bpf_prewarm };
+	struct sock_fprog prog = { phases[phase].bpf_len, (struct sock_filter *)phases[phase].bpf };
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
 		return gt_error(err, errno, "confine: seccomp");
 	return 0;

@@ -13,6 +13,8 @@
 enum gt_phase {
 	GT_PHASE_TUNE,		/* read a spec and the image's entrypoint, write a spec */
 	GT_PHASE_PREWARM,	/* resolve and map files of a rootfs, maybe fork a reader */
+	GT_PHASE_RECORD,	/* sample another process's maps and pagemap, write a profile */
+	GT_PHASE_COUNT		/* not a phase: how many there are */
 };
 
 /* Confines the calling process for phase. On failure the caller logs and

@@ -4,12 +4,13 @@
 
 #include <errno.h>
 #include <seccomp.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
-/* Syscalls both phases need; anything else fails with EPERM. */
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Syscalls every phase needs; anything else fails with EPERM. */
 static const int common_syscalls[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(pread64), SCMP_SYS(readv), SCMP_SYS(writev),
 	SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(open), SCMP_SYS(close), SCMP_SYS(close_range),
@@ -39,6 +40,30 @@ static const int prewarm_syscalls[] = {
 	SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
 	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_yield),
 };
+static const int record_syscalls[] = {
+	/* is a sampled process still there */
+	SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
+	/* the pause between rounds, and SCHED_IDLE (else nice 19) after the first */
+	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_setscheduler), SCMP_SYS(setpriority),
+	/* the profile directory, created on first use */
+	SCMP_SYS(mkdir), SCMP_SYS(mkdirat),
+	/* the atomic write of a profile, and pruning old ones; no fchown: the
+	 * write asks for it only to give a file back to another owner, and
+	 * profiles are all the recorder's own */
+	SCMP_SYS(fchmod), SCMP_SYS(fsync), SCMP_SYS(renameat), SCMP_SYS(renameat2),
+	SCMP_SYS(rename), SCMP_SYS(unlinkat),
+	/* the live marker on the temp file, and clearing stale ones */
+	SCMP_SYS(flock),
+};
+
+static const struct {
+	const int *calls;
+	size_t n;
+} phase_syscalls[GT_PHASE_COUNT] = {
+	[GT_PHASE_TUNE] = { tune_syscalls, N_OF(tune_syscalls) },
+	[GT_PHASE_PREWARM] = { prewarm_syscalls, N_OF(prewarm_syscalls) },
+	[GT_PHASE_RECORD] = { record_syscalls, N_OF(record_syscalls) },
+};
 
 static int add_rules(scmp_filter_ctx ctx, const int *calls, size_t n)
 {
@@ -54,7 +79,8 @@ static int add_rules(scmp_filter_ctx ctx, const int *calls, size_t n)
 
 int gt_seccomp_rules(enum gt_phase phase, void **out)
 {
-	bool tune = phase == GT_PHASE_TUNE;
+	if ((unsigned)phase >= GT_PHASE_COUNT)
+		return -EINVAL;
 	/* Production fails a stray call with EPERM, which the hook reports
 	 * like any error and then fails open; the debug build kills, so a
 	 * call missing from the lists cannot go unnoticed in tests. */
@@ -65,10 +91,9 @@ int gt_seccomp_rules(enum gt_phase phase, void **out)
 #endif
 	if (ctx == NULL)
 		return -ENOMEM;
-	int r = add_rules(ctx, common_syscalls, sizeof(common_syscalls) / sizeof(common_syscalls[0]));
+	int r = add_rules(ctx, common_syscalls, N_OF(common_syscalls));
 	if (r == 0)
-		r = tune ? add_rules(ctx, tune_syscalls, sizeof(tune_syscalls) / sizeof(tune_syscalls[0]))
-			 : add_rules(ctx, prewarm_syscalls, sizeof(prewarm_syscalls) / sizeof(prewarm_syscalls[0]));
+		r = add_rules(ctx, phase_syscalls[phase].calls, phase_syscalls[phase].n);
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	/* stdio asks whether stdout is a terminal; nothing else of ioctl. */

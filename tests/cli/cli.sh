@@ -143,8 +143,12 @@ ok $(( $? != 127 )) "gotune-runc finding only itself on PATH refuses to loop"
 check "and says how to fix it" grep -q 'no real runtime found' "$tmp/err"
 
 # confinement: what the kernel reports for each phase, and what is refused
+# The recorder keeps CAP_DAC_READ_SEARCH (2) and CAP_SYS_PTRACE (19).
+record_capeff=$(printf '%016x' $(( (1 << 2) | (1 << 19) )))
 out=$("$hook" confine-check tune 2>&1)
 rc=$?
+rec_out=$("$hook" confine-check record 2>&1)
+rec_rc=$?
 if echo "$out" | grep -q 'not in this build'; then
 	ok 0 "confine-check # SKIP confinement not in this build (sanitizers or -Dconfine=disabled)"
 elif echo "$out" | grep -q 'violations: kill'; then
@@ -154,6 +158,9 @@ elif echo "$out" | grep -q 'violations: kill'; then
 	ok $(( rc != 128 + 31 )) "kill build: the first forbidden call (socket(AF_INET)) kills with SIGSYS (status $rc)"
 	! echo "$out" | grep -q '^socket(AF_INET)'
 	ok $? "kill build: and nothing runs after it"
+	echo "$rec_out" | grep -q $'^Seccomp:\t2' && echo "$rec_out" | grep -q $'^CapEff:\t'"$record_capeff"
+	ok $? "kill build: the record phase is filtered and keeps only DAC_READ_SEARCH and SYS_PTRACE"
+	ok $(( rec_rc != 128 + 31 )) "kill build: the record phase dies of SIGSYS at socket(AF_INET) too (status $rec_rc)"
 else
 	echo "$out" | grep -q $'^Seccomp:\t2' && echo "$out" | grep -q $'^NoNewPrivs:\t1'
 	ok $? "tune phase: seccomp filter and no_new_privs are on"
@@ -167,6 +174,15 @@ else
 	ok $? "tune phase still reaches syslog (AF_UNIX)"
 	"$hook" confine-check prewarm 2>&1 | grep -q $'^CapEff:\t000000000000000c'
 	ok $? "prewarm phase keeps only DAC_READ_SEARCH and FOWNER"
+	echo "$rec_out" | grep -q $'^Seccomp:\t2' && echo "$rec_out" | grep -q $'^NoNewPrivs:\t1'
+	ok $? "record phase: seccomp filter and no_new_privs are on"
+	echo "$rec_out" | grep -q $'^CapEff:\t'"$record_capeff"
+	ok $? "record phase keeps only DAC_READ_SEARCH and SYS_PTRACE (CapEff $record_capeff)"
+	# SYS_PTRACE is kept for /proc/PID access checks; ptrace(2) itself stays refused.
+	for what in execve 'socket(AF_INET)' ptrace; do
+		echo "$rec_out" | grep -q "^$what *denied"
+		ok $? "record phase refuses $what"
+	done
 	# The runtime exec'd by the wrapper must inherit none of it.
 	cat >"$tmp/status-runtime" <<'SH'
 #!/bin/sh
