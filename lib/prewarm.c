@@ -304,7 +304,17 @@ static void warm_file(struct gt_pw_file *f, struct warm_ctx *c, bool measure)
 	/* Page faults on a normal mapping read a whole readahead window around
 	 * each fault; warming byte ranges must read those ranges only. */
 	madvise(addr, (size_t)span, MADV_RANDOM);
+	/* Every chunk is queued first (WILLNEED: one request each, all in
+	 * flight together); the synchronous modes then wait for them. Waiting
+	 * for each chunk before queueing the next left the device idle between
+	 * round trips: 60 MiB of ranges in 128 KiB chunks took 180 ms. */
+	struct gt_range *queued = calloc(n, sizeof(*queued));
+	if (queued == NULL) {
+		f->skipped = "out of memory";
+		goto done;
+	}
 	bool last = c->stopped != NULL; /* the budget ends inside this file */
+	size_t nq = 0;
 	for (size_t i = 0; i < n && (c->stopped == NULL || last); i++) {
 		uint64_t lo = r[i].off / ps * ps, hi = (r[i].off + r[i].len + ps - 1) / ps * ps;
 		if (measure) {
@@ -316,48 +326,55 @@ static void warm_file(struct gt_pw_file *f, struct warm_ctx *c, bool measure)
 			}
 			gt_err_free(&err);
 		}
+		queued[nq] = (struct gt_range){ lo, 0 };
 		for (uint64_t o = lo, chunk; o < hi; o += chunk) {
 			chunk = hi - o < cap ? hi - o : cap;
 			if (chunk > file_left)
 				chunk = file_left / ps * ps;
 			if (chunk == 0) {
 				f->skipped = "max_file_bytes";	/* the rest of this file */
-				goto done;
+				break;
 			}
 			if (c->used + chunk > c->budget->max_bytes)
 				chunk = (c->budget->max_bytes - c->used) / ps * ps;
 			if (chunk == 0) {
 				c->stopped = "max_bytes";
-				goto done;
+				break;
 			}
-			char *a = (char *)addr + o;
-			/* WILLNEED reads exactly the chunk in one request; for
-			 * populate it starts the I/O that POPULATE_READ then
-			 * waits for. */
-			madvise(a, (size_t)chunk, MADV_WILLNEED);
-			if (c->mode == GT_PW_WILLNEED) {
-				/* queued; nothing to wait for */
-			} else if (!c->no_populate && madvise(a, (size_t)chunk, MADV_POPULATE_READ) < 0) {
-				if (errno == EINVAL) {
-					c->no_populate = true;
-					populate_by_pread(f->fd, o, chunk);
-				} else {
-					/* EFAULT: the file shrank under us */
-					f->skipped = "file changed while warming";
-					goto done;
-				}
-			} else if (c->no_populate) {
-				populate_by_pread(f->fd, o, chunk);
-			}
+			madvise((char *)addr + o, (size_t)chunk, MADV_WILLNEED);
+			queued[nq].len += chunk;
 			f->requested += chunk;
 			c->used += chunk;
 			file_left -= chunk;
-			if (c->mode != GT_PW_WILLNEED && now_ms() > c->deadline) {
+		}
+		if (queued[nq].len > 0)
+			nq++;
+		if (f->skipped != NULL && strcmp(f->skipped, "max_file_bytes") == 0)
+			break;
+	}
+	for (size_t i = 0; i < nq && c->mode != GT_PW_WILLNEED; i++) {
+		for (uint64_t o = queued[i].off, end = queued[i].off + queued[i].len, chunk; o < end; o += chunk) {
+			chunk = end - o < cap ? end - o : cap;
+			if (c->no_populate) {
+				populate_by_pread(f->fd, o, chunk);
+			} else if (madvise((char *)addr + o, (size_t)chunk, MADV_POPULATE_READ) < 0) {
+				if (errno != EINVAL) {
+					/* EFAULT: the file shrank under us */
+					f->skipped = "file changed while warming";
+					i = nq;
+					break;
+				}
+				c->no_populate = true;	/* before Linux 5.14 */
+				populate_by_pread(f->fd, o, chunk);
+			}
+			if (now_ms() > c->deadline) {
 				c->stopped = "max_ms";
-				goto done;
+				i = nq;
+				break;
 			}
 		}
 	}
+	free(queued);
 done:
 	if (measure) {
 		for (size_t i = 0; i < n; i++) {
