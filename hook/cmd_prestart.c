@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +50,13 @@ static bool parent_is(const char *comm)
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return strcmp(buf, comm) == 0;
+}
+
+/* Runtimes collect a hook's output through a pipe and wait for its end. */
+static bool run_by_runtime(void)
+{
+	struct stat st;
+	return fstat(STDERR_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 }
 
 /* root.path is relative to the bundle unless absolute. */
@@ -107,23 +115,29 @@ enum gt_pw_mode hook_bundle_mode(struct hook_bundle *hb)
 	return s->prewarm.mode;
 }
 
-int hook_bundle_prewarm(struct hook_bundle *hb, enum gt_pw_mode mode, char *summary, size_t sumsz, gt_err_t *err)
+/* What env the container got against the plan: "env ...". */
+static void hook_bundle_audit(struct hook_bundle *hb, char *out, size_t outsz)
 {
 	const struct gt_spec *spec = &hb->spec;
-	struct gt_settings *s = &hb->settings;
-	struct gt_notes *notes = &hb->notes;
+	const struct gt_settings *s = &hb->settings;
 	struct gt_limits limits;
-	gt_limits_from_spec(spec->tree, gt_host_online_cpus(), &limits, notes);
+	gt_limits_from_spec(spec->tree, gt_host_online_cpus(), &limits, &hb->notes);
 	/* The same image facts as the env tuning used (a Go 1.25 entrypoint
 	 * rightly has no GOMAXPROCS). */
 	struct gt_image image;
 	gt_image_inspect(spec, hb->bundle, &image);
 	struct gt_audit_result audit;
 	gt_audit_env(&limits, s, spec->env, spec->n_env, s->go_aware || s->go_only ? &image : NULL, &audit);
-	size_t len = (size_t)snprintf(summary, sumsz, "env %s", audit.line);
+	snprintf(out, outsz, "env %s", audit.line);
+}
 
+/* The set warmed in mode: "prewarm ...". */
+static int hook_bundle_warm(struct hook_bundle *hb, enum gt_pw_mode mode, char *out, size_t outsz, gt_err_t *err)
+{
+	const struct gt_spec *spec = &hb->spec;
+	struct gt_settings *s = &hb->settings;
 	if (mode == GT_PW_OFF) {
-		snprintf(summary + len, sumsz - len, "; prewarm off");
+		snprintf(out, outsz, "prewarm off");
 		return 0;
 	}
 	char root_host[PATH_MAX];
@@ -133,30 +147,40 @@ int hook_bundle_prewarm(struct hook_bundle *hb, enum gt_pw_mode mode, char *summ
 	if (gt_rootfs_open(&root, root_host, err) < 0)
 		return -1;
 	struct gt_pw_set set = { 0 };
-	int ret = gt_warmset_from_spec(&set, &root, spec, &s->prewarm, s->profile_dir, notes, err);
+	int ret = gt_warmset_from_spec(&set, &root, spec, &s->prewarm, s->profile_dir, &hb->notes, err);
 	if (ret == 0) {
 		uint64_t bytes = gt_warmset_bytes(&set);
 		if (bytes > s->prewarm.max_set_bytes) {
 			char b[32], m[32];
 			gt_memhuman(bytes, b, sizeof(b));
 			gt_memhuman(s->prewarm.max_set_bytes, m, sizeof(m));
-			snprintf(summary + len, sumsz - len, "; prewarm skipped: %zu files, %s over max_set_bytes %s",
-				 set.n, b, m);
+			snprintf(out, outsz, "prewarm skipped: %zu files, %s over max_set_bytes %s", set.n, b, m);
 		} else {
 			struct gt_pw_report rep;
 			ret = gt_prewarm(&set, mode, &s->prewarm.budget, &rep, err);
-			if (ret == 0) {
-				summary[len++] = ';';
-				summary[len++] = ' ';
-				gt_pw_summary(&set, &rep, summary + len, sumsz - len);
-			}
+			if (ret == 0)
+				gt_pw_summary(&set, &rep, out, outsz);
 		}
 	}
-	len = strlen(summary);
-	for (size_t i = 0; i < notes->n && len < sumsz; i++)
-		len += (size_t)snprintf(summary + len, sumsz - len, "; note: %s", notes->text[i]);
 	gt_pw_set_free(&set);
 	gt_rootfs_close(&root);
+	return ret;
+}
+
+/* "env ...; prewarm ...; note: ...": one line for the log. */
+static void summarize(const struct hook_bundle *hb, const char *audit, const char *warm, char *summary, size_t sumsz)
+{
+	size_t len = (size_t)snprintf(summary, sumsz, "%s%s%s", audit, warm[0] ? "; " : "", warm);
+	for (size_t i = 0; i < hb->notes.n && len < sumsz; i++)
+		len += (size_t)snprintf(summary + len, sumsz - len, "; note: %s", hb->notes.text[i]);
+}
+
+int hook_bundle_prewarm(struct hook_bundle *hb, enum gt_pw_mode mode, char *summary, size_t sumsz, gt_err_t *err)
+{
+	char audit[512], warm[1024] = "";
+	hook_bundle_audit(hb, audit, sizeof(audit));
+	int ret = hook_bundle_warm(hb, mode, warm, sizeof(warm), err);
+	summarize(hb, audit, warm, summary, sumsz);
 	return ret;
 }
 
@@ -216,21 +240,45 @@ int cmd_prestart(int argc, char *argv[])
 	if (rc == 0)
 		rc = gt_state_parse(in.data, in.len, &st, &err);
 	struct hook_bundle hb = { 0 };
+	bool audit_child = false;
 	if (rc == 0)
 		rc = hook_bundle_load(&hb, &policy, st.bundle, "config.json", &err);
 	if (rc == 0) {
 		enum gt_pw_mode mode = hook_bundle_mode(&hb);
 		pid_t reader = mode == GT_PW_BACKGROUND ? background_reader(&hb, &policy, st.id) : 0;
-		if (reader > 0)
+		if (reader > 0) {
 			snprintf(summary, sizeof(summary), "prewarm background: reader %d resolves and warms the set, "
 				 "and logs its own line", (int)reader);
-		else {
+		} else {
 			if (reader < 0) {
 				gt_note(&hb.notes, "cannot fork the background reader (%s): queued with willneed",
 					strerror(errno));
 				mode = GT_PW_WILLNEED;
 			}
-			rc = hook_bundle_prewarm(&hb, mode, summary, sizeof(summary), &err);
+			char warm[1024] = "", audit[512];
+			rc = hook_bundle_warm(&hb, mode, warm, sizeof(warm), &err);
+			/* The container needs the reads queued, not the env audit:
+			 * reading the entrypoint's headers for it (a cold read,
+			 * 1-2 ms) and the log line are done by a detached child
+			 * once a runtime (stderr a pipe) has been let go. Not
+			 * under crun, which reaps our children as subreaper and
+			 * mistakes their exit for its hook's (see
+			 * hook_bundle_mode); run by hand, the hook does it all. */
+			double returned = hook_elapsed_ms(&t0);
+			pid_t child = run_by_runtime() && !parent_is("crun") ? fork() : -1;
+			if (child > 0) {
+				hook_bundle_free(&hb);
+				return rc < 0 && policy.strict ? 1 : 0;
+			}
+			audit_child = child == 0;
+			if (audit_child) {
+				gt_detach(NULL, NULL);
+				size_t n = strlen(warm);
+				snprintf(warm + n, sizeof(warm) - n, "%sreturned to the runtime after %.2fms",
+					 n ? ", " : "", returned);
+			}
+			hook_bundle_audit(&hb, audit, sizeof(audit));
+			summarize(&hb, audit, warm, summary, sizeof(summary));
 		}
 	}
 	hook_bundle_free(&hb);
@@ -243,5 +291,7 @@ int cmd_prestart(int argc, char *argv[])
 		.ms = hook_elapsed_ms(&t0),
 	};
 	gt_log_event(&ev, policy.log_file);
+	if (audit_child)
+		_exit(0);
 	return rc < 0 && policy.strict ? 1 : 0;
 }

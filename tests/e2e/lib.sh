@@ -316,6 +316,20 @@ gt_policy() {
 	printf '%s\n' "$1"
 }
 
+# gt_wait_jq FILE FILTER [JQ-ARGS...]: true once `jq -es FILTER FILE`
+# holds, polled for up to 5 s: gotune's detached workers (the prestart
+# hook's audit child, background readers, the wrapper's reader) write their
+# lines after the runtime has gone on.
+gt_wait_jq() {
+	local file=$1 filter=$2
+	shift 2
+	for _ in $(seq 50); do
+		jq -es "$@" "$filter" "$file" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # ------------------------------------------------------------------- runs
 
 # gt_run NAME CMD...: run CMD bounded by GT_TIMEOUT, stdin /dev/null; its

@@ -53,8 +53,8 @@ else
 	tap_not_ok "podman + shipped drop-ins: the listed file was warmed by prestart ($pct% resident)"
 	tap_diag_file "decisions.jsonl" "$GT_TMP/decisions.jsonl"
 fi
-if jq -es 'any(.[]; .entry == "prestart" and (.detail | test("GOMAXPROCS=1 \\(as planned\\) GOMEMLIMIT=180MiB \\(as planned\\)")))' \
-	"$GT_TMP/decisions.jsonl" >/dev/null 2>&1; then
+if gt_wait_jq "$GT_TMP/decisions.jsonl" \
+	'any(.[]; .entry == "prestart" and (.detail | test("GOMAXPROCS=1 \\(as planned\\) GOMEMLIMIT=180MiB \\(as planned\\)")))'; then
 	tap_ok "prestart's audit sees the env precreate planned"
 else
 	tap_not_ok "prestart's audit sees the env precreate planned"

@@ -160,8 +160,8 @@ bundle "$b2"
 gt_run second runc --root "$GT_TMP/runc-state" run --bundle "$b2" "$GT_ID-second"
 if grep -qx hello "$GT_TMP/runs/second.out"; then tap_ok "second run: the program runs"; else
 	tap_not_ok "second run: the program runs"; _gt_run_diag second; fi
-if jq -es --arg id "$GT_ID-second" 'any(.[]; .id == $id and .entry == "prestart" and (.detail | test("prewarm populate: .* -> 100%.*profile [0-9a-f]+ replayed")))' \
-	"$GT_TMP/decisions.jsonl" >/dev/null 2>&1; then
+if gt_wait_jq "$GT_TMP/decisions.jsonl" 'any(.[]; .id == $id and .entry == "prestart" and (.detail | test("prewarm populate: .* -> 100%.*profile [0-9a-f]+ replayed")))' \
+	--arg id "$GT_ID-second"; then
 	tap_ok "prestart replayed the profile, every profiled page resident after"
 else
 	tap_not_ok "prestart replayed the profile, every profiled page resident after"
@@ -212,6 +212,7 @@ fi
 
 # replayed RUN: the detail prestart logged for run RUN.
 replayed() {
+	gt_wait_jq "$GT_TMP/decisions.jsonl" 'any(.[]; .id == $id and .entry == "prestart")' --arg id "$GT_ID-$1"
 	jq -rs --arg id "$GT_ID-$1" 'map(select(.id == $id and .entry == "prestart")) | .[0].detail // ""' \
 		"$GT_TMP/decisions.jsonl"
 }

@@ -90,12 +90,28 @@ if gt_need_hook "prestart hook warms the listed file"; then
 	fi
 	# runc shows a hook's output only when it fails: the policy's log_file
 	# is where the line is.
-	if jq -es --arg id "$GT_ID-prestart-populate" \
+	if gt_wait_jq "$GT_TMP/decisions.jsonl" \
 		'any(.[]; .id == $id and .entry == "prestart" and (.detail | test("prewarm populate: .* -> 100%")))' \
-		"$GT_TMP/decisions.jsonl" >/dev/null 2>&1; then
+		--arg id "$GT_ID-prestart-populate"; then
 		tap_ok "the hook's log line reports the prewarm and the residency after it"
 	else
 		tap_not_ok "the hook's log line reports the prewarm and the residency after it"
+		tap_diag_file "decisions.jsonl" "$GT_TMP/decisions.jsonl"
+	fi
+	# Under runc the hook lets the runtime go once the reads are done and a
+	# detached child finishes the audit and the line; crun gets it all
+	# from the hook itself.
+	if [ "${GT_PRESTART_RUNTIME:-runc}" = crun ]; then
+		d="under crun the hook writes its line itself" want='| not'
+	else
+		d="the line says when the hook returned to the runtime (its audit child wrote it)" want=''
+	fi
+	if gt_wait_jq "$GT_TMP/decisions.jsonl" \
+		"any(.[]; .id == \$id and .entry == \"prestart\" and (.detail | test(\"env GOMAXPROCS.*returned to the runtime after [0-9.]+ms\") $want))" \
+		--arg id "$GT_ID-prestart-willneed"; then
+		tap_ok "$d"
+	else
+		tap_not_ok "$d"
 		tap_diag_file "decisions.jsonl" "$GT_TMP/decisions.jsonl"
 	fi
 	# Background: the hook only forks; the detached reader resolves the set,
@@ -110,7 +126,7 @@ if gt_need_hook "prestart hook warms the listed file"; then
 		want='any(.[]; .id == $id and .entry == "prestart" and (.detail | test("^prewarm background: reader [0-9]+ ")))
 			and any(.[]; .id == $id and .entry == "prewarm-reader" and (.detail | test("1 files .* -> 100%")))'
 	fi
-	if jq -es --arg id "$GT_ID-prestart-background" "$want" "$GT_TMP/decisions.jsonl" >/dev/null 2>&1; then
+	if gt_wait_jq "$GT_TMP/decisions.jsonl" "$want" --arg id "$GT_ID-prestart-background"; then
 		tap_ok "$d"
 	else
 		tap_not_ok "$d"

@@ -47,8 +47,8 @@ if gt_need_hook "$d" && [ -w /proc/sys/vm/drop_caches ] && command -v fincore >/
 		[ "$pct" -ge 99 ] && break
 		sleep 0.1
 	done
-	if [ "$pct" -ge 99 ] && jq -es 'any(.[]; .entry == "runtime-prewarm" and (.detail | test("1 files")))' \
-		"$GT_TMP/pw.jsonl" >/dev/null 2>&1; then
+	if [ "$pct" -ge 99 ] && gt_wait_jq "$GT_TMP/pw.jsonl" \
+		'any(.[]; .entry == "runtime-prewarm" and (.detail | test("1 files")))'; then
 		tap_ok "$d ($pct%), and the reader logged it"
 	else
 		tap_not_ok "$d ($pct%)"
