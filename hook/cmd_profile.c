@@ -79,6 +79,26 @@ static int entry_identity(const struct gt_spec *spec, const char *bundle, struct
 	return 0;
 }
 
+/* A program that exits within milliseconds may be gone before a sample
+ * sees all of its mappings: each recording adds to the profile earlier
+ * ones left for the same entrypoint, so the set is learnt over runs. */
+static int merge_previous(struct gt_profile *p, const char *dir, gt_err_t *err)
+{
+	char key[17];
+	gt_profile_key(p->entry, p->entry_size, p->entry_mtime_ns, p->entry_id, key);
+	struct gt_profile *old = calloc(1, sizeof(*old));
+	if (old == NULL)
+		return gt_error(err, ENOMEM, "profile");
+	gt_err_t miss = NULL;
+	int rc = 0;
+	if (gt_profile_load(dir, key, old, &miss) == 0)
+		rc = gt_profile_merge(p, old, err);
+	gt_err_free(&miss);
+	gt_profile_free(old);
+	free(old);
+	return rc;
+}
+
 static int record_to(pid_t pid, const struct gt_spec *spec, const char *bundle, const char *dir,
 		     const struct gt_settings *s, bool quiet)
 {
@@ -102,11 +122,17 @@ static int record_to(pid_t pid, const struct gt_spec *spec, const char *bundle, 
 		gt_rootfs_close(&rfs);
 	}
 	if (rc == 0)
+		rc = merge_previous(p, dir, &err);
+	bool empty = rc == 0 && p->n_files == 0;
+	if (rc == 0 && !empty)
 		rc = gt_profile_write(p, dir, &err);
-	if (rc == 0)
+	if (rc == 0 && !empty)
 		gt_profile_prune(dir, s->profile_max_count);
 	if (rc < 0)
 		gt_log(LOG_WARNING, "profile record pid %d: %s", (int)pid, gt_err_msg(err));
+	else if (empty)
+		gt_log(LOG_INFO, "profile record pid %d: nothing sampled (the process exited before the first "
+		       "sample); no profile written", (int)pid);
 	else if (!quiet)
 		print_profile(p);
 	if (p != NULL) {

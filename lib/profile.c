@@ -120,6 +120,39 @@ int gt_profile_add(struct gt_profile *p, const char *path, uint64_t size, int64_
 	return 0;
 }
 
+/* Whether a and b record the same file: the same build ID when both have
+ * one, else the same size and mtime. */
+static bool same_file(const struct gt_profile_file *a, const struct gt_profile_file *b)
+{
+	if (a->id[0] != '\0' && b->id[0] != '\0')
+		return strcmp(a->id, b->id) == 0 && a->size == b->size;
+	return a->size == b->size && a->mtime_ns == b->mtime_ns;
+}
+
+int gt_profile_merge(struct gt_profile *into, const struct gt_profile *from, gt_err_t *err)
+{
+	for (size_t i = 0; i < from->n_files; i++) {
+		const struct gt_profile_file *f = &from->files[i];
+		struct gt_profile_file *have = NULL;
+		for (size_t k = 0; k < into->n_files && have == NULL; k++)
+			if (strcmp(into->files[k].path, f->path) == 0)
+				have = &into->files[k];
+		if (have != NULL && !same_file(have, f))
+			continue; /* the image changed: the old ranges are stale */
+		size_t before = into->n_files;
+		for (size_t r = 0; r < f->n_ranges; r++)
+			if (gt_profile_add(into, f->path, f->size, f->mtime_ns, f->ranges[r].off, f->ranges[r].len, err) < 0)
+				return -1;
+		if (into->n_files > before)
+			snprintf(into->files[before].id, sizeof(into->files[before].id), "%s", f->id);
+	}
+	for (size_t i = 0; i < into->n_files; i++) {
+		struct gt_profile_file *f = &into->files[i];
+		f->n_ranges = gt_ranges_normalize(f->ranges, f->n_ranges, f->size);
+	}
+	return 0;
+}
+
 int gt_profile_write(const struct gt_profile *p, const char *dir, gt_err_t *err)
 {
 	char key[17];

@@ -56,6 +56,11 @@ bool gt_profile_file_matches(const struct gt_profile_file *f, int fd, const stru
 int gt_profile_add(struct gt_profile *p, const char *path, uint64_t size, int64_t mtime_ns, uint64_t off,
 		   uint64_t len, gt_err_t *err);
 
+/* Adds from's ranges to into's: files into has too only when they are
+ * still the same file (build ID, else size and mtime). A program that
+ * exits before a sample sees all of it is learnt over several runs. */
+int gt_profile_merge(struct gt_profile *into, const struct gt_profile *from, gt_err_t *err);
+
 /* Text form: "gotune-profile 2", "entry PATH\tSIZE\tMTIME\tID", then per
  * file "file PATH\tSIZE\tMTIME\tID\tOFF+LEN,..." (ID "-" when none).
  * Version 1 (no ID fields) is still read. */

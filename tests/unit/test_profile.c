@@ -58,9 +58,40 @@ static void record_self(void)
 	gt_err_free(&err);
 }
 
+/* Recordings of the same entrypoint add up; a file that changed keeps
+ * only what the newer recording saw. */
+static void merge(void)
+{
+	struct gt_profile *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	gt_err_t err = NULL;
+	gt_profile_add(a, "/lib/x", 16384, 1, 0, 4096, &err);
+	gt_profile_add(a, "/lib/changed", 8192, 1, 0, 4096, &err);
+	gt_profile_add(b, "/lib/x", 16384, 1, 4096, 4096, &err);
+	gt_profile_add(b, "/lib/x", 16384, 1, 12288, 4096, &err);
+	gt_profile_add(b, "/lib/y", 8192, 2, 0, 8192, &err);
+	snprintf(b->files[1].id, sizeof(b->files[1].id), "gnu:abcd");
+	gt_profile_add(b, "/lib/changed", 9000, 5, 4096, 4096, &err);
+	ok(gt_profile_merge(a, b, &err) == 0, "merge succeeds");
+	ok(a->n_files == 3, "files of both recordings (%zu)", a->n_files);
+	const struct gt_profile_file *x = &a->files[0];
+	ok(x->n_ranges == 2 && x->ranges[0].off == 0 && x->ranges[0].len == 8192 && x->ranges[1].off == 12288 &&
+		   x->ranges[1].len == 4096,
+	   "/lib/x: both recordings' ranges, merged and ordered");
+	ok(a->files[1].n_ranges == 1 && a->files[1].ranges[0].len == 4096 && a->files[1].size == 8192,
+	   "a file whose size changed keeps only the newer recording's ranges");
+	ok(strcmp(a->files[2].path, "/lib/y") == 0 && strcmp(a->files[2].id, "gnu:abcd") == 0,
+	   "a file only the older recording saw comes with its build ID");
+	gt_profile_free(a);
+	gt_profile_free(b);
+	free(a);
+	free(b);
+	gt_err_free(&err);
+}
+
 int main(void)
 {
 	record_self();
+	merge();
 	char id[GT_BUILD_ID_MAX];
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	ok(gt_build_id_fd(fd, id) == 1 && strncmp(id, "gnu:", 4) == 0 && strlen(id) == 4 + 40,
