@@ -23,8 +23,9 @@ runc's and gotune's own binaries, their libraries and gotune's policy file
 are read back in after each drop (they are used for every container on a
 node, so they are hot there): only the container's files start cold. The device's readahead (read_ahead_kb) is set to each --ra value in turn
 (default: the current value and 128) and restored at the end.
-Reports the median per case, the ratio to `none` in the same rounds, and the
-hook's own median wall time (from its JSON log).
+Reports the median per case, its ratio to `none`'s median, the median of the
+per-round ratios to `none` (paired: steadier when the disk's speed drifts),
+and gotune's own median wall time (from its JSON log).
 """
 import json
 import os
@@ -215,11 +216,16 @@ def main():
                                                  runner, env))
                 base = statistics.median(times["none"])
                 print(f"\n{name} ({size / 2**20:.1f} MiB closure), read_ahead_kb {ra}")
-                print(f"{'case':<11} {'median ms':>10} {'ratio':>7} {'p10':>8} {'p90':>8}")
+                print(f"{'case':<18} {'median ms':>10} {'ratio':>7} {'paired':>7} {'p10':>8} {'p90':>8}")
                 for c in CASES:
                     t = sorted(times[c])
                     m = statistics.median(t)
-                    print(f"{c:<11} {m:10.1f} {m / base:7.3f} {t[len(t) // 10]:8.1f} {t[min(len(t) - 1, len(t) * 9 // 10)]:8.1f}")
+                    # Each round runs every case once, back to back: the
+                    # median of per-round ratios is steadier than the
+                    # ratio of medians when the disk's speed drifts.
+                    paired = statistics.median(a / b for a, b in zip(times[c], times["none"]))
+                    print(f"{c:<18} {m:10.1f} {m / base:7.3f} {paired:7.3f} {t[len(t) // 10]:8.1f} "
+                          f"{t[min(len(t) - 1, len(t) * 9 // 10)]:8.1f}")
     finally:
         if ra_file and ra_orig:
             open(ra_file, "w").write(f"{ra_orig}\n")
