@@ -212,6 +212,33 @@ static pid_t background_reader(struct hook_bundle *hb, const struct gt_policy *p
 	_exit(0);
 }
 
+/* Warms the set in mode, then the env audit and the summary. The container
+ * needs the reads queued, not the audit: reading the entrypoint's headers
+ * for it (a cold read, 1-2 ms) and the log line are left to a detached
+ * child once a runtime (stderr a pipe) can go on. Not under crun, which
+ * reaps our children as subreaper and mistakes their exit for its hook's
+ * (see hook_bundle_mode); run by hand, the hook does it all. Returns the
+ * child's pid in the parent (which has nothing left to do), 0 in the
+ * child, -1 when no child was made. */
+static pid_t warm_then_audit(struct hook_bundle *hb, enum gt_pw_mode mode, const struct timespec *t0, char *summary,
+			     size_t sumsz, int *rc, gt_err_t *err)
+{
+	char warm[1024] = "", audit[512];
+	*rc = hook_bundle_warm(hb, mode, warm, sizeof(warm), err);
+	double returned = hook_elapsed_ms(t0);
+	pid_t child = run_by_runtime() && !parent_is("crun") ? fork() : -1;
+	if (child > 0)
+		return child;
+	if (child == 0) {
+		gt_detach(NULL, NULL);
+		size_t n = strlen(warm);
+		snprintf(warm + n, sizeof(warm) - n, "%sreturned to the runtime after %.2fms", n ? ", " : "", returned);
+	}
+	hook_bundle_audit(hb, audit, sizeof(audit));
+	summarize(hb, audit, warm, summary, sumsz);
+	return child;
+}
+
 int cmd_prestart(int argc, char *argv[])
 {
 	const char *policy_path = NULL;
@@ -255,30 +282,12 @@ int cmd_prestart(int argc, char *argv[])
 					strerror(errno));
 				mode = GT_PW_WILLNEED;
 			}
-			char warm[1024] = "", audit[512];
-			rc = hook_bundle_warm(&hb, mode, warm, sizeof(warm), &err);
-			/* The container needs the reads queued, not the env audit:
-			 * reading the entrypoint's headers for it (a cold read,
-			 * 1-2 ms) and the log line are done by a detached child
-			 * once a runtime (stderr a pipe) has been let go. Not
-			 * under crun, which reaps our children as subreaper and
-			 * mistakes their exit for its hook's (see
-			 * hook_bundle_mode); run by hand, the hook does it all. */
-			double returned = hook_elapsed_ms(&t0);
-			pid_t child = run_by_runtime() && !parent_is("crun") ? fork() : -1;
+			pid_t child = warm_then_audit(&hb, mode, &t0, summary, sizeof(summary), &rc, &err);
 			if (child > 0) {
 				hook_bundle_free(&hb);
 				return rc < 0 && policy.strict ? 1 : 0;
 			}
 			audit_child = child == 0;
-			if (audit_child) {
-				gt_detach(NULL, NULL);
-				size_t n = strlen(warm);
-				snprintf(warm + n, sizeof(warm) - n, "%sreturned to the runtime after %.2fms",
-					 n ? ", " : "", returned);
-			}
-			hook_bundle_audit(&hb, audit, sizeof(audit));
-			summarize(&hb, audit, warm, summary, sizeof(summary));
 		}
 	}
 	hook_bundle_free(&hb);
