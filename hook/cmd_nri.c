@@ -345,11 +345,19 @@ int cmd_nri(int argc, char *argv[])
 	const char *socket_path = DEFAULT_SOCKET, *policy_path = NULL;
 	struct plugin pl = { .name = DEFAULT_NAME, .idx = DEFAULT_IDX };
 	/* Started by the runtime: it names us and hands over a connected fd. */
-	const char *env_fd = getenv("NRI_PLUGIN_SOCKET");
-	if (getenv("NRI_PLUGIN_NAME") != NULL && getenv("NRI_PLUGIN_NAME")[0] != '\0')
-		pl.name = getenv("NRI_PLUGIN_NAME");
-	if (getenv("NRI_PLUGIN_IDX") != NULL && getenv("NRI_PLUGIN_IDX")[0] != '\0')
-		pl.idx = getenv("NRI_PLUGIN_IDX");
+	const char *env_fd = secure_getenv("NRI_PLUGIN_SOCKET");
+	const char *env_name = secure_getenv("NRI_PLUGIN_NAME"), *env_idx = secure_getenv("NRI_PLUGIN_IDX");
+	if (env_idx != NULL && env_idx[0] != '\0')
+		pl.idx = env_idx;
+	if (env_name != NULL && env_name[0] != '\0') {
+		/* NRI up to v0.4 (containerd 1.7, CRI-O 1.26) passes the file
+		 * name, index included ("50-gotune"); later versions the name
+		 * alone. Registered as both, it read "50-50-gotune". */
+		size_t n = strlen(pl.idx);
+		pl.name = strncmp(env_name, pl.idx, n) == 0 && env_name[n] == '-' && env_name[n + 1] != '\0'
+				  ? env_name + n + 1
+				  : env_name;
+	}
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
