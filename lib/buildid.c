@@ -1,9 +1,7 @@
 #include "buildid.h"
 
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define NT_GNU_BUILD_ID 3
 #define NT_GO_BUILDID 4
@@ -77,20 +75,18 @@ int gt_build_id_fd(int fd, char out[GT_BUILD_ID_MAX])
 {
 	out[0] = '\0';
 	struct gt_elf e;
+	struct gt_elf_src src;
 	gt_err_t err = NULL;
-	if (gt_elf_read_fd(fd, &e, &err) < 0) {
+	int r = 0;
+	if (gt_elf_src_open(fd, &src, &err) < 0) {
 		gt_err_free(&err);
 		return 0;
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
+	if (gt_elf_read_src(&src, &e, &err) == 0) {
+		r = gt_build_id(&src, &e, out);
 		gt_elf_free(&e);
-		return 0;
 	}
-	struct gt_elf_cache *cache = malloc(sizeof(*cache));
-	struct gt_elf_src src = gt_elf_src_fd(fd, (uint64_t)st.st_size, cache);
-	int r = gt_build_id(&src, &e, out);
-	free(cache);
-	gt_elf_free(&e);
+	gt_err_free(&err);
+	gt_elf_src_release(&src);
 	return r;
 }

@@ -288,30 +288,44 @@ static int parse(const struct src *s, struct gt_elf *e, gt_err_t *err)
 	return 0;
 }
 
-int gt_elf_parse(const unsigned char *buf, size_t len, struct gt_elf *out, gt_err_t *err)
+int gt_elf_src_open(int fd, struct gt_elf_src *s, gt_err_t *err)
 {
-	struct src s = { .fd = -1, .buf = buf, .len = len };
-	if (parse(&s, out, err) < 0) {
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return gt_error(err, errno, "stat");
+	*s = gt_elf_src_fd(fd, (uint64_t)st.st_size, malloc(sizeof(struct gt_elf_cache)));
+	return 0;
+}
+
+void gt_elf_src_release(struct gt_elf_src *s)
+{
+	free(s->cache);
+	s->cache = NULL;
+}
+
+int gt_elf_read_src(const struct gt_elf_src *s, struct gt_elf *out, gt_err_t *err)
+{
+	if (parse(s, out, err) < 0) {
 		gt_elf_free(out);
 		return -1;
 	}
 	return 0;
 }
 
+int gt_elf_parse(const unsigned char *buf, size_t len, struct gt_elf *out, gt_err_t *err)
+{
+	struct src s = { .fd = -1, .buf = buf, .len = len };
+	return gt_elf_read_src(&s, out, err);
+}
+
 int gt_elf_read_fd(int fd, struct gt_elf *out, gt_err_t *err)
 {
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return gt_error(err, errno, "stat");
-	struct gt_elf_cache *cache = malloc(sizeof(*cache));
-	struct src s = gt_elf_src_fd(fd, (uint64_t)st.st_size, cache);
-	int ret = parse(&s, out, err);
-	free(cache);
-	if (ret < 0) {
-		gt_elf_free(out);
+	struct src s;
+	if (gt_elf_src_open(fd, &s, err) < 0)
 		return -1;
-	}
-	return 0;
+	int ret = gt_elf_read_src(&s, out, err);
+	gt_elf_src_release(&s);
+	return ret;
 }
 
 int gt_elf_section(const struct gt_elf_src *s, const struct gt_elf *e, const char *name, uint64_t *off,

@@ -63,6 +63,15 @@ struct gt_elf_src {
 /* A file source with an empty cache in c. */
 struct gt_elf_src gt_elf_src_fd(int fd, uint64_t len, struct gt_elf_cache *c);
 
+/* A source for the file open on fd with a cache of its own (plain preads
+ * when memory is short); gt_elf_src_release frees it. */
+int gt_elf_src_open(int fd, struct gt_elf_src *s, gt_err_t *err);
+void gt_elf_src_release(struct gt_elf_src *s);
+
+/* The ELF headers from s, for a caller that goes on reading the same
+ * source (build ID, Go build info) through its cache. As gt_elf_read_fd. */
+int gt_elf_read_src(const struct gt_elf_src *s, struct gt_elf *out, gt_err_t *err);
+
 /* Reads n bytes at off; -1 if any of them is outside the image. */
 int gt_elf_src_read(const struct gt_elf_src *s, uint64_t off, void *dst, size_t n);
 

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MAGIC "\xff Go buildinf:"
 #define MAGIC_LEN 14
@@ -164,8 +163,7 @@ int gt_goinfo_read(const struct gt_elf_src *s, struct gt_goinfo *g, gt_err_t *er
 	memset(g, 0, sizeof(*g));
 	g->major = g->minor = g->patch = -1;
 	struct gt_elf e;
-	int r = s->buf != NULL ? gt_elf_parse(s->buf, (size_t)s->len, &e, err) : gt_elf_read_fd(s->fd, &e, err);
-	if (r < 0)
+	if (gt_elf_read_src(s, &e, err) < 0)
 		return -1;
 	uint64_t at, mi_len = 0;
 	unsigned char h[HEADER];
@@ -211,13 +209,11 @@ int gt_goinfo_read(const struct gt_elf_src *s, struct gt_goinfo *g, gt_err_t *er
 
 int gt_goinfo_read_fd(int fd, struct gt_goinfo *out, gt_err_t *err)
 {
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return gt_error(err, errno, "stat");
-	struct gt_elf_cache *cache = malloc(sizeof(*cache));
-	struct gt_elf_src s = gt_elf_src_fd(fd, (uint64_t)st.st_size, cache);
+	struct gt_elf_src s;
+	if (gt_elf_src_open(fd, &s, err) < 0)
+		return -1;
 	int ret = gt_goinfo_read(&s, out, err);
-	free(cache);
+	gt_elf_src_release(&s);
 	return ret;
 }
 
