@@ -246,6 +246,33 @@ struct warm_ctx {
 	bool no_populate;
 };
 
+/* The synchronous modes: waits until the queued ranges of f (mapped at
+ * addr) are read, within the time budget. */
+static void wait_for(struct gt_pw_file *f, struct warm_ctx *c, char *addr, const struct gt_range *queued, size_t nq,
+		     uint64_t cap)
+{
+	for (size_t i = 0; i < nq; i++) {
+		for (uint64_t o = queued[i].off, end = queued[i].off + queued[i].len, chunk; o < end; o += chunk) {
+			chunk = end - o < cap ? end - o : cap;
+			if (c->no_populate) {
+				populate_by_pread(f->fd, o, chunk);
+			} else if (madvise(addr + o, (size_t)chunk, MADV_POPULATE_READ) < 0) {
+				if (errno != EINVAL) {
+					/* EFAULT: the file shrank under us */
+					f->skipped = "file changed while warming";
+					return;
+				}
+				c->no_populate = true;	/* before Linux 5.14 */
+				populate_by_pread(f->fd, o, chunk);
+			}
+			if (now_ms() > c->deadline) {
+				c->stopped = "max_ms";
+				return;
+			}
+		}
+	}
+}
+
 static void warm_file(struct gt_pw_file *f, struct warm_ctx *c, bool measure)
 {
 	struct gt_range whole = { 0, f->size };
@@ -314,8 +341,9 @@ static void warm_file(struct gt_pw_file *f, struct warm_ctx *c, bool measure)
 		goto done;
 	}
 	bool last = c->stopped != NULL; /* the budget ends inside this file */
+	bool full = false;		/* a budget ran out here: no more of this file */
 	size_t nq = 0;
-	for (size_t i = 0; i < n && (c->stopped == NULL || last); i++) {
+	for (size_t i = 0; i < n && !full && (c->stopped == NULL || last); i++) {
 		uint64_t lo = r[i].off / ps * ps, hi = (r[i].off + r[i].len + ps - 1) / ps * ps;
 		if (measure) {
 			uint64_t p, res;
@@ -333,12 +361,14 @@ static void warm_file(struct gt_pw_file *f, struct warm_ctx *c, bool measure)
 				chunk = file_left / ps * ps;
 			if (chunk == 0) {
 				f->skipped = "max_file_bytes";	/* the rest of this file */
+				full = true;
 				break;
 			}
 			if (c->used + chunk > c->budget->max_bytes)
 				chunk = (c->budget->max_bytes - c->used) / ps * ps;
 			if (chunk == 0) {
 				c->stopped = "max_bytes";
+				full = true;
 				break;
 			}
 			madvise((char *)addr + o, (size_t)chunk, MADV_WILLNEED);
@@ -349,31 +379,9 @@ static void warm_file(struct gt_pw_file *f, struct warm_ctx *c, bool measure)
 		}
 		if (queued[nq].len > 0)
 			nq++;
-		if (f->skipped != NULL && strcmp(f->skipped, "max_file_bytes") == 0)
-			break;
 	}
-	for (size_t i = 0; i < nq && c->mode != GT_PW_WILLNEED; i++) {
-		for (uint64_t o = queued[i].off, end = queued[i].off + queued[i].len, chunk; o < end; o += chunk) {
-			chunk = end - o < cap ? end - o : cap;
-			if (c->no_populate) {
-				populate_by_pread(f->fd, o, chunk);
-			} else if (madvise((char *)addr + o, (size_t)chunk, MADV_POPULATE_READ) < 0) {
-				if (errno != EINVAL) {
-					/* EFAULT: the file shrank under us */
-					f->skipped = "file changed while warming";
-					i = nq;
-					break;
-				}
-				c->no_populate = true;	/* before Linux 5.14 */
-				populate_by_pread(f->fd, o, chunk);
-			}
-			if (now_ms() > c->deadline) {
-				c->stopped = "max_ms";
-				i = nq;
-				break;
-			}
-		}
-	}
+	if (c->mode != GT_PW_WILLNEED)
+		wait_for(f, c, addr, queued, nq, cap);
 	free(queued);
 done:
 	if (measure) {

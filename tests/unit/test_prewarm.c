@@ -129,6 +129,19 @@ int main(void)
 	is_int(set.files[1].requested, 1u << 20, "the next file still warms");
 	gt_pw_set_free(&set);
 
+	/* max_file_bytes ending inside the third of three ranges: the first
+	 * two are still read whole, in every mode. */
+	for (int mode = GT_PW_WILLNEED; mode <= GT_PW_POPULATE; mode++) {
+		budget = GT_PW_DEFAULT_BUDGET;
+		budget.max_file_bytes = 12288;
+		struct gt_range three[] = { { 0, 4096 }, { 1u << 20, 4096 }, { 2u << 20, 8192 } };
+		gt_pw_set_add(&set, "/a", open_file("a"), three, 3, &err);
+		gt_prewarm(&set, (enum gt_pw_mode)mode, &budget, &rep, &err);
+		is_int(set.files[0].requested, 12288, "%s: max_file_bytes inside the last range: all before it read",
+		       gt_pw_mode_name((enum gt_pw_mode)mode));
+		gt_pw_set_free(&set);
+	}
+
 	budget = GT_PW_DEFAULT_BUDGET;
 	budget.max_bytes = (4u << 20) + 8192;
 	gt_pw_set_add(&set, "/a", open_file("a"), NULL, 0, &err);
