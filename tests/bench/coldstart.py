@@ -151,23 +151,18 @@ def main():
     log = os.path.join(work, "hook.jsonl")
     policy = {}
     profiles = os.path.join(work, "profiles")
+    # Budgets out of the way: the whole closure or profile is warmed.
+    unbounded = {"max_set_bytes": 1 << 40, "max_bytes": 1 << 30, "max_file_bytes": 1 << 30, "max_ms": 10000}
     for case in [c for c in ALL_CASES if c not in ("none", "warm")]:
-        p = {"log_file": log, "profile": {"dir": profiles if case.endswith("profile") or case.startswith("profile")
-                                          else os.path.join(work, "none")}}
-        if case == "wrapper-profile":
-            p["prewarm"] = {"mode": "populate", "max_set_bytes": 1 << 40, "max_bytes": 1 << 30,
-                            "max_file_bytes": 1 << 30, "max_ms": 10000}
-        elif case == "wrapper-populate":
-            p["prewarm"] = {"mode": "populate", "closure": True, "max_set_bytes": 1 << 40, "max_bytes": 1 << 30,
-                            "max_file_bytes": 1 << 30, "max_ms": 10000}
-        elif case == "wrapper":
-            pass
-        elif case.startswith("profile"):
-            p["prewarm"] = {"mode": case.split("-")[1], "max_set_bytes": 1 << 40, "max_bytes": 1 << 30,
-                            "max_file_bytes": 1 << 30, "max_ms": 10000}
-        elif case != "default":
-            p["prewarm"] = {"mode": case, "closure": True, "max_set_bytes": 1 << 40, "max_bytes": 1 << 30, "max_file_bytes": 1 << 30,
-                            "max_ms": 10000}
+        profiled = case.startswith("profile") or case == "wrapper-profile"
+        p = {"log_file": log, "profile": {"dir": profiles if profiled else os.path.join(work, "none")}}
+        if case.startswith("wrapper"):
+            # The wrapper's reader is detached already: populate reads in order.
+            mode = None if case == "wrapper" else "populate"
+        else:
+            mode = None if case == "default" else case.split("-")[-1]
+        if mode is not None:
+            p["prewarm"] = dict(unbounded, mode=mode, **({} if profiled else {"closure": True}))
         policy[case] = os.path.join(work, f"policy-{case}.json")
         json.dump(p, open(policy[case], "w"))
 
