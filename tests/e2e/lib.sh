@@ -316,6 +316,24 @@ gt_policy() {
 	printf '%s\n' "$1"
 }
 
+# gt_resident_pct PATH: percentage of PATH's pages in the page cache.
+gt_resident_pct() {
+	fincore --bytes --noheadings --raw --output RES,SIZE "$1" | awk '{ printf "%d\n", $2 ? 100 * $1 / $2 : 0 }'
+}
+
+# gt_wait_resident PATH: polls for up to 5 s until PATH is at least 99%
+# resident (willneed and detached readers only queue the reads); prints the
+# last percentage.
+gt_wait_resident() {
+	local pct=0
+	for _ in $(seq 50); do
+		pct=$(gt_resident_pct "$1")
+		[ "$pct" -ge 99 ] && break
+		sleep 0.1
+	done
+	printf '%s\n' "$pct"
+}
+
 # gt_wait_jq FILE FILTER [JQ-ARGS...]: true once `jq -es FILTER FILE`
 # holds, polled for up to 5 s: gotune's detached workers (the prestart
 # hook's audit child, background readers, the wrapper's reader) write their

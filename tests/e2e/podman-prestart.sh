@@ -40,13 +40,7 @@ gt_run pw "${PODMAN[@]}" run --rm --name "$id" --net none \
 	--annotation gotune.io/prewarm-files=/data/model.bin --rootfs "$ROOTFS" /witness
 mapfile -t TUNED < <(gt_checks_tuned)
 gt_expect pw "podman + shipped drop-ins: env tuned by precreate" -- "${TUNED[@]}"
-pct=0
-for _ in $(seq 50); do  # willneed only queues the reads: up to 5 s
-	pct=$(fincore --bytes --noheadings --raw --output RES,SIZE "$ROOTFS/data/model.bin" |
-		awk '{ printf "%d\n", $2 ? 100 * $1 / $2 : 0 }')
-	[ "$pct" -ge 99 ] && break
-	sleep 0.1
-done
+pct=$(gt_wait_resident "$ROOTFS/data/model.bin")
 if [ "$pct" -ge 99 ]; then
 	tap_ok "podman + shipped drop-ins: the listed file was warmed by prestart ($pct% resident)"
 else

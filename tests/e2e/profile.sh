@@ -187,13 +187,9 @@ WRAP=$(gt_runc_link)
 sync
 echo 3 >/proc/sys/vm/drop_caches
 GOTUNE_POLICY=$POLICY gt_run wrapped "$WRAP" --root "$GT_TMP/runc-state" run --bundle "$bw" "$GT_ID-wrapped"
-for _ in $(seq 30); do
-	grep -q '"entry":"runtime-prewarm"' "$GT_TMP/decisions.jsonl" && break
-	sleep 0.1
-done
-if grep -qx hello "$GT_TMP/runs/wrapped.out" &&
-	jq -es --arg id "$GT_ID-wrapped" 'any(.[]; .id == $id and .entry == "runtime-prewarm" and (.detail | test("profile [0-9a-f]+ replayed")))' \
-		"$GT_TMP/decisions.jsonl" >/dev/null 2>&1; then
+if grep -qx hello "$GT_TMP/runs/wrapped.out" && gt_wait_jq "$GT_TMP/decisions.jsonl" \
+	'any(.[]; .id == $id and .entry == "runtime-prewarm" and (.detail | test("profile [0-9a-f]+ replayed")))' \
+	--arg id "$GT_ID-wrapped"; then
 	tap_ok "gotune-runc replays the profile itself (no prestart hook in the spec)"
 else
 	tap_not_ok "gotune-runc replays the profile itself (no prestart hook in the spec)"

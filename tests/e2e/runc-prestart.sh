@@ -32,11 +32,6 @@ mkdir -p "$ROOTFS/data"
 head -c $((4 << 20)) /dev/urandom >"$ROOTFS/data/model.bin"
 POLICY=$(gt_policy "$GT_TMP/policy.json" "{\"log_file\": \"$GT_TMP/decisions.jsonl\"}")
 
-# resident PATH: percentage of PATH's pages in the page cache
-resident() {
-	fincore --bytes --noheadings --raw --output RES,SIZE "$1" | awk '{ printf "%d\n", $2 ? 100 * $1 / $2 : 0 }'
-}
-
 # run_with STAGE MODE NAME: a container whose config.json calls gotune at STAGE
 # ("none" for no hook) in prewarm MODE; prints the data file's residency.
 run_with() {
@@ -51,14 +46,12 @@ run_with() {
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	gt_run "$name" "${RUNC[@]}" run --bundle "$b" "$GT_ID-$name"
-	# willneed only queues the reads: give them a moment to land
-	for _ in $(seq 50); do  # willneed only queues the reads: up to 5 s
-		[ "$(resident "$ROOTFS/data/model.bin")" -ge 99 ] && break
-		[ "$mode" = off ] && break
-		[ "$stage" = none ] && break
-		sleep 0.1
-	done
-	resident "$ROOTFS/data/model.bin"
+	# Nothing to wait for without the hook or with prewarm off.
+	if [ "$mode" = off ] || [ "$stage" = none ]; then
+		gt_resident_pct "$ROOTFS/data/model.bin"
+	else
+		gt_wait_resident "$ROOTFS/data/model.bin"
+	fi
 }
 
 pct=$(run_with none willneed plain)

@@ -40,13 +40,7 @@ if gt_need_hook "$d" && [ -w /proc/sys/vm/drop_caches ] && command -v fincore >/
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	ws_run warm "$b" env GOTUNE_POLICY="$pw" "$(gt_runc_link)"
-	pct=0
-	for _ in $(seq 50); do
-		pct=$(fincore --bytes --noheadings --raw --output RES,SIZE "$WS_ROOTFS/data/model.bin" |
-			awk '{ printf "%d\n", $2 ? 100 * $1 / $2 : 0 }')
-		[ "$pct" -ge 99 ] && break
-		sleep 0.1
-	done
+	pct=$(gt_wait_resident "$WS_ROOTFS/data/model.bin")
 	if [ "$pct" -ge 99 ] && gt_wait_jq "$GT_TMP/pw.jsonl" \
 		'any(.[]; .entry == "runtime-prewarm" and (.detail | test("1 files")))'; then
 		tap_ok "$d ($pct%), and the reader logged it"
