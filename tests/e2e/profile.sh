@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
+# shellcheck disable=SC2016 # jq filters passed to gt_wait_jq name $id on purpose
 # tests/e2e/profile.sh - working-set profiles with runc: a poststart hook
 # (gotune.io/record=true) records what a dynamically linked program (perl,
 # with its libraries copied into the rootfs) touched at start; the next

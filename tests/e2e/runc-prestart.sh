@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
+# shellcheck disable=SC2016 # jq filters passed to gt_wait_jq name $id on purpose
 # tests/e2e/runc-prestart.sh - gotune-hook as an OCI hook (prestart and
 # createRuntime) in runc's config.json: after the page cache is dropped, the
 # files gotune warms are resident when the container has run, and they are
