@@ -33,7 +33,7 @@ if [ $smoke = 1 ]; then out=${2:-}; else out=${2:-tests/bench/plots}; fi
 case $build in /*) hook=$build/hook/gotune-hook ;; *) hook=$PWD/$build/hook/gotune-hook ;; esac
 [ -x "$hook" ] || { echo "build first: meson setup $build && ninja -C $build" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "needs root (runc, cgroups)" >&2; exit 1; }
-for c in runc wrk jq go awk; do
+for c in runc wrk jq awk; do
 	command -v "$c" >/dev/null || { echo "$c not found (bash .ci/deps test; apt-get install wrk)" >&2; exit 1; }
 done
 runc=$(command -v runc)
@@ -76,10 +76,12 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+go_variant=${GO_VARIANT:-go119}
 for w in gctree httpalloc; do
-	(cd "tests/bench/workloads/$w" && CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local \
-		GOCACHE="$work/go-cache" go build -trimpath -o "$work/$w" .)
+	GOCACHE="$work/go-cache" tests/gobuild "$go_variant" "tests/bench/workloads/$w" "$work/$w" >"$work/gobuild.txt" ||
+		{ cat "$work/gobuild.txt" >&2; exit 1; }
 done
+go_desc=$(sed 's/^[^:]*: //' "$work/gobuild.txt")
 mkdir -p "$work/rootfs/proc" "$work/rootfs/dev" "$work/rootfs/sys" "$work/rootfs/tmp"
 cp "$work/gctree" "$work/httpalloc" "$work/rootfs/"
 echo '{}' >"$work/policy.json"
@@ -284,7 +286,7 @@ table=$work/cpuquota.md
 dat=$work/cpuquota.dat
 {
 	echo "CPU quota scenario (\`tests/bench/cpuquota.sh\`): $(date -u +%Y-%m-%d), $host_cpus CPUs," \
-		"kernel $(uname -r), cgroup v$cgv, $("$runc" --version | head -n1), $(go version | awk '{print $3}');" \
+		"kernel $(uname -r), cgroup v$cgv, $("$runc" --version | head -n1), workloads $go_variant ($go_desc);" \
 		"medians of $runs run(s) per row, variants alternating; wrk -t$wrk_t -c$wrk_c -d${wrk_s}s from the host" \
 		"against httpalloc -records $records; gctree -trees $trees;" \
 		"host ${idle0}% busy just before the run; BOOST=$boost."

@@ -15,8 +15,8 @@ case $build in /*) hook=$build/hook/gotune-hook ;; *) hook=$PWD/$build/hook/gotu
 mkdir -p "$out"
 work=$(mktemp -d /var/tmp/gotune-memlimit.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-(cd tests/bench/workloads/gcheap && CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off GOCACHE="$work/go-cache" \
-	go build -trimpath -o "$work/gcheap" .)
+go_variant=${GO_VARIANT:-go119}
+GOCACHE="$work/go-cache" tests/gobuild "$go_variant" tests/bench/workloads/gcheap "$work/gcheap" >&2
 mkdir -p "$work/rootfs/proc" "$work/rootfs/dev" "$work/rootfs/sys"
 cp "$work/gcheap" "$work/rootfs/gcheap"
 echo '{}' >"$work/policy.json"

@@ -50,10 +50,9 @@ run() {
 }
 
 # A stripped binary (-s -w: no symbol tables) still has its build info.
-(cd "$GT_SRCDIR/tests/witness" && CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local \
-	GOCACHE="$GOTUNE_BUILDDIR/go-cache" GOPATH="$GOTUNE_BUILDDIR/go-path" \
-	go build -trimpath -ldflags='-s -w' -o "$ROOTFS/witness-stripped" .) >/dev/null 2>&1 ||
-	bail_out "cannot build a stripped witness"
+gt_gobuild go119 "$GT_SRCDIR/tests/witness" "$GOTUNE_BUILDDIR/witness-go119-stripped" -ldflags='-s -w' ||
+	bail_out "cannot build a stripped witness: ${GT_GOBUILD_WHY:-}"
+cp "$GOTUNE_BUILDDIR/witness-go119-stripped" "$ROOTFS/witness-stripped"
 
 run go119 /witness "$POLICY"
 gt_expect go119 "go1.19 witness: GOMAXPROCS=1 and GOMEMLIMIT set" -- GOMAXPROCS=1 "MEMLIMIT=$GT_EXPECT_MEMLIMIT"

@@ -15,9 +15,9 @@ gt_need_hook "OOM scenario" || tap_done
 
 ROOTFS=$GT_TMP/rootfs
 gt_make_rootfs "$ROOTFS"
-(cd "$GT_SRCDIR/tests/bench/workloads/gcheap" && CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local \
-	GOCACHE="$GOTUNE_BUILDDIR/go-cache" GOPATH="$GOTUNE_BUILDDIR/go-path" \
-	go build -trimpath -o "$ROOTFS/gcheap" .) >/dev/null 2>&1 || bail_out "cannot build the gcheap workload"
+gt_gobuild go119 "$GT_SRCDIR/tests/bench/workloads/gcheap" "$GOTUNE_BUILDDIR/gcheap-go119" ||
+	bail_out "cannot build the gcheap workload: ${GT_GOBUILD_WHY:-}"
+cp "$GOTUNE_BUILDDIR/gcheap-go119" "$ROOTFS/gcheap"
 POLICY=$(gt_policy "$GT_TMP/policy.json" '{}')
 RUNC=$(command -v runc)
 
