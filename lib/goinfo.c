@@ -67,21 +67,60 @@ static int pointer_string(const struct gt_elf_src *s, const struct gt_elf *e, ui
 	return read_bytes(s, off, len, out, outsz);
 }
 
+/* At most 5 decimal digits at *p: no overflow, and no version has more. */
+static bool number(const char **p, int *out)
+{
+	int v = 0, n = 0;
+	for (; **p >= '0' && **p <= '9'; (*p)++, n++) {
+		if (n == 5)
+			return false;
+		v = v * 10 + (**p - '0');
+	}
+	*out = v;
+	return n > 0;
+}
+
+/* What may follow "goM.m[.p]" in a release: nothing, an experiment or
+ * vendor suffix ("-X:nogreenteagc" as Go 1.26 writes it, " X:greenteagc" as
+ * older Go does, "-bigcorp", " (Red Hat 1.22.9-2.el9_5)"), or, right after
+ * the minor, a pre-release ("rc1", "beta2") that may carry such a suffix. */
+static bool release_tail(const char *p, bool had_patch)
+{
+	static const char *const pre[] = { "rc", "beta", "alpha" };
+	for (size_t i = 0; !had_patch && i < sizeof(pre) / sizeof(pre[0]); i++) {
+		size_t l = strlen(pre[i]);
+		if (strncmp(p, pre[i], l) == 0 && p[l] >= '0' && p[l] <= '9') {
+			int n;
+			p += l;
+			if (!number(&p, &n))
+				return false;
+			break;
+		}
+	}
+	return *p == '\0' || *p == ' ' || *p == '-';
+}
+
 static void parse_version(struct gt_goinfo *g)
 {
 	g->major = g->minor = g->patch = -1;
+	const char *p = g->version;
 	int a, b, c = 0;
-	char tail;
-	int n = sscanf(g->version, "go%d.%d.%d%c", &a, &b, &c, &tail);
-	if (n == 2 || n == 3) {
-		g->major = a;
-		g->minor = b;
-		g->patch = c;
-	} else if (sscanf(g->version, "go%d.%d%c", &a, &b, &tail) == 2) {
-		g->major = a;
-		g->minor = b;
-		g->patch = 0;
+	if (strncmp(p, "go", 2) != 0)
+		return; /* "devel go1.27-abcdef ...": not a release */
+	p += 2;
+	if (!number(&p, &a) || *p++ != '.' || !number(&p, &b))
+		return;
+	bool had_patch = *p == '.';
+	if (had_patch) {
+		p++;
+		if (!number(&p, &c))
+			return;
 	}
+	if (!release_tail(p, had_patch))
+		return;
+	g->major = a;
+	g->minor = b;
+	g->patch = c;
 }
 
 /* Module info lines: "path\t...", "mod\tPATH\tVERSION\t...", "build\tK=V". */

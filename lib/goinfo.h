@@ -12,8 +12,11 @@
 
 struct gt_goinfo {
 	bool is_go;
-	char version[64];	/* "go1.19.8" */
-	int major, minor, patch;	/* 1, 19, 8; -1 when the version is not a release */
+	char version[128];	/* "go1.19.8", "go1.26.8-X:nogreenteagc,jsonv2" */
+	/* 1, 19, 8; -1 when the version is not a release ("devel go1.27-abc ...").
+	 * A pre-release counts as its minor with patch 0 ("go1.26rc1": 1, 26, 0);
+	 * a suffix after the numbers (an experiment, a vendor build) is ignored. */
+	int major, minor, patch;
 	char path[256];		/* main package path */
 	char mod[256];		/* main module path */
 	char default_godebug[512];

@@ -95,6 +95,48 @@ static int parse(size_t n, struct gt_goinfo *g)
 	return r;
 }
 
+/* Version strings as real toolchains write them: experiments (" X:" before
+ * Go 1.26, "-X:" from it), vendor builds, pre-releases; and what is not a
+ * release. */
+static void versions(void)
+{
+	static const struct {
+		const char *v;
+		int major, minor, patch;
+	} t[] = {
+		{ "go1.25.3 X:greenteagc", 1, 25, 3 },
+		{ "go1.26.8-X:nogreenteagc", 1, 26, 8 },
+		{ "go1.26.8-X:nogreenteagc,jsonv2,simd,runtimesecret,goroutineleakprofile", 1, 26, 8 },
+		{ "go1.22.9 (Red Hat 1.22.9-2.el9_5)", 1, 22, 9 },
+		{ "go1.21.0-bigcorp", 1, 21, 0 },
+		{ "go1.26rc1", 1, 26, 0 },
+		{ "go1.25beta2", 1, 25, 0 },
+		{ "go1.26rc2-X:jsonv2", 1, 26, 0 },
+		{ "devel go1.27-abcdef1234 Tue Jan 6 10:00:00 2026 +0000", -1, -1, -1 },
+		{ "go1.25x", -1, -1, -1 },
+		{ "go1.26rc", -1, -1, -1 },
+		{ "go1.22.9rc1", -1, -1, -1 },
+		{ "go1.2.3.4", -1, -1, -1 },
+		{ "go1.1000000", -1, -1, -1 },
+		{ "go1", -1, -1, -1 },
+		{ "go1.", -1, -1, -1 },
+		{ "go.1.2", -1, -1, -1 },
+	};
+	const char *body = "path\tx\nbuild\tGOOS=linux\n";
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct gt_goinfo g;
+		int r = parse(synth(1, 1, t[i].v, body), &g);
+		char want[32];
+		if (t[i].major < 0)
+			snprintf(want, sizeof(want), "not a release");
+		else
+			snprintf(want, sizeof(want), "%d.%d.%d", t[i].major, t[i].minor, t[i].patch);
+		ok(r == 0 && g.is_go && g.major == t[i].major && g.minor == t[i].minor && g.patch == t[i].patch &&
+			   strcmp(g.version, t[i].v) == 0,
+		   "version \"%s\": %s (got %d.%d.%d)", t[i].v, want, g.major, g.minor, g.patch);
+	}
+}
+
 int main(void)
 {
 	struct gt_goinfo g;
@@ -143,6 +185,7 @@ int main(void)
 	ok(parse(synth(1, 1, "go1.10", body), &g) == 0 && g.minor == 10 && g.patch == 0, "go1.10 (no patch)");
 	ok(parse(synth(1, 1, "devel go1.24-abcdef", body), &g) == 0 && g.major == -1,
 	   "a devel version is not taken for a release");
+	versions();
 	ok(!gt_godebug_value("a=1,b=2", "c", v, sizeof(v)) && gt_godebug_value("x=1,x=2", "x", v, sizeof(v)) &&
 		   strcmp(v, "2") == 0,
 	   "GODEBUG lookup: absent key, last one wins");
