@@ -123,6 +123,23 @@ static void parse_version(struct gt_goinfo *g)
 	g->patch = c;
 }
 
+/* A list too long for out loses whole items from its end, never part of
+ * one: "x509usepolicies=0" cut to "x509usepolicies" is another setting. */
+static bool copy_godebug(char *out, size_t outsz, const char *list)
+{
+	size_t n = strlen(list);
+	if (n < outsz) {
+		memcpy(out, list, n + 1);
+		return false;
+	}
+	size_t keep = outsz - 1;
+	while (keep > 0 && list[keep] != ',')
+		keep--;
+	memcpy(out, list, keep);
+	out[keep] = '\0';
+	return true;
+}
+
 /* Module info lines: "path\t...", "mod\tPATH\tVERSION\t...", "build\tK=V". */
 static void parse_modinfo(struct gt_goinfo *g, char *mi, size_t n)
 {
@@ -149,7 +166,8 @@ static void parse_modinfo(struct gt_goinfo *g, char *mi, size_t n)
 				if (eq != NULL) {
 					*eq++ = '\0';
 					if (strcmp(tab, "DefaultGODEBUG") == 0)
-						snprintf(g->default_godebug, sizeof(g->default_godebug), "%s", eq);
+						g->default_godebug_cut =
+							copy_godebug(g->default_godebug, sizeof(g->default_godebug), eq);
 					else if (strcmp(tab, "CGO_ENABLED") == 0)
 						snprintf(g->cgo_enabled, sizeof(g->cgo_enabled), "%s", eq);
 					else if (strcmp(tab, "GOOS") == 0)

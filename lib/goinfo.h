@@ -19,7 +19,10 @@ struct gt_goinfo {
 	int major, minor, patch;
 	char path[256];		/* main package path */
 	char mod[256];		/* main module path */
-	char default_godebug[512];
+	/* Go 1.26 with go.mod "go 1.19" writes about 520 bytes, and the list
+	 * grows with every release. */
+	char default_godebug[2048];
+	bool default_godebug_cut;	/* longer than the buffer: whole items dropped from the end */
 	char cgo_enabled[8];
 	char goos[32], goarch[32];
 };

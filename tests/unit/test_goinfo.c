@@ -16,10 +16,11 @@
 #define SENT_START "0w\xaf\x0c\x92t\x08\x02\x41\xe1\xc1\x07\xe6\xd6\x18\xe6"
 #define SENT_END "\xf9\x32\x43\x31\x86\x18\x20\x72\x00\x82\x42\x10\x41\x16\xd8\xf2"
 
-static unsigned char img[8192];
+static unsigned char img[16384];
 
 /* ELF64 LE: one PT_LOAD (RW, file offset 0 = vaddr 0x400000) over the
- * whole image; build info at 0x1000; optional section headers naming it. */
+ * whole image; build info at 0x1000; optional section headers naming it
+ * at 0x3c00. Module info up to about 8 KiB fits either form. */
 static size_t synth(int inline_form, int with_sections, const char *version, const char *modinfo_body)
 {
 	memset(img, 0, sizeof(img));
@@ -39,11 +40,15 @@ static size_t synth(int inline_form, int with_sections, const char *version, con
 	ph->p_vaddr = 0x400000;
 	ph->p_filesz = ph->p_memsz = sizeof(img);
 
-	char mi[1024];
+	static char mi[0x2000];
 	size_t mlen = (size_t)snprintf(mi, sizeof(mi), "%s%s", SENT_START, modinfo_body);
+	size_t vlen = strlen(version);
+	if (mlen + 16 > sizeof(mi) || vlen > 127) {
+		fprintf(stderr, "synth: build info too large for the image\n");
+		abort();
+	}
 	memcpy(mi + mlen, SENT_END, 16);
 	mlen += 16;
-	size_t vlen = strlen(version);
 	unsigned char *b = img + 0x1000;
 	memcpy(b, "\xff Go buildinf:", 14);
 	b[14] = 8;
@@ -70,15 +75,15 @@ static size_t synth(int inline_form, int with_sections, const char *version, con
 	if (with_sections) {
 		/* section 0 null, 1 .shstrtab, 2 .go.buildinfo */
 		const char names[] = "\0.shstrtab\0.go.buildinfo";
-		memcpy(img + 0x1c00, names, sizeof(names));
-		Elf64_Shdr *sh = (Elf64_Shdr *)(img + 0x1d00);
+		memcpy(img + 0x3c00, names, sizeof(names));
+		Elf64_Shdr *sh = (Elf64_Shdr *)(img + 0x3d00);
 		sh[1].sh_name = 1;
-		sh[1].sh_offset = 0x1c00;
+		sh[1].sh_offset = 0x3c00;
 		sh[1].sh_size = sizeof(names);
 		sh[2].sh_name = 11;
 		sh[2].sh_offset = 0x1000;
-		sh[2].sh_size = 0x400;
-		eh->e_shoff = 0x1d00;
+		sh[2].sh_size = 0x2c00;
+		eh->e_shoff = 0x3d00;
 		eh->e_shentsize = sizeof(Elf64_Shdr);
 		eh->e_shnum = 3;
 		eh->e_shstrndx = 1;
@@ -137,6 +142,69 @@ static void versions(void)
 	}
 }
 
+static struct gt_goinfo *godebug_of(const char *list)
+{
+	static struct gt_goinfo g;
+	static char body[0x1f00];
+	snprintf(body, sizeof(body), "path\tx\nbuild\tDefaultGODEBUG=%s\nbuild\tCGO_ENABLED=0\n", list);
+	if (parse(synth(1, 1, "go1.26.8", body), &g) != 0)
+		memset(&g, 0, sizeof(g));
+	return &g;
+}
+
+/* DefaultGODEBUG longer than the old 512-byte buffer (real), and longer
+ * than the new one (synthetic): whole items or nothing. */
+static void long_godebug(void)
+{
+	/* go version -m of a Go 1.26.8 binary whose go.mod says go 1.19 */
+	const char *real = "asynctimerchan=1,containermaxprocs=0,cryptocustomrand=1,decoratemappings=0,"
+			   "gotestjsonbuildtext=1,gotypesalias=0,httpcookiemaxnum=0,httplaxcontentlength=1,"
+			   "httpmuxgo121=1,httpservecontentkeepheaders=1,multipathtcp=0,panicnil=1,randseednop=0,"
+			   "rsa1024min=0,tls10server=1,tls3des=1,tlsmlkem=0,tlsrsakex=1,tlssecpmlkem=0,tlssha1=1,"
+			   "tlsunsafeekm=1,updatemaxprocs=0,urlmaxqueryparams=0,urlstrictcolons=0,"
+			   "winreadlinkvolume=0,winsymlink=0,x509keypairleaf=0,x509negativeserial=1,x509rsacrt=0,"
+			   "x509sha256skid=0,x509usepolicies=0";
+	struct gt_goinfo *g = godebug_of(real);
+	char v[16];
+	is_str(g->default_godebug, real, "DefaultGODEBUG of %zu bytes (Go 1.26, go.mod go 1.19) read whole",
+	       strlen(real));
+	ok(!g->default_godebug_cut && gt_godebug_value(g->default_godebug, "x509usepolicies", v, sizeof(v)) &&
+		   strcmp(v, "0") == 0 && gt_godebug_value(g->default_godebug, "updatemaxprocs", v, sizeof(v)),
+	   "  its last items are there");
+	ok(strcmp(g->cgo_enabled, "0") == 0, "  and the settings after it");
+
+	const size_t cap = sizeof(g->default_godebug);
+	static char list[0x1e00];
+	size_t n = 0;
+	for (int i = 0; n + 16 < sizeof(list) && n < 2 * cap; i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%skey%d=%d", i ? "," : "", i, i % 7);
+	g = godebug_of(list);
+	size_t got = strlen(g->default_godebug);
+	ok(g->is_go && g->default_godebug_cut && got > cap - 16 && got < cap &&
+		   strncmp(g->default_godebug, list, got) == 0 && list[got] == ',',
+	   "a %zu-byte DefaultGODEBUG is cut after its last whole item (%zu bytes kept)", n, got);
+	ok(strcmp(g->cgo_enabled, "0") == 0, "  and the settings after it are still read");
+
+	/* the item ends exactly where the buffer does */
+	memset(list, 'x', cap - 1);
+	memcpy(list, "a=", 2);
+	snprintf(list + cap - 1, sizeof(list) - (cap - 1), ",b=1");
+	g = godebug_of(list);
+	ok(g->default_godebug_cut && strlen(g->default_godebug) == cap - 1 &&
+		   strncmp(g->default_godebug, list, cap - 1) == 0,
+	   "an item that just fits is kept, the next one dropped");
+	/* one item longer than the buffer: nothing rather than half of it */
+	memset(list, 'z', cap + 100);
+	memcpy(list, "c=1,d=", 6);
+	list[cap + 100] = '\0';
+	g = godebug_of(list);
+	is_str(g->default_godebug, "c=1", "an item that straddles the end is dropped whole");
+	memset(list, 'z', cap + 100);
+	memcpy(list, "ee=", 3);
+	g = godebug_of(list);
+	ok(g->default_godebug_cut && g->default_godebug[0] == '\0', "a single item too long: empty, marked cut");
+}
+
 int main(void)
 {
 	struct gt_goinfo g;
@@ -186,6 +254,7 @@ int main(void)
 	ok(parse(synth(1, 1, "devel go1.24-abcdef", body), &g) == 0 && g.major == -1,
 	   "a devel version is not taken for a release");
 	versions();
+	long_godebug();
 	ok(!gt_godebug_value("a=1,b=2", "c", v, sizeof(v)) && gt_godebug_value("x=1,x=2", "x", v, sizeof(v)) &&
 		   strcmp(v, "2") == 0,
 	   "GODEBUG lookup: absent key, last one wins");
