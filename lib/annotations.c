@@ -9,6 +9,7 @@ const char *const gt_annotation_keys[] = {
 	GT_ANNOTATION_PREFIX "gomemlimit",
 	GT_ANNOTATION_PREFIX "memory-ratio",
 	GT_ANNOTATION_PREFIX "rounding",
+	GT_ANNOTATION_PREFIX "gomaxprocs-tracking",
 	GT_ANNOTATION_PREFIX "gogc",
 	GT_ANNOTATION_PREFIX "godebug",
 	GT_ANNOTATION_PREFIX "prewarm",
@@ -118,6 +119,10 @@ void gt_annotations_apply(struct gt_settings *s, gt_annotation_fn get, void *ctx
 			s->rounding = GT_ROUND_FLOOR;
 		else
 			gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "rounding=\"%.40s\": expected ceil or floor; ignored", v);
+	}
+	if ((v = get(ctx, GT_ANNOTATION_PREFIX "gomaxprocs-tracking")) != NULL) {
+		if (gt_tracking_parse(v, &s->tracking) < 0)
+			gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "gomaxprocs-tracking=\"%.40s\": expected defer, below-floor or always; ignored", v);
 	}
 	if ((v = get(ctx, GT_ANNOTATION_PREFIX "gogc")) != NULL) {
 		if (gt_valid_gogc(v))

@@ -80,31 +80,69 @@ static uint64_t div_round(uint64_t a, uint64_t b, enum gt_rounding r)
 	return r == GT_ROUND_CEIL ? a / b + (a % b != 0) : a / b;
 }
 
-/* Go >= 1.25 sets GOMAXPROCS from the cgroup CPU limit and re-checks it
- * periodically unless GODEBUG containermaxprocs=0 (from the environment,
- * else the binary's DefaultGODEBUG); an explicit GOMAXPROCS would switch
- * that tracking off. */
-static bool go_tracks_cpu_limit(const struct gt_goinfo *g, const char *const *env, size_t n_env)
+/* What the entrypoint's Go runtime does about GOMAXPROCS by itself. Go >=
+ * 1.25 sets it from the cgroup CPU limit (at least 2, never above the
+ * CPUs it may run on) and re-checks it about once a second, unless
+ * GODEBUG containermaxprocs=0: from the environment (the container's own
+ * or the one gotune adds), else the binary's DefaultGODEBUG (go.mod < 1.25
+ * or a //go:debug line). An explicit GOMAXPROCS turns that tracking off. */
+struct go_cpu {
+	bool known;		/* an inspected Go binary with a release version */
+	bool tracks;
+	char basis[200];
+};
+
+static void go_cpu_facts(const struct gt_image *img, const char *godebug, const char *godebug_from,
+			 struct go_cpu *out)
 {
-	if (!g->is_go || !gt_goinfo_at_least(g, 1, 25))
-		return false;
+	memset(out, 0, sizeof(*out));
+	const struct gt_goinfo *g = &img->go;
+	if (!img->inspected) {
+		snprintf(out->basis, sizeof(out->basis), "%.160s", img->note);
+		return;
+	}
+	if (!g->is_go) {
+		snprintf(out->basis, sizeof(out->basis), "entrypoint %.120s is not a Go binary", img->note);
+		return;
+	}
+	if (g->major < 0) {
+		snprintf(out->basis, sizeof(out->basis), "%.60s: not a release version", g->version);
+		return;
+	}
+	out->known = true;
+	if (!gt_goinfo_at_least(g, 1, 25)) {
+		snprintf(out->basis, sizeof(out->basis), "%.60s: GOMAXPROCS fixed at start (container-aware from go1.25)",
+			 g->version);
+		return;
+	}
 	char v[16];
-	const char *gd = env_value(env, n_env, "GODEBUG");
-	if (gd != NULL && gt_godebug_value(gd, "containermaxprocs", v, sizeof(v)))
-		return strcmp(v, "0") != 0;
-	if (gt_godebug_value(g->default_godebug, "containermaxprocs", v, sizeof(v)))
-		return strcmp(v, "0") != 0;
-	return true;
+	const char *from;
+	if (godebug != NULL && gt_godebug_value(godebug, "containermaxprocs", v, sizeof(v)))
+		from = godebug_from;
+	else if (gt_godebug_value(g->default_godebug, "containermaxprocs", v, sizeof(v)))
+		from = "the binary's DefaultGODEBUG";
+	else {
+		snprintf(v, sizeof(v), "1");
+		from = "the default since go1.25";
+	}
+	out->tracks = strcmp(v, "0") != 0;
+	snprintf(out->basis, sizeof(out->basis), "%.60s: containermaxprocs=%s from %s", g->version, v, from);
 }
 
 static void plan_maxprocs(struct gt_decision *d, const struct gt_limits *l, const struct gt_settings *s,
-			  const char *const *env, size_t n_env, const struct gt_image *img)
+			  const char *const *env, size_t n_env, const struct gt_image *img,
+			  const struct gt_decision *godebug)
 {
 	if (decided_by_env(d, "GOMAXPROCS", s, env, n_env, s->maxprocs_enabled))
 		return;
-	if (s->go_aware && img != NULL && go_tracks_cpu_limit(&img->go, env, n_env)) {
-		DECIDE(d, GT_ACT_SKIPPED, "%s tracks the CPU limit itself (containermaxprocs)", img->go.version);
-		return;
+	struct go_cpu go = { 0 };
+	if (s->go_aware) {
+		/* Decide against the GODEBUG the container will really get. */
+		bool ours = godebug->action == GT_ACT_SET || godebug->action == GT_ACT_MERGED ||
+			    godebug->action == GT_ACT_REPLACED;
+		go_cpu_facts(img, ours ? godebug->value : env_value(env, n_env, "GODEBUG"),
+			     ours ? "the GODEBUG gotune adds" : "the container's GODEBUG", &go);
+		snprintf(d->basis, sizeof(d->basis), "%s", go.basis);
 	}
 	uint64_t n;
 	char from[120];
@@ -114,7 +152,8 @@ static void plan_maxprocs(struct gt_decision *d, const struct gt_limits *l, cons
 		snprintf(from, sizeof(from), "quota %" PRId64 "/%" PRIu64 " (%s)", l->quota, l->period, rnd);
 	} else if (s->shares && l->has_shares && l->shares > 2) {
 		/* 1024 shares is one CPU of request (Kubernetes writes
-		 * milliCPU * 1024 / 1000); 2 is the "no request" floor. */
+		 * milliCPU * 1024 / 1000); 2 is the "no request" floor. Go
+		 * reads no shares: with no quota it uses every CPU. */
 		n = div_round(l->shares, 1024, s->rounding);
 		snprintf(from, sizeof(from), "shares %" PRIu64 "/1024 (%s)", l->shares, rnd);
 	} else {
@@ -129,6 +168,24 @@ static void plan_maxprocs(struct gt_decision *d, const struct gt_limits *l, cons
 		       n, cap);
 		return;
 	}
+	if (go.tracks && l->has_quota) {
+		/* Go's own pick: ceil(quota), at least 2, at most the cap. */
+		uint64_t own = div_round((uint64_t)l->quota, l->period, GT_ROUND_CEIL);
+		own = own < 2 ? 2 : own;
+		own = own > cap ? cap : own;
+		const char *t = gt_tracking_name(s->tracking);
+		if (s->tracking == GT_TRACK_DEFER ||
+		    (s->tracking == GT_TRACK_BELOW_FLOOR && (n >= 2 || n >= own))) {
+			DECIDE(d, GT_ACT_SKIPPED, "%s -> %" PRIu64 "; Go picks %" PRIu64 " itself and tracks the limit (tracking: %s)",
+			       from, n, own, t);
+			return;
+		}
+		snprintf(d->value, sizeof(d->value), "%" PRIu64, n);
+		DECIDE(d, GT_ACT_SET, "%s -> %" PRIu64 " of %" PRIu64 " CPUs; Go would pick %" PRIu64 " (tracking: %s, turns Go's tracking off)",
+		       from, n, cap, own, t);
+		set_or_replace(d, "GOMAXPROCS", env, n_env);
+		return;
+	}
 	snprintf(d->value, sizeof(d->value), "%" PRIu64, n);
 	DECIDE(d, GT_ACT_SET, "%s -> %" PRIu64 " of %" PRIu64 " CPUs", from, n, cap);
 	set_or_replace(d, "GOMAXPROCS", env, n_env);
@@ -139,9 +196,14 @@ static void plan_memlimit(struct gt_decision *d, const struct gt_limits *l, cons
 {
 	if (decided_by_env(d, "GOMEMLIMIT", s, env, n_env, s->memlimit_enabled))
 		return;
-	if (s->go_aware && img != NULL && img->go.is_go && img->go.major >= 0 && !gt_goinfo_at_least(&img->go, 1, 19)) {
-		DECIDE(d, GT_ACT_SKIPPED, "%s ignores GOMEMLIMIT (new in go1.19)", img->go.version);
-		return;
+	if (s->go_aware && img != NULL && img->inspected && img->go.is_go && img->go.major >= 0) {
+		bool has = gt_goinfo_at_least(&img->go, 1, 19);
+		snprintf(d->basis, sizeof(d->basis), "%.60s: %s", img->go.version,
+			 has ? "reads GOMEMLIMIT (go1.19+)" : "predates GOMEMLIMIT (go1.19)");
+		if (!has) {
+			DECIDE(d, GT_ACT_SKIPPED, "%s ignores GOMEMLIMIT (new in go1.19)", img->go.version);
+			return;
+		}
 	}
 	if (!l->has_memory) {
 		DECIDE(d, GT_ACT_SKIPPED, "no memory limit");
@@ -253,16 +315,21 @@ void gt_plan_make(struct gt_plan *plan, const struct gt_limits *limits, const st
 		plan->image = *image;
 	else
 		snprintf(plan->image.note, sizeof(plan->image.note), "image not inspected");
-	if (settings->go_only && !plan->image.go.is_go) {
+	/* go_only needs the image: where none could be inspected (NRI has
+	 * no rootfs yet) the rules apply, and the plan says so. */
+	if (settings->go_only && plan->image.inspected && !plan->image.go.is_go) {
 		for (int v = 0; v < GT_NVARS; v++)
-			DECIDE(&plan->d[v], GT_ACT_SKIPPED, "go_only policy: entrypoint is not a Go binary (%.100s)",
-			       plan->image.inspected ? "no Go build info" : plan->image.note);
+			DECIDE(&plan->d[v], GT_ACT_SKIPPED, "go_only policy: the entrypoint is not a Go binary (%.100s)",
+			       plan->image.note);
 		return;
 	}
-	plan_maxprocs(&plan->d[GT_GOMAXPROCS], limits, settings, env, n_env, image);
+	if (settings->go_only && settings->enabled && !plan->image.inspected)
+		gt_note(&plan->notes, "go_only not applied: %.100s; the rules apply", plan->image.note);
+	/* GODEBUG first: a containermaxprocs key it adds decides GOMAXPROCS. */
+	plan_godebug(&plan->d[GT_GODEBUG], settings, env, n_env);
+	plan_maxprocs(&plan->d[GT_GOMAXPROCS], limits, settings, env, n_env, &plan->image, &plan->d[GT_GODEBUG]);
 	plan_memlimit(&plan->d[GT_GOMEMLIMIT], limits, settings, env, n_env, image);
 	plan_gogc(&plan->d[GT_GOGC], settings, env, n_env);
-	plan_godebug(&plan->d[GT_GODEBUG], settings, env, n_env);
 }
 
 static bool changes(enum gt_action a)

@@ -26,7 +26,10 @@ enum gt_var { GT_GOMAXPROCS, GT_GOMEMLIMIT, GT_GOGC, GT_GODEBUG, GT_NVARS };
 struct gt_decision {
 	enum gt_action action;
 	char value[1024];	/* the value the container gets, "" if none */
-	char reason[200];
+	char reason[320];
+	/* Which Go version and build setting the decision rests on, "" when
+	 * the image played no part (not inspected, go_aware off). */
+	char basis[200];
 };
 
 /* What gotune learned from the image itself (the entrypoint's build info). */

@@ -17,6 +17,9 @@ void gt_policy_defaults(struct gt_policy *p)
 		.go_aware = true,
 		.maxprocs_enabled = true,
 		.rounding = GT_ROUND_CEIL,
+		/* Measured (README "Modern Go"): on a quota below 2 CPUs Go's
+		 * own floor of 2 Ps gets the container throttled. */
+		.tracking = GT_TRACK_BELOW_FLOOR,
 		.minimum = 1,
 		.memlimit_enabled = true,
 		.ratio_ppm = 900000,
@@ -76,6 +79,27 @@ int gt_parse_ratio(const char *s, uint32_t *ppm)
 	return 0;
 }
 
+int gt_tracking_parse(const char *s, enum gt_tracking *out)
+{
+	static const enum gt_tracking all[] = { GT_TRACK_DEFER, GT_TRACK_BELOW_FLOOR, GT_TRACK_ALWAYS };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(s, gt_tracking_name(all[i])) == 0) {
+			*out = all[i];
+			return 0;
+		}
+	return -1;
+}
+
+const char *gt_tracking_name(enum gt_tracking t)
+{
+	switch (t) {
+	case GT_TRACK_DEFER: return "defer";
+	case GT_TRACK_BELOW_FLOOR: return "below-floor";
+	case GT_TRACK_ALWAYS: return "always";
+	}
+	return "?";
+}
+
 int gt_settings_godebug_set(struct gt_settings *s, const char *key, const char *value)
 {
 	size_t i;
@@ -120,6 +144,7 @@ static const struct gt_policy_key keys[] = {
 	{ "gomaxprocs.rounding", "string" },
 	{ "gomaxprocs.minimum", "integer" },
 	{ "gomaxprocs.shares", "boolean" },
+	{ "gomaxprocs.tracking", "string" },
 	{ "gomemlimit", "object" },
 	{ "gomemlimit.enabled", "boolean" },
 	{ "gomemlimit.ratio", "number" },
@@ -206,6 +231,9 @@ static int apply_gomaxprocs(struct ctx *c, yajl_val obj)
 				s->rounding = GT_ROUND_FLOOR;
 			else
 				return bad(c, "gomaxprocs.rounding", "must be \"ceil\" or \"floor\"");
+		} else if (strcmp(k, "tracking") == 0) {
+			if (!YAJL_IS_STRING(v) || gt_tracking_parse(YAJL_GET_STRING(v), &s->tracking) < 0)
+				return bad(c, "gomaxprocs.tracking", "must be \"defer\", \"below-floor\" or \"always\"");
 		} else if (strcmp(k, "minimum") == 0) {
 			int64_t m;
 			if (gt_json_int64(v, &m) < 0 || m < 1 || m > 4096)

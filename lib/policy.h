@@ -20,6 +20,15 @@
 
 enum gt_rounding { GT_ROUND_CEIL, GT_ROUND_FLOOR };
 
+/* What to do with GOMAXPROCS when the entrypoint's Go (>= 1.25) sets it
+ * from the CPU limit by itself and tracks it: any explicit value turns
+ * that tracking off. */
+enum gt_tracking {
+	GT_TRACK_DEFER,		/* never set: Go's own choice, kept up to date */
+	GT_TRACK_BELOW_FLOOR,	/* set only when the quota is below Go's floor of 2 */
+	GT_TRACK_ALWAYS,	/* set as for older Go */
+};
+
 struct gt_prewarm_settings {
 	enum gt_pw_mode mode;
 	bool closure;		/* the entrypoint, its interpreter and libraries */
@@ -42,6 +51,7 @@ struct gt_settings {
 	bool go_only;		/* leave containers whose entrypoint is not Go alone */
 	bool maxprocs_enabled;
 	enum gt_rounding rounding;
+	enum gt_tracking tracking;
 	unsigned minimum;
 	bool shares;
 	bool memlimit_enabled;
@@ -84,6 +94,8 @@ int gt_policy_load(struct gt_policy *p, const char *path, bool missing_ok, gt_er
 bool gt_valid_gogc(const char *s);
 bool gt_valid_godebug_token(const char *s, bool is_key);
 int gt_parse_ratio(const char *s, uint32_t *ppm);
+int gt_tracking_parse(const char *s, enum gt_tracking *out);
+const char *gt_tracking_name(enum gt_tracking t);
 /* Adds a path to the prewarm list (absolute, no NUL, bounded); -1 if full
  * or invalid. */
 int gt_settings_prewarm_add(struct gt_settings *s, const char *path);

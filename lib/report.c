@@ -24,8 +24,9 @@ void gt_plan_summary(const struct gt_plan *plan, char *out, size_t outsz)
 		/* Quiet about what nobody asked for. */
 		if (d->action == GT_ACT_SKIPPED && (v == GT_GOGC || v == GT_GODEBUG))
 			continue;
-		int w = snprintf(out + len, outsz - len, "%s%s%s%s (%s: %s)", len ? " " : "", gt_var_names[v],
-				 d->value[0] ? "=" : "", d->value, gt_action_name(d->action), d->reason);
+		int w = snprintf(out + len, outsz - len, "%s%s%s%s (%s: %s%s%s%s)", len ? " " : "", gt_var_names[v],
+				 d->value[0] ? "=" : "", d->value, gt_action_name(d->action), d->reason,
+				 d->basis[0] ? " [" : "", d->basis, d->basis[0] ? "]" : "");
 		if (w < 0)
 			break;
 		len += (size_t)w;
@@ -84,6 +85,8 @@ void gt_plan_table(const struct gt_plan *plan, FILE *f)
 		const struct gt_decision *d = &plan->d[v];
 		fprintf(f, "%-11s %-9s %-14s %s\n", gt_var_names[v], gt_action_name(d->action),
 			d->value[0] ? d->value : "-", d->reason);
+		if (d->basis[0])
+			fprintf(f, "%-36s go: %s\n", "", d->basis);
 	}
 	for (size_t i = 0; i < plan->notes.n; i++)
 		fprintf(f, "warning: %s\n", plan->notes.text[i]);
@@ -143,6 +146,8 @@ void gt_plan_json(const struct gt_plan *plan, yajl_gen g)
 		if (d->value[0])
 			gt_gen_kv(g, "value", d->value);
 		gt_gen_kv(g, "reason", d->reason);
+		if (d->basis[0])
+			gt_gen_kv(g, "basis", d->basis);
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_map_close(g);

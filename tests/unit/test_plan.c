@@ -1,3 +1,6 @@
+#include <stdio.h>
+#include <string.h>
+
 #include "plan.h"
 #include "policy.h"
 #include "tap.h"
@@ -180,17 +183,47 @@ int main(void)
 	is_int(p.d[GT_GODEBUG].action, GT_ACT_KEPT, "all keys present: kept");
 	s = defaults();
 
-	/* Go-aware decisions */
+	/* Go-aware decisions: a Go >= 1.25 entrypoint tracks the CPU limit
+	 * itself (at least 2 Ps); the tracking policy says when gotune still
+	 * sets GOMAXPROCS. */
 	struct gt_image go125 = { .inspected = true, .go = { .is_go = true, .version = "go1.25.3", .major = 1,
 							     .minor = 25, .patch = 3 } };
 	img = &go125;
+	s.tracking = GT_TRACK_DEFER;
 	p = plan_of(&l, &s, NULL);
-	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SKIPPED, "go1.25: GOMAXPROCS left to the runtime");
-	is_str(p.d[GT_GOMAXPROCS].reason, "go1.25.3 tracks the CPU limit itself (containermaxprocs)", "and says why");
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SKIPPED, "go1.25, tracking defer: GOMAXPROCS left to the runtime");
+	is_str(p.d[GT_GOMAXPROCS].reason,
+	       "quota 50000/100000 (ceil) -> 1; Go picks 2 itself and tracks the limit (tracking: defer)", "and says why");
+	is_str(p.d[GT_GOMAXPROCS].basis, "go1.25.3: containermaxprocs=1 from the default since go1.25",
+	       "and which Go and setting decided");
 	is_int(p.d[GT_GOMEMLIMIT].action, GT_ACT_SET, "go1.25: GOMEMLIMIT still set");
+	is_str(p.d[GT_GOMEMLIMIT].basis, "go1.25.3: reads GOMEMLIMIT (go1.19+)", "GOMEMLIMIT names its basis");
+	s = defaults();
+	p = plan_of(&l, &s, NULL);
+	is_int(s.tracking, GT_TRACK_BELOW_FLOOR, "default tracking policy: below-floor");
+	is_str(p.d[GT_GOMAXPROCS].value, "1", "below-floor: 0.5 CPU is below Go's floor of 2: set 1");
+	is_str(p.d[GT_GOMAXPROCS].reason,
+	       "quota 50000/100000 (ceil) -> 1 of 2 CPUs; Go would pick 2 (tracking: below-floor, turns Go's tracking off)",
+	       "and says what Go would have picked");
+	struct gt_limits l4 = cpu(150000, 100000, 4);
+	p = plan_of(&l4, &s, NULL);
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SKIPPED, "below-floor: 1.5 CPU (ceil 2) is Go's own pick: deferred");
+	s.rounding = GT_ROUND_FLOOR;
+	p = plan_of(&l4, &s, NULL);
+	is_str(p.d[GT_GOMAXPROCS].value, "1", "below-floor + floor rounding: 1.5 CPU -> 1 is below 2: set");
+	l4 = cpu(250000, 100000, 4);
+	p = plan_of(&l4, &s, NULL);
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SKIPPED, "below-floor + floor rounding: 2.5 CPU -> 2: deferred");
+	s.tracking = GT_TRACK_ALWAYS;
+	p = plan_of(&l4, &s, NULL);
+	is_str(p.d[GT_GOMAXPROCS].value, "2", "always: floor(2.5) = 2 set although Go tracks");
+	s = defaults();
+	s.tracking = GT_TRACK_DEFER;
 	snprintf(go125.go.default_godebug, sizeof(go125.go.default_godebug), "panicnil=1,containermaxprocs=0");
 	p = plan_of(&l, &s, NULL);
 	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SET, "DefaultGODEBUG containermaxprocs=0: set");
+	is_str(p.d[GT_GOMAXPROCS].basis, "go1.25.3: containermaxprocs=0 from the binary's DefaultGODEBUG",
+	       "basis names DefaultGODEBUG");
 	const char *env_on[] = { "GODEBUG=containermaxprocs=1", NULL };
 	p = plan_of(&l, &s, env_on);
 	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SKIPPED, "container's GODEBUG wins over DefaultGODEBUG");
@@ -198,6 +231,33 @@ int main(void)
 	const char *env_off[] = { "GODEBUG=x=1,containermaxprocs=0", NULL };
 	p = plan_of(&l, &s, env_off);
 	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SET, "container's GODEBUG containermaxprocs=0: set");
+	is_str(p.d[GT_GOMAXPROCS].basis, "go1.25.3: containermaxprocs=0 from the container's GODEBUG",
+	       "basis names the container's GODEBUG");
+	/* A GODEBUG that gotune adds and that turns tracking off: decided
+	 * against the merged value (was: skipped, so the container ran every
+	 * CPU's worth of Ps on half a CPU). */
+	gt_settings_godebug_set(&s, "containermaxprocs", "0");
+	p = plan_of(&l, &s, NULL);
+	is_str(p.d[GT_GODEBUG].value, "containermaxprocs=0", "policy GODEBUG containermaxprocs=0 is added");
+	is_str(p.d[GT_GOMAXPROCS].value, "1", "and GOMAXPROCS is set, since Go will not track");
+	is_str(p.d[GT_GOMAXPROCS].basis, "go1.25.3: containermaxprocs=0 from the GODEBUG gotune adds",
+	       "basis names gotune's own GODEBUG");
+	const char *env_on2[] = { "GODEBUG=containermaxprocs=1", NULL };
+	p = plan_of(&l, &s, env_on2);
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SKIPPED, "the container's own key is kept (no override): Go tracks");
+	s.override = true;
+	p = plan_of(&l, &s, env_on2);
+	is_str(p.d[GT_GOMAXPROCS].value, "1", "override replaces it with containermaxprocs=0: set");
+	s = defaults();
+	s.tracking = GT_TRACK_DEFER;
+	/* Shares mode: with no quota Go tracks nothing and runs every CPU. */
+	s.shares = true;
+	struct gt_limits ls = cpu(0, 0, 8);
+	ls.has_shares = true;
+	ls.shares = 2048;
+	p = plan_of(&ls, &s, NULL);
+	is_str(p.d[GT_GOMAXPROCS].value, "2", "shares mode on go1.25 without a quota: ceil(2048/1024) = 2");
+	s = defaults();
 	s.go_aware = false;
 	p = plan_of(&l, &s, NULL);
 	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SET, "go_aware off: defaults");
@@ -224,9 +284,15 @@ int main(void)
 	img = &go118;
 	p = plan_of(&l, &s, NULL);
 	ok(gt_plan_changes(&p), "go_only: a Go entrypoint is tuned");
+	/* No image to inspect (NRI): go_only cannot tell, so the rules apply
+	 * and the plan says so rather than claim the entrypoint is not Go. */
 	img = NULL;
 	p = plan_of(&l, &s, NULL);
-	ok(!gt_plan_changes(&p), "go_only: image not inspected is left alone");
+	ok(p.d[GT_GOMAXPROCS].action == GT_ACT_SET && p.d[GT_GOMEMLIMIT].action == GT_ACT_SET,
+	   "go_only, image not inspected: the rules apply");
 	is_str(p.image.note, "image not inspected", "the plan says the image was not inspected");
+	ok(p.notes.n == 1 && strstr(p.notes.text[0], "go_only not applied: image not inspected") != NULL,
+	   "and warns that go_only was not applied");
+	ok(strstr(p.d[GT_GOMAXPROCS].reason, "not a Go binary") == NULL, "no reason claims the entrypoint is not Go");
 	return tap_done();
 }
