@@ -39,12 +39,13 @@ mapfile -t KEEP3 < <(gt_checks_keep3)
 # containerd -> shim -> runtime)
 gt_containerd_start GOTUNE_POLICY="$POLICY_RT"
 
-# ctr_run NAME [ctr run options]: the witness with 0.5 CPU and 200 MiB.
+# ctr_run NAME [ctr run options]: the witness (or $ENTRY) with 0.5 CPU
+# and 200 MiB.
 ctr_run() {
 	local name=$1 id=$GT_ID-$1
 	shift
 	gt_run "$name" "${GT_CTR[@]}" run --rm --cpus 0.5 --memory-limit "$GT_MEM_LIMIT" \
-		"$@" --rootfs "$ROOTFS" "$id" /witness
+		"$@" --rootfs "$ROOTFS" "$id" "${ENTRY:-/witness}"
 	# On a failure the task may linger: remove it now, not only at exit.
 	if [ "$(cat "$GT_TMP/runs/$name.rc")" != 0 ]; then
 		gt_ctr_remove "$id"
@@ -99,6 +100,14 @@ if gt_need_hook "$d"; then
 	ctr_run wrapper --runc-binary "$WRAP"
 	gt_expect wrapper "$d" -- "${TUNED[@]}"
 fi
+
+# --- 2a. the witness as each Go builds it, through the wrapper script
+# shellcheck disable=SC2317 # called by gt_matrix_cases
+matrix_run() { # NAME ENTRY [ANNOTATION]
+	ENTRY=$2 ctr_run "$1" --runc-binary "$WRAP" ${3:+--annotation "$3"}
+}
+gt_matrix_rootfs "$ROOTFS"
+gt_matrix_cases "ctr + wrapper" matrix_run
 
 # --- 3. the gotune-runc symlink, policy from containerd's GOTUNE_POLICY
 d="ctr --runc-binary gotune-runc (GOTUNE_POLICY in containerd's env): tuned"

@@ -250,6 +250,104 @@ gt_witness() {
 	GT_WITNESS=$GOTUNE_BUILDDIR/witness-go119
 }
 
+# ---------------------------------------------------------- witness matrix
+#
+# The witness as every Go the project supports builds it (tests/gobuild):
+#   go119          Go 1.19, go.mod go 1.19: GOMAXPROCS fixed at start
+#   go126          Go 1.26, go.mod go 1.26: sets GOMAXPROCS from the CPU
+#                  limit itself (at least 2) and tracks it
+#   go126-mod119   Go 1.26, go.mod go 1.19: tracking off (DefaultGODEBUG)
+#   go126-godebug  Go 1.26, //go:debug containermaxprocs=0: tracking off
+#   go127          Go 1.27 (GOTOOLCHAIN=go1.27.3), go.mod go 1.27: tracks
+# A variant whose Go is not on this machine is skipped visibly.
+GT_MATRIX=(go119 go126 go126-mod119 go126-godebug go127)
+declare -A GT_MATRIX_WHY=()
+GT_MATRIX_HAVE=()
+# Set to 0 where the runtime does not enforce the spec's CPU quota (crun in
+# this machine's private cgroup2 namespace): Go then sees no limit at all.
+GT_CPU_ENFORCED=1
+
+# gt_matrix_rootfs ROOTFS: ROOTFS/witness-VARIANT for each variant that
+# builds here; sets GT_MATRIX_HAVE and GT_MATRIX_WHY[VARIANT] (why not).
+gt_matrix_rootfs() {
+	local v out
+	GT_MATRIX_HAVE=()
+	for v in "${GT_MATRIX[@]}"; do
+		out=$GOTUNE_BUILDDIR/witness-$v
+		if (
+			flock -w 300 9 || exit 1
+			gt_gobuild "$v" "$GT_SRCDIR/tests/witness" "$out"
+			rc=$?
+			[ $rc = 3 ] && printf '%s\n' "$GT_GOBUILD_WHY" >"$out.why"
+			exit $rc
+		) 9>"$GOTUNE_BUILDDIR/witness.lock"; then
+			cp "$out" "$1/witness-$v"
+			GT_MATRIX_HAVE+=("$v")
+		else
+			GT_MATRIX_WHY[$v]=$(cat "$out.why" 2>/dev/null || echo "build failed")
+		fi
+	done
+}
+
+# gt_matrix_tracks VARIANT: its Go sets GOMAXPROCS from the CPU limit itself.
+gt_matrix_tracks() {
+	case $1 in go126 | go127) return 0 ;; *) return 1 ;; esac
+}
+
+# gt_checks_matrix VARIANT TRACKING: the checks for that witness in a 0.5 CPU
+# / 200 MiB container tuned with policy gomaxprocs.tracking=TRACKING.
+gt_checks_matrix() {
+	local v=$1 t=$2 go_ver own
+	go_ver=${v%%-*}
+	go_ver=go1.${go_ver#go1}
+	printf '%s\n' "MEMLIMIT=$GT_EXPECT_MEMLIMIT" "ENV_GOMEMLIMIT=180MiB" "GOVERSION~^${go_ver//./\\.}(\\.| |$)"
+	if gt_matrix_tracks "$v" && [ "$t" = defer ]; then
+		# Go's own choice: ceil(0.5) raised to its floor of 2, at most the
+		# CPUs it may use; all of them when no quota is enforced.
+		own=$GT_HOST_CPUS
+		[ "$GT_CPU_ENFORCED" = 1 ] && [ "$own" -gt 2 ] && own=2
+		printf '%s\n' "GOMAXPROCS=$own" ENV_GOMAXPROCS=
+	elif [ "$GT_HOST_CPUS" -gt 1 ]; then
+		printf '%s\n' GOMAXPROCS=1 ENV_GOMAXPROCS=1
+	else
+		printf '%s\n' GOMAXPROCS=1 ENV_GOMAXPROCS=
+	fi
+}
+
+# gt_matrix_cases LABEL RUNFN: every witness of the matrix through one entry
+# point, with the default policy and with the annotation
+# gotune.io/gomaxprocs-tracking=defer (which only a Go that tracks the
+# limit may heed: the others must still get GOMAXPROCS). RUNFN NAME ENTRY
+# [ANNOTATION] runs ENTRY (/witness-VARIANT) in a 0.5 CPU / 200 MiB
+# container tuned by gotune, into gt_run's NAME.
+gt_matrix_cases() {
+	local label=$1 runfn=$2 v d t name
+	local -a checks
+	for v in "${GT_MATRIX[@]}"; do
+		for t in below-floor defer; do
+			if [ "$t" = below-floor ]; then
+				d="$label, $v witness, default policy"
+			else
+				d="$label, $v witness, annotation gotune.io/gomaxprocs-tracking=defer"
+			fi
+			mapfile -t checks < <(gt_checks_matrix "$v" "$t")
+			d+=": $(printf '%s\n' "${checks[@]}" | grep -E '^(GOMAXPROCS|ENV_GOMAXPROCS)=' | paste -sd ' ')"
+			gt_need_hook "$d" || continue
+			if [ -n "${GT_MATRIX_WHY[$v]+set}" ]; then
+				tap_skip "$d" "${GT_MATRIX_WHY[$v]}"
+				continue
+			fi
+			name=matrix-$v-$t
+			if [ "$t" = defer ]; then
+				"$runfn" "$name" "/witness-$v" gotune.io/gomaxprocs-tracking=defer
+			else
+				"$runfn" "$name" "/witness-$v"
+			fi
+			gt_expect "$name" "$d" -- "${checks[@]}"
+		done
+	done
+}
+
 # gt_make_rootfs DIR: busybox + /witness; everything a runtime needs to mount.
 gt_make_rootfs() {
 	local d=$1
@@ -515,6 +613,15 @@ ws_run() {
 	gt_run "$name" "${WS_PREFIX[@]}" "$@" "${WS_GLOBAL[@]}" run --bundle "$b" "$id"
 }
 
+# ws_matrix_run NAME ENTRY [ANNOTATION]: the wrapper (gt_wrapper_suite's
+# wrap) runs ENTRY in a fresh bundle (for gt_matrix_cases).
+ws_matrix_run() {
+	local b
+	b=$(ws_bundle "$1" ${3:+--annotation "$3"})
+	jq --arg e "$2" '.process.args = [$e]' "$b/config.json" >"$b/c.json" && mv "$b/c.json" "$b/config.json"
+	ws_run "$1" "$b" "${wrap[@]}"
+}
+
 # gt_check_env_only DESC ORIG NEW: NEW is valid JSON, differs from ORIG only
 # in process.env, keeps every ORIG env entry in order and adds exactly
 # GOMAXPROCS and GOMEMLIMIT.
@@ -571,6 +678,10 @@ gt_wrapper_suite() {
 		gt_check_env_only "$L via wrapper: BUNDLE/config.json rewritten, only process.env changed" \
 			"$b/config.orig.json" "$b/config.json"
 	fi
+
+	# --- the witness as each Go builds it
+	gt_matrix_rootfs "$WS_ROOTFS"
+	gt_matrix_cases "$L via wrapper" ws_matrix_run
 
 	# --- the gotune-runc symlink, policy (naming the runtime) from GOTUNE_POLICY
 	d="$L via gotune-runc symlink + GOTUNE_POLICY: tuned"

@@ -55,14 +55,21 @@ dropin() {
 	}' >"$dir/$file"
 }
 
-# podman_run NAME HOOKSDIR [podman run options]: run the witness, 0.5 CPU, 200 MiB.
+# podman_run NAME HOOKSDIR [podman run options]: run the witness (or
+# $ENTRY), 0.5 CPU, 200 MiB.
 podman_run() {
 	local name=$1 hooks=$2 id=$GT_ID-$1
 	shift 2
 	gt_defer "${PODMAN[@]}" rm -f "$id"
 	gt_run "$name" "${PODMAN[@]}" --hooks-dir "$hooks" run --rm --name "$id" --net none \
 		--ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --cpus 0.5 --memory 200m \
-		"$@" --rootfs "$ROOTFS" /witness
+		"$@" --rootfs "$ROOTFS" "${ENTRY:-/witness}"
+}
+
+# matrix_run NAME ENTRY [ANNOTATION]: one witness of the matrix through the
+# precreate drop-in.
+matrix_run() {
+	ENTRY=$2 podman_run "$1" "$HOOKS/gotune" ${3:+--annotation "$3"}
 }
 
 # --- 1. baseline: Podman alone (an empty hooks dir: no host hook applies)
@@ -106,6 +113,10 @@ if gt_need_hook "$d"; then
 	gt_check_env_only "podman + precreate: the spec out differs from the spec in only by the env" \
 		"$GT_TMP/spec-before.json" "$GT_TMP/spec-after.json"
 fi
+
+# --- 2a. the witness as each Go builds it
+gt_matrix_rootfs "$ROOTFS"
+gt_matrix_cases "podman + precreate" matrix_run
 
 # --- 2b. the drop-in the build ships (hook/podman-precreate.json.in), with
 # its path pointed at GOTUNE_HOOK and the policy appended to its args
