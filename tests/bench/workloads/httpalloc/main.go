@@ -4,7 +4,8 @@
 // garbage collector runs often under load. The work per request is large
 // enough that the server, not the load generator beside it on the same
 // CPUs, is what needs the CPU. It prints what the runtime saw at start, then
-// serves until killed.
+// serves until killed; /gomaxprocs answers runtime.GOMAXPROCS(0) as it is
+// now (Go >= 1.25 changes it when the CPU limit changes).
 package main
 
 import (
@@ -62,6 +63,9 @@ func main() {
 	fmt.Printf("GOMAXPROCS=%d NUMCPU=%d ENV_GOMAXPROCS=%s\n",
 		runtime.GOMAXPROCS(0), runtime.NumCPU(), os.Getenv("GOMAXPROCS"))
 	os.Stdout.Sync()
+	http.HandleFunc("/gomaxprocs", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%d\n", runtime.GOMAXPROCS(0))
+	})
 	http.HandleFunc("/", handler)
 	log.Fatal(http.ListenAndServe(*addr, nil))
 }
