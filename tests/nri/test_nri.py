@@ -193,6 +193,11 @@ try:
     ok(code == 0 and P.fields(out, 2) == [8], "a bad config is logged and Configure still succeeds")
     code, _, out, _ = c.call("CreateContainer", P.create_request(container={"memory": mem}))
     ok(env_of(out) == {"GOMEMLIMIT": str(mem * 9 // 10)}, "... and the policy file applies", env_of(out))
+    # go_only needs an image to inspect, and NRI gives none: the rules apply
+    # (it used to tune nothing, saying the entrypoint was not Go).
+    c.call("Configure", P.f_str(1, json.dumps({"go_only": True})))
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={"memory": mem}))
+    ok(env_of(out) == {"GOMEMLIMIT": str(mem * 9 // 10)}, "go_only under NRI: the rules apply", env_of(out))
 
     # A response over one frame: a long prestart hook path and many GODEBUG keys.
     hook_path = "/opt/" + "h" * 3900 + "/gotune-hook"
