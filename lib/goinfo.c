@@ -181,9 +181,32 @@ static void parse_modinfo(struct gt_goinfo *g, char *mi, size_t n)
 	}
 }
 
+/* The magic at a 16-byte boundary in the first MAX_SEARCH bytes of l. */
+static int search_load(const struct gt_elf_src *s, const struct gt_elf_load *l, uint64_t *at)
+{
+	uint64_t end = l->filesz < MAX_SEARCH ? l->filesz : MAX_SEARCH;
+	unsigned char chunk[4096];
+	for (uint64_t p = 0; p + MAGIC_LEN <= end; p += sizeof(chunk) - 16) {
+		size_t n = end - p < sizeof(chunk) ? (size_t)(end - p) : sizeof(chunk);
+		if (gt_elf_src_read(s, l->offset + p, chunk, n) < 0)
+			return -1;
+		for (size_t k = 0; k + MAGIC_LEN <= n; k += 16) {
+			if (memcmp(chunk + k, MAGIC, MAGIC_LEN) == 0) {
+				*at = l->offset + p + k;
+				return 0;
+			}
+		}
+		if (n < sizeof(chunk))
+			break;
+	}
+	return -1;
+}
+
 /* Finds the build info header: the .go.buildinfo section, or, without
- * section headers, the magic at a 16-byte boundary in the first writable,
- * non-executable load segment (where the linker puts it). */
+ * section headers (sstrip), the magic in a writable, non-executable load
+ * segment: the first one, except in an internally linked PIE, where
+ * .data.rel.ro has a writable segment of its own before it. (go version -m
+ * looks in the first only, and Go 1.27's not at all without sections.) */
 static int locate(const struct gt_elf_src *s, const struct gt_elf *e, uint64_t *at)
 {
 	uint64_t off, size;
@@ -193,24 +216,8 @@ static int locate(const struct gt_elf_src *s, const struct gt_elf *e, uint64_t *
 	}
 	for (size_t i = 0; i < e->n_loads; i++) {
 		const struct gt_elf_load *l = &e->loads[i];
-		if (!l->write || l->exec)
-			continue;
-		uint64_t end = l->filesz < MAX_SEARCH ? l->filesz : MAX_SEARCH;
-		unsigned char chunk[4096];
-		for (uint64_t p = 0; p + MAGIC_LEN <= end; p += sizeof(chunk) - 16) {
-			size_t n = end - p < sizeof(chunk) ? (size_t)(end - p) : sizeof(chunk);
-			if (gt_elf_src_read(s, l->offset + p, chunk, n) < 0)
-				break;
-			for (size_t k = 0; k + MAGIC_LEN <= n; k += 16) {
-				if (memcmp(chunk + k, MAGIC, MAGIC_LEN) == 0) {
-					*at = l->offset + p + k;
-					return 0;
-				}
-			}
-			if (n < sizeof(chunk))
-				break;
-		}
-		return -1;
+		if (l->write && !l->exec && search_load(s, l, at) == 0)
+			return 0;
 	}
 	return -1;
 }

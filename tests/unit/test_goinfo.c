@@ -1,7 +1,9 @@
 /* Go build info: real Go binaries of this system, synthesized images for
  * the inline form (with and without section headers, with DefaultGODEBUG)
- * and the pointer form of Go < 1.18, and truncated/garbled copies (an
- * answer or an error, never a crash: run under ASan/UBSan). */
+ * and the pointer form of Go < 1.18, version strings as toolchains write
+ * them, DefaultGODEBUG longer than the buffer, and truncated/garbled
+ * copies (an answer or an error, never a crash: run under ASan/UBSan).
+ * Binaries built by each Go in the matrix: tests/cli/goinfo-real.sh. */
 #include <elf.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -245,6 +247,19 @@ int main(void)
 
 	ok(parse(synth(1, 0, "go1.21.0", body), &g) == 0 && g.is_go && g.minor == 21,
 	   "inline form without section headers: found in the data segment");
+	/* an internally linked PIE: .data.rel.ro in a writable segment of its
+	 * own before the one that holds the build info */
+	size_t len = synth(1, 0, "go1.26.8", body);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(img + eh->e_phoff);
+	eh->e_phnum = 2;
+	ph[1] = ph[0];
+	ph[0].p_filesz = ph[0].p_memsz = 0x1000;
+	ph[1].p_offset = 0x1000;
+	ph[1].p_vaddr += 0x1000;
+	ph[1].p_filesz = ph[1].p_memsz = len - 0x1000;
+	ok(parse(len, &g) == 0 && g.is_go && g.minor == 26,
+	   "without section headers: found in the second writable segment (internally linked PIE)");
 	ok(parse(synth(0, 1, "go1.17.13", "path\told/app\nmod\told/app\t(devel)\t\n"), &g) == 0 && g.is_go,
 	   "pointer form (Go < 1.18)");
 	is_str(g.version, "go1.17.13", "  version through the pointers");
