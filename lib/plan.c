@@ -325,6 +325,9 @@ void gt_plan_make(struct gt_plan *plan, const struct gt_limits *limits, const st
 	}
 	if (settings->go_only && settings->enabled && !plan->image.inspected)
 		gt_note(&plan->notes, "go_only not applied: %.100s; the rules apply", plan->image.note);
+	if (plan->image.go.default_godebug_cut)
+		gt_note(&plan->notes, "the entrypoint's DefaultGODEBUG is longer than %zu bytes: settings past that were not read",
+			sizeof(plan->image.go.default_godebug) - 1);
 	/* GODEBUG first: a containermaxprocs key it adds decides GOMAXPROCS. */
 	plan_godebug(&plan->d[GT_GODEBUG], settings, env, n_env);
 	plan_maxprocs(&plan->d[GT_GOMAXPROCS], limits, settings, env, n_env, &plan->image, &plan->d[GT_GODEBUG]);
