@@ -81,7 +81,7 @@ data=$out/memlimit.dat
 } >"$table"
 : >"$data"
 # shellcheck disable=SC2086 # the times are a space-separated list on purpose
-med() { [ -z "$1" ] && { echo "-"; return; }; printf '%s\n' $1 | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+med() { [ -z "$1" ] && { echo "-"; return; }; printf '%s\n' $1 | sort -n | awk '{a[NR]=$1} END {printf "%.2f\n", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 for gv in "${go_variants[@]}"; do
 	gover=$(sed -n "s/^$gv: built by .* (\(go[0-9.]*\)), go.mod '\(go [0-9.]*\)'.*/\1, \2/p" <<<"$(printf '%s\n' "${go_desc[@]}")")
 	for f in "${fractions[@]}"; do
