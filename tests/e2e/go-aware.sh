@@ -47,7 +47,7 @@ patch_version "$ROOTFS/witness" "$ROOTFS/witness-118" go1.18.9 || bail_out "cann
 printf '#!/bin/sh\nexec /witness\n' >"$ROOTFS/start.sh"
 chmod 755 "$ROOTFS/start.sh"
 POLICY=$(gt_policy "$GT_TMP/policy.json" '{}')
-DEFER=$(gt_policy "$GT_TMP/defer.json" '{"gomaxprocs": {"tracking": "defer"}}')
+DEFER=$(gt_policy "$GT_TMP/defer.json" "{\"gomaxprocs\": {\"tracking\": \"defer\"}, \"log_file\": \"$GT_TMP/log.jsonl\"}")
 GO_ONLY=$(gt_policy "$GT_TMP/go-only.json" '{"go_only": true}')
 RUNC=$(command -v runc)
 
@@ -109,6 +109,14 @@ if have go126 "$d"; then
 		.vars.GOMAXPROCS.action == "skipped"
 		and (.vars.GOMAXPROCS.reason | test("Go picks 2 itself and tracks the limit \\(tracking: defer\\)"))
 		and (.vars.GOMAXPROCS.basis | test("^go1\\.26\\.[0-9]+: containermaxprocs=1 from the default since go1.25$"))'
+	if gt_wait_jq "$GT_TMP/log.jsonl" '
+		map(select(.entry == "runtime" and (.id // "" | endswith("-go126-defer"))))
+		| any(.vars.GOMAXPROCS.basis // "" | test("^go1\\.26\\.[0-9]+: containermaxprocs=1 from the default since go1.25$"))'; then
+		tap_ok "the wrapper's log_file line carries the basis too"
+	else
+		tap_not_ok "the wrapper's log_file line carries the basis too"
+		tap_diag_file log "$GT_TMP/log.jsonl"
+	fi
 	if grep -q '^ *go: go1\.26\.[0-9]*: containermaxprocs=1 from the default since go1.25$' "$GT_TMP/runs/go126-defer.plan"; then
 		tap_ok "plan's table says which Go and setting decided"
 	else
