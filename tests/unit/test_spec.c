@@ -161,6 +161,12 @@ int main(int argc, char *argv[])
 	   "unterminated string: %s", msg);
 	ok(parse_err("{\"a\":1,\n\"b\":tru}", 16, msg, sizeof(msg)) < 0 && strstr(msg, "at byte 15") != NULL,
 	   "offset of a bad literal: %s", msg);
+	/* A document that ends too early fails where it ends (yajl counts the
+	 * bytes of its last, empty, buffer there). */
+	ok(parse_err("{\"process\":{\"env\":[", 19, msg, sizeof(msg)) < 0 && strstr(msg, "at byte 19:") != NULL,
+	   "truncated: offset is the end: %s", msg);
+	ok(parse_err("", 0, msg, sizeof(msg)) < 0 && strstr(msg, "at byte 0:") != NULL, "empty: byte 0: %s", msg);
+	ok(parse_err("  \n ", 4, msg, sizeof(msg)) < 0 && strstr(msg, "at byte 4:") != NULL, "blank: byte 4: %s", msg);
 	ok(parse_err("{}", 2, msg, sizeof(msg)) < 0 && strstr(msg, "no process") != NULL, "no process");
 	ok(parse_err("{\"process\":{},\"process\":{}}", 27, msg, sizeof(msg)) < 0 && strstr(msg, "2 \"process\"") != NULL,
 	   "duplicate process");
