@@ -225,6 +225,31 @@ ok $? "--version"
 "$hook" bogus >/dev/null 2>&1
 ok $(( $? != 2 )) "unknown command is a usage error"
 
+# Every command's --help: usage on stdout, exit 0. The list must cover every
+# command the top-level help names, so a new command cannot be missed.
+cmds=(precreate runtime prestart createRuntime prewarm poststart profile "profile record" "profile show" nri
+	confine-check plan)
+for c in $("$hook" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-zA-Z-]*\).*/\1/p'); do
+	found=1
+	for k in "${cmds[@]}"; do [ "$k" = "$c" ] && found=0; done
+	ok $found "--help's command $c has a --help check below"
+done
+for c in "${cmds[@]}"; do
+	# shellcheck disable=SC2086
+	"$hook" $c --help </dev/null >"$tmp/help" 2>"$tmp/help-err"
+	rc=$?
+	ok $(( rc != 0 )) "$c --help exits 0 (got $rc)"
+	check "$c --help prints its usage on stdout" grep -q "usage: gotune-hook $c\|usage: gotune-hook .*${c%% *}" "$tmp/help"
+done
+check "--help shows prewarm --mode" grep -q 'prewarm --root DIR \[--mode' <("$hook" --help)
+check "--help lists gotune.io/record" grep -q 'gotune.io/record=true' <("$hook" --help)
+# profile record reads --policy: a broken one is named, not ignored.
+echo '{"profile":' >"$tmp/bad-profile-policy.json"
+"$hook" profile record --policy "$tmp/bad-profile-policy.json" --bundle "$tmp" --pid $$ >/dev/null 2>"$tmp/err"
+rc=$?
+ok $(( rc != 1 )) "profile record --policy BAD fails (got $rc)"
+check "profile record names the policy it was given" grep -q 'bad-profile-policy.json' "$tmp/err"
+
 # real fixtures through precreate: output parses and differs only in env
 shopt -s nullglob
 for f in "$fixtures"/*.json; do
