@@ -6,12 +6,13 @@
 #include "fileio.h"
 #include "plan.h"
 #include "policy.h"
+#include "state.h"
 
 struct gt_tune {
 	struct gt_plan plan;
 	bool changed;
 	struct gt_buf out;	/* the tuned spec when changed */
-	char id[128];		/* best-effort container name for logs */
+	char id[GT_ID_MAX];	/* best-effort container name for logs */
 };
 
 void gt_tune_free(struct gt_tune *t);
