@@ -118,6 +118,7 @@ static int tune_bundle(const struct gt_rt_args *ra, const struct gt_policy *poli
 	cleanup_buf struct gt_buf in = { 0 };
 	if (gt_read_file_at(dfd, base, GT_SPEC_MAX_BYTES, &in, err) < 0)
 		return -1;
+	tune->mark = true;
 	if (gt_tune_spec(in.data, in.len, policy, gt_host_online_cpus(), bundle, tune, err) < 0)
 		return gt_error_wrap(err, "%s", full);
 	if (!tune->changed)
