@@ -107,11 +107,22 @@ ok $? "the installed gotune-hook plans GOMEMLIMIT=180MiB for a 200 MiB limit"
 grep -q '^GOMAXPROCS  set       1 ' "$work/plan.log"
 ok $? "and GOMAXPROCS=1 for 0.5 CPU"
 [ $rc -eq 0 ] && ! grep -q 'set ' "$work/plan.log" && diag_tail "$work/plan.log"
-for f in bin/gotune-runc bin/gotune-crun share/man/man8/gotune-hook.8 share/gotune/policy.schema.json \
-	share/gotune/policy.example.json; do
+for f in bin/gotune-runc bin/gotune-crun share/man/man8/gotune-hook.8 share/man/man8/gotune-crun.8 \
+	share/gotune/policy.schema.json share/gotune/policy.example.json share/gotune/nri/gotune-nri.yaml; do
 	[ -e "$root/usr/local/$f" ]
 	ok $? "installed /usr/local/$f"
 done
+# README's policy step, verbatim; the installed example is a valid policy.
+in_chroot "$work/policy.log" 'install -D -m 0644 /usr/local/share/gotune/policy.example.json /etc/gotune/policy.json &&
+	/usr/local/bin/gotune-hook plan /tmp/config.json'
+rc=$?
+ok $rc "the example policy installed as /etc/gotune/policy.json is accepted"
+[ $rc -eq 0 ] || diag_tail "$work/policy.log"
+# Another prefix: the example's $schema names the schema where it went.
+in_chroot "$work/prefix.log" 'meson configure build -Dprefix=/opt/gotune >/dev/null && ninja -C build >/dev/null &&
+	DESTDIR=/stage ninja -C build install >/dev/null && grep "\$schema" /stage/opt/gotune/share/gotune/policy.example.json'
+grep -q '"/opt/gotune/share/gotune/policy.schema.json"' "$work/prefix.log" && [ -f "$root/stage/opt/gotune/share/gotune/policy.schema.json" ]
+ok $? "--prefix=/opt/gotune: the example's \$schema is /opt/gotune/share/gotune/policy.schema.json, and it is there"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]
