@@ -33,7 +33,19 @@ static void attempt(const char *what, int ret)
 
 int cmd_confine_check(int argc, char *argv[])
 {
+	static const char usage[] =
+		"usage: gotune-hook confine-check [tune|prewarm|record]\n"
+		"apply a phase's confinement (seccomp, no_new_privs, capabilities) as the hooks do, print what\n"
+		"the kernel reports and try calls the allow-list must refuse (default phase: tune)\n";
 	const char *phase = argc > 1 ? argv[1] : "tune";
+	if (strcmp(phase, "--help") == 0 || strcmp(phase, "-h") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (argc > 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
 	enum gt_phase ph;
 	if (strcmp(phase, "tune") == 0)
 		ph = GT_PHASE_TUNE;
@@ -42,7 +54,7 @@ int cmd_confine_check(int argc, char *argv[])
 	else if (strcmp(phase, "record") == 0)
 		ph = GT_PHASE_RECORD;
 	else {
-		fprintf(stderr, "usage: gotune-hook confine-check [tune|prewarm|record]\n");
+		fputs(usage, stderr);
 		return 2;
 	}
 	if (!gt_confine_available()) {

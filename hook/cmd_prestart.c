@@ -260,12 +260,21 @@ int cmd_prestart(int argc, char *argv[])
 	char summary[2048] = "";
 	/* The policy first: strict must hold for a bad state too. */
 	int rc = hook_load_policy(policy_path, &policy, &err);
-	if (rc == 0)
-		hook_confine(&policy, GT_PHASE_PREWARM);
-	if (rc == 0)
-		rc = gt_read_fd(STDIN_FILENO, GT_STATE_MAX_BYTES, &in, &err);
-	if (rc == 0)
-		rc = gt_state_parse(in.data, in.len, &st, &err);
+	/* With a broken policy the state is still read, confined as by
+	 * default, so the line names the container; the policy's error is
+	 * the one reported. */
+	struct gt_policy fallback;
+	gt_policy_defaults(&fallback);
+	hook_confine(rc == 0 ? &policy : &fallback, GT_PHASE_PREWARM);
+	cleanup_err gt_err_t serr = NULL;
+	int src = gt_read_fd(STDIN_FILENO, GT_STATE_MAX_BYTES, &in, &serr);
+	if (src == 0)
+		src = gt_state_parse(in.data, in.len, &st, &serr);
+	if (rc == 0 && src < 0) {
+		rc = src;
+		err = serr;
+		serr = NULL;
+	}
 	struct hook_bundle hb = { 0 };
 	bool audit_child = false;
 	if (rc == 0)

@@ -187,66 +187,103 @@ int cmd_poststart(int argc, char *argv[])
 	_exit(record_to((pid_t)st.pid, &spec, st.bundle, s.profile_dir, &s, true));
 }
 
+static const char profile_usage[] =
+	"usage: gotune-hook profile record [--policy FILE] --bundle DIR --pid PID [--dir PROFILES]\n"
+	"       gotune-hook profile show FILE\n"
+	"record: sample a running container's working set now and write a profile under --dir (default:\n"
+	"the policy's profile.dir); show: print a profile.\n";
+
+static int profile_show(int argc, char *argv[])
+{
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(profile_usage, stdout);
+		return 0;
+	}
+	if (argc != 2) {
+		fputs(profile_usage, stderr);
+		return 2;
+	}
+	cleanup_buf struct gt_buf b = { 0 };
+	cleanup_err gt_err_t err = NULL;
+	struct gt_profile *p = calloc(1, sizeof(*p));
+	if (p == NULL || gt_read_file_at(AT_FDCWD, argv[1], GT_PROFILE_MAX_BYTES, &b, &err) < 0 ||
+	    gt_profile_parse(b.data, b.len, p, &err) < 0) {
+		fprintf(stderr, "gotune-hook profile: %s\n", p == NULL ? "out of memory" : gt_err_msg(err));
+		free(p);
+		return 1;
+	}
+	print_profile(p);
+	gt_profile_free(p);
+	free(p);
+	return 0;
+}
+
+static int profile_record(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "bundle", required_argument, NULL, 'b' },
+		{ "pid", required_argument, NULL, 'P' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *policy_path = NULL, *bundle = NULL, *dir = NULL, *pid_arg = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': policy_path = optarg; break;
+		case 'b': bundle = optarg; break;
+		case 'P': pid_arg = optarg; break;
+		case 'd': dir = optarg; break;
+		case 'h': fputs(profile_usage, stdout); return 0;
+		default: fputs(profile_usage, stderr); return 2;
+		}
+	}
+	char *end = NULL;
+	long pid = pid_arg != NULL ? strtol(pid_arg, &end, 10) : 0;
+	if (optind != argc || bundle == NULL || pid <= 0 || end == pid_arg || *end != '\0') {
+		fputs(profile_usage, stderr);
+		return 2;
+	}
+	struct gt_policy policy;
+	cleanup_err gt_err_t perr = NULL;
+	if (hook_load_policy(policy_path, &policy, &perr) < 0) {
+		fprintf(stderr, "gotune-hook profile: %s\n", gt_err_msg(perr));
+		return 1;
+	}
+	if (dir == NULL)
+		dir = policy.settings.profile_dir;
+	char cfgpath[4200];
+	snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", bundle);
+	cleanup_buf struct gt_buf cfg = { 0 };
+	cleanup_err gt_err_t err = NULL;
+	cleanup_spec struct gt_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	if (gt_read_file_at(AT_FDCWD, cfgpath, GT_SPEC_MAX_BYTES, &cfg, &err) < 0 ||
+	    gt_spec_parse(&spec, cfg.data, cfg.len, &err) < 0) {
+		fprintf(stderr, "gotune-hook profile: %s\n", gt_err_msg(err));
+		return 1;
+	}
+	hook_confine(&policy, GT_PHASE_RECORD);
+	return record_to((pid_t)pid, &spec, bundle, dir, &policy.settings, false);
+}
+
 int cmd_profile(int argc, char *argv[])
 {
-	static const char usage[] = "usage: gotune-hook profile record --bundle DIR --pid PID [--dir PROFILES]\n"
-				    "       gotune-hook profile show FILE\n";
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(profile_usage, stdout);
+		return 0;
+	}
 	if (argc < 2) {
-		fputs(usage, stderr);
+		fputs(profile_usage, stderr);
 		return 2;
 	}
 	gt_log_to_stderr();
-	if (strcmp(argv[1], "show") == 0 && argc == 3) {
-		cleanup_buf struct gt_buf b = { 0 };
-		cleanup_err gt_err_t err = NULL;
-		struct gt_profile *p = calloc(1, sizeof(*p));
-		if (p == NULL || gt_read_file_at(AT_FDCWD, argv[2], GT_PROFILE_MAX_BYTES, &b, &err) < 0 ||
-		    gt_profile_parse(b.data, b.len, p, &err) < 0) {
-			fprintf(stderr, "gotune-hook profile: %s\n", gt_err_msg(err));
-			free(p);
-			return 1;
-		}
-		print_profile(p);
-		gt_profile_free(p);
-		free(p);
-		return 0;
-	}
-	if (strcmp(argv[1], "record") == 0) {
-		long pid = 0;
-		struct gt_policy policy;
-		gt_policy_defaults(&policy);
-		cleanup_err gt_err_t perr = NULL;
-		if (hook_load_policy(NULL, &policy, &perr) < 0) {
-			fprintf(stderr, "gotune-hook profile: %s\n", gt_err_msg(perr));
-			return 1;
-		}
-		const char *dir = policy.settings.profile_dir, *bundle = NULL;
-		for (int i = 2; i + 1 < argc; i += 2) {
-			if (strcmp(argv[i], "--pid") == 0)
-				pid = strtol(argv[i + 1], NULL, 10);
-			else if (strcmp(argv[i], "--dir") == 0)
-				dir = argv[i + 1];
-			else if (strcmp(argv[i], "--bundle") == 0)
-				bundle = argv[i + 1];
-		}
-		if (pid <= 0 || bundle == NULL) {
-			fputs(usage, stderr);
-			return 2;
-		}
-		char cfgpath[4200];
-		snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", bundle);
-		cleanup_buf struct gt_buf cfg = { 0 };
-		cleanup_err gt_err_t err = NULL;
-		cleanup_spec struct gt_spec spec;
-		memset(&spec, 0, sizeof(spec));
-		if (gt_read_file_at(AT_FDCWD, cfgpath, GT_SPEC_MAX_BYTES, &cfg, &err) < 0 ||
-		    gt_spec_parse(&spec, cfg.data, cfg.len, &err) < 0) {
-			fprintf(stderr, "gotune-hook profile: %s\n", gt_err_msg(err));
-			return 1;
-		}
-		hook_confine(&policy, GT_PHASE_RECORD);
-		return record_to((pid_t)pid, &spec, bundle, dir, &policy.settings, false);
-	}
-	fputs(usage, stderr);
+	if (strcmp(argv[1], "show") == 0)
+		return profile_show(argc - 1, argv + 1);
+	if (strcmp(argv[1], "record") == 0)
+		return profile_record(argc - 1, argv + 1);
+	fputs(profile_usage, stderr);
 	return 2;
 }

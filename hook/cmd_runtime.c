@@ -27,7 +27,7 @@
 
 static const char usage[] =
 	"usage: gotune-hook runtime [--policy FILE] [--runtime PATH] -- RUNTIME-ARGS...\n"
-	"       gotune-runc RUNTIME-ARGS...\n";
+	"       gotune-runc [--runtime PATH] RUNTIME-ARGS...   (also gotune-crun, which prefers crun)\n";
 
 static bool same_file(const struct stat *a, const struct stat *b)
 {
@@ -85,17 +85,28 @@ static int find_runtime(const char *explicit_path, const struct gt_policy *polic
 			"set one with --runtime or \"runtime\" in the policy", prefer, other);
 }
 
+/* Where the runtime reads the spec: crun resolves a relative --config
+ * against its working directory (realpath before it enters the bundle),
+ * and without one both read <bundle>/config.json. The rootfs is looked up
+ * in the bundle either way. */
+static int config_path(const struct gt_rt_args *ra, char *out, size_t outsz, gt_err_t *err)
+{
+	const char *bundle = ra->bundle != NULL && ra->bundle[0] != '\0' ? ra->bundle : ".";
+	int n = ra->config != NULL ? snprintf(out, outsz, "%s", ra->config)
+				   : snprintf(out, outsz, "%s/config.json", bundle);
+	if (n < 0 || (size_t)n >= outsz)
+		return gt_error(err, ENAMETOOLONG, "config path");
+	return 0;
+}
+
 /* Tunes the bundle's config in place; fail-open is the caller's choice. */
 static int tune_bundle(const struct gt_rt_args *ra, const struct gt_policy *policy, struct gt_tune *tune,
 		       gt_err_t *err)
 {
 	char full[PATH_MAX];
-	const char *cfg = ra->config != NULL ? ra->config : "config.json";
+	if (config_path(ra, full, sizeof(full), err) < 0)
+		return -1;
 	const char *bundle = ra->bundle != NULL && ra->bundle[0] != '\0' ? ra->bundle : ".";
-	int n = cfg[0] == '/' ? snprintf(full, sizeof(full), "%s", cfg)
-			      : snprintf(full, sizeof(full), "%s/%s", bundle, cfg);
-	if (n < 0 || (size_t)n >= sizeof(full))
-		return gt_error(err, ENAMETOOLONG, "bundle path");
 	char dir_buf[PATH_MAX], base_buf[PATH_MAX];
 	snprintf(dir_buf, sizeof(dir_buf), "%s", full);
 	snprintf(base_buf, sizeof(base_buf), "%s", full);
@@ -107,7 +118,8 @@ static int tune_bundle(const struct gt_rt_args *ra, const struct gt_policy *poli
 	cleanup_buf struct gt_buf in = { 0 };
 	if (gt_read_file_at(dfd, base, GT_SPEC_MAX_BYTES, &in, err) < 0)
 		return -1;
-	if (gt_tune_spec(in.data, in.len, policy, gt_host_online_cpus(), dir, tune, err) < 0)
+	tune->mark = true;
+	if (gt_tune_spec(in.data, in.len, policy, gt_host_online_cpus(), bundle, tune, err) < 0)
 		return gt_error_wrap(err, "%s", full);
 	if (!tune->changed)
 		return 0;
@@ -123,7 +135,9 @@ static int tune_and_log(const struct gt_rt_args *ra, const struct gt_policy *pol
 	if (ra->id != NULL)
 		snprintf(tune.id, sizeof(tune.id), "%s", ra->id);
 	struct gt_log_event ev = { .entry = "runtime", .outcome = "passthrough" };
-	if (policy_rc == 0 && tune_bundle(ra, policy, &tune, err) == 0) {
+	if (policy_rc == 0 && ra->refuse != NULL)
+		gt_error(err, 0, "%s: runc and crun read this bundle/config option differently; not tuned", ra->refuse);
+	else if (policy_rc == 0 && tune_bundle(ra, policy, &tune, err) == 0) {
 		ev.plan = &tune.plan;
 		ev.outcome = tune.changed ? "tuned" : "unchanged";
 	}
@@ -168,9 +182,13 @@ static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	hook_confine(policy, GT_PHASE_PREWARM);
 	const char *bundle = ra->bundle != NULL && ra->bundle[0] != '\0' ? ra->bundle : ".";
-	const char *config = ra->config != NULL ? ra->config : "config.json";
 	char summary[2048] = "";
 	gt_err_t err = NULL;
+	/* hook_bundle_load reads a relative config in the bundle; crun reads
+	 * it from the working directory. */
+	char config[PATH_MAX] = "config.json";
+	if (ra->config != NULL && realpath(ra->config, config) == NULL)
+		snprintf(config, sizeof(config), "%s", ra->config);
 	struct hook_bundle hb;
 	int rc = hook_bundle_load(&hb, policy, bundle, config, &err);
 	if (rc == 0) {
@@ -241,7 +259,7 @@ static int run_wrapper(const char *policy_path, const char *runtime_path, const 
 		}
 	}
 
-	if (ra.tunes && policy_rc == 0)
+	if (ra.tunes && policy_rc == 0 && ra.refuse == NULL)
 		replay_detached(&ra, &policy);
 
 	argv[0] = runtime;
@@ -277,5 +295,9 @@ int cmd_runtime(int argc, char *argv[])
 
 int cmd_runtime_direct(int argc, char *argv[], const char *prefer)
 {
-	return run_wrapper(NULL, NULL, prefer, argc, argv);
+	/* gotune-runc --runtime PATH ...: ours, neither runc nor crun has it,
+	 * so it is taken out before the runtime sees the arguments. */
+	const char *runtime_path = NULL;
+	argc = gt_runtime_args_take(argc, argv, "--runtime", &runtime_path);
+	return run_wrapper(NULL, runtime_path, prefer, argc, argv);
 }

@@ -22,18 +22,20 @@ static const char help[] =
 	"\n"
 	"commands:\n"
 	"  precreate            Podman hooks.d stage \"precreate\": spec on stdin, tuned spec on stdout\n"
-	"  runtime -- ARGS...   act as runc/crun: tune <bundle>/config.json on create/run, then exec\n"
-	"                       the real runtime with ARGS unchanged (also installed as gotune-runc)\n"
+	"  runtime [--runtime PATH] -- ARGS...\n"
+	"                       act as runc/crun: tune <bundle>/config.json on create/run, then exec\n"
+	"                       the real runtime with ARGS unchanged (also installed as gotune-runc\n"
+	"                       and gotune-crun, which take the runtime's own command line)\n"
 	"  prestart             OCI hook (prestart or createRuntime; state JSON on stdin): warm the\n"
 	"                       page cache with listed files (and, by policy, the entrypoint and its\n"
 	"                       libraries), and log whether the env got what the plan wanted\n"
-	"  prewarm --root DIR [--entry ARG0] [PATH...]\n"
+	"  prewarm --root DIR [--mode willneed|populate|background|off] [--entry ARG0] [PATH...]\n"
 	"                       warm files by hand inside DIR and print the residency report\n"
 	"  poststart            OCI hook: with profile.record (or gotune.io/record=true), record the\n"
 	"                       pages the container touches at start; prestart then warms exactly those\n"
 	"  profile record --bundle DIR --pid PID [--dir PROFILES] | profile show FILE\n"
 	"                       record a running container's working set by hand, or print a profile\n"
-	"  nri [--socket PATH] [--idx NN]\n"
+	"  nri [--socket PATH] [--name NAME] [--idx NN]\n"
 	"                       run as an NRI plugin for containerd >= 1.7 and CRI-O >= 1.26: add the\n"
 	"                       tuned variables to each container the runtime creates (long-running)\n"
 	"  confine-check [tune|prewarm|record]\n"
@@ -51,7 +53,10 @@ static const char help[] =
 	"  --json               (plan) machine-readable output\n"
 	"  --host-cpus N        (plan) plan as if the host had N online CPUs\n"
 	"  -h, --help           this help;  -V, --version  the version\n"
-	"\n"
+	"\n";
+
+/* Split in two: C11 promises string literals of 4095 bytes only. */
+static const char help_rules[] =
 	"default rules:\n"
 	"  GOMAXPROCS = ceil(cpu.quota / cpu.period), at least 1, set only when below the CPUs the\n"
 	"               container can use (its cpuset, else the host's online CPUs)\n"
@@ -63,18 +68,22 @@ static const char help[] =
 	"per-container annotations:\n"
 	"  gotune.io/disable=true        leave this container alone\n"
 	"  gotune.io/gomaxprocs=off|on   gotune.io/gomemlimit=off|on\n"
-	"  gotune.io/memory-ratio=0.8    gotune.io/rounding=ceil|floor\n"
+	"  gotune.io/memory-ratio=0.8    a plain decimal in (0, 1]: 0.8, .8, 1 (no sign, exponent, spaces)\n"
+	"  gotune.io/rounding=ceil|floor\n"
 	"  gotune.io/gomaxprocs-tracking=defer|below-floor|always\n"
-	"  gotune.io/gogc=off|N          gotune.io/godebug=key=value,key2=value2\n"
+	"  gotune.io/gogc=off|N          N an integer; negative means off, as Go reads GOGC=-1\n"
+	"  gotune.io/godebug=key=value,key2=value2\n"
 	"  gotune.io/prewarm=off|willneed|populate|background\n"
 	"  gotune.io/prewarm-files=/path/in/rootfs,/other\n"
+	"  gotune.io/record=true         record this container's start-up working set (poststart)\n"
 	"\n"
 	"examples:\n"
 	"  gotune-hook plan --bundle /run/containerd/io.containerd.runtime.v2.task/k8s.io/ID\n"
 	"  gotune-hook runtime --runtime /usr/sbin/runc -- run --bundle ./mybundle demo\n"
 	"  podman --hooks-dir /usr/local/share/gotune/podman-hooks.d run --cpus 0.5 --memory 200m IMAGE\n"
 	"\n"
-	"See gotune-hook(8) for the policy keys, setup for each engine, and logging.\n";
+	"Every command takes --help. See gotune-hook(8) for the policy keys, setup for each engine,\n"
+	"and logging.\n";
 
 static const char *base_name(const char *p)
 {
@@ -98,11 +107,13 @@ int main(int argc, char *argv[])
 		return cmd_nri(argc, argv);
 	if (argc < 2) {
 		fputs(help, stderr);
+		fputs(help_rules, stderr);
 		return 2;
 	}
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
 		fputs(help, stdout);
+		fputs(help_rules, stdout);
 		return 0;
 	}
 	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {

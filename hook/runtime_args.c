@@ -48,6 +48,52 @@ static const char *flag_value(int argc, char *const argv[], int *i, const char *
 	return NULL;
 }
 
+/* The bundle and config options as both runc and crun read them, checked
+ * against crun 1.8 and runc 1.1: "--bundle X", "--bundle=X", "-b X", and
+ * crun's attached "-bX" (runc refuses that form, so crun's reading is the
+ * only one that creates a container); the same for --config / -f (crun
+ * only). Any other form starting with -b, -f, --b or --f is read
+ * differently by the two ("-b=X": crun's bundle is "=X"; "-bundle X":
+ * runc's is X, crun's "undle"; "--bun X": crun's abbreviation, an error for
+ * runc), so the wrapper names it in refuse and tunes nothing. Returns true
+ * when argv[*i] was such an option. */
+static bool bundle_or_config(int argc, char *const argv[], int *i, struct gt_rt_args *out)
+{
+	const char *a = argv[*i];
+	static const struct { const char *lng, *shrt; } opts[] = { { "--bundle", "-b" }, { "--config", "-f" } };
+	for (int k = 0; k < 2; k++) {
+		const char **slot = k == 0 ? &out->bundle : &out->config;
+		size_t ln = strlen(opts[k].lng);
+		const char *v = NULL;
+		if (strcmp(a, opts[k].lng) == 0 || strcmp(a, opts[k].shrt) == 0) {
+			if (*i + 1 >= argc) {
+				out->refuse = a;
+				return true;
+			}
+			v = argv[++*i];
+		} else if (strncmp(a, opts[k].lng, ln) == 0 && a[ln] == '=') {
+			v = a + ln + 1;
+		} else if (a[1] != '-' && strncmp(a + 1, opts[k].lng + 2, ln - 2) == 0) {
+			out->refuse = a;	/* -bundle, -config: Go's single-dash long form */
+			return true;
+		} else if (strncmp(a, opts[k].shrt, 2) == 0) {
+			if (a[2] == '=') {
+				out->refuse = a;
+				return true;
+			}
+			v = a + 2;
+		} else if (a[1] == '-' && strcspn(a, "=") >= 3 && strncmp(opts[k].lng, a, strcspn(a, "=")) == 0) {
+			out->refuse = a;	/* --bun, --conf=X: crun's abbreviations */
+			return true;
+		} else {
+			continue;
+		}
+		*slot = v;
+		return true;
+	}
+	return false;
+}
+
 void gt_runtime_args_parse(int argc, char *const argv[], int first, struct gt_rt_args *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -74,7 +120,7 @@ void gt_runtime_args_parse(int argc, char *const argv[], int first, struct gt_rt
 	if (!out->tunes)
 		return;
 	for (i++; i < argc; i++) {
-		const char *a = argv[i], *v;
+		const char *a = argv[i];
 		if (strcmp(a, "--") == 0)
 			break;
 		if (a[0] != '-' || a[1] == '\0') {
@@ -82,11 +128,34 @@ void gt_runtime_args_parse(int argc, char *const argv[], int first, struct gt_rt
 				out->id = a;
 			continue;
 		}
-		if ((v = flag_value(argc, argv, &i, "bundle", "b")) != NULL)
-			out->bundle = v;
-		else if ((v = flag_value(argc, argv, &i, "config", "f")) != NULL)
-			out->config = v;
-		else if (strchr(a, '=') == NULL && in(create_with_value, a))
+		if (bundle_or_config(argc, argv, &i, out))
+			continue;
+		if (strchr(a, '=') == NULL && in(create_with_value, a))
 			i++;
 	}
+}
+
+int gt_runtime_args_take(int argc, char *argv[], const char *name, const char **value)
+{
+	size_t n = strlen(name);
+	for (int i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0; i++) {
+		int drop = 0;
+		if (strcmp(argv[i], name) == 0 && i + 1 < argc) {
+			*value = argv[i + 1];
+			drop = 2;
+		} else if (strncmp(argv[i], name, n) == 0 && argv[i][n] == '=') {
+			*value = argv[i] + n + 1;
+			drop = 1;
+		} else if (strchr(argv[i], '=') == NULL && in(global_with_value, argv[i])) {
+			i++;
+			continue;
+		} else {
+			continue;
+		}
+		/* argv[argc] is NULL and moves down with the rest. */
+		memmove(&argv[i], &argv[i + drop], (size_t)(argc - i - drop + 1) * sizeof(*argv));
+		argc -= drop;
+		i--;
+	}
+	return argc;
 }

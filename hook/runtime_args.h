@@ -13,9 +13,16 @@ struct gt_rt_args {
 	bool tunes;		/* create or run: the spec is read now */
 	const char *log;	/* the runtime's --log file, or NULL */
 	bool log_json;		/* --log-format json */
+	const char *refuse;	/* a -b/-f form runc and crun read differently: tune nothing */
 };
 
 /* argv[0] is the program; runtime arguments start at argv[first]. */
 void gt_runtime_args_parse(int argc, char *const argv[], int first, struct gt_rt_args *out);
+
+/* Removes "NAME VALUE" or "NAME=VALUE" from the global options (those
+ * before the subcommand) of argv, sets *value to the last one, and returns
+ * the new argc. For gotune-runc's own --runtime, an option neither runc nor
+ * crun has. */
+int gt_runtime_args_take(int argc, char *argv[], const char *name, const char **value);
 
 #endif

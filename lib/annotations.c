@@ -109,8 +109,8 @@ void gt_annotations_apply(struct gt_settings *s, gt_annotation_fn get, void *ctx
 	if ((v = get(ctx, GT_ANNOTATION_PREFIX "gomemlimit")) != NULL)
 		on_off(GT_ANNOTATION_PREFIX "gomemlimit", v, &s->memlimit_enabled, notes);
 	if ((v = get(ctx, GT_ANNOTATION_PREFIX "memory-ratio")) != NULL) {
-		if (gt_parse_ratio(v, &s->ratio_ppm) < 0)
-			gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "memory-ratio=\"%.40s\": expected a number in (0, 1]; ignored", v);
+		if (gt_parse_ratio_text(v, &s->ratio_ppm) < 0)
+			gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "memory-ratio=\"%.40s\": expected a decimal in (0, 1] such as 0.8; ignored", v);
 	}
 	if ((v = get(ctx, GT_ANNOTATION_PREFIX "rounding")) != NULL) {
 		if (strcmp(v, "ceil") == 0)
@@ -128,7 +128,7 @@ void gt_annotations_apply(struct gt_settings *s, gt_annotation_fn get, void *ctx
 		if (gt_valid_gogc(v))
 			snprintf(s->gogc, sizeof(s->gogc), "%s", v);
 		else
-			gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "gogc=\"%.40s\": expected off or a number; ignored", v);
+			gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "gogc=\"%.40s\": expected off or an integer (negative: off); ignored", v);
 	}
 	if ((v = get(ctx, GT_ANNOTATION_PREFIX "godebug")) != NULL)
 		apply_godebug(s, v, notes);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
@@ -15,11 +16,16 @@ static int strict_check(const char *text, size_t len, const char *what, gt_err_t
 	if (h == NULL)
 		return gt_error(err, ENOMEM, "%s", what);
 	yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
-	if (st == yajl_status_ok)
+	/* yajl_complete_parse parses an empty buffer, so its byte count is
+	 * of that buffer: a document that ends too early fails at its end. */
+	bool at_end = false;
+	if (st == yajl_status_ok) {
 		st = yajl_complete_parse(h);
+		at_end = true;
+	}
 	int ret = 0;
 	if (st != yajl_status_ok) {
-		size_t off = yajl_get_bytes_consumed(h);
+		size_t off = at_end ? len : yajl_get_bytes_consumed(h);
 		unsigned char *m = yajl_get_error(h, 0, (const unsigned char *)text, len);
 		char *nl = m != NULL ? strchr((char *)m, '\n') : NULL;
 		if (nl != NULL)

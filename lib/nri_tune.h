@@ -8,11 +8,12 @@
 #include "nri_msg.h"
 #include "plan.h"
 #include "policy.h"
+#include "state.h"
 
 struct gt_nri_tune {
 	struct gt_plan plan;
 	struct gt_nri_adjust adjust;	/* points into plan and policy */
-	char id[256];			/* namespace/pod/container, for logs */
+	char id[GT_ID_MAX];		/* namespace/pod/container, for logs */
 };
 
 /* Pure: no I/O. The result stays valid while policy and t live. */

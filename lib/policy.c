@@ -43,10 +43,15 @@ void gt_policy_defaults(struct gt_policy *p)
 	snprintf(p->source, sizeof(p->source), "built-in defaults");
 }
 
+/* What Go's runtime reads from GOGC: "off", or an integer where any
+ * negative value also means off (Go: GOGC=-1). Bounded to 9 digits so it
+ * fits Go's int32. */
 bool gt_valid_gogc(const char *s)
 {
 	if (strcmp(s, "off") == 0)
 		return true;
+	if (*s == '-')
+		s++;
 	size_t n = strlen(s);
 	if (n == 0 || n > 9)
 		return false;
@@ -77,6 +82,25 @@ int gt_parse_ratio(const char *s, uint32_t *ppm)
 		return -1;
 	*ppm = (uint32_t)v;
 	return 0;
+}
+
+/* strtod alone would take "  0.5", "0x1p-1", "5e-1" and "inf" and refuse
+ * "0.5 ": an annotation is a plain decimal, digits with at most one '.',
+ * nothing else, at most 16 bytes. */
+int gt_parse_ratio_text(const char *s, uint32_t *ppm)
+{
+	size_t n = strlen(s), digits = strspn(s, "0123456789");
+	if (n == 0 || n > 16)
+		return -1;
+	const char *rest = s + digits;
+	if (*rest == '.') {
+		size_t frac = strspn(rest + 1, "0123456789");
+		digits += frac;
+		rest += 1 + frac;
+	}
+	if (digits == 0 || *rest != '\0')
+		return -1;
+	return gt_parse_ratio(s, ppm);
 }
 
 int gt_tracking_parse(const char *s, enum gt_tracking *out)

@@ -93,7 +93,11 @@ int gt_policy_load(struct gt_policy *p, const char *path, bool missing_ok, gt_er
 /* Value checks shared by the policy and the annotations. */
 bool gt_valid_gogc(const char *s);
 bool gt_valid_godebug_token(const char *s, bool is_key);
+/* A ratio in (0, 1] as parts per million: gt_parse_ratio takes a JSON
+ * number's text, gt_parse_ratio_text the annotation grammar (a plain
+ * decimal: 0.8, .8, 1, 1.0). */
 int gt_parse_ratio(const char *s, uint32_t *ppm);
+int gt_parse_ratio_text(const char *s, uint32_t *ppm);
 int gt_tracking_parse(const char *s, enum gt_tracking *out);
 const char *gt_tracking_name(enum gt_tracking t);
 /* Adds a path to the prewarm list (absolute, no NUL, bounded); -1 if full

@@ -138,7 +138,7 @@ static char *quote_dup(const char *s)
 }
 
 /* The appended entries as one run of text: `"A=1","B=2"`, with a leading
- * comma when the array already has items. */
+ * comma when the array keeps items before it. "" when nothing is appended. */
 static char *join_appends(const struct gt_env_edit *edits, size_t n, bool lead_comma)
 {
 	size_t cap = 1;
@@ -162,56 +162,143 @@ static char *join_appends(const struct gt_env_edit *edits, size_t n, bool lead_c
 	return out;
 }
 
-int gt_spec_render(const struct gt_spec *spec, const struct gt_env_edit *edits, size_t n_edits,
-		   struct gt_buf *out, gt_err_t *err)
+/* Splices for the env array's items: replacements, deletions (each run of
+ * deleted items goes with the separators after it, or before it at the end
+ * of the array, so the commas stay right) and the appended run, which
+ * follows the last item kept. */
+static int env_splices(const struct gt_spec *spec, const struct gt_env_edit *edits, size_t n_edits,
+		       const char *run, struct splice *sp, size_t *ns, gt_err_t *err)
 {
-	struct splice *sp = calloc(n_edits + 1, sizeof(*sp));
-	if (sp == NULL)
+	size_t n = spec->n_env;
+	bool *del = calloc(n + 1, sizeof(*del));
+	if (del == NULL)
 		return gt_error(err, ENOMEM, "render spec");
-	size_t ns = 0, n_app = 0;
-	int ret = -1;
-
 	for (size_t i = 0; i < n_edits; i++) {
-		if (edits[i].index == GT_ENV_APPEND) {
-			n_app++;
+		if (edits[i].index == GT_ENV_APPEND)
 			continue;
+		if (edits[i].index >= n) {
+			free(del);
+			return gt_error(err, 0, "render spec: env index %zu out of range", edits[i].index);
 		}
-		if (edits[i].index >= spec->n_env) {
-			gt_error(err, 0, "render spec: env index %zu out of range", edits[i].index);
-			goto out;
-		}
+		if (edits[i].entry == NULL)
+			del[edits[i].index] = true;
+	}
+	for (size_t i = 0; i < n_edits; i++) {
+		if (edits[i].index == GT_ENV_APPEND || edits[i].entry == NULL || del[edits[i].index])
+			continue;
 		struct gt_span s = spec->env_items[edits[i].index];
 		char *q = quote_dup(edits[i].entry);
 		if (q == NULL)
 			goto oom;
-		sp[ns++] = (struct splice){ s.start, s.end, q, strlen(q), q };
+		sp[(*ns)++] = (struct splice){ s.start, s.end, q, strlen(q), q };
 	}
-	if (n_app > 0) {
-		bool have_items = spec->has_env && !spec->env_null && spec->n_env > 0;
-		char *run = join_appends(edits, n_edits, have_items);
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++)
+		kept += !del[i];
+	bool run_placed = false;
+	for (size_t i = 0; i < n;) {
+		if (!del[i]) {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j + 1 < n && del[j + 1])
+			j++;
+		struct splice s = { spec->env_items[i].start, 0, "", 0, NULL };
+		if (j + 1 < n) {
+			s.end = spec->env_items[j + 1].start;
+		} else {
+			/* the tail of the array: the appended run takes its place */
+			if (i > 0)
+				s.start = spec->env_items[i - 1].end;
+			s.end = spec->env_items[j].end;
+			s.repl = run;
+			s.repl_len = strlen(run);
+			run_placed = true;
+		}
+		sp[(*ns)++] = s;
+		i = j + 1;
+	}
+	if (!run_placed && run[0] != '\0') {
+		size_t at = kept > 0 ? spec->env_items[n - 1].end : spec->env_span.start + 1;
+		sp[(*ns)++] = (struct splice){ at, at, run, strlen(run), NULL };
+	}
+	free(del);
+	return 0;
+oom:
+	free(del);
+	return gt_error(err, ENOMEM, "render spec");
+}
+
+int gt_spec_render(const struct gt_spec *spec, const struct gt_env_edit *edits, size_t n_edits,
+		   struct gt_buf *out, gt_err_t *err)
+{
+	return gt_spec_render_member(spec, edits, n_edits, NULL, NULL, out, err);
+}
+
+int gt_spec_render_member(const struct gt_spec *spec, const struct gt_env_edit *edits, size_t n_edits,
+			  const char *key, const char *value_json, struct gt_buf *out, gt_err_t *err)
+{
+	/* one splice per edit, one per deleted run, the append, the member */
+	struct splice *sp = calloc(2 * n_edits + 3, sizeof(*sp));
+	if (sp == NULL)
+		return gt_error(err, ENOMEM, "render spec");
+	size_t ns = 0, n_app = 0, n_del = 0;
+	int ret = -1;
+	char *run = NULL;
+
+	for (size_t i = 0; i < n_edits; i++) {
+		n_app += edits[i].index == GT_ENV_APPEND;
+		bool again = false;
+		for (size_t j = 0; j < i; j++)
+			again |= edits[j].index == edits[i].index && edits[j].entry == NULL;
+		n_del += edits[i].index != GT_ENV_APPEND && edits[i].entry == NULL && !again;
+	}
+	if (spec->has_env && !spec->env_null) {
+		size_t kept = spec->n_env - (n_del < spec->n_env ? n_del : spec->n_env);
+		run = join_appends(edits, n_edits, kept > 0);
 		if (run == NULL)
 			goto oom;
-		if (spec->has_env && !spec->env_null) {
-			/* right after the last item, so pretty-printed specs
-			 * keep their closing bracket where it was */
-			size_t at = spec->n_env > 0 ? spec->env_items[spec->n_env - 1].end : spec->env_span.start + 1;
-			sp[ns++] = (struct splice){ at, at, run, strlen(run), run };
-		} else {
-			bool empty = gt_json_is_empty_container(spec->text, spec->len, spec->process.start);
-			char *text = NULL;
-			int r = spec->env_null ? asprintf(&text, "[%s]", run)
-					       : asprintf(&text, "\"env\":[%s]%s", run, empty ? "" : ",");
-			free(run);
-			if (r < 0)
-				goto oom;
-			size_t at = spec->process.start + 1;
-			struct splice s = { at, at, text, strlen(text), text };
-			if (spec->env_null) {
-				s.start = spec->env_span.start;
-				s.end = spec->env_span.end;
-			}
-			sp[ns++] = s;
+		if (env_splices(spec, edits, n_edits, run, sp, &ns, err) < 0)
+			goto out;
+	} else if (n_app > 0) {
+		run = join_appends(edits, n_edits, false);
+		if (run == NULL)
+			goto oom;
+		bool empty = gt_json_is_empty_container(spec->text, spec->len, spec->process.start);
+		char *text = NULL;
+		int r = spec->env_null ? asprintf(&text, "[%s]", run)
+				       : asprintf(&text, "\"env\":[%s]%s", run, empty ? "" : ",");
+		if (r < 0)
+			goto oom;
+		size_t at = spec->process.start + 1;
+		struct splice s = { at, at, text, strlen(text), text };
+		if (spec->env_null) {
+			s.start = spec->env_span.start;
+			s.end = spec->env_span.end;
 		}
+		sp[ns++] = s;
+	}
+	if (key != NULL) {
+		/* A top-level member: its value replaced where it is, or the
+		 * member added first in the root object (which has at least
+		 * "process", hence the comma). */
+		size_t root = gt_json_skip_ws(spec->text, spec->len, 0);
+		struct gt_span v;
+		unsigned found = gt_json_member(spec->text, spec->len, root, key, &v);
+		if (found > 1) {
+			gt_error(err, 0, "render spec: %u \"%s\" members", found, key);
+			goto out;
+		}
+		char *text = NULL;
+		char *qkey = quote_dup(key);
+		int r = qkey == NULL ? -1 : found == 1 ? asprintf(&text, "%s", value_json)
+						       : asprintf(&text, "%s:%s,", qkey, value_json);
+		free(qkey);
+		if (r < 0)
+			goto oom;
+		sp[ns++] = found == 1 ? (struct splice){ v.start, v.end, text, strlen(text), text }
+				      : (struct splice){ root + 1, root + 1, text, strlen(text), text };
 	}
 	qsort(sp, ns, sizeof(*sp), cmp_splice);
 
@@ -241,6 +328,7 @@ out:
 	for (size_t i = 0; i < ns; i++)
 		free(sp[i].owned);
 	free(sp);
+	free(run);
 	return ret;
 }
 

@@ -39,8 +39,9 @@ void gt_spec_free(struct gt_spec *spec);
 /* String annotation value, or NULL. */
 const char *gt_spec_annotation(const struct gt_spec *spec, const char *key);
 
-/* One change to process.env: replace item `index`, or append when index is
- * GT_ENV_APPEND. entry is "KEY=VALUE". */
+/* One change to process.env: replace item `index` with entry, delete it
+ * when entry is NULL, or append entry when index is GT_ENV_APPEND. entry is
+ * "KEY=VALUE". */
 #define GT_ENV_APPEND ((size_t)-1)
 struct gt_env_edit {
 	size_t index;
@@ -51,6 +52,11 @@ struct gt_env_edit {
  * process.env is copied unchanged. */
 int gt_spec_render(const struct gt_spec *spec, const struct gt_env_edit *edits, size_t n_edits,
 		   struct gt_buf *out, gt_err_t *err);
+
+/* The same, and when key is not NULL the top-level member key set to
+ * value_json (valid JSON text): replaced in place, or added first. */
+int gt_spec_render_member(const struct gt_spec *spec, const struct gt_env_edit *edits, size_t n_edits,
+			  const char *key, const char *value_json, struct gt_buf *out, gt_err_t *err);
 
 /* String at a path of object keys (e.g. {"root","path",NULL}), or NULL. */
 const char *gt_spec_string(const struct gt_spec *spec, const char *const *path);

@@ -7,9 +7,13 @@
 #include "err.h"
 
 #define GT_STATE_MAX_BYTES (1u << 20)
+/* A container id or name as every entry point logs it: one size, so the
+ * wrapper's, prestart's and the NRI plugin's lines for one container carry
+ * the same id (Kubernetes names run to 253 bytes). */
+#define GT_ID_MAX 256
 
 struct gt_state {
-	char id[256];
+	char id[GT_ID_MAX];
 	char bundle[4096];
 	char status[32];
 	long pid;

@@ -3,7 +3,9 @@
 #include "image.h"
 #include "json.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void gt_tune_free(struct gt_tune *t)
@@ -37,6 +39,181 @@ static void guess_id(const struct gt_spec *spec, char *out, size_t outsz)
 		snprintf(out, outsz, "%s", YAJL_GET_STRING(h));
 }
 
+/* What gotune wrote into this spec before, from its own top-level member
+ * (GT_TUNE_MARK: {"GOMAXPROCS":{"wrote":"1"},"GODEBUG":{"wrote":"a=1,b=2",
+ * "was":"a=1"}}). An OCI runtime ignores properties it does not know (the
+ * spec says it must), so the record survives in config.json and changes
+ * nothing a runtime reads. */
+struct mark {
+	const char *wrote[GT_NVARS];	/* NULL: not gotune's */
+	const char *was[GT_NVARS];	/* the container's value before, NULL if none */
+};
+
+static void read_mark(const struct gt_spec *spec, struct mark *m)
+{
+	memset(m, 0, sizeof(*m));
+	yajl_val obj = NULL;
+	if (gt_json_get(spec->tree, GT_TUNE_MARK, &obj) != 1 || !YAJL_IS_OBJECT(obj))
+		return;
+	for (int v = 0; v < GT_NVARS; v++) {
+		yajl_val e = NULL, w = NULL, was = NULL;
+		if (gt_json_get(obj, gt_var_names[v], &e) != 1 || gt_json_get(e, "wrote", &w) != 1 || !YAJL_IS_STRING(w))
+			continue;
+		m->wrote[v] = YAJL_GET_STRING(w);
+		if (gt_json_get(e, "was", &was) == 1 && YAJL_IS_STRING(was))
+			m->was[v] = YAJL_GET_STRING(was);
+	}
+}
+
+/* The env as it was before gotune's earlier edits: a variable whose value
+ * is still the one gotune wrote goes back to the container's own value (or
+ * away); one the user changed since is the user's. Per spec item: NULL
+ * (deleted) or the entry; map[j] is the spec index of view[j]. */
+struct env_view {
+	const char **item;	/* per spec item: the entry in the view, NULL when gone */
+	char **owned;
+	const char **view;
+	size_t *map;
+	size_t n_view;
+};
+
+static void env_view_free(struct env_view *e, size_t n)
+{
+	for (size_t i = 0; e->owned != NULL && i < n; i++)
+		free(e->owned[i]);
+	free(e->owned);
+	free(e->item);
+	free(e->view);
+	free(e->map);
+}
+
+static int env_view_make(const struct gt_spec *spec, const struct mark *m, struct env_view *e,
+			 struct gt_notes *notes, gt_err_t *err)
+{
+	size_t n = spec->n_env;
+	memset(e, 0, sizeof(*e));
+	e->item = calloc(n + 1, sizeof(*e->item));
+	e->owned = calloc(n + 1, sizeof(*e->owned));
+	e->view = calloc(n + 1, sizeof(*e->view));
+	e->map = calloc(n + 1, sizeof(*e->map));
+	if (e->item == NULL || e->owned == NULL || e->view == NULL || e->map == NULL)
+		return gt_error(err, ENOMEM, "env");
+	for (size_t i = 0; i < n; i++)
+		e->item[i] = spec->env[i];
+	for (int v = 0; v < GT_NVARS; v++) {
+		if (m->wrote[v] == NULL)
+			continue;
+		long first = gt_env_find(spec->env, n, gt_var_names[v]);
+		size_t klen = strlen(gt_var_names[v]);
+		if (first < 0 || strcmp(spec->env[first] + klen + 1, m->wrote[v]) != 0)
+			continue;	/* changed since: the user's now */
+		gt_note(notes, "%s=%.60s was written by gotune earlier: recomputed", gt_var_names[v], m->wrote[v]);
+		for (size_t i = (size_t)first; i < n; i++) {
+			if (strncmp(spec->env[i], gt_var_names[v], klen) != 0 || spec->env[i][klen] != '=')
+				continue;
+			if (m->was[v] == NULL) {
+				e->item[i] = NULL;
+				continue;
+			}
+			if (asprintf(&e->owned[i], "%s=%s", gt_var_names[v], m->was[v]) < 0) {
+				e->owned[i] = NULL;
+				return gt_error(err, ENOMEM, "env");
+			}
+			e->item[i] = e->owned[i];
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (e->item[i] != NULL) {
+			e->map[e->n_view] = i;
+			e->view[e->n_view++] = e->item[i];
+		}
+	return 0;
+}
+
+/* The plan's edits of the view, as edits of the spec's env: view indices
+ * mapped back, variables gotune takes back deleted or restored, and a
+ * variable set again replaced where it stood (so a bundle run twice with
+ * the same limits is not rewritten). Edits that change nothing are
+ * dropped. */
+static int spec_edits(const struct gt_spec *spec, const struct env_view *e, const struct gt_env_edit *pe, size_t n_pe,
+		      struct gt_env_edit **out, size_t *n_out, gt_err_t *err)
+{
+	size_t n = spec->n_env;
+	struct gt_env_edit *ed = calloc(n + n_pe + 1, sizeof(*ed));
+	const char **want = calloc(n + 1, sizeof(*want));
+	if (ed == NULL || want == NULL) {
+		free(ed);
+		free(want);
+		return gt_error(err, ENOMEM, "env edits");
+	}
+	for (size_t i = 0; i < n; i++)
+		want[i] = e->item[i];
+	size_t k = 0;
+	for (size_t j = 0; j < n_pe; j++) {
+		if (pe[j].index != GT_ENV_APPEND) {
+			want[e->map[pe[j].index]] = pe[j].entry;
+			continue;
+		}
+		/* An appended variable that gotune takes back from a slot:
+		 * into that slot. */
+		size_t klen = strcspn(pe[j].entry, "=");
+		size_t slot = n;
+		for (size_t i = 0; i < n && slot == n; i++)
+			if (want[i] == NULL && strncmp(spec->env[i], pe[j].entry, klen + 1) == 0)
+				slot = i;
+		if (slot < n)
+			want[slot] = pe[j].entry;
+		else
+			ed[k++] = (struct gt_env_edit){ GT_ENV_APPEND, pe[j].entry };
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (want[i] == NULL)
+			ed[k++] = (struct gt_env_edit){ i, NULL };
+		else if (strcmp(want[i], spec->env[i]) != 0)
+			ed[k++] = (struct gt_env_edit){ i, (char *)want[i] };
+	}
+	free(want);
+	*out = ed;
+	*n_out = k;
+	return 0;
+}
+
+/* The record of what this plan writes, as JSON text. */
+static int mark_json(const struct gt_plan *plan, const char *const *view, size_t n_view, struct gt_buf *b,
+		     gt_err_t *err)
+{
+	size_t cap = 3;
+	for (int v = 0; v < GT_NVARS; v++) {
+		long i = gt_env_find(view, n_view, gt_var_names[v]);
+		cap += 40 + 6 * (strlen(plan->d[v].value) + (i >= 0 ? strlen(view[i]) : 0));
+	}
+	b->data = malloc(cap);
+	if (b->data == NULL)
+		return gt_error(err, ENOMEM, "env record");
+	size_t len = 0;
+	b->data[len++] = '{';
+	for (int v = 0; v < GT_NVARS; v++) {
+		enum gt_action a = plan->d[v].action;
+		if (a != GT_ACT_SET && a != GT_ACT_REPLACED && a != GT_ACT_MERGED)
+			continue;
+		if (len > 1)
+			b->data[len++] = ',';
+		len += gt_json_quote(gt_var_names[v], b->data + len);
+		len += (size_t)sprintf(b->data + len, ":{\"wrote\":");
+		len += gt_json_quote(plan->d[v].value, b->data + len);
+		long i = gt_env_find(view, n_view, gt_var_names[v]);
+		if (i >= 0) {
+			len += (size_t)sprintf(b->data + len, ",\"was\":");
+			len += gt_json_quote(view[i] + strlen(gt_var_names[v]) + 1, b->data + len);
+		}
+		b->data[len++] = '}';
+	}
+	b->data[len++] = '}';
+	b->data[len] = '\0';
+	b->len = len;
+	return 0;
+}
+
 int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, int host_cpus,
 		 const char *bundle_dir, struct gt_tune *t, gt_err_t *err)
 {
@@ -50,24 +227,50 @@ int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, i
 	gt_limits_from_spec(spec.tree, host_cpus, &limits, &t->plan.notes);
 	struct gt_settings settings = policy->settings;
 	gt_annotations_apply(&settings, spec_annotation, &spec, &t->plan.notes);
-	const char *const *env = spec.env;
+	struct mark mark;
+	read_mark(&spec, &mark);
+	struct env_view ev;
+	int ret = -1;
+	struct gt_env_edit *pe = NULL, *edits = NULL;
+	size_t n_pe = 0, n_edits = 0;
+	struct gt_buf mj = { 0 };
+	if (env_view_make(&spec, &mark, &ev, &t->plan.notes, err) < 0)
+		goto out;
 	/* Only worth a look when there is something to decide. */
 	struct gt_image image;
 	bool look = settings.enabled && (settings.go_aware || settings.go_only);
 	if (look)
 		gt_image_inspect(&spec, bundle_dir, &image);
-	gt_plan_make(&t->plan, &limits, &settings, env, spec.n_env, look ? &image : NULL);
-	if (!gt_plan_changes(&t->plan))
-		return 0;
+	gt_plan_make(&t->plan, &limits, &settings, ev.view, ev.n_view, look ? &image : NULL);
 
-	struct gt_env_edit *edits = NULL;
-	size_t n_edits = 0;
-	if (gt_plan_edits(&t->plan, env, spec.n_env, &edits, &n_edits, err) < 0)
-		return -1;
-	int r = gt_spec_render(&spec, edits, n_edits, &t->out, err);
-	gt_env_edits_free(edits, n_edits);
-	if (r < 0)
-		return -1;
-	t->changed = true;
-	return 0;
+	if (gt_plan_edits(&t->plan, ev.view, ev.n_view, &pe, &n_pe, err) < 0 ||
+	    spec_edits(&spec, &ev, pe, n_pe, &edits, &n_edits, err) < 0)
+		goto out;
+	/* The record is rewritten when gotune writes or took back anything;
+	 * a spec gotune never touched gets none. */
+	bool had_mark = false;
+	for (int v = 0; v < GT_NVARS; v++)
+		had_mark |= mark.wrote[v] != NULL;
+	bool record = t->mark && (gt_plan_changes(&t->plan) || had_mark);
+	if (record && mark_json(&t->plan, ev.view, ev.n_view, &mj, err) < 0)
+		goto out;
+	if (record) {
+		size_t root = gt_json_skip_ws(text, len, 0);
+		struct gt_span old;
+		if (gt_json_member(text, len, root, GT_TUNE_MARK, &old) == 1 && old.end - old.start == mj.len &&
+		    memcmp(text + old.start, mj.data, mj.len) == 0)
+			record = false;	/* the same record is there */
+	}
+	ret = 0;
+	if (n_edits == 0 && !record)
+		goto out;
+	ret = gt_spec_render_member(&spec, edits, n_edits, record ? GT_TUNE_MARK : NULL, mj.data, &t->out, err);
+	if (ret == 0)
+		t->changed = true;
+out:
+	gt_buf_free(&mj);
+	free(edits);
+	gt_env_edits_free(pe, n_pe);
+	env_view_free(&ev, spec.n_env);
+	return ret;
 }

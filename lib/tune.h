@@ -6,13 +6,22 @@
 #include "fileio.h"
 #include "plan.h"
 #include "policy.h"
+#include "state.h"
 
 struct gt_tune {
 	struct gt_plan plan;
 	bool changed;
 	struct gt_buf out;	/* the tuned spec when changed */
-	char id[128];		/* best-effort container name for logs */
+	char id[GT_ID_MAX];	/* best-effort container name for logs */
+	/* In: write into the spec which variables gotune set (GT_TUNE_MARK),
+	 * for the wrapper, whose bundles may be run again. Read it always:
+	 * a variable still holding the value gotune wrote is recomputed, one
+	 * changed since is the user's. */
+	bool mark;
 };
+
+/* gotune's top-level member in a spec it rewrote in place. */
+#define GT_TUNE_MARK "gotune.io/env"
 
 void gt_tune_free(struct gt_tune *t);
 #define cleanup_tune __attribute__((cleanup(gt_tune_free)))

@@ -142,6 +142,60 @@ PATH=$tmp/loop "$hookdir/gotune-runc" state x >/dev/null 2>"$tmp/err"
 ok $(( $? != 127 )) "gotune-runc finding only itself on PATH refuses to loop"
 check "and says how to fix it" grep -q 'no real runtime found' "$tmp/err"
 
+# gotune-runc --runtime PATH: taken by the wrapper, never seen by the runtime
+mkdir -p "$tmp/rt-bundle"
+printf '%s' "$spec" >"$tmp/rt-bundle/config.json"
+"$hookdir/gotune-runc" --runtime "$tmp/fake-runtime" --root /r run --bundle "$tmp/rt-bundle" cidr 2>"$tmp/err"
+ok $? "gotune-runc --runtime PATH runs PATH"
+printf '%s\n' "$tmp/fake-runtime" --root /r run --bundle "$tmp/rt-bundle" cidr >"$tmp/argv.want"
+check "and PATH gets the arguments without --runtime" cmp "$tmp/argv" "$tmp/argv.want"
+check "and the bundle was tuned" jq -e '.process.env | index("GOMAXPROCS=1")' "$tmp/rt-bundle/config.json"
+"$hookdir/gotune-crun" --runtime="$tmp/fake-runtime" state cidr 2>/dev/null
+printf '%s\n' "$tmp/fake-runtime" state cidr >"$tmp/argv.want"
+check "gotune-crun --runtime=PATH too" cmp "$tmp/argv" "$tmp/argv.want"
+
+# crun's argument forms. -bDIR / -fFILE are crun's (runc refuses them):
+# the bundle crun reads is tuned, not the working directory's config.json.
+mkdir -p "$tmp/c9/bundle" "$tmp/c9/sub" "$tmp/c9/wc/rootfs/bin"
+printf '%s' "$spec" >"$tmp/c9/config.json"
+printf '%s' "$spec" >"$tmp/c9/bundle/config.json"
+(cd "$tmp/c9" && "$hookdir/gotune-crun" --runtime "$tmp/fake-runtime" create -bbundle id1 2>/dev/null)
+check "gotune-crun create -bbundle: bundle/config.json tuned" jq -e '.process.env | index("GOMAXPROCS=1")' "$tmp/c9/bundle/config.json"
+check "and ./config.json left alone" cmp "$tmp/c9/config.json" <(printf '%s' "$spec")
+printf '%s' "$spec" >"$tmp/c9/alt.json"
+(cd "$tmp/c9" && "$hookdir/gotune-crun" --runtime "$tmp/fake-runtime" run -falt.json -bbundle id2 2>/dev/null)
+check "-fFILE: that file tuned" jq -e '.process.env | index("GOMAXPROCS=1")' "$tmp/c9/alt.json"
+# Forms runc and crun read differently are not tuned, and the line says why.
+for form in -b=bundle -bundle --bun; do
+	printf '%s' "$spec" >"$tmp/c9/bundle/config.json"
+	(cd "$tmp/c9" && "$hookdir/gotune-crun" --runtime "$tmp/fake-runtime" create "$form" bundle id3 2>"$tmp/err")
+	ok $? "gotune-crun create $form bundle: the runtime still runs"
+	check "$form: nothing tuned" cmp "$tmp/c9/bundle/config.json" <(printf '%s' "$spec")
+	check "$form: the warning names the form" grep -q -- "$form: runc and crun read" "$tmp/err"
+done
+# --config is read from the working directory (as crun does, realpath
+# before it enters the bundle), the rootfs from the bundle.
+cp /bin/true "$tmp/c9/wc/rootfs/bin/x"
+jq -c '.root = {path: "rootfs"} | .process.args = ["/bin/x"]' <<<"$spec" >"$tmp/c9/sub/alt.json"
+printf '{"log_file":"%s"}' "$tmp/c9/log.json" >"$tmp/c9/policy.json"
+(cd "$tmp/c9" && GOTUNE_POLICY=$tmp/c9/policy.json "$hookdir/gotune-crun" --runtime "$tmp/fake-runtime" run --config sub/alt.json --bundle wc id4 2>/dev/null)
+check "--config sub/alt.json --bundle wc: ./sub/alt.json tuned" jq -e '.process.env | index("GOMAXPROCS=1")' "$tmp/c9/sub/alt.json"
+check "and the image is looked up in wc/rootfs" jq -e 'select(.id == "id4") | .image.note == "/bin/x"' "$tmp/c9/log.json"
+
+# One id length for every entry point: a 200-byte id is logged whole by
+# the wrapper and by prestart.
+long_id=$(printf 'c%.0s' $(seq 200))
+printf '%s' "$spec" >"$tmp/rt-bundle/config.json"
+"$hook" runtime --policy "$tmp/bad-policy2.json" --runtime "$tmp/fake-runtime" -- create --bundle "$tmp/rt-bundle" "$long_id" 2>"$tmp/err"
+check "the wrapper logs a 200-byte id whole" grep -q "runtime id=$long_id " "$tmp/err"
+printf '{"ociVersion":"1.0.2","id":"%s","status":"creating","pid":1,"bundle":"%s"}' "$long_id" "$tmp/rt-bundle" |
+	"$hook" prestart --policy "$tmp/bad-policy2.json" 2>"$tmp/err"
+check "prestart logs the same id whole" grep -q "prestart id=$long_id " "$tmp/err"
+# A hand-run prestart with a broken policy still names its container.
+printf '{"ociVersion":"1.0.2","id":"hand-run","status":"creating","pid":1,"bundle":"%s"}' "$tmp/rt-bundle" |
+	"$hook" prestart --policy "$tmp/bad-policy2.json" 2>"$tmp/err"
+check "prestart with a broken policy names its container" grep -q "prestart id=hand-run passthrough (policy .*bad-policy2.json" "$tmp/err"
+
 # confinement: what the kernel reports for each phase, and what is refused
 # The recorder keeps CAP_DAC_READ_SEARCH (2) and CAP_SYS_PTRACE (19).
 record_capeff=$(printf '%016x' $(( (1 << 2) | (1 << 19) )))
@@ -200,10 +254,10 @@ printf '{"confine":false}' >"$tmp/noconf.json"
 printf '%s' "$spec" | "$hook" precreate --policy "$tmp/noconf.json" 2>/dev/null | grep -q GOMAXPROCS
 ok $? "confine: false in the policy still tunes (debugging switch)"
 
-# crun --config
+# crun --config: a relative path is crun's working directory's
 mkdir -p "$tmp/b2"
 printf '%s' "$spec" >"$tmp/b2/alt.json"
-"$hook" runtime --runtime "$tmp/fake-runtime" -- run --config alt.json --bundle "$tmp/b2" c 2>/dev/null
+(cd "$tmp" && "$hook" runtime --runtime "$tmp/fake-runtime" -- run --config b2/alt.json --bundle "$tmp/b2" c 2>/dev/null)
 check "crun --config names the spec file" jq -e '.process.env | index("GOMEMLIMIT=180MiB")' "$tmp/b2/alt.json"
 
 # plan
@@ -224,6 +278,31 @@ ok $? "--help explains the rules"
 ok $? "--version"
 "$hook" bogus >/dev/null 2>&1
 ok $(( $? != 2 )) "unknown command is a usage error"
+
+# Every command's --help: usage on stdout, exit 0. The list must cover every
+# command the top-level help names, so a new command cannot be missed.
+cmds=(precreate runtime prestart createRuntime prewarm poststart profile "profile record" "profile show" nri
+	confine-check plan)
+for c in $("$hook" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-zA-Z-]*\).*/\1/p'); do
+	found=1
+	for k in "${cmds[@]}"; do [ "$k" = "$c" ] && found=0; done
+	ok $found "--help's command $c has a --help check below"
+done
+for c in "${cmds[@]}"; do
+	# shellcheck disable=SC2086
+	"$hook" $c --help </dev/null >"$tmp/help" 2>"$tmp/help-err"
+	rc=$?
+	ok $(( rc != 0 )) "$c --help exits 0 (got $rc)"
+	check "$c --help prints its usage on stdout" grep -q "usage: gotune-hook $c\|usage: gotune-hook .*${c%% *}" "$tmp/help"
+done
+check "--help shows prewarm --mode" grep -q 'prewarm --root DIR \[--mode' <("$hook" --help)
+check "--help lists gotune.io/record" grep -q 'gotune.io/record=true' <("$hook" --help)
+# profile record reads --policy: a broken one is named, not ignored.
+echo '{"profile":' >"$tmp/bad-profile-policy.json"
+"$hook" profile record --policy "$tmp/bad-profile-policy.json" --bundle "$tmp" --pid $$ >/dev/null 2>"$tmp/err"
+rc=$?
+ok $(( rc != 1 )) "profile record --policy BAD fails (got $rc)"
+check "profile record names the policy it was given" grep -q 'bad-profile-policy.json' "$tmp/err"
 
 # real fixtures through precreate: output parses and differs only in env
 shopt -s nullglob

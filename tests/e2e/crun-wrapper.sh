@@ -43,4 +43,35 @@ if ! ws_run probe "$b" "$WS_RUNTIME"; then
 fi
 
 gt_wrapper_suite
+
+# crun's own argument forms, run by the real crun: the attached -bDIR, from
+# a directory whose own config.json has no limits (the wrapper once tuned
+# that one), and --config FILE taken from the working directory while the
+# rootfs stays in the bundle.
+d="gotune-crun run -bDIR: crun runs DIR's spec and that one is tuned"
+if gt_need_hook "$d"; then
+	b=$(ws_bundle attached)
+	mkdir -p "$GT_TMP/cwd-attached"
+	jq 'del(.linux.resources)' "$b/config.json" >"$GT_TMP/cwd-attached/config.json"
+	cp "$GT_TMP/cwd-attached/config.json" "$GT_TMP/cwd-attached/config.orig.json"
+	crun_link=$(dirname "$GOTUNE_HOOK")/gotune-crun
+	mapfile -t tuned < <(gt_checks_tuned)
+	gt_defer "${WS_PREFIX[@]}" "$WS_RUNTIME" "${WS_GLOBAL[@]}" delete -f "$GT_ID-attached"
+	(cd "$GT_TMP/cwd-attached" && gt_run attached "${WS_PREFIX[@]}" "$crun_link" --runtime "$WS_RUNTIME" \
+		"${WS_GLOBAL[@]}" run "-b$b" "$GT_ID-attached")
+	gt_expect attached "$d" "$b/config.json" -- "${tuned[@]}"
+	if cmp -s "$GT_TMP/cwd-attached/config.json" "$GT_TMP/cwd-attached/config.orig.json"; then
+		tap_ok "and the working directory's config.json is left alone"
+	else
+		tap_not_ok "and the working directory's config.json is left alone"
+	fi
+	d="gotune-crun run --config sub/alt.json --bundle DIR: crun reads ./sub/alt.json, tuned"
+	b=$(ws_bundle config)
+	mkdir -p "$GT_TMP/cwd-config/sub"
+	mv "$b/config.json" "$GT_TMP/cwd-config/sub/alt.json"
+	gt_defer "${WS_PREFIX[@]}" "$WS_RUNTIME" "${WS_GLOBAL[@]}" delete -f "$GT_ID-config"
+	(cd "$GT_TMP/cwd-config" && gt_run config "${WS_PREFIX[@]}" "$crun_link" --runtime "$WS_RUNTIME" \
+		"${WS_GLOBAL[@]}" run --config sub/alt.json --bundle "$b" "$GT_ID-config")
+	gt_expect config "$d" "$GT_TMP/cwd-config/sub/alt.json" -- "${tuned[@]}"
+fi
 tap_done

@@ -11,7 +11,8 @@
 # create+start path; a spec that already sets GOMAXPROCS; the disable
 # annotation; a corrupt policy (fail open); a spec with no limits; pass-through
 # of other subcommands. runc gets `--root DIR` before the subcommand, as
-# containerd's shim passes it.
+# containerd's shim passes it. Then: prewarm from the wrapper, and one bundle
+# run three times with changed limits and a user's own GOMEMLIMIT.
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -51,6 +52,42 @@ if gt_need_hook "$d" && [ -w /proc/sys/vm/drop_caches ] && command -v fincore >/
 	rm -f "$WS_ROOTFS/data/model.bin"
 elif gt_need_hook "$d"; then
 	tap_skip "$d" "cannot drop the page cache or no fincore here"
+fi
+
+# One bundle run again and again through gotune-runc, as a user reruns a
+# bundle by hand: what gotune wrote follows the limits, what the user wrote
+# stays. Asserted on what the Go runtime inside decided each time.
+d="gotune-runc, a bundle run again after its limits changed: recomputed"
+if gt_need_hook "$d"; then
+	rp=$(gt_policy "$GT_TMP/reuse.json" "{\"runtime\": \"$WS_RUNTIME\"}")
+	b=$(ws_bundle reuse)
+	mapfile -t tuned < <(gt_checks_tuned)
+	ws_run reuse1 "$b" env GOTUNE_POLICY="$rp" "$(gt_runc_link)"
+	gt_expect reuse1 "reused bundle, run 1 (0.5 CPU, 200 MiB): tuned" "$b/config.json" -- "${tuned[@]}"
+	if jq -e '."gotune.io/env" == {GOMAXPROCS: {wrote: "1"}, GOMEMLIMIT: {wrote: "180MiB"}}' "$b/config.json" >/dev/null; then
+		tap_ok "run 1 records what gotune wrote in config.json's gotune.io/env, and runc runs it"
+	else
+		tap_not_ok "run 1 records what gotune wrote in config.json's gotune.io/env"
+		tap_diag "$(jq -c '."gotune.io/env"' "$b/config.json" 2>&1)"
+	fi
+	# The user gives the bundle 2 CPUs and 400 MiB (jq rewrites the file,
+	# as an editor would).
+	jq '.linux.resources.cpu.quota = 200000 | .linux.resources.memory.limit = 419430400' "$b/config.json" >"$b/c.json" &&
+		mv "$b/c.json" "$b/config.json"
+	ws_rt delete -f "$GT_ID-reuse1" >/dev/null 2>&1
+	ws_run reuse2 "$b" env GOTUNE_POLICY="$rp" "$(gt_runc_link)"
+	# 2 CPUs is not below the host's CPUs here (GOMAXPROCS is left to Go)
+	# when the host has 2; on a bigger host it is set to 2.
+	if [ "$GT_HOST_CPUS" -le 2 ]; then want_p=(GOMAXPROCS="$GT_HOST_CPUS" ENV_GOMAXPROCS=); else want_p=(GOMAXPROCS=2 ENV_GOMAXPROCS=2); fi
+	gt_expect reuse2 "reused bundle, run 2 (2 CPUs, 400 MiB): GOMAXPROCS and GOMEMLIMIT follow, not the old 1 / 180MiB" \
+		"$b/config.json" -- "${want_p[@]}" MEMLIMIT=377487360 ENV_GOMEMLIMIT=360MiB
+	# The user sets GOMEMLIMIT themselves and goes back to 0.5 CPU.
+	jq '.linux.resources.cpu.quota = 50000 | .process.env = [.process.env[] | select(startswith("GOMEMLIMIT=") | not)] + ["GOMEMLIMIT=100MiB"]' \
+		"$b/config.json" >"$b/c.json" && mv "$b/c.json" "$b/config.json"
+	ws_rt delete -f "$GT_ID-reuse2" >/dev/null 2>&1
+	ws_run reuse3 "$b" env GOTUNE_POLICY="$rp" "$(gt_runc_link)"
+	gt_expect reuse3 "reused bundle, run 3: the user's GOMEMLIMIT=100MiB kept, GOMAXPROCS=1 from gotune again" \
+		"$b/config.json" -- GOMAXPROCS=1 ENV_GOMAXPROCS=1 MEMLIMIT=104857600 ENV_GOMEMLIMIT=100MiB
 fi
 
 # runc applies the limits here (cgroup v1): a shell in the same spec reads its

@@ -94,6 +94,100 @@ static void schema_matches_code(const char *schema_path)
 	gt_buf_free(&buf);
 }
 
+/* The text of man page section name (".SH NAME" to the next ".SH"), with
+ * "\-" read as "-"; "" when absent. */
+static void man_section(const char *man, const char *name, char *out, size_t outsz)
+{
+	char head[64];
+	snprintf(head, sizeof(head), "\n.SH %s\n", name);
+	const char *p = strstr(man, head), *end;
+	size_t n = 0;
+	if (p != NULL) {
+		p += strlen(head);
+		end = strstr(p, "\n.SH ");
+		if (end == NULL)
+			end = p + strlen(p);
+		for (; p < end && n + 1 < outsz; p++) {
+			if (p[0] == '\\' && p[1] == '-')
+				p++;
+			out[n++] = *p;
+		}
+	}
+	out[n] = '\0';
+}
+
+/* word appears in text with no name character right before or after it
+ * (so gotune.io/prewarm is not found inside gotune.io/prewarm-files). */
+static bool has_word(const char *text, const char *word)
+{
+	static const char name_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789_.-/$";
+	size_t n = strlen(word);
+	for (const char *p = strstr(text, word); p != NULL; p = strstr(p + 1, word)) {
+		bool before = p > text && strchr(name_chars, p[-1]) != NULL;
+		bool after = p[n] != '\0' && strchr(name_chars, p[n]) != NULL && !(p[n] == '.' && strchr(name_chars, p[n + 1]) == NULL);
+		if (!before && !after)
+			return true;
+	}
+	return false;
+}
+
+static int man_keys(yajl_val props, const char *prefix, const char *section, int *count)
+{
+	int missing = 0;
+	for (size_t i = 0; YAJL_IS_OBJECT(props) && i < props->u.object.len; i++) {
+		char key[128];
+		snprintf(key, sizeof(key), "%s%s", prefix, props->u.object.keys[i]);
+		const char *sub[] = { "properties", NULL };
+		yajl_val children = gt_json_path(props->u.object.values[i], sub);
+		if (YAJL_IS_OBJECT(children)) {
+			char pre[130];
+			snprintf(pre, sizeof(pre), "%s.", key);
+			missing += man_keys(children, pre, section, count);
+			continue;
+		}
+		(*count)++;
+		if (!has_word(section, key)) {
+			printf("# policy key %s is not in the man page's POLICY section\n", key);
+			missing++;
+		}
+	}
+	return missing;
+}
+
+/* Every policy key of the schema and every annotation the code reads is
+ * named, in full, in its section of gotune-hook(8). */
+static void man_lists_everything(const char *schema_path, const char *man_path)
+{
+	struct gt_buf schema = { 0 }, man = { 0 };
+	gt_err_t err = NULL;
+	yajl_val tree = NULL;
+	if (gt_read_file_at(-100, schema_path, 1 << 20, &schema, &err) < 0 ||
+	    gt_json_parse(schema.data, schema.len, "schema", &tree, &err) < 0 ||
+	    gt_read_file_at(-100, man_path, 1 << 20, &man, &err) < 0) {
+		ok(0, "schema and man page load: %s", gt_err_msg(err));
+		gt_err_free(&err);
+		return;
+	}
+	static char section[1 << 16];
+	man_section(man.data, "POLICY", section, sizeof(section));
+	const char *props[] = { "properties", NULL };
+	int count = 0;
+	int missing = man_keys(gt_json_path(tree, props), "", section, &count);
+	ok(missing == 0 && count > 30, "the man page's POLICY names all %d keys of the schema", count);
+
+	man_section(man.data, "ANNOTATIONS", section, sizeof(section));
+	missing = count = 0;
+	for (const char *const *k = gt_annotation_keys; *k != NULL; k++, count++)
+		if (!has_word(section, *k)) {
+			printf("# annotation %s is not in the man page's ANNOTATIONS section\n", *k);
+			missing++;
+		}
+	ok(missing == 0 && count > 5, "the man page's ANNOTATIONS names all %d annotations", count);
+	yajl_tree_free(tree);
+	gt_buf_free(&schema);
+	gt_buf_free(&man);
+}
+
 int main(int argc, char *argv[])
 {
 	struct gt_policy p;
@@ -174,7 +268,42 @@ int main(int argc, char *argv[])
 	   "bad annotations change nothing");
 	is_int(notes.n, 4, "each bad annotation noted");
 
+	/* One grammar for memory-ratio: a plain decimal in (0, 1]. */
+	static const struct { const char *v; uint32_t ppm; } ratios[] = {
+		{ "0.5", 500000 }, { ".5", 500000 }, { "1", 1000000 }, { "1.0", 1000000 }, { "0.85", 850000 },
+		{ "0.5 ", 0 }, { "  0.5", 0 }, { "0x1p-1", 0 }, { "5e-1", 0 }, { "+0.5", 0 }, { "-0.5", 0 },
+		{ ".", 0 }, { "", 0 }, { "0", 0 }, { "1.01", 0 }, { "inf", 0 }, { "nan", 0 }, { "0.5.1", 0 },
+		{ "0,5", 0 }, { "00000000000000000.5", 0 },
+	};
+	for (size_t i = 0; i < sizeof(ratios) / sizeof(ratios[0]); i++) {
+		s = p.settings;
+		struct gt_notes rn = { 0 };
+		const char *const ar[] = { "gotune.io/memory-ratio", ratios[i].v, NULL };
+		gt_annotations_apply(&s, ann_get, &(struct ann){ ar }, &rn);
+		if (ratios[i].ppm != 0)
+			ok(s.ratio_ppm == ratios[i].ppm && rn.n == 0, "memory-ratio \"%s\" accepted", ratios[i].v);
+		else
+			ok(s.ratio_ppm == 900000 && rn.n == 1, "memory-ratio \"%s\" refused with a note", ratios[i].v);
+	}
+	/* GOGC as Go reads it: a negative value means off. */
+	static const struct { const char *v; bool good; } gogcs[] = {
+		{ "-1", true }, { "-50", true }, { "off", true }, { "0", true }, { "100", true }, { "-", false },
+		{ "--1", false }, { "1-", false }, { " 100", false }, { "1e3", false }, { "1234567890", false },
+	};
+	for (size_t i = 0; i < sizeof(gogcs) / sizeof(gogcs[0]); i++) {
+		s = p.settings;
+		struct gt_notes gn = { 0 };
+		const char *const ag[] = { "gotune.io/gogc", gogcs[i].v, NULL };
+		gt_annotations_apply(&s, ann_get, &(struct ann){ ag }, &gn);
+		ok(gogcs[i].good ? strcmp(s.gogc, gogcs[i].v) == 0 && gn.n == 0 : s.gogc[0] == '\0' && gn.n == 1,
+		   "gogc \"%s\" %s", gogcs[i].v, gogcs[i].good ? "accepted" : "refused");
+	}
+	ok(parse(&p, "{\"gogc\":\"-1\"}", msg, sizeof(msg)) == 0 && strcmp(p.settings.gogc, "-1") == 0,
+	   "policy gogc -1 (off, as Go reads it)");
+
 	if (argc > 1)
 		schema_matches_code(argv[1]);
+	if (argc > 2)
+		man_lists_everything(argv[1], argv[2]);
 	return tap_done();
 }

@@ -1,6 +1,8 @@
 #include "runtime_args.h"
 #include "tap.h"
 
+#include <string.h>
+
 #define PARSE(...) \
 	do { \
 		char *argv_[] = { "gotune-runc", __VA_ARGS__, NULL }; \
@@ -29,10 +31,43 @@ int main(void)
 	is_str(ra.bundle, "/b2", "-b X");
 	PARSE("create", "--bundle=/b3", "x");
 	is_str(ra.bundle, "/b3", "--bundle=X");
-	PARSE("create", "-b=/b4", "x");
-	is_str(ra.bundle, "/b4", "-b=X");
-	PARSE("create", "-bundle", "/b5", "x");
-	is_str(ra.bundle, "/b5", "-bundle X (Go flag style)");
+	/* crun's attached forms (checked with crun 1.8: it runs them). */
+	PARSE("create", "-bbundle", "id1");
+	ok(ra.bundle != NULL && strcmp(ra.bundle, "bundle") == 0 && ra.refuse == NULL, "-bDIR (crun)");
+	is_str(ra.id, "id1", "id after -bDIR");
+	PARSE("run", "-fsub/alt.json", "-b", "wc", "x");
+	ok(ra.config != NULL && strcmp(ra.config, "sub/alt.json") == 0 && ra.refuse == NULL, "-fFILE (crun)");
+	PARSE("run", "--config=c.json", "x");
+	is_str(ra.config, "c.json", "--config=FILE");
+	/* Forms runc and crun read differently: no tuning, and the form named. */
+	static const char *const refused[] = { "-b=/b4", "-bundle", "-bundle=/b", "-f=c.json", "-config", "--bun", "--bundl=/b",
+					       "--conf", "--c", "--confi=c.json", NULL };
+	for (const char *const *r = refused; *r != NULL; r++) {
+		PARSE("create", (char *)*r, "/b5", "x");
+		ok(ra.refuse != NULL && strcmp(ra.refuse, *r) == 0, "%s is refused (runc and crun differ)", *r);
+	}
+	PARSE("create", "x", "-b");
+	ok(ra.refuse != NULL, "-b without a value is refused");
+	PARSE("create", "--pid-file", "-bfoo", "x");
+	ok(ra.refuse == NULL && ra.bundle == NULL, "a value that looks like -bX is a value");
+
+	/* gotune-runc --runtime PATH: taken out of the global options only. */
+	{
+		char *v1[] = { "gotune-runc", "--root", "/r", "--runtime", "/usr/sbin/runc", "run", "-b", "b", "x", NULL };
+		const char *rt = NULL;
+		int n = gt_runtime_args_take(9, v1, "--runtime", &rt);
+		ok(n == 7 && rt != NULL && strcmp(rt, "/usr/sbin/runc") == 0 && strcmp(v1[3], "run") == 0 && v1[7] == NULL,
+		   "--runtime PATH taken, the rest moved down");
+		char *v2[] = { "gotune-runc", "--runtime=/x", "--log", "--runtime", "state", "x", NULL };
+		rt = NULL;
+		n = gt_runtime_args_take(6, v2, "--runtime", &rt);
+		ok(n == 5 && strcmp(rt, "/x") == 0 && strcmp(v2[2], "--runtime") == 0,
+		   "--runtime=PATH taken; a --log value that reads --runtime is a value");
+		char *v3[] = { "gotune-runc", "run", "--runtime", "/y", "x", NULL };
+		rt = NULL;
+		n = gt_runtime_args_take(5, v3, "--runtime", &rt);
+		ok(n == 5 && rt == NULL, "after the subcommand it is the runtime's");
+	}
 	PARSE("create", "x");
 	ok(ra.tunes && ra.bundle == NULL, "no bundle: current directory");
 	PARSE("--cgroup-manager", "disabled", "run", "--config", "alt.json", "-b", "/b", "x");

@@ -115,6 +115,101 @@ static void tune_case(const char *name, const char *text, const char *want_out)
 	gt_tune_free(&t);
 }
 
+/* Tunes with the wrapper's record on (t.mark) and returns the output (or
+ * the input when unchanged) in out. */
+static void tune_marked(const char *text, const struct gt_policy *p, char *out, size_t outsz)
+{
+	struct gt_tune t = { .mark = true };
+	gt_err_t err = NULL;
+	int r = gt_tune_spec(text, strlen(text), p, 2, NULL, &t, &err);
+	snprintf(out, outsz, "%s", r < 0 ? gt_err_msg(err) : t.changed ? t.out.data : text);
+	gt_err_free(&err);
+	gt_tune_free(&t);
+}
+
+static void render_case(const char *name, const char *text, const struct gt_env_edit *e, size_t n, const char *want)
+{
+	struct gt_spec in;
+	gt_err_t err = NULL;
+	struct gt_buf out = { 0 };
+	if (gt_spec_parse(&in, text, strlen(text), &err) == 0 && gt_spec_render(&in, e, n, &out, &err) == 0)
+		is_str(out.data, want, "%s", name);
+	else
+		ok(0, "%s: %s", name, gt_err_msg(err));
+	gt_err_free(&err);
+	gt_spec_free(&in);
+	gt_buf_free(&out);
+}
+
+/* A bundle tuned by the wrapper and run again with other limits: what
+ * gotune wrote is recomputed, what the user set is kept. */
+static void reused_bundle(void)
+{
+	struct gt_env_edit del_mid[] = { { 1, NULL } };
+	render_case("delete a middle item", "{\"process\":{\"env\":[\"A=1\", \"B=2\", \"C=3\"]}}", del_mid, 1,
+		    "{\"process\":{\"env\":[\"A=1\", \"C=3\"]}}");
+	struct gt_env_edit del_tail[] = { { 1, NULL }, { 2, NULL }, { GT_ENV_APPEND, "D=4" } };
+	render_case("delete the tail, append", "{\"process\":{\"env\":[\n  \"A=1\",\n  \"B=2\",\n  \"C=3\"\n]}}", del_tail, 3,
+		    "{\"process\":{\"env\":[\n  \"A=1\",\"D=4\"\n]}}");
+	struct gt_env_edit del_all[] = { { 0, NULL }, { 1, NULL } };
+	render_case("delete all", "{\"process\":{\"env\":[ \"A=1\" , \"B=2\" ]}}", del_all, 2, "{\"process\":{\"env\":[  ]}}");
+	struct gt_env_edit del_all_app[] = { { 0, NULL }, { 1, NULL }, { GT_ENV_APPEND, "D=4" } };
+	render_case("delete all, append", "{\"process\":{\"env\":[\"A=1\",\"B=2\"]}}", del_all_app, 3,
+		    "{\"process\":{\"env\":[\"D=4\"]}}");
+	struct gt_env_edit del_first_repl[] = { { 0, NULL }, { 2, "C=9" } };
+	render_case("delete the first, replace the last", "{\"process\":{\"env\":[\"A=1\",\"B=2\",\"C=3\"]}}", del_first_repl, 2,
+		    "{\"process\":{\"env\":[\"B=2\",\"C=9\"]}}");
+
+	struct gt_policy p;
+	gt_policy_defaults(&p);
+	char out1[4096], out2[4096], out3[4096], in2[4096];
+	const char *spec1 = "{\"process\":{\"env\":[\"A=1\"]},\"linux\":{\"resources\":{\"cpu\":{\"quota\":50000},"
+			    "\"memory\":{\"limit\":209715200}}}}";
+	tune_marked(spec1, &p, out1, sizeof(out1));
+	is_str(out1, "{\"gotune.io/env\":{\"GOMAXPROCS\":{\"wrote\":\"1\"},\"GOMEMLIMIT\":{\"wrote\":\"180MiB\"}},"
+		     "\"process\":{\"env\":[\"A=1\",\"GOMAXPROCS=1\",\"GOMEMLIMIT=180MiB\"]},\"linux\":{\"resources\":"
+		     "{\"cpu\":{\"quota\":50000},\"memory\":{\"limit\":209715200}}}}",
+	       "the wrapper records what it wrote in a top-level member");
+	tune_marked(out1, &p, out2, sizeof(out2));
+	is_str(out2, out1, "run again with the same limits: not rewritten");
+
+	/* The limits grow: 2 CPUs (not below the host's 2: no GOMAXPROCS),
+	 * 400 MiB. */
+	char *lim = strstr(out1, ",\"linux\"");
+	snprintf(in2, sizeof(in2), "%.*s,\"linux\":{\"resources\":{\"cpu\":{\"quota\":200000},"
+		 "\"memory\":{\"limit\":419430400}}}}", lim != NULL ? (int)(lim - out1) : 0, out1);
+	tune_marked(in2, &p, out3, sizeof(out3));
+	ok(strstr(out3, "\"env\":[\"A=1\",\"GOMEMLIMIT=360MiB\"]") != NULL,
+	   "new limits: GOMAXPROCS taken back, GOMEMLIMIT recomputed: %s", out3);
+	ok(strstr(out3, "{\"gotune.io/env\":{\"GOMEMLIMIT\":{\"wrote\":\"360MiB\"}},") == out3, "and the record says so");
+
+	/* A value the user set is theirs, also one they changed after gotune
+	 * wrote it. */
+	const char *user = "{\"gotune.io/env\":{\"GOMAXPROCS\":{\"wrote\":\"1\"},\"GOMEMLIMIT\":{\"wrote\":\"180MiB\"}},"
+			   "\"process\":{\"env\":[\"GOMAXPROCS=3\",\"GOMEMLIMIT=180MiB\"]},\"linux\":{\"resources\":"
+			   "{\"cpu\":{\"quota\":50000},\"memory\":{\"limit\":419430400}}}}";
+	tune_marked(user, &p, out3, sizeof(out3));
+	ok(strstr(out3, "\"env\":[\"GOMAXPROCS=3\",\"GOMEMLIMIT=360MiB\"]") != NULL,
+	   "GOMAXPROCS changed by the user kept, gotune's GOMEMLIMIT recomputed: %s", out3);
+	ok(strstr(out3, "{\"gotune.io/env\":{\"GOMEMLIMIT\":{\"wrote\":\"360MiB\"}},") == out3,
+	   "the user's GOMAXPROCS leaves the record");
+	const char *own = "{\"process\":{\"env\":[\"GOMEMLIMIT=100MiB\"]},\"linux\":{\"resources\":{\"memory\":{\"limit\":419430400}}}}";
+	tune_marked(own, &p, out3, sizeof(out3));
+	is_str(out3, own, "a user's own value without a record: kept, no record written");
+
+	/* GODEBUG merged into the user's value goes back to it first. */
+	struct gt_policy pg;
+	gt_policy_defaults(&pg);
+	gt_settings_godebug_set(&pg.settings, "madvdontneed", "1");
+	const char *gd = "{\"process\":{\"env\":[\"GODEBUG=gctrace=1\"]}}";
+	tune_marked(gd, &pg, out1, sizeof(out1));
+	ok(strstr(out1, "\"GODEBUG\":{\"wrote\":\"gctrace=1,madvdontneed=1\",\"was\":\"gctrace=1\"}") != NULL,
+	   "a merge records the container's own value: %s", out1);
+	tune_marked(out1, &p, out2, sizeof(out2));
+	ok(strstr(out2, "\"env\":[\"GODEBUG=gctrace=1\"]") != NULL && strstr(out2, "{\"gotune.io/env\":{},") == out2,
+	   "policy without the key: the user's GODEBUG restored, the record emptied: %s", out2);
+}
+
 int main(int argc, char *argv[])
 {
 	char msg[512];
@@ -161,6 +256,12 @@ int main(int argc, char *argv[])
 	   "unterminated string: %s", msg);
 	ok(parse_err("{\"a\":1,\n\"b\":tru}", 16, msg, sizeof(msg)) < 0 && strstr(msg, "at byte 15") != NULL,
 	   "offset of a bad literal: %s", msg);
+	/* A document that ends too early fails where it ends (yajl counts the
+	 * bytes of its last, empty, buffer there). */
+	ok(parse_err("{\"process\":{\"env\":[", 19, msg, sizeof(msg)) < 0 && strstr(msg, "at byte 19:") != NULL,
+	   "truncated: offset is the end: %s", msg);
+	ok(parse_err("", 0, msg, sizeof(msg)) < 0 && strstr(msg, "at byte 0:") != NULL, "empty: byte 0: %s", msg);
+	ok(parse_err("  \n ", 4, msg, sizeof(msg)) < 0 && strstr(msg, "at byte 4:") != NULL, "blank: byte 4: %s", msg);
 	ok(parse_err("{}", 2, msg, sizeof(msg)) < 0 && strstr(msg, "no process") != NULL, "no process");
 	ok(parse_err("{\"process\":{},\"process\":{}}", 27, msg, sizeof(msg)) < 0 && strstr(msg, "2 \"process\"") != NULL,
 	   "duplicate process");
@@ -171,6 +272,8 @@ int main(int argc, char *argv[])
 	ok(parse_err("{\"process\":{},/*x*/\"a\":1}", 25, msg, sizeof(msg)) < 0, "comments refused");
 	const char nul[] = "{\"process\":{}}\0{}";
 	ok(parse_err(nul, sizeof(nul) - 1, msg, sizeof(msg)) < 0 && strstr(msg, "NUL") != NULL, "NUL byte");
+
+	reused_bundle();
 
 	char deep[300];
 	size_t n = 0;
