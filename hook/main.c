@@ -5,6 +5,7 @@
 
 #include "hook.h"
 #include "log.h"
+#include "policy.h"
 
 #ifndef GOTUNE_VERSION
 #define GOTUNE_VERSION "unknown"
@@ -106,7 +107,7 @@ int main(int argc, char *argv[])
 		return 0;
 	}
 	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-		printf("gotune-hook %s\n", GOTUNE_VERSION);
+		printf("gotune-hook %s\nstate directory %s\n", GOTUNE_VERSION, GT_STATE_DIR);
 		return 0;
 	}
 	if (strcmp(cmd, "precreate") == 0)

@@ -35,7 +35,7 @@ void gt_policy_defaults(struct gt_policy *p)
 		},
 	};
 	p->confine = true;
-	snprintf(p->settings.profile_dir, sizeof(p->settings.profile_dir), "/var/lib/gotune/profiles");
+	snprintf(p->settings.profile_dir, sizeof(p->settings.profile_dir), "%s", GT_PROFILE_DEFAULT_DIR);
 	p->settings.profile_interval_ms = 10;
 	p->settings.profile_settle_ms = 300;
 	p->settings.profile_max_ms = 5000;

@@ -1,6 +1,7 @@
 #include "profile.h"
 #include "cleanup.h"
 #include "fileio.h"
+#include "policy.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -184,8 +185,13 @@ int gt_profile_write(const struct gt_profile *p, const char *dir, gt_err_t *err)
 	}
 	if (len > GT_PROFILE_MAX_BYTES)
 		return gt_error(err, EFBIG, "profile over %u bytes", GT_PROFILE_MAX_BYTES);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return gt_error(err, errno, "mkdir %s", dir);
+	/* On a fresh host neither the state directory nor its parents may
+	 * exist yet; the state directory is root's alone, like what it holds. */
+	size_t sl = strlen(GT_STATE_DIR);
+	if (strncmp(dir, GT_STATE_DIR "/", sl + 1) == 0 && gt_mkdir_p(GT_STATE_DIR, 0700, err) < 0)
+		return -1;
+	if (gt_mkdir_p(dir, 0700, err) < 0)
+		return -1;
 	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return gt_error(err, errno, "open %s", dir);

@@ -151,6 +151,20 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/%s.profile", dir, key);
 	unlink(path);
 
+	/* A fresh host: the profile directory and its parents are missing. */
+	char deep[100], parent[100];
+	snprintf(parent, sizeof(parent), "%s/state", dir);
+	snprintf(deep, sizeof(deep), "%s/state/profiles", dir);
+	struct stat dst, pst;
+	ok(gt_profile_write(p, deep, &err) == 0 && stat(deep, &dst) == 0 && stat(parent, &pst) == 0,
+	   "write into a directory whose parents are missing: %s", err != NULL ? gt_err_msg(err) : "created");
+	ok((dst.st_mode & 07777) == 0700 && (pst.st_mode & 07777) == 0755,
+	   "... the directory 0700 (%o), a parent made for it 0755 (%o)", dst.st_mode & 07777, pst.st_mode & 07777);
+	snprintf(path, sizeof(path), "%s/%s.profile", deep, key);
+	unlink(path);
+	rmdir(deep);
+	rmdir(parent);
+
 	/* Pruning: five profiles of increasing age and a stranger. */
 	for (int i = 0; i < 5; i++) {
 		snprintf(path, sizeof(path), "%s/%016x.profile", dir, i);
