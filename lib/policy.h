@@ -69,6 +69,7 @@ struct gt_settings {
 	struct gt_prewarm_settings prewarm;
 	bool profile_record;	/* poststart records the start-up working set */
 	char profile_dir[256];	/* where profiles live; replayed when present */
+	uint64_t profile_max_bytes;	/* of a profile replayed per start; the rest is left out */
 	unsigned profile_interval_ms;	/* between samples */
 	unsigned profile_settle_ms;	/* stop when nothing new was touched this long */
 	unsigned profile_max_ms;	/* and in any case after this long */
