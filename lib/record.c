@@ -174,6 +174,7 @@ int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, g
 	uint64_t seen = 0;
 	bool idle = false;
 	for (;;) {
+		double t_sample = now_ms();
 		pid_t pids[MAX_PIDS];
 		size_t np = family(pid, pids, MAX_PIDS);
 		uint64_t pages = 0, budget = MAX_ROUND_PAGES;
@@ -195,16 +196,61 @@ int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, g
 		}
 		if (!alive || t - last_growth >= o->settle_ms || t - start >= o->max_ms)
 			break;
-		if (o->idle_after_first && !idle) {
+		bool fast = t - start < o->fast_ms;
+		if (o->idle_later && !idle && !fast) {
 			struct sched_param zero = { 0 };
 			if (sched_setscheduler(0, SCHED_IDLE, &zero) < 0)
 				(void)setpriority(PRIO_PROCESS, 0, 19);
 			idle = true;
 		}
-		struct timespec ts = { 0, (long)o->interval_ms * 1000000L };
+		/* Fast: pause as long as the sample took (at least 0.2 ms). */
+		double pause = fast ? t - t_sample : o->interval_ms;
+		if (pause < 0.2)
+			pause = 0.2;
+		struct timespec ts = { (time_t)(pause / 1000), (long)((pause - (double)(time_t)(pause / 1000) * 1000) * 1e6) };
 		nanosleep(&ts, NULL);
 	}
 	for (size_t i = 0; i < p->n_files; i++)
 		p->files[i].n_ranges = gt_ranges_normalize(p->files[i].ranges, p->files[i].n_ranges, p->files[i].size);
 	return 0;
+}
+
+int gt_record_exe_id(pid_t pid, dev_t *dev, ino_t *ino)
+{
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (stat(path, &st) < 0)
+		return -1;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
+/* The exec is usually a few ms after the hook (`runc run`): polled every
+ * 0.1 ms for the first 200 ms, so a program that lives 2 ms is not over
+ * before the first sample, then every ms. */
+int gt_record_wait_exec(pid_t pid, dev_t dev, ino_t ino, unsigned max_ms, double *waited_ms, gt_err_t *err)
+{
+	double start = now_ms();
+	for (;;) {
+		dev_t d;
+		ino_t i;
+		*waited_ms = now_ms() - start;
+		if (gt_record_exe_id(pid, &d, &i) < 0) {
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+			if (access(path, F_OK) < 0)
+				return gt_error(err, 0, "pid %d ended before it ran the container's program", (int)pid);
+			/* exists, exe unreadable: a zombie, or a moment of execve */
+		} else if (d != dev || i != ino) {
+			return 0;
+		}
+		if (*waited_ms >= max_ms)
+			return gt_error(err, 0, "pid %d did not run the container's program within %u ms (started "
+					"from a hook after the program's start: use createRuntime or prestart)",
+					(int)pid, max_ms);
+		struct timespec ts = { 0, *waited_ms < 200 ? 100000 : 1000000 };
+		nanosleep(&ts, NULL);
+	}
 }

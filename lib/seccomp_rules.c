@@ -43,6 +43,9 @@ static const int prewarm_syscalls[] = {
 	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_yield),
 };
 static const int record_syscalls[] = {
+	/* the hook leaves a detached recorder */
+	SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(setsid),
+	SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
 	/* is a sampled process still there */
 	SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
 	/* the pause between rounds, and SCHED_IDLE (else nice 19) after the first */

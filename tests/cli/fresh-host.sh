@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The state directory and the fallback log, as a new host meets them:
-# `meson install` creates the state directory (0700); without /dev/log a
+# What a new host gets: `meson install` creates the state directory (0700)
+# and lays down the drop-ins, the recording one gated on the annotation
+# gotune.io/record=true; without /dev/log a
 # hook's line (also the one saying the policy is broken, which turns off
 # log_file) lands in STATE/gotune.log, which stays bounded. The hooks run in
 # a private mount namespace in which the state directory does not exist
 # yet, so the host's own is never touched. TAP output.
 #
-#   GOTUNE_HOOK=build/hook/gotune-hook tests/cli/state.sh BUILDDIR
+#   GOTUNE_HOOK=build/hook/gotune-hook tests/cli/fresh-host.sh BUILDDIR
 set -u
 hook=$(realpath "${GOTUNE_HOOK:?path to gotune-hook}")
 builddir=${1:-}
@@ -30,6 +31,14 @@ else
 	[ "$mode" = "700 root" ]
 	ok $? "... 0700 and root's"
 	[ -s "$tmp/install.log" ] && [ "$mode" != "700 root" ] && diag "$tmp/install.log"
+	prefix=$(meson introspect "$builddir" --buildoptions | jq -r '.[] | select(.name == "prefix") | .value')
+	for d in podman-hooks.d oci-hooks.d; do
+		f=$tmp/dest$prefix/share/gotune/$d/gotune-record.json
+		jq -e --arg hook "$prefix/bin/gotune-hook" '.hook.path == $hook and .hook.args == ["gotune-hook", "record"]
+			and .when == {annotations: {"^gotune\\.io/record$": "^true$"}} and .stages == ["createRuntime"]' \
+			"$f" >/dev/null 2>&1
+		ok $? "share/gotune/$d/gotune-record.json: gotune-hook record at createRuntime, only for gotune.io/record=true"
+	done
 fi
 
 if [ "$(id -u)" -ne 0 ] || ! unshare -m true 2>/dev/null; then
