@@ -129,7 +129,8 @@ static int record_to(const struct record_job *job, const struct timespec *t0)
 	char host[4200];
 	/* Sample first: a short program may be gone in a few ms; the
 	 * entrypoint's identity does not change meanwhile. */
-	int rc = p == NULL ? gt_error(&err, ENOMEM, "profile") : gt_record(job->pid, &record_opts, p, &err);
+	int rounds = p == NULL ? gt_error(&err, ENOMEM, "profile") : gt_record(job->pid, &record_opts, p, &err);
+	int rc = rounds < 0 ? -1 : 0;
 	if (rc == 0)
 		rc = entry_identity(job->spec, job->bundle, p, host, sizeof(host), &err);
 	/* Build IDs are read through the bundle's rootfs, resolved inside it,
@@ -144,9 +145,11 @@ static int record_to(const struct record_job *job, const struct timespec *t0)
 	for (size_t i = 0; i < sampled; i++)
 		for (size_t k = 0; k < p->files[i].n_ranges; k++)
 			sampled_bytes += p->files[i].ranges[k].len;
-	if (rc == 0)
+	/* Nothing seen this time (the program was over first): the profile
+	 * earlier recordings left stays as it is. */
+	bool empty = rc == 0 && sampled == 0;
+	if (rc == 0 && !empty)
 		rc = merge_previous(p, job->dir, &err);
-	bool empty = rc == 0 && p->n_files == 0;
 	if (rc == 0 && !empty)
 		rc = gt_profile_write(p, job->dir, &err);
 	unsigned pruned = rc == 0 && !empty ? gt_profile_prune(job->dir, s->profile_max_count) : 0;
@@ -162,11 +165,12 @@ static int record_to(const struct record_job *job, const struct timespec *t0)
 	if (rc < 0)
 		snprintf(detail, sizeof(detail), "pid %d%s: nothing written", (int)job->pid, job->wait);
 	else if (empty)
-		snprintf(detail, sizeof(detail), "pid %d%s: nothing sampled (the process exited before the first "
-			 "sample); no profile written", (int)job->pid, job->wait);
+		snprintf(detail, sizeof(detail), "pid %d%s: nothing sampled in %d sample%s (the process exited "
+			 "first, or mapped no file of its root); no profile written", (int)job->pid, job->wait, rounds,
+			 rounds == 1 ? "" : "s");
 	else
-		snprintf(detail, sizeof(detail), "pid %d%s: %zu files, %s sampled; %s/%s.profile now %zu files, %s%s",
-			 (int)job->pid, job->wait, sampled, b1, job->dir, key, p->n_files, b2,
+		snprintf(detail, sizeof(detail), "pid %d%s: %zu files, %s in %d samples; %s/%s.profile now %zu files, %s%s",
+			 (int)job->pid, job->wait, sampled, b1, rounds, job->dir, key, p->n_files, b2,
 			 pruned > 0 ? " (older profiles pruned)" : "");
 	struct gt_log_event ev = { .entry = "recorder", .id = job->id, .outcome = rc < 0 ? "failed" : empty ? "empty" : "recorded",
 				   .error = rc < 0 ? gt_err_msg(err) : NULL, .detail = detail,

@@ -173,8 +173,10 @@ int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, g
 	double start = now_ms(), last_growth = start;
 	uint64_t seen = 0;
 	bool idle = false;
+	int rounds = 0;
 	for (;;) {
 		double t_sample = now_ms();
+		rounds++;
 		pid_t pids[MAX_PIDS];
 		size_t np = family(pid, pids, MAX_PIDS);
 		uint64_t pages = 0, budget = MAX_ROUND_PAGES;
@@ -212,7 +214,7 @@ int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, g
 	}
 	for (size_t i = 0; i < p->n_files; i++)
 		p->files[i].n_ranges = gt_ranges_normalize(p->files[i].ranges, p->files[i].n_ranges, p->files[i].size);
-	return 0;
+	return rounds;
 }
 
 int gt_record_exe_id(pid_t pid, dev_t *dev, ino_t *ino)
@@ -232,6 +234,19 @@ int gt_record_exe_id(pid_t pid, dev_t *dev, ino_t *ino)
  * before the first sample, then every ms. */
 int gt_record_wait_exec(pid_t pid, dev_t dev, ino_t ino, unsigned max_ms, double *waited_ms, gt_err_t *err)
 {
+	/* One sample of ourselves first: the first sample of the program is
+	 * the one that counts, and it must not wait for our own code and
+	 * /proc's to be read in (right after a cache drop that took 4 ms, as
+	 * long as a short program lives). */
+	struct gt_profile *scratch = calloc(1, sizeof(*scratch));
+	if (scratch != NULL) {
+		uint64_t pages = 0, budget = 64;
+		gt_err_t ignored = NULL;
+		sample_pid(getpid(), scratch, &pages, &budget, &ignored);
+		gt_err_free(&ignored);
+		gt_profile_free(scratch);
+		free(scratch);
+	}
 	double start = now_ms();
 	for (;;) {
 		dev_t d;
@@ -241,7 +256,9 @@ int gt_record_wait_exec(pid_t pid, dev_t dev, ino_t ino, unsigned max_ms, double
 			char path[64];
 			snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 			if (access(path, F_OK) < 0)
-				return gt_error(err, 0, "pid %d ended before it ran the container's program", (int)pid);
+				return gt_error(err, 0, "pid %d ended before a look saw it run the container's program "
+						"(a program of a few ms on a busy host can start and end between two looks)",
+						(int)pid);
 			/* exists, exe unreadable: a zombie, or a moment of execve */
 		} else if (d != dev || i != ino) {
 			return 0;

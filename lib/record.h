@@ -27,7 +27,8 @@ struct gt_record_opts {
 };
 
 /* Samples pid and its descendants until they settle, exit, or max_ms,
- * into p, whose entry identity the caller has set. */
+ * into p, whose entry identity the caller has set. Returns how many
+ * samples were taken, or -1. */
 int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, gt_err_t *err);
 
 /* The identity of the file a process runs (/proc/PID/exe): 0, or -1 when

@@ -520,20 +520,28 @@ fresh_bundle "$GT_TMP/fb-quick" /quick
 jq 'del(.hooks)' "$GT_TMP/fb-quick/config.json" >"$GT_TMP/fbq-plain.json"
 mkdir -p "$GT_TMP/fbq-plain" && mv "$GT_TMP/fbq-plain.json" "$GT_TMP/fbq-plain/config.json"
 fresh_run quick-warm "$GT_TMP/fbq-plain" # the page cache now holds all of it
-fresh_run quick-record "$GT_TMP/fb-quick"
-us=$(awk '/^quick/ {print $2}' "$GT_TMP/runs/quick-record.out")
-rec=$(fallback_line "$GT_ID-quick-record" recorder)
+cat "$GOTUNE_HOOK" >/dev/null # as on a node, where it runs for every container
+# A program this short can start and end between two of the recorder's
+# looks when other work holds both CPUs (a shared CI host): up to three
+# warm starts, each of which would add to the profile.
+for try in 1 2 3; do
+	fresh_run "quick-record$try" "$GT_TMP/fb-quick"
+	rec=$(fallback_line "$GT_ID-quick-record$try" recorder)
+	[[ $rec == *" recorded: "* ]] && break
+	tap_diag "warm start $try not recorded: ${rec#*recorder id=}"
+done
+us=$(awk '/^quick/ {print $2}' "$GT_TMP/runs/quick-record$try.out")
 qprof=$(grep -l '^entry /quick' "$GT_STATE_HOST"/profiles/*.profile 2>/dev/null | head -1)
 "$GOTUNE_HOOK" profile show "${qprof:-/nonexistent}" >"$GT_TMP/quick-show.txt" 2>&1
 if [ -n "$us" ] && [ "$us" -lt 20000 ] && [[ $rec == *" recorded: "* ]] &&
 	grep -q ' /quick$' "$GT_TMP/quick-show.txt" && grep -q ' /data/quick.bin$' "$GT_TMP/quick-show.txt" &&
 	grep -q 'ld-linux' "$GT_TMP/quick-show.txt" && grep -q 'libc.so.6$' "$GT_TMP/quick-show.txt"; then
-	tap_ok "a program that ran ${us} us, warm, is recorded: the profile holds it, its loader, libc and its data"
+	tap_ok "a program that ran ${us} us, warm, is recorded (warm start $try): the profile holds it, its loader, libc and its data"
 else
 	tap_not_ok "a program that ran ${us:-?} us, warm, is recorded: the profile holds it, its loader, libc and its data"
 	tap_diag "recorder: ${rec:-no line}"
 	tap_diag_file "profile" "$GT_TMP/quick-show.txt"
-	_gt_run_diag quick-record
+	_gt_run_diag "quick-record$try"
 fi
 sync
 echo 3 >/proc/sys/vm/drop_caches
