@@ -170,6 +170,12 @@ int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, g
 	/* p->entry and its identity are the caller's: the same lookup that
 	 * replay uses (the spec's args[0] inside the rootfs), so the keys meet. */
 	p->n_files = 0;
+	/* Each round samples into cur; what p does not hold yet is added
+	 * with the round's time, so replay can read in the order the program
+	 * first touched its pages. */
+	struct gt_profile *cur = calloc(1, sizeof(*cur));
+	if (cur == NULL)
+		return gt_error(err, ENOMEM, "profile");
 	double start = now_ms(), last_growth = start;
 	uint64_t seen = 0;
 	bool idle = false;
@@ -181,13 +187,22 @@ int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, g
 		size_t np = family(pid, pids, MAX_PIDS);
 		uint64_t pages = 0, budget = MAX_ROUND_PAGES;
 		bool alive = false;
-		for (size_t i = 0; i < np; i++) {
+		int rc = 0;
+		gt_profile_free(cur);
+		for (size_t i = 0; i < np && rc == 0; i++) {
 			char d[64];
 			snprintf(d, sizeof(d), "/proc/%d", (int)pids[i]);
 			if (access(d, F_OK) == 0)
 				alive = true;
-			if (sample_pid(pids[i], p, &pages, &budget, err) < 0)
-				return -1;
+			rc = sample_pid(pids[i], cur, &pages, &budget, err);
+		}
+		uint32_t when = (uint32_t)(t_sample - start) + 1;
+		for (size_t i = 0; i < cur->n_files && rc == 0; i++)
+			rc = gt_profile_add_new(p, &cur->files[i], when, err);
+		if (rc < 0) {
+			gt_profile_free(cur);
+			free(cur);
+			return -1;
 		}
 		double t = now_ms();
 		/* pages counts every present page this round, duplicates included:
@@ -212,6 +227,8 @@ int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, g
 		struct timespec ts = { (time_t)(pause / 1000), (long)((pause - (double)(time_t)(pause / 1000) * 1000) * 1e6) };
 		nanosleep(&ts, NULL);
 	}
+	gt_profile_free(cur);
+	free(cur);
 	for (size_t i = 0; i < p->n_files; i++)
 		p->files[i].n_ranges = gt_ranges_normalize(p->files[i].ranges, p->files[i].n_ranges, p->files[i].size);
 	return rounds;

@@ -99,34 +99,34 @@ void gt_profile_match_free(struct gt_profile_match *m)
 	}
 }
 
-/* Ranges of f within room bytes, in the profile's order; the last one cut
- * short (at a page) where the room ends. Returns how many, 0 when none fit. */
-static size_t ranges_within(const struct gt_profile_file *f, uint64_t room, struct gt_range *out)
+struct prof_item {
+	size_t file;
+	struct gt_range r;
+};
+
+static int cmp_prof_item(const void *a, const void *b)
 {
-	size_t n = 0;
-	for (size_t k = 0; k < f->n_ranges && room > 0; k++) {
-		out[n] = f->ranges[k];
-		if (out[n].len > room)
-			out[n].len = room / 4096 * 4096;
-		if (out[n].len == 0)
-			break;
-		room -= out[n].len;
-		n++;
-	}
-	return n;
+	const struct prof_item *x = a, *y = b;
+	uint32_t kx = gt_range_order(&x->r), ky = gt_range_order(&y->r);
+	if (kx != ky)
+		return kx < ky ? -1 : 1;
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return (x->r.off > y->r.off) - (x->r.off < y->r.off);
 }
 
-static uint64_t ranges_bytes(const struct gt_range *r, size_t n)
+static int cmp_by_file(const void *a, const void *b)
 {
-	uint64_t total = 0;
-	for (size_t k = 0; k < n; k++)
-		total += r[k].len;
-	return total;
+	const struct prof_item *x = a, *y = b;
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return (x->r.off > y->r.off) - (x->r.off < y->r.off);
 }
 
 /* The recorded working set for this entrypoint, if one exists: exactly
  * its ranges, from files that are still the ones recorded (same build ID,
- * else same size and mtime), up to limit bytes. */
+ * else same size and mtime), up to limit bytes: those first touched first
+ * (recorded times), else in the profile's order. */
 static int add_profile(struct gt_pw_set *set, const struct gt_rootfs *root, const struct gt_entry *e,
 		       const char *dir, uint64_t limit, struct gt_warmset_info *info, gt_err_t *err)
 {
@@ -136,33 +136,60 @@ static int add_profile(struct gt_pw_set *set, const struct gt_rootfs *root, cons
 	const struct gt_profile *p = m.profile;
 	snprintf(info->key, sizeof(info->key), "%s", m.key);
 	info->prof_total = (unsigned)p->n_files;
-	uint64_t before = gt_warmset_bytes(set), used = 0;
-	struct gt_range *r = malloc(GT_PROFILE_MAX_RANGES * sizeof(*r));
-	int ret = r == NULL ? gt_error(err, ENOMEM, "profile") : 0;
-	for (size_t i = 0; i < p->n_files && ret == 0; i++) {
+	int fds[GT_PROFILE_MAX_FILES];
+	size_t n_items = 0;
+	for (size_t i = 0; i < p->n_files; i++) {
 		const struct gt_profile_file *f = &p->files[i];
 		struct stat st;
 		gt_err_t miss = NULL;
-		int fd = gt_rootfs_open_regular(root, f->path, &st, &miss);
+		fds[i] = gt_rootfs_open_regular(root, f->path, &st, &miss);
 		gt_err_free(&miss);
-		if (fd < 0 || !gt_profile_file_matches(f, fd, &st)) {
-			if (fd >= 0)
-				close(fd);
+		if (fds[i] >= 0 && !gt_profile_file_matches(f, fds[i], &st)) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+		if (fds[i] < 0)
 			info->prof_changed++;
+		else
+			n_items += f->n_ranges;
+	}
+	struct prof_item *items = malloc((n_items ? n_items : 1) * sizeof(*items));
+	struct gt_range *r = malloc(GT_PROFILE_MAX_RANGES * sizeof(*r));
+	int ret = items == NULL || r == NULL ? gt_error(err, ENOMEM, "profile") : 0;
+	size_t k = 0;
+	for (size_t i = 0; ret == 0 && i < p->n_files; i++)
+		for (size_t j = 0; fds[i] >= 0 && j < p->files[i].n_ranges; j++)
+			items[k++] = (struct prof_item){ i, p->files[i].ranges[j] };
+	if (ret == 0)
+		qsort(items, n_items, sizeof(*items), cmp_prof_item);
+	/* Within limit, in reading order; the cut range ends at a page. */
+	uint64_t used = 0;
+	for (k = 0; ret == 0 && k < n_items; k++) {
+		uint64_t len = items[k].r.len, room = limit > used ? limit - used : 0;
+		if (len > room)
+			items[k].r.len = room / 4096 * 4096;
+		info->prof_over += len - items[k].r.len;
+		used += items[k].r.len;
+	}
+	if (ret == 0)
+		qsort(items, n_items, sizeof(*items), cmp_by_file);
+	uint64_t before = gt_warmset_bytes(set);
+	k = 0;
+	for (size_t i = 0; i < p->n_files; i++) {
+		size_t n = 0;
+		for (; ret == 0 && k < n_items && items[k].file == i; k++)
+			if (items[k].r.len > 0)
+				r[n++] = items[k].r;
+		if (fds[i] < 0)
+			continue;
+		if (ret < 0 || n == 0) {
+			close(fds[i]); /* nothing of it fits, or it has no range (never whole) */
 			continue;
 		}
-		uint64_t want = ranges_bytes(f->ranges, f->n_ranges);
-		size_t n = ranges_within(f, limit > used ? limit - used : 0, r);
-		uint64_t got = ranges_bytes(r, n);
-		info->prof_over += want - got;
-		used += got;
-		if (n == 0) {
-			close(fd); /* nothing of it fits, or it has no range (never whole) */
-			continue;
-		}
-		ret = gt_pw_set_add(set, f->path, fd, r, n, err);
+		ret = gt_pw_set_add(set, p->files[i].path, fds[i], r, n, err);
 		info->prof_files++;
 	}
+	free(items);
 	free(r);
 	info->prof_bytes = gt_warmset_bytes(set) - before;
 	gt_profile_match_free(&m);

@@ -142,6 +142,27 @@ check "... and the line says from where, how much, what was left out and why" \
 printf '%s' "$state" | "$hook" prestart --policy "$tmp/prof-default.json" 2>"$tmp/err"
 check "with the default bounds the whole profile (8 MiB) and the listed file are warmed" \
 	grep -q "prewarm willneed: 2 files (0 duplicate names) 10MiB, requested 10MiB, .*; profile $key replayed: 1 of 1 files, 8MiB; listed files: 1 files, 2MiB [0-9.]*ms$" "$tmp/err"
+# Recorded times decide what fits: the file the program touched first is
+# replayed, though the profile lists it second.
+head -c $((2 << 20)) /dev/urandom >"$root/data/late.bin"
+head -c $((2 << 20)) /dev/urandom >"$root/data/early.bin"
+printf 'gotune-profile 3\nentry /opt/app/bin/app\t%s\t%s\t%s\nfile /data/late.bin\t%s\t%s\t-\t0+%s@50\nfile /data/early.bin\t%s\t%s\t-\t0+%s@2\n' \
+	"$(stat -c %s "$root/opt/app/bin/app")" "$(mt "$root/opt/app/bin/app")" "${id:--}" \
+	$((2 << 20)) "$(mt "$root/data/late.bin")" $((2 << 20)) $((2 << 20)) "$(mt "$root/data/early.bin")" $((2 << 20)) \
+	>"$profiles/$key.profile"
+printf '{"profile":{"dir":"%s","max_bytes":%d},"prewarm":{"mode":"populate"}}' "$profiles" $((2 << 20)) >"$tmp/prof-2m.json"
+for f in late early; do dd of="$root/data/$f.bin" oflag=nocache conv=notrunc,fdatasync count=0 status=none 2>/dev/null; done
+printf '%s' "$state" | "$hook" prestart --policy "$tmp/prof-2m.json" 2>"$tmp/err"
+res() { fincore --bytes --noheadings --raw --output RES "$1" 2>/dev/null || echo ?; }
+check "a profile over profile.max_bytes keeps what the program touched first (early.bin: $(res "$root/data/early.bin") bytes resident, late.bin: $(res "$root/data/late.bin"))" \
+	grep -q "profile $key replayed: 1 of 2 files, 2MiB, 2MiB over profile.max_bytes 2MiB: left out" "$tmp/err"
+[ "$(res "$root/data/early.bin")" = $((2 << 20)) ]
+ok $? "... and reads it"
+sed 's/^/# /' "$tmp/err"
+rm -f "$root/data/late.bin" "$root/data/early.bin"
+printf 'gotune-profile 2\nentry /opt/app/bin/app\t%s\t%s\t%s\nfile /data/big.bin\t%s\t%s\t-\t0+%s\n' \
+	"$(stat -c %s "$root/opt/app/bin/app")" "$(mt "$root/opt/app/bin/app")" "${id:--}" \
+	$((8 << 20)) "$(mt "$root/data/big.bin")" $((8 << 20)) >"$profiles/$key.profile"
 touch "$root/data/big.bin"
 printf '%s' "$state" | "$hook" prestart --policy "$tmp/prof-default.json" 2>"$tmp/err"
 check "a file changed since recording is skipped, and the line says so" \
