@@ -121,7 +121,7 @@ int main(int argc, char *argv[])
 	if (strcmp(cmd, "prewarm") == 0)
 		return cmd_prewarm(argc - 1, argv + 1);
 	if (strcmp(cmd, "record") == 0 || strcmp(cmd, "poststart") == 0)
-		return cmd_poststart(argc - 1, argv + 1);
+		return cmd_record(argc - 1, argv + 1);
 	if (strcmp(cmd, "profile") == 0)
 		return cmd_profile(argc - 1, argv + 1);
 	if (strcmp(cmd, "nri") == 0)
