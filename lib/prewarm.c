@@ -437,12 +437,15 @@ static void warm_all(struct gt_pw_set *set, enum gt_pw_mode mode, const struct g
 	}
 	used = 0;
 	struct item *items = malloc((n_items ? n_items : 1) * sizeof(*items));
-	if (items == NULL)
+	if (items == NULL) {
 		n_items = 0;
-	for (size_t i = 0, k = 0; items != NULL && i < active; i++)
-		for (size_t j = 0; !w[i].done && j < w[i].n; j++)
-			items[k++] = (struct item){ .file = i, .r = w[i].r[j] };
-	qsort(items, n_items, sizeof(*items), cmp_item);
+		stopped = "out of memory";
+	} else {
+		for (size_t i = 0, k = 0; i < active; i++)
+			for (size_t j = 0; !w[i].done && j < w[i].n; j++)
+				items[k++] = (struct item){ .file = i, .r = w[i].r[j] };
+		qsort(items, n_items, sizeof(*items), cmp_item);
+	}
 	for (size_t k = 0; k < n_items; k++) {
 		struct item *it = &items[k];
 		struct gt_pw_file *f = &set->files[it->file];
