@@ -112,8 +112,12 @@ static void print_profile(const char *text, size_t len, const char *bundle_dir, 
 		for (size_t k = 0; k < m.profile->files[i].n_ranges; k++)
 			bytes += m.profile->files[i].ranges[k].len;
 	}
-	fprintf(f, "matched for %s: %zu files, %zu ranges, %" PRIu64 " bytes replayed at prestart\n", m.entry,
-		m.profile->n_files, ranges, bytes);
+	uint64_t cap = policy->settings.profile_max_bytes;
+	fprintf(f, "matched for %s: %zu files, %zu ranges, %" PRIu64 " bytes replayed at prestart", m.entry,
+		m.profile->n_files, ranges, bytes < cap ? bytes : cap);
+	if (bytes > cap)
+		fprintf(f, " (of %" PRIu64 " recorded: profile.max_bytes)", bytes);
+	fputc('\n', f);
 	gt_profile_match_free(&m);
 }
 

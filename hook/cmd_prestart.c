@@ -147,19 +147,23 @@ static int hook_bundle_warm(struct hook_bundle *hb, enum gt_pw_mode mode, char *
 	if (gt_rootfs_open(&root, root_host, err) < 0)
 		return -1;
 	struct gt_pw_set set = { 0 };
-	int ret = gt_warmset_from_spec(&set, &root, spec, &s->prewarm, s->profile_dir, &hb->notes, err);
+	struct gt_warmset_info info;
+	int ret = gt_warmset_from_spec(&set, &root, spec, s, &info, &hb->notes, err);
 	if (ret == 0) {
-		uint64_t bytes = gt_warmset_bytes(&set);
-		if (bytes > s->prewarm.max_set_bytes) {
-			char b[32], m[32];
-			gt_memhuman(bytes, b, sizeof(b));
-			gt_memhuman(s->prewarm.max_set_bytes, m, sizeof(m));
-			snprintf(out, outsz, "prewarm skipped: %zu files, %s over max_set_bytes %s", set.n, b, m);
+		char from[512];
+		gt_warmset_describe(&info, s, from, sizeof(from));
+		if (set.n == 0 && info.other_over) {
+			snprintf(out, outsz, "prewarm skipped: %s", from);
 		} else {
 			struct gt_pw_report rep;
-			ret = gt_prewarm(&set, mode, &s->prewarm.budget, &rep, err);
-			if (ret == 0)
+			struct gt_pw_budget budget = gt_warmset_budget(s, &info);
+			ret = gt_prewarm(&set, mode, &budget, &rep, err);
+			if (ret == 0) {
 				gt_pw_summary(&set, &rep, out, outsz);
+				size_t n = strlen(out);
+				if (from[0] != '\0')
+					snprintf(out + n, outsz - n, "; %s", from);
+			}
 		}
 	}
 	gt_pw_set_free(&set);

@@ -201,9 +201,9 @@ static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy 
 	struct gt_log_event ev = { .entry = "runtime-prewarm", .id = ra->id != NULL ? ra->id : "",
 				   .outcome = rc < 0 ? "passthrough" : "done", .error = rc < 0 ? gt_err_msg(err) : NULL,
 				   .detail = summary, .ms = hook_elapsed_ms(&t0) };
-	/* Only worth a line when something was warmed or failed. */
-	if (rc < 0 || strstr(summary, "replayed") != NULL || strstr(summary, "requested 0B") == NULL)
-		gt_log_event(&ev, policy->log_file);
+	/* Its outcome, also when nothing matched: an operator who expected a
+	 * replay can see why there was none. */
+	gt_log_event(&ev, policy->log_file);
 	gt_err_free(&err);
 	_exit(0);
 }

@@ -60,7 +60,7 @@ enum gt_pw_mode hook_bundle_mode(struct hook_bundle *hb);
 int hook_bundle_prewarm(struct hook_bundle *hb, enum gt_pw_mode mode, char *summary, size_t sumsz, gt_err_t *err);
 
 int cmd_confine_check(int argc, char *argv[]);
-int cmd_poststart(int argc, char *argv[]);
+int cmd_record(int argc, char *argv[]);
 int cmd_profile(int argc, char *argv[]);
 int cmd_nri(int argc, char *argv[]);
 

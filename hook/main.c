@@ -5,6 +5,7 @@
 
 #include "hook.h"
 #include "log.h"
+#include "policy.h"
 
 #ifndef GOTUNE_VERSION
 #define GOTUNE_VERSION "unknown"
@@ -31,8 +32,8 @@ static const char help[] =
 	"                       libraries), and log whether the env got what the plan wanted\n"
 	"  prewarm --root DIR [--mode willneed|populate|background|off] [--entry ARG0] [PATH...]\n"
 	"                       warm files by hand inside DIR and print the residency report\n"
-	"  poststart            OCI hook: with profile.record (or gotune.io/record=true), record the\n"
-	"                       pages the container touches at start; prestart then warms exactly those\n"
+	"  record | poststart   OCI hook at createRuntime (or poststart): with gotune.io/record=true,\n"
+	"                       record the pages the container touches from its exec; prestart replays\n"
 	"  profile record --bundle DIR --pid PID [--dir PROFILES] | profile show FILE\n"
 	"                       record a running container's working set by hand, or print a profile\n"
 	"  nri [--socket PATH] [--name NAME] [--idx NN]\n"
@@ -75,7 +76,7 @@ static const char help_rules[] =
 	"  gotune.io/godebug=key=value,key2=value2\n"
 	"  gotune.io/prewarm=off|willneed|populate|background\n"
 	"  gotune.io/prewarm-files=/path/in/rootfs,/other\n"
-	"  gotune.io/record=true         record this container's start-up working set (poststart)\n"
+	"  gotune.io/record=true         record this container's start-up working set (record hook)\n"
 	"\n"
 	"examples:\n"
 	"  gotune-hook plan --bundle /run/containerd/io.containerd.runtime.v2.task/k8s.io/ID\n"
@@ -117,7 +118,7 @@ int main(int argc, char *argv[])
 		return 0;
 	}
 	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-		printf("gotune-hook %s\n", GOTUNE_VERSION);
+		printf("gotune-hook %s\nstate directory %s\n", GOTUNE_VERSION, GT_STATE_DIR);
 		return 0;
 	}
 	if (strcmp(cmd, "precreate") == 0)
@@ -130,8 +131,8 @@ int main(int argc, char *argv[])
 		return cmd_prestart(argc - 1, argv + 1);
 	if (strcmp(cmd, "prewarm") == 0)
 		return cmd_prewarm(argc - 1, argv + 1);
-	if (strcmp(cmd, "poststart") == 0)
-		return cmd_poststart(argc - 1, argv + 1);
+	if (strcmp(cmd, "record") == 0 || strcmp(cmd, "poststart") == 0)
+		return cmd_record(argc - 1, argv + 1);
 	if (strcmp(cmd, "profile") == 0)
 		return cmd_profile(argc - 1, argv + 1);
 	if (strcmp(cmd, "nri") == 0)

@@ -212,3 +212,29 @@ fail_with_err:
 	unlinkat(dirfd, tmp, 0);
 	return gt_error_wrap(err, "replace %s", name);
 }
+
+int gt_mkdir_p(const char *path, mode_t mode, gt_err_t *err)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+	if (path[0] != '/' || n >= sizeof(buf))
+		return gt_error(err, EINVAL, "mkdir %s: not an absolute path", path);
+	memcpy(buf, path, n + 1);
+	/* The common case first: the directory is there, or only it is not. */
+	if (mkdir(buf, mode) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return gt_error(err, errno, "mkdir %s", path);
+	for (char *s = buf + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		int rc = mkdir(buf, 0755);
+		*s = '/';
+		if (rc < 0 && errno != EEXIST)
+			return gt_error(err, errno, "mkdir %.*s", (int)(s - buf), buf);
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return gt_error(err, errno, "mkdir %s", path);
+	return 0;
+}

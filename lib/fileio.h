@@ -3,6 +3,7 @@
 #define GOTUNE_FILEIO_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include "err.h"
 
 struct gt_buf {
@@ -30,6 +31,11 @@ int gt_write_atomic_at(int dirfd, const char *name, const char *data, size_t len
 
 /* Writes all of data, retrying short writes and EINTR. */
 int gt_write_all(int fd, const char *data, size_t len, gt_err_t *err);
+
+/* Creates the directory path with mode (0700 for gotune's state) and any
+ * missing parents with 0755, as `install -d -m MODE` does; components that
+ * exist are left as they are. */
+int gt_mkdir_p(const char *path, mode_t mode, gt_err_t *err);
 
 /* Copies fd in to fd out until EOF. */
 int gt_copy_fd(int in, int out, gt_err_t *err);

@@ -1,6 +1,7 @@
 #include "log.h"
 #include "cleanup.h"
 #include "fileio.h"
+#include "policy.h"
 #include "report.h"
 
 #include <errno.h>
@@ -9,12 +10,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 
 static bool use_syslog;
+static bool use_fallback;
 static bool wrapper_mode;
 static const char *runtime_log;
 static bool runtime_log_json;
@@ -25,6 +28,9 @@ void gt_log_init(void)
 	use_syslog = stat("/dev/log", &st) == 0 && S_ISSOCK(st.st_mode);
 	if (use_syslog)
 		openlog("gotune", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	/* runc hides a hook's stderr, Podman discards it, and a detached
+	 * worker has none: without syslog a line would reach nobody. */
+	use_fallback = !use_syslog;
 }
 
 void gt_log_to_stderr(void)
@@ -32,6 +38,7 @@ void gt_log_to_stderr(void)
 	if (use_syslog)
 		closelog();
 	use_syslog = false;
+	use_fallback = false;
 }
 
 void gt_log_for_wrapper(const char *log, bool json)
@@ -51,6 +58,11 @@ static void utc_now(char *ts, size_t tssz)
 	snprintf(ts + n, tssz - n, ".%03ldZ", now.tv_nsec / 1000000);
 }
 
+static const char *level_name(int prio)
+{
+	return prio <= LOG_ERR ? "error" : prio == LOG_WARNING ? "warning" : "info";
+}
+
 /* One line in the runtime's log format, so the engine's log readers (which
  * take the last error-level line as the failure reason) parse it. */
 static bool to_runtime_log(int prio, const char *msg)
@@ -58,7 +70,7 @@ static bool to_runtime_log(int prio, const char *msg)
 	cleanup_close int fd = open(runtime_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0)
 		return false;
-	const char *level = prio <= LOG_ERR ? "error" : prio == LOG_WARNING ? "warning" : "info";
+	const char *level = level_name(prio);
 	char ts[64];
 	utc_now(ts, sizeof(ts));
 	yajl_gen g = yajl_gen_alloc(NULL);
@@ -84,6 +96,44 @@ static bool to_runtime_log(int prio, const char *msg)
 	return ok;
 }
 
+/* The file is opened for each line (a hook writes one or two) and never
+ * followed through a link; past GT_LOG_FALLBACK_MAX it becomes .1, so the
+ * two together stay bounded. The flock makes one writer rotate. */
+static int open_fallback(void)
+{
+	int fd = open(GT_LOG_FALLBACK, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0 && errno == ENOENT) {
+		gt_err_t err = NULL;
+		gt_mkdir_p(GT_STATE_DIR, 0700, &err);
+		gt_err_free(&err);
+		fd = open(GT_LOG_FALLBACK, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	}
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (st.st_size < GT_LOG_FALLBACK_MAX)
+		return fd;
+	struct stat now;
+	if (flock(fd, LOCK_EX) == 0 && lstat(GT_LOG_FALLBACK, &now) == 0 && now.st_ino == st.st_ino &&
+	    now.st_dev == st.st_dev)
+		rename(GT_LOG_FALLBACK, GT_LOG_FALLBACK ".1");
+	close(fd); /* and the lock: the next writer opens the new file */
+	return open(GT_LOG_FALLBACK, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+}
+
+static void to_fallback(int prio, const char *line)
+{
+	cleanup_close int fd = open_fallback();
+	if (fd < 0)
+		return;
+	char ts[64];
+	utc_now(ts, sizeof(ts));
+	dprintf(fd, "%s gotune[%d] %s: %s\n", ts, (int)getpid(), level_name(prio), line);
+}
+
 void gt_log(int prio, const char *fmt, ...)
 {
 	va_list ap;
@@ -96,6 +146,8 @@ void gt_log(int prio, const char *fmt, ...)
 	char line[4096];
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (use_fallback)
+		to_fallback(prio, line);
 	if (wrapper_mode) {
 		char msg[4200];
 		snprintf(msg, sizeof(msg), "gotune: %s", line);

@@ -1,6 +1,7 @@
 /* Where gotune says what it did: syslog when /dev/log exists (Podman drops
- * a precreate hook's stderr), else stderr; never stdout, which carries the
- * spec in precreate mode. Optionally a JSON-lines file from the policy. */
+ * a precreate hook's stderr), else stderr and the fallback file in the
+ * state directory; never stdout, which carries the spec in precreate mode.
+ * Optionally a JSON-lines file from the policy. */
 #ifndef GOTUNE_LOG_H
 #define GOTUNE_LOG_H
 
@@ -8,10 +9,17 @@
 #include <syslog.h>
 
 #include "plan.h"
+#include "policy.h"
+
+/* Without syslog, every line also goes to this file (the policy may be
+ * the very thing that is broken, so it does not name it), at most this
+ * large before it is moved to GT_LOG_FALLBACK ".1". */
+#define GT_LOG_FALLBACK GT_STATE_DIR "/gotune.log"
+#define GT_LOG_FALLBACK_MAX (1 << 20)
 
 void gt_log_init(void);
 
-/* Forces stderr (the CLI's interactive commands). */
+/* Forces stderr alone (the CLI's interactive commands). */
 void gt_log_to_stderr(void);
 
 /* Wrapper mode: the runtime's stderr becomes the container's, so without

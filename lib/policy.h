@@ -11,6 +11,13 @@
 #include "prewarm.h"
 
 #define GT_POLICY_DEFAULT_PATH "/etc/gotune/policy.json"
+/* gotune's own state (profiles, the fallback log), root's alone (0700);
+ * set by the build: localstatedir/lib/gotune. */
+#ifndef GOTUNE_STATE_DIR
+#define GOTUNE_STATE_DIR "/var/lib/gotune"
+#endif
+#define GT_STATE_DIR GOTUNE_STATE_DIR
+#define GT_PROFILE_DEFAULT_DIR GT_STATE_DIR "/profiles"
 #define GT_POLICY_MAX_BYTES (1u << 20)
 #define GT_GODEBUG_MAX 32u
 #define GT_GODEBUG_TOKEN_MAX 64
@@ -62,6 +69,7 @@ struct gt_settings {
 	struct gt_prewarm_settings prewarm;
 	bool profile_record;	/* poststart records the start-up working set */
 	char profile_dir[256];	/* where profiles live; replayed when present */
+	uint64_t profile_max_bytes;	/* of a profile replayed per start; the rest is left out */
 	unsigned profile_interval_ms;	/* between samples */
 	unsigned profile_settle_ms;	/* stop when nothing new was touched this long */
 	unsigned profile_max_ms;	/* and in any case after this long */

@@ -59,20 +59,44 @@ size_t gt_ranges_normalize(struct gt_range *r, size_t n, uint64_t size)
 		if (r[i].off >= size || r[i].len == 0)
 			continue;
 		uint64_t len = r[i].len > size - r[i].off ? size - r[i].off : r[i].len;
-		r[k++] = (struct gt_range){ r[i].off, len };
+		r[k++] = (struct gt_range){ r[i].off, len, r[i].t };
 	}
 	qsort(r, k, sizeof(*r), cmp_range);
 	size_t m = 0;
 	for (size_t i = 0; i < k; i++) {
-		if (m > 0 && r[i].off <= r[m - 1].off + r[m - 1].len) {
+		struct gt_range *last = m > 0 ? &r[m - 1] : NULL;
+		uint64_t last_end = last != NULL ? last->off + last->len : 0;
+		if (last != NULL && (r[i].off < last_end || (r[i].off == last_end && r[i].t == last->t))) {
 			uint64_t end = r[i].off + r[i].len;
-			if (end > r[m - 1].off + r[m - 1].len)
-				r[m - 1].len = end - r[m - 1].off;
+			if (end > last_end)
+				last->len = end - last->off;
+			if (gt_range_order(&r[i]) < gt_range_order(last))
+				last->t = r[i].t;
 		} else {
 			r[m++] = r[i];
 		}
 	}
 	return m;
+}
+
+size_t gt_ranges_subtract(const struct gt_range *a, size_t na, const struct gt_range *b, size_t nb,
+			  struct gt_range *out)
+{
+	size_t n = 0, j = 0;
+	for (size_t i = 0; i < na; i++) {
+		uint64_t off = a[i].off, end = a[i].off + a[i].len;
+		while (j < nb && b[j].off + b[j].len <= off)
+			j++;
+		for (size_t k = j; k < nb && b[k].off < end && off < end; k++) {
+			if (b[k].off > off)
+				out[n++] = (struct gt_range){ off, b[k].off - off, a[i].t };
+			if (b[k].off + b[k].len > off)
+				off = b[k].off + b[k].len;
+		}
+		if (off < end)
+			out[n++] = (struct gt_range){ off, end - off, a[i].t };
+	}
+	return n;
 }
 
 void gt_pw_set_free(struct gt_pw_set *set)
@@ -237,189 +261,256 @@ static int populate_by_pread(int fd, uint64_t off, uint64_t len)
 	return 0;
 }
 
-struct warm_ctx {
-	enum gt_pw_mode mode;	/* willneed or populate */
-	const struct gt_pw_budget *budget;
-	uint64_t used;
-	double deadline;
-	const char *stopped;
-	bool no_populate;
+/* A file's part of the work: its ranges within max_file_bytes, mapped. */
+struct file_work {
+	struct gt_range *r;	/* kept ranges, by offset */
+	size_t n;
+	char *addr;
+	uint64_t span, cap;
+	uint64_t file_left;	/* max_file_bytes still to ask for */
+	bool done;		/* skipped or failed: nothing more of it */
 };
 
-/* The synchronous modes: waits until the queued ranges of f (mapped at
- * addr) are read, within the time budget. */
-static void wait_for(struct gt_pw_file *f, struct warm_ctx *c, char *addr, const struct gt_range *queued, size_t nq,
-		     uint64_t cap)
+/* One range of one file, in the order they are read. */
+struct item {
+	size_t file;
+	struct gt_range r;
+	uint64_t issued;	/* from r.off (page aligned), bytes asked for */
+};
+
+static int cmp_item(const void *a, const void *b)
 {
-	for (size_t i = 0; i < nq; i++) {
-		for (uint64_t o = queued[i].off, end = queued[i].off + queued[i].len, chunk; o < end; o += chunk) {
-			chunk = end - o < cap ? end - o : cap;
-			if (c->no_populate) {
-				populate_by_pread(f->fd, o, chunk);
-			} else if (madvise(addr + o, (size_t)chunk, MADV_POPULATE_READ) < 0) {
-				if (errno != EINVAL) {
-					/* EFAULT: the file shrank under us */
-					f->skipped = "file changed while warming";
-					return;
-				}
-				c->no_populate = true;	/* before Linux 5.14 */
-				populate_by_pread(f->fd, o, chunk);
-			}
-			if (now_ms() > c->deadline) {
-				c->stopped = "max_ms";
-				return;
-			}
-		}
-	}
+	const struct item *x = a, *y = b;
+	uint32_t kx = gt_range_order(&x->r), ky = gt_range_order(&y->r);
+	if (kx != ky)
+		return kx < ky ? -1 : 1;
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return (x->r.off > y->r.off) - (x->r.off < y->r.off);
 }
 
-static void warm_file(struct gt_pw_file *f, struct warm_ctx *c, bool measure)
+/* The file's ranges (whole file when none), in reading order, within
+ * max_file_bytes and the total_left of max_bytes; then by offset. Clipping
+ * first keeps both the mapping and the residency count within what we may
+ * read (a 1 TiB sparse file must cost no more than its budget). Returns
+ * the bytes kept. */
+static uint64_t prepare_file(struct gt_pw_file *f, struct file_work *w, const struct gt_pw_budget *budget,
+			     uint64_t total_left, bool measure)
 {
-	struct gt_range whole = { 0, f->size };
+	uint64_t ps = page_size();
+	struct gt_range whole = { 0, f->size, 0 };
 	const struct gt_range *all = f->n_ranges ? f->ranges : &whole;
 	size_t n_all = f->n_ranges ? f->n_ranges : 1;
+	w->done = true;
 	if (f->size == 0) {
 		f->skipped = "empty";
-		return;
+		return 0;
 	}
-	uint64_t ps = page_size();
-	/* Clip to the budgets first, so that neither the mapping nor the
-	 * residency count ever covers more than we may read (a 1 TiB sparse
-	 * file must cost no more than its budget). */
-	uint64_t total_left = c->budget->max_bytes > c->used ? c->budget->max_bytes - c->used : 0;
-	uint64_t limit = c->budget->max_file_bytes < total_left ? c->budget->max_file_bytes : total_left;
-	limit = limit / ps * ps;
-	struct gt_range *r = malloc(n_all * sizeof(*r));
-	if (r == NULL) {
+	w->r = malloc(n_all * sizeof(*w->r));
+	if (w->r == NULL) {
 		f->skipped = "out of memory";
-		return;
+		return 0;
 	}
-	size_t n = 0;
-	for (uint64_t got = 0; n < n_all && got < limit; n++) {
-		r[n] = all[n];
-		if (r[n].len > limit - got) {
-			r[n].len = limit - got;
-			f->skipped = limit == total_left ? "max_bytes" : "max_file_bytes";
+	memcpy(w->r, all, n_all * sizeof(*all));
+	struct item *order = malloc(n_all * sizeof(*order));
+	if (order != NULL) {
+		for (size_t i = 0; i < n_all; i++)
+			order[i] = (struct item){ .r = w->r[i] };
+		qsort(order, n_all, sizeof(*order), cmp_item);
+		for (size_t i = 0; i < n_all; i++)
+			w->r[i] = order[i].r;
+		free(order);
+	}
+	bool by_total = total_left < budget->max_file_bytes;
+	uint64_t limit = (by_total ? total_left : budget->max_file_bytes) / ps * ps, got = 0;
+	const char *why = by_total ? "max_bytes" : "max_file_bytes";
+	for (w->n = 0; w->n < n_all && got < limit; w->n++) {
+		if (w->r[w->n].len > limit - got) {
+			w->r[w->n].len = limit - got;
+			f->skipped = why;
 		}
-		got += r[n].len;
+		got += w->r[w->n].len;
 	}
-	if (n < n_all && f->skipped == NULL)
-		f->skipped = limit == total_left ? "max_bytes" : "max_file_bytes";
-	if (f->skipped != NULL && strcmp(f->skipped, "max_bytes") == 0)
-		c->stopped = "max_bytes";
-	if (n == 0) {
-		if (total_left < ps)
-			c->stopped = "max_bytes";
-		free(r);
-		return;
-	}
-	uint64_t cap = gt_readahead_cap(f->dev);
-	cap = cap / ps * ps;
-	if (cap == 0)
-		cap = ps;
-	uint64_t file_left = c->budget->max_file_bytes;
+	if (w->n < n_all && f->skipped == NULL)
+		f->skipped = why;
+	if (w->n == 0)
+		return 0;
+	qsort(w->r, w->n, sizeof(*w->r), cmp_range);
+	w->span = 0;
+	for (size_t i = 0; i < w->n; i++)
+		if (w->r[i].off + w->r[i].len > w->span)
+			w->span = w->r[i].off + w->r[i].len;
+	w->span = (w->span + ps - 1) / ps * ps;
 	/* One mapping of the whole span is cheap (no page is touched) and
 	 * lets madvise address any range. */
-	uint64_t span = r[n - 1].off + r[n - 1].len;
-	span = (span + ps - 1) / ps * ps;
-	void *addr = mmap(NULL, (size_t)span, PROT_READ, MAP_SHARED, f->fd, 0);
+	void *addr = mmap(NULL, (size_t)w->span, PROT_READ, MAP_SHARED, f->fd, 0);
 	if (addr == MAP_FAILED) {
 		f->skipped = "mmap failed";
-		free(r);
-		return;
+		return 0;
 	}
+	w->addr = addr;
+	w->done = false;
 	/* Page faults on a normal mapping read a whole readahead window around
 	 * each fault; warming byte ranges must read those ranges only. */
-	madvise(addr, (size_t)span, MADV_RANDOM);
-	/* Every chunk is queued first (WILLNEED: one request each, all in
-	 * flight together); the synchronous modes then wait for them. Waiting
-	 * for each chunk before queueing the next left the device idle between
-	 * round trips: 60 MiB of ranges in 128 KiB chunks took 180 ms. */
-	struct gt_range *queued = calloc(n, sizeof(*queued));
-	if (queued == NULL) {
-		f->skipped = "out of memory";
-		goto done;
-	}
-	bool last = c->stopped != NULL; /* the budget ends inside this file */
-	bool full = false;		/* a budget ran out here: no more of this file */
-	size_t nq = 0;
-	for (size_t i = 0; i < n && !full && (c->stopped == NULL || last); i++) {
-		uint64_t lo = r[i].off / ps * ps, hi = (r[i].off + r[i].len + ps - 1) / ps * ps;
-		if (measure) {
-			uint64_t p, res;
-			gt_err_t err = NULL;
-			if (gt_residency(f->fd, lo, hi - lo, &p, &res, &err) == 0) {
-				f->pages += p;
-				f->resident_before += res;
-			}
-			gt_err_free(&err);
+	madvise(addr, (size_t)w->span, MADV_RANDOM);
+	w->cap = gt_readahead_cap(f->dev) / ps * ps;
+	if (w->cap == 0)
+		w->cap = ps;
+	w->file_left = limit;
+	for (size_t i = 0; measure && i < w->n; i++) {
+		uint64_t lo = w->r[i].off / ps * ps, hi = (w->r[i].off + w->r[i].len + ps - 1) / ps * ps;
+		uint64_t pages, res;
+		gt_err_t err = NULL;
+		if (gt_residency(f->fd, lo, hi - lo, &pages, &res, &err) == 0) {
+			f->pages += pages;
+			f->resident_before += res;
 		}
-		queued[nq] = (struct gt_range){ lo, 0 };
-		for (uint64_t o = lo, chunk; o < hi; o += chunk) {
-			chunk = hi - o < cap ? hi - o : cap;
-			if (chunk > file_left)
-				chunk = file_left / ps * ps;
-			if (chunk == 0) {
-				f->skipped = "max_file_bytes";	/* the rest of this file */
-				full = true;
-				break;
-			}
-			if (c->used + chunk > c->budget->max_bytes)
-				chunk = (c->budget->max_bytes - c->used) / ps * ps;
-			if (chunk == 0) {
-				c->stopped = "max_bytes";
-				full = true;
-				break;
-			}
-			madvise((char *)addr + o, (size_t)chunk, MADV_WILLNEED);
-			queued[nq].len += chunk;
-			f->requested += chunk;
-			c->used += chunk;
-			file_left -= chunk;
-		}
-		if (queued[nq].len > 0)
-			nq++;
+		gt_err_free(&err);
 	}
-	if (c->mode != GT_PW_WILLNEED)
-		wait_for(f, c, addr, queued, nq, cap);
-	free(queued);
-done:
-	if (measure) {
-		for (size_t i = 0; i < n; i++) {
-			uint64_t lo = r[i].off / ps * ps, hi = (r[i].off + r[i].len + ps - 1) / ps * ps;
-			uint64_t p, res;
-			gt_err_t err = NULL;
-			if (gt_residency(f->fd, lo, hi - lo, &p, &res, &err) == 0)
-				f->resident_after += res;
-			gt_err_free(&err);
-		}
-	}
-	munmap(addr, (size_t)span);
-	free(r);
+	return got;
 }
 
+/* The synchronous modes: waits until it.issued bytes of the item are
+ * read, within the time budget. */
+static bool wait_item(struct gt_pw_file *f, struct file_work *w, const struct item *it, double deadline,
+		      bool *no_populate)
+{
+	uint64_t ps = page_size();
+	uint64_t lo = it->r.off / ps * ps;
+	for (uint64_t o = lo, end = lo + it->issued, chunk; o < end; o += chunk) {
+		chunk = end - o < w->cap ? end - o : w->cap;
+		if (*no_populate) {
+			populate_by_pread(f->fd, o, chunk);
+		} else if (madvise(w->addr + o, (size_t)chunk, MADV_POPULATE_READ) < 0) {
+			if (errno != EINVAL) {
+				/* EFAULT: the file shrank under us */
+				f->skipped = "file changed while warming";
+				w->done = true;
+				return true;
+			}
+			*no_populate = true; /* before Linux 5.14 */
+			populate_by_pread(f->fd, o, chunk);
+		}
+		if (now_ms() > deadline)
+			return false;
+	}
+	return true;
+}
+
+/* Every file's ranges are read in one order: timed ones (a recording saw
+ * them first at that time) earliest first, across files, then the rest
+ * file by file, by offset. Every chunk is queued first (WILLNEED: one
+ * request each, all in flight together); the synchronous modes then wait
+ * for them in the same order. Waiting for each chunk before queueing the
+ * next left the device idle between round trips: 60 MiB of ranges in
+ * 128 KiB chunks took 180 ms. */
 static void warm_all(struct gt_pw_set *set, enum gt_pw_mode mode, const struct gt_pw_budget *budget,
 		     struct gt_pw_report *rep, bool measure)
 {
-	struct warm_ctx c = { .mode = mode, .budget = budget, .deadline = now_ms() + budget->max_ms };
-	for (size_t i = 0; i < set->n; i++) {
-		struct gt_pw_file *f = &set->files[i];
-		if (c.stopped != NULL || i >= budget->max_files) {
-			f->skipped = c.stopped != NULL ? c.stopped : "max_files";
-			if (rep->stopped == NULL)
-				rep->stopped = f->skipped;
-			rep->files_skipped++;
+	double deadline = now_ms() + budget->max_ms;
+	uint64_t ps = page_size(), used = 0;
+	size_t active = set->n < budget->max_files ? set->n : budget->max_files;
+	for (size_t i = active; i < set->n; i++) {
+		set->files[i].skipped = "max_files";
+		rep->files_skipped++;
+		if (rep->stopped == NULL)
+			rep->stopped = "max_files";
+	}
+	struct file_work *w = calloc(active ? active : 1, sizeof(*w));
+	if (w == NULL) {
+		rep->stopped = "out of memory";
+		return;
+	}
+	size_t n_items = 0;
+	const char *stopped = NULL;
+	for (size_t i = 0; i < active; i++) {
+		if (used >= budget->max_bytes) {
+			stopped = "max_bytes";
+			w[i].done = true;
 			continue;
 		}
-		warm_file(f, &c, measure);
-		rep->files++;
+		used += prepare_file(&set->files[i], &w[i], budget, budget->max_bytes - used, measure);
+		n_items += w[i].done ? 0 : w[i].n;
+		const char *why = set->files[i].skipped;
+		if (why != NULL && strcmp(why, "max_bytes") == 0)
+			stopped = why; /* the budget ends inside this file */
+	}
+	used = 0;
+	struct item *items = malloc((n_items ? n_items : 1) * sizeof(*items));
+	if (items == NULL) {
+		n_items = 0;
+		stopped = "out of memory";
+	} else {
+		for (size_t i = 0, k = 0; i < active; i++)
+			for (size_t j = 0; !w[i].done && j < w[i].n; j++)
+				items[k++] = (struct item){ .file = i, .r = w[i].r[j] };
+		qsort(items, n_items, sizeof(*items), cmp_item);
+	}
+	for (size_t k = 0; k < n_items; k++) {
+		struct item *it = &items[k];
+		struct gt_pw_file *f = &set->files[it->file];
+		struct file_work *fw = &w[it->file];
+		uint64_t lo = it->r.off / ps * ps, hi = (it->r.off + it->r.len + ps - 1) / ps * ps;
+		for (uint64_t o = lo, chunk; o < hi; o += chunk) {
+			chunk = hi - o < fw->cap ? hi - o : fw->cap;
+			if (chunk > fw->file_left)
+				chunk = fw->file_left / ps * ps;
+			if (chunk == 0) {
+				f->skipped = "max_file_bytes"; /* the rest of this file */
+				break;
+			}
+			if (used + chunk > budget->max_bytes)
+				chunk = (budget->max_bytes - used) / ps * ps;
+			if (chunk == 0) {
+				stopped = "max_bytes";
+				f->skipped = "max_bytes";
+				break;
+			}
+			madvise(fw->addr + o, (size_t)chunk, MADV_WILLNEED);
+			it->issued += chunk;
+			f->requested += chunk;
+			used += chunk;
+			fw->file_left -= chunk;
+		}
+	}
+	if (mode != GT_PW_WILLNEED) {
+		bool no_populate = false, late = false;
+		for (size_t k = 0; k < n_items && !late; k++) {
+			struct item *it = &items[k];
+			late = it->issued > 0 && !w[it->file].done &&
+			       !wait_item(&set->files[it->file], &w[it->file], it, deadline, &no_populate);
+		}
+		if (late)
+			stopped = "max_ms";
+	}
+	free(items);
+	for (size_t i = 0; i < active; i++) {
+		struct gt_pw_file *f = &set->files[i];
+		if (stopped != NULL && f->requested == 0 && f->skipped == NULL) {
+			f->skipped = stopped; /* never reached */
+			rep->files_skipped++;
+		} else {
+			rep->files++;
+		}
+		for (size_t j = 0; measure && w[i].addr != NULL && j < w[i].n; j++) {
+			uint64_t lo = w[i].r[j].off / ps * ps, hi = (w[i].r[j].off + w[i].r[j].len + ps - 1) / ps * ps;
+			uint64_t pages, res;
+			gt_err_t err = NULL;
+			if (gt_residency(f->fd, lo, hi - lo, &pages, &res, &err) == 0)
+				f->resident_after += res;
+			gt_err_free(&err);
+		}
+		if (w[i].addr != NULL)
+			munmap(w[i].addr, (size_t)w[i].span);
+		free(w[i].r);
 		rep->requested += f->requested;
 		rep->pages += f->pages;
 		rep->resident_before += f->resident_before;
 		rep->resident_after += f->resident_after;
 	}
+	free(w);
 	if (rep->stopped == NULL)
-		rep->stopped = c.stopped;
+		rep->stopped = stopped;
 }
 
 /* The background reader keeps only the files it is to warm. */

@@ -33,7 +33,17 @@ struct gt_pw_budget {
 
 struct gt_range {
 	uint64_t off, len;
+	/* When a recording first saw it: ms after the program's exec, plus 1;
+	 * 0 when unknown. The engine reads timed ranges first, earliest
+	 * first, then the rest in the set's order. */
+	uint32_t t;
 };
+
+/* A range's place in the reading order: its time, the untimed last. */
+static inline uint32_t gt_range_order(const struct gt_range *r)
+{
+	return r->t != 0 ? r->t : UINT32_MAX;
+}
 
 struct gt_pw_file {
 	char *name;		/* for reports: the path inside the rootfs */
@@ -84,7 +94,15 @@ int gt_residency(int fd, uint64_t off, uint64_t len, uint64_t *pages, uint64_t *
 /* The largest single readahead the kernel will honour for files on dev. */
 uint64_t gt_readahead_cap(dev_t dev);
 
-/* Sorts and merges overlapping or touching ranges, clipped to size. */
+/* Sorts by offset and merges overlapping ranges, and touching ones first
+ * seen at the same time (the merge keeps the earlier time); clipped to
+ * size. */
 size_t gt_ranges_normalize(struct gt_range *r, size_t n, uint64_t size);
+
+/* The parts of a that b does not cover (both sorted by offset and
+ * disjoint, as normalized), written to out (room for na + nb); they keep
+ * a's times. Returns how many. */
+size_t gt_ranges_subtract(const struct gt_range *a, size_t na, const struct gt_range *b, size_t nb,
+			  struct gt_range *out);
 
 #endif

@@ -1,6 +1,7 @@
 #include "profile.h"
 #include "cleanup.h"
 #include "fileio.h"
+#include "policy.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -82,42 +83,108 @@ static bool plain_path(const char *s)
 	return s[0] == '/' && strlen(s) < 512 && strpbrk(s, "\t\n\r") == NULL;
 }
 
-int gt_profile_add(struct gt_profile *p, const char *path, uint64_t size, int64_t mtime_ns, uint64_t off,
-		   uint64_t len, gt_err_t *err)
+/* path's record in p, created (without ranges) when missing; NULL when
+ * the path cannot be stored or the profile is full. */
+static struct gt_profile_file *file_of(struct gt_profile *p, const char *path, uint64_t size, int64_t mtime_ns)
 {
 	if (!plain_path(path))
-		return 0; /* not storable; warming it is not worth a format escape */
-	struct gt_profile_file *f = NULL;
-	for (size_t i = 0; i < p->n_files && f == NULL; i++)
+		return NULL; /* not storable; warming it is not worth a format escape */
+	for (size_t i = 0; i < p->n_files; i++)
 		if (strcmp(p->files[i].path, path) == 0)
-			f = &p->files[i];
-	if (f == NULL) {
-		if (p->n_files == GT_PROFILE_MAX_FILES)
-			return 0;
-		f = &p->files[p->n_files++];
-		memset(f, 0, sizeof(*f));
-		snprintf(f->path, sizeof(f->path), "%s", path);
-		f->size = size;
-		f->mtime_ns = mtime_ns;
+			return &p->files[i];
+	if (p->n_files == GT_PROFILE_MAX_FILES)
+		return NULL;
+	struct gt_profile_file *f = &p->files[p->n_files++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	f->size = size;
+	f->mtime_ns = mtime_ns;
+	return f;
+}
+
+/* Makes room for n more ranges in f: beyond GT_PROFILE_MAX_RANGES they are
+ * merged, first those of the same time, then regardless of time. Returns
+ * how many fit. */
+static size_t room_for(struct gt_profile_file *f, size_t n)
+{
+	if (f->n_ranges + n <= GT_PROFILE_MAX_RANGES)
+		return n;
+	f->n_ranges = gt_ranges_normalize(f->ranges, f->n_ranges, f->size);
+	/* Coarser: touching ranges take the earlier of their times. */
+	for (size_t i = 1; f->n_ranges + n > GT_PROFILE_MAX_RANGES && i < f->n_ranges; i++) {
+		struct gt_range *a = &f->ranges[i - 1], *b = &f->ranges[i];
+		if (a->off + a->len == b->off)
+			a->t = b->t = gt_range_order(a) < gt_range_order(b) ? a->t : b->t;
 	}
+	f->n_ranges = gt_ranges_normalize(f->ranges, f->n_ranges, f->size);
+	return f->n_ranges + n <= GT_PROFILE_MAX_RANGES ? n : GT_PROFILE_MAX_RANGES - f->n_ranges;
+}
+
+int gt_profile_add_at(struct gt_profile *p, const char *path, uint64_t size, int64_t mtime_ns, uint64_t off,
+		      uint64_t len, uint32_t t, gt_err_t *err)
+{
+	struct gt_profile_file *f = file_of(p, path, size, mtime_ns);
+	if (f == NULL)
+		return 0;
 	if (f->n_ranges > 0) {
 		struct gt_range *last = &f->ranges[f->n_ranges - 1];
-		if (off >= last->off && off <= last->off + last->len) {
+		if (last->t == t && off >= last->off && off <= last->off + last->len) {
 			if (off + len > last->off + last->len)
 				last->len = off + len - last->off;
 			return 0;
 		}
 	}
-	if (f->n_ranges == GT_PROFILE_MAX_RANGES)
-		f->n_ranges = gt_ranges_normalize(f->ranges, f->n_ranges, f->size);
-	if (f->n_ranges == GT_PROFILE_MAX_RANGES)
+	if (room_for(f, 1) == 0)
 		return 0;
 	struct gt_range *nr = realloc(f->ranges, (f->n_ranges + 1) * sizeof(*nr));
 	if (nr == NULL)
 		return gt_error(err, ENOMEM, "profile");
 	f->ranges = nr;
-	f->ranges[f->n_ranges++] = (struct gt_range){ off, len };
+	f->ranges[f->n_ranges++] = (struct gt_range){ off, len, t };
 	return 0;
+}
+
+int gt_profile_add(struct gt_profile *p, const char *path, uint64_t size, int64_t mtime_ns, uint64_t off,
+		   uint64_t len, gt_err_t *err)
+{
+	return gt_profile_add_at(p, path, size, mtime_ns, off, len, 0, err);
+}
+
+/* Adds to f the parts of r (normalized) f does not hold yet. */
+static int add_new(struct gt_profile_file *f, const struct gt_range *r, size_t n, gt_err_t *err)
+{
+	f->n_ranges = gt_ranges_normalize(f->ranges, f->n_ranges, f->size);
+	struct gt_range *fresh = malloc((n + f->n_ranges + 1) * sizeof(*fresh));
+	if (fresh == NULL)
+		return gt_error(err, ENOMEM, "profile");
+	size_t k = gt_ranges_subtract(r, n, f->ranges, f->n_ranges, fresh);
+	k = room_for(f, k);
+	struct gt_range *nr = k == 0 ? f->ranges : realloc(f->ranges, (f->n_ranges + k) * sizeof(*nr));
+	if (nr == NULL) {
+		free(fresh);
+		return gt_error(err, ENOMEM, "profile");
+	}
+	f->ranges = nr;
+	memcpy(f->ranges + f->n_ranges, fresh, k * sizeof(*fresh));
+	f->n_ranges = gt_ranges_normalize(f->ranges, f->n_ranges + k, f->size);
+	free(fresh);
+	return 0;
+}
+
+int gt_profile_add_new(struct gt_profile *p, const struct gt_profile_file *from, uint32_t t, gt_err_t *err)
+{
+	struct gt_profile_file *f = file_of(p, from->path, from->size, from->mtime_ns);
+	if (f == NULL || from->n_ranges == 0)
+		return 0;
+	struct gt_range *r = malloc(from->n_ranges * sizeof(*r));
+	if (r == NULL)
+		return gt_error(err, ENOMEM, "profile");
+	for (size_t i = 0; i < from->n_ranges; i++)
+		r[i] = (struct gt_range){ from->ranges[i].off, from->ranges[i].len, t != 0 ? t : from->ranges[i].t };
+	size_t n = gt_ranges_normalize(r, from->n_ranges, from->size);
+	int rc = add_new(f, r, n, err);
+	free(r);
+	return rc;
 }
 
 /* Whether a and b record the same file: the same build ID when both have
@@ -139,10 +206,11 @@ int gt_profile_merge(struct gt_profile *into, const struct gt_profile *from, gt_
 				have = &into->files[k];
 		if (have != NULL && !same_file(have, f))
 			continue; /* the image changed: the old ranges are stale */
+		/* The newer recording's ranges and times stand; the older one
+		 * adds what it saw besides. */
 		size_t before = into->n_files;
-		for (size_t r = 0; r < f->n_ranges; r++)
-			if (gt_profile_add(into, f->path, f->size, f->mtime_ns, f->ranges[r].off, f->ranges[r].len, err) < 0)
-				return -1;
+		if (gt_profile_add_new(into, f, 0, err) < 0)
+			return -1;
 		if (into->n_files > before)
 			snprintf(into->files[before].id, sizeof(into->files[before].id), "%s", f->id);
 	}
@@ -159,13 +227,13 @@ int gt_profile_write(const struct gt_profile *p, const char *dir, gt_err_t *err)
 	gt_profile_key(p->entry, p->entry_size, p->entry_mtime_ns, p->entry_id, key);
 	size_t cap = 4096 + GT_BUILD_ID_MAX, len = 0;
 	for (size_t i = 0; i < p->n_files; i++)
-		cap += 600 + GT_BUILD_ID_MAX + p->files[i].n_ranges * 44;
+		cap += 600 + GT_BUILD_ID_MAX + p->files[i].n_ranges * 56;
 	if (cap > GT_PROFILE_MAX_BYTES * 4)
 		return gt_error(err, EFBIG, "profile too large");
 	cleanup_free char *buf = malloc(cap);
 	if (buf == NULL)
 		return gt_error(err, ENOMEM, "profile");
-	len += (size_t)snprintf(buf + len, cap - len, "gotune-profile 2\nentry %s\t%" PRIu64 "\t%" PRId64 "\t%s\n",
+	len += (size_t)snprintf(buf + len, cap - len, "gotune-profile 3\nentry %s\t%" PRIu64 "\t%" PRId64 "\t%s\n",
 				p->entry, p->entry_size, p->entry_mtime_ns, p->entry_id[0] ? p->entry_id : "-");
 	for (size_t i = 0; i < p->n_files; i++) {
 		const struct gt_profile_file *f = &p->files[i];
@@ -176,16 +244,24 @@ int gt_profile_write(const struct gt_profile *p, const char *dir, gt_err_t *err)
 		size_t n = gt_ranges_normalize(r, f->n_ranges, f->size);
 		len += (size_t)snprintf(buf + len, cap - len, "file %s\t%" PRIu64 "\t%" PRId64 "\t%s\t", f->path, f->size,
 					f->mtime_ns, f->id[0] ? f->id : "-");
-		for (size_t k = 0; k < n; k++)
+		for (size_t k = 0; k < n; k++) {
 			len += (size_t)snprintf(buf + len, cap - len, "%s%" PRIu64 "+%" PRIu64, k ? "," : "", r[k].off,
 						r[k].len);
+			if (r[k].t != 0)
+				len += (size_t)snprintf(buf + len, cap - len, "@%" PRIu32, r[k].t);
+		}
 		buf[len++] = '\n';
 		free(r);
 	}
 	if (len > GT_PROFILE_MAX_BYTES)
 		return gt_error(err, EFBIG, "profile over %u bytes", GT_PROFILE_MAX_BYTES);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return gt_error(err, errno, "mkdir %s", dir);
+	/* On a fresh host neither the state directory nor its parents may
+	 * exist yet; the state directory is root's alone, like what it holds. */
+	size_t sl = strlen(GT_STATE_DIR);
+	if (strncmp(dir, GT_STATE_DIR "/", sl + 1) == 0 && gt_mkdir_p(GT_STATE_DIR, 0700, err) < 0)
+		return -1;
+	if (gt_mkdir_p(dir, 0700, err) < 0)
+		return -1;
 	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return gt_error(err, errno, "open %s", dir);
@@ -233,6 +309,8 @@ int gt_profile_parse(const char *text, size_t len, struct gt_profile *p, gt_err_
 		version = 1;
 	else if (len >= 17 && strncmp(text, "gotune-profile 2\n", 17) == 0)
 		version = 2;
+	else if (len >= 17 && strncmp(text, "gotune-profile 3\n", 17) == 0)
+		version = 3;
 	else
 		return gt_error(err, 0, "not a gotune profile");
 	cleanup_free char *copy = strndup(text, len);
@@ -265,12 +343,18 @@ int gt_profile_parse(const char *text, size_t len, struct gt_profile *p, gt_err_
 			size_t before = p->n_files;
 			while (*r != '\0') {
 				uint64_t off, l;
-				int n = 0;
+				uint32_t t = 0;
+				int n = 0, nt = 0;
 				if (sscanf(r, "%" SCNu64 "+%" SCNu64 "%n", &off, &l, &n) != 2 || n == 0)
 					return gt_error(err, 0, "profile: bad range");
-				if (gt_profile_add(p, path, size, mt, off, l, err) < 0)
-					return -1;
 				r += n;
+				if (version >= 3 && *r == '@') {
+					if (sscanf(r, "@%" SCNu32 "%n", &t, &nt) != 1 || nt == 0)
+						return gt_error(err, 0, "profile: bad range time");
+					r += nt;
+				}
+				if (gt_profile_add_at(p, path, size, mt, off, l, t, err) < 0)
+					return -1;
 				if (*r == ',')
 					r++;
 				else if (*r != '\0')

@@ -52,18 +52,26 @@ void gt_profile_identify(struct gt_profile *p, const struct gt_rootfs *root);
  * same build ID and size when f has an ID, else the same size and mtime. */
 bool gt_profile_file_matches(const struct gt_profile_file *f, int fd, const struct stat *st);
 
-/* Adds the page-aligned range to path's record (merging), creating it. */
+/* Adds the page-aligned range to path's record (merging), creating it;
+ * _at with the time a recording first saw it (gt_range.t). */
 int gt_profile_add(struct gt_profile *p, const char *path, uint64_t size, int64_t mtime_ns, uint64_t off,
 		   uint64_t len, gt_err_t *err);
+int gt_profile_add_at(struct gt_profile *p, const char *path, uint64_t size, int64_t mtime_ns, uint64_t off,
+		      uint64_t len, uint32_t t, gt_err_t *err);
+
+/* Adds the ranges of from (a file's record) that p does not hold yet, at
+ * time t (0: from's own times): what a sample saw first. */
+int gt_profile_add_new(struct gt_profile *p, const struct gt_profile_file *from, uint32_t t, gt_err_t *err);
 
 /* Adds from's ranges to into's: files into has too only when they are
  * still the same file (build ID, else size and mtime). A program that
  * exits before a sample sees all of it is learnt over several runs. */
 int gt_profile_merge(struct gt_profile *into, const struct gt_profile *from, gt_err_t *err);
 
-/* Text form: "gotune-profile 2", "entry PATH\tSIZE\tMTIME\tID", then per
- * file "file PATH\tSIZE\tMTIME\tID\tOFF+LEN,..." (ID "-" when none).
- * Version 1 (no ID fields) is still read. */
+/* Text form: "gotune-profile 3", "entry PATH\tSIZE\tMTIME\tID", then per
+ * file "file PATH\tSIZE\tMTIME\tID\tOFF+LEN[@T],..." (ID "-" when none;
+ * T: when a recording first saw the range, ms after the exec, plus 1).
+ * Versions 1 (no ID fields) and 2 (no times) are still read. */
 int gt_profile_write(const struct gt_profile *p, const char *dir, gt_err_t *err);
 int gt_profile_parse(const char *text, size_t len, struct gt_profile *p, gt_err_t *err);
 int gt_profile_load(const char *dir, const char key[17], struct gt_profile *p, gt_err_t *err);

@@ -170,21 +170,39 @@ int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, g
 	/* p->entry and its identity are the caller's: the same lookup that
 	 * replay uses (the spec's args[0] inside the rootfs), so the keys meet. */
 	p->n_files = 0;
+	/* Each round samples into cur; what p does not hold yet is added
+	 * with the round's time, so replay can read in the order the program
+	 * first touched its pages. */
+	struct gt_profile *cur = calloc(1, sizeof(*cur));
+	if (cur == NULL)
+		return gt_error(err, ENOMEM, "profile");
 	double start = now_ms(), last_growth = start;
 	uint64_t seen = 0;
 	bool idle = false;
+	int rounds = 0;
 	for (;;) {
+		double t_sample = now_ms();
+		rounds++;
 		pid_t pids[MAX_PIDS];
 		size_t np = family(pid, pids, MAX_PIDS);
 		uint64_t pages = 0, budget = MAX_ROUND_PAGES;
 		bool alive = false;
-		for (size_t i = 0; i < np; i++) {
+		int rc = 0;
+		gt_profile_free(cur);
+		for (size_t i = 0; i < np && rc == 0; i++) {
 			char d[64];
 			snprintf(d, sizeof(d), "/proc/%d", (int)pids[i]);
 			if (access(d, F_OK) == 0)
 				alive = true;
-			if (sample_pid(pids[i], p, &pages, &budget, err) < 0)
-				return -1;
+			rc = sample_pid(pids[i], cur, &pages, &budget, err);
+		}
+		uint32_t when = (uint32_t)(t_sample - start) + 1;
+		for (size_t i = 0; i < cur->n_files && rc == 0; i++)
+			rc = gt_profile_add_new(p, &cur->files[i], when, err);
+		if (rc < 0) {
+			gt_profile_free(cur);
+			free(cur);
+			return -1;
 		}
 		double t = now_ms();
 		/* pages counts every present page this round, duplicates included:
@@ -195,16 +213,78 @@ int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, g
 		}
 		if (!alive || t - last_growth >= o->settle_ms || t - start >= o->max_ms)
 			break;
-		if (o->idle_after_first && !idle) {
+		bool fast = t - start < o->fast_ms;
+		if (o->idle_later && !idle && !fast) {
 			struct sched_param zero = { 0 };
 			if (sched_setscheduler(0, SCHED_IDLE, &zero) < 0)
 				(void)setpriority(PRIO_PROCESS, 0, 19);
 			idle = true;
 		}
-		struct timespec ts = { 0, (long)o->interval_ms * 1000000L };
+		/* Fast: pause as long as the sample took (at least 0.2 ms). */
+		double pause = fast ? t - t_sample : o->interval_ms;
+		if (pause < 0.2)
+			pause = 0.2;
+		struct timespec ts = { (time_t)(pause / 1000), (long)((pause - (double)(time_t)(pause / 1000) * 1000) * 1e6) };
 		nanosleep(&ts, NULL);
 	}
+	gt_profile_free(cur);
+	free(cur);
 	for (size_t i = 0; i < p->n_files; i++)
 		p->files[i].n_ranges = gt_ranges_normalize(p->files[i].ranges, p->files[i].n_ranges, p->files[i].size);
+	return rounds;
+}
+
+int gt_record_exe_id(pid_t pid, dev_t *dev, ino_t *ino)
+{
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (stat(path, &st) < 0)
+		return -1;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
 	return 0;
+}
+
+/* The exec is usually a few ms after the hook (`runc run`): polled every
+ * 0.1 ms for the first 200 ms, so a program that lives 2 ms is not over
+ * before the first sample, then every ms. */
+int gt_record_wait_exec(pid_t pid, dev_t dev, ino_t ino, unsigned max_ms, double *waited_ms, gt_err_t *err)
+{
+	/* One sample of ourselves first: the first sample of the program is
+	 * the one that counts, and it must not wait for our own code and
+	 * /proc's to be read in (right after a cache drop that took 4 ms, as
+	 * long as a short program lives). */
+	struct gt_profile *scratch = calloc(1, sizeof(*scratch));
+	if (scratch != NULL) {
+		uint64_t pages = 0, budget = 64;
+		gt_err_t ignored = NULL;
+		sample_pid(getpid(), scratch, &pages, &budget, &ignored);
+		gt_err_free(&ignored);
+		gt_profile_free(scratch);
+		free(scratch);
+	}
+	double start = now_ms();
+	for (;;) {
+		dev_t d;
+		ino_t i;
+		*waited_ms = now_ms() - start;
+		if (gt_record_exe_id(pid, &d, &i) < 0) {
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+			if (access(path, F_OK) < 0)
+				return gt_error(err, 0, "pid %d ended before a look saw it run the container's program "
+						"(a program of a few ms on a busy host can start and end between two looks)",
+						(int)pid);
+			/* exists, exe unreadable: a zombie, or a moment of execve */
+		} else if (d != dev || i != ino) {
+			return 0;
+		}
+		if (*waited_ms >= max_ms)
+			return gt_error(err, 0, "pid %d did not run the container's program within %u ms (started "
+					"from a hook after the program's start: use createRuntime or prestart)",
+					(int)pid, max_ms);
+		struct timespec ts = { 0, *waited_ms < 200 ? 100000 : 1000000 };
+		nanosleep(&ts, NULL);
+	}
 }

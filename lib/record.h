@@ -15,14 +15,30 @@ struct gt_record_opts {
 	unsigned interval_ms;	/* between samples */
 	unsigned settle_ms;	/* stop once nothing new was seen this long */
 	unsigned max_ms;	/* and in any case after this long */
-	/* After the first sample, take only CPU time the container leaves
-	 * idle (SCHED_IDLE). The first is taken at once, at normal priority:
-	 * a program that runs 10 ms is over before an idle task gets a CPU. */
-	bool idle_after_first;
+	/* For the first fast_ms, sample back to back at normal priority,
+	 * pausing as long as the last sample took (at most half a CPU): a
+	 * program that exits 20 ms after its exec is gone between two
+	 * samples 10 ms apart, and only a sample taken while it lives sees
+	 * its pages. Then every interval_ms. */
+	unsigned fast_ms;
+	/* After the fast phase (or the first sample, without one), take only
+	 * CPU time the container leaves idle (SCHED_IDLE). */
+	bool idle_later;
 };
 
 /* Samples pid and its descendants until they settle, exit, or max_ms,
- * into p, whose entry identity the caller has set. */
+ * into p, whose entry identity the caller has set. Returns how many
+ * samples were taken, or -1. */
 int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, gt_err_t *err);
+
+/* The identity of the file a process runs (/proc/PID/exe): 0, or -1 when
+ * the process is gone or not ours to look at. */
+int gt_record_exe_id(pid_t pid, dev_t *dev, ino_t *ino);
+
+/* Waits, polling, until pid runs another file than
+ * (dev, ino): a container's init, seen from a createRuntime or prestart
+ * hook, until the runtime lets it exec the container's program. Fails when
+ * the process ends first or max_ms pass; *waited_ms says how long it took. */
+int gt_record_wait_exec(pid_t pid, dev_t dev, ino_t ino, unsigned max_ms, double *waited_ms, gt_err_t *err);
 
 #endif

@@ -201,5 +201,23 @@ void gt_pw_summary(const struct gt_pw_set *set, const struct gt_pw_report *rep, 
 	if (n > 0 && (size_t)n < outsz)
 		n += snprintf(out + n, outsz - (size_t)n, ", %.2fms", rep->ms);
 	if (n > 0 && (size_t)n < outsz && rep->stopped != NULL)
-		snprintf(out + n, outsz - (size_t)n, ", stopped by %s", rep->stopped);
+		n += snprintf(out + n, outsz - (size_t)n, ", stopped by %s", rep->stopped);
+	/* Files read short and why (a budget, a file that shrank), each
+	 * reason once: what was not warmed must be in the line too. */
+	for (size_t i = 0; i < set->n && n > 0 && (size_t)n < outsz; i++) {
+		const char *why = set->files[i].skipped;
+		if (why == NULL || (rep->stopped != NULL && strcmp(why, rep->stopped) == 0))
+			continue;
+		bool first = true;
+		unsigned count = 0;
+		for (size_t k = 0; k < set->n; k++) {
+			const char *w = set->files[k].skipped;
+			if (w != NULL && strcmp(w, why) == 0) {
+				first = first && k >= i;
+				count++;
+			}
+		}
+		if (first)
+			n += snprintf(out + n, outsz - (size_t)n, ", %u file%s short: %s", count, count == 1 ? "" : "s", why);
+	}
 }

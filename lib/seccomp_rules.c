@@ -26,13 +26,15 @@ static const int common_syscalls[] = {
 	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(sysinfo), SCMP_SYS(uname), SCMP_SYS(prlimit64),
 	/* syslog(3): a datagram to /dev/log (socket itself: AF_UNIX only, below) */
 	SCMP_SYS(connect), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
+	/* without syslog, the fallback log in the state directory: created
+	 * with its parents, moved aside under a lock when full */
+	SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(flock), SCMP_SYS(rename), SCMP_SYS(renameat),
+	SCMP_SYS(renameat2),
 };
 static const int tune_syscalls[] = {
 	/* the atomic rewrite of config.json */
-	SCMP_SYS(fchmod), SCMP_SYS(fchown), SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(renameat),
-	SCMP_SYS(renameat2), SCMP_SYS(rename), SCMP_SYS(unlinkat),
-	/* the live marker on temp files, and clearing stale ones */
-	SCMP_SYS(flock),
+	SCMP_SYS(fchmod), SCMP_SYS(fchown), SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(unlinkat),
+	/* (rename, and flock for the live marker on temp files: common) */
 };
 static const int prewarm_syscalls[] = {
 	/* background mode: a detached child */
@@ -41,19 +43,18 @@ static const int prewarm_syscalls[] = {
 	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_yield),
 };
 static const int record_syscalls[] = {
+	/* the hook leaves a detached recorder */
+	SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(setsid),
+	SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
 	/* is a sampled process still there */
 	SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
 	/* the pause between rounds, and SCHED_IDLE (else nice 19) after the first */
 	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_setscheduler), SCMP_SYS(setpriority),
-	/* the profile directory, created on first use */
-	SCMP_SYS(mkdir), SCMP_SYS(mkdirat),
-	/* the atomic write of a profile, and pruning old ones; no fchown: the
-	 * write asks for it only to give a file back to another owner, and
-	 * profiles are all the recorder's own */
-	SCMP_SYS(fchmod), SCMP_SYS(fsync), SCMP_SYS(renameat), SCMP_SYS(renameat2),
-	SCMP_SYS(rename), SCMP_SYS(unlinkat),
-	/* the live marker on the temp file, and clearing stale ones */
-	SCMP_SYS(flock),
+	/* the atomic write of a profile (its directory, rename and the live
+	 * marker's flock: common), and pruning old ones; no fchown: the write
+	 * asks for it only to give a file back to another owner, and profiles
+	 * are all the recorder's own */
+	SCMP_SYS(fchmod), SCMP_SYS(fsync), SCMP_SYS(unlinkat),
 };
 
 static const struct {

@@ -1,5 +1,6 @@
 #include "warmset.h"
 #include "closure.h"
+#include "memfmt.h"
 #include "profile.h"
 
 #include <dirent.h>
@@ -98,72 +99,200 @@ void gt_profile_match_free(struct gt_profile_match *m)
 	}
 }
 
-static int add_profile(struct gt_pw_set *set, const struct gt_rootfs *root, const struct gt_entry *e,
-		       const char *dir, struct gt_notes *notes, bool *used, gt_err_t *err)
+struct prof_item {
+	size_t file;
+	struct gt_range r;
+};
+
+static int cmp_prof_item(const void *a, const void *b)
 {
-	*used = false;
+	const struct prof_item *x = a, *y = b;
+	uint32_t kx = gt_range_order(&x->r), ky = gt_range_order(&y->r);
+	if (kx != ky)
+		return kx < ky ? -1 : 1;
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return (x->r.off > y->r.off) - (x->r.off < y->r.off);
+}
+
+static int cmp_by_file(const void *a, const void *b)
+{
+	const struct prof_item *x = a, *y = b;
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return (x->r.off > y->r.off) - (x->r.off < y->r.off);
+}
+
+/* The recorded working set for this entrypoint, if one exists: exactly
+ * its ranges, from files that are still the ones recorded (same build ID,
+ * else same size and mtime), up to limit bytes: those first touched first
+ * (recorded times), else in the profile's order. */
+static int add_profile(struct gt_pw_set *set, const struct gt_rootfs *root, const struct gt_entry *e,
+		       const char *dir, uint64_t limit, struct gt_warmset_info *info, gt_err_t *err)
+{
 	struct gt_profile_match m;
 	if (gt_warmset_find_profile(root, e, dir, &m) <= 0)
 		return 0;
-	struct gt_profile *p = m.profile;
-	const char *key = m.key;
-	struct stat st;
-	gt_err_t miss = NULL;
-	int fd;
-	unsigned stale = 0;
-	int ret = 0;
-	for (size_t i = 0; i < p->n_files && ret == 0; i++) {
+	const struct gt_profile *p = m.profile;
+	snprintf(info->key, sizeof(info->key), "%s", m.key);
+	info->prof_total = (unsigned)p->n_files;
+	int fds[GT_PROFILE_MAX_FILES];
+	size_t n_items = 0;
+	for (size_t i = 0; i < p->n_files; i++) {
 		const struct gt_profile_file *f = &p->files[i];
-		fd = gt_rootfs_open_regular(root, f->path, &st, &miss);
+		struct stat st;
+		gt_err_t miss = NULL;
+		fds[i] = gt_rootfs_open_regular(root, f->path, &st, &miss);
 		gt_err_free(&miss);
-		if (fd < 0 || !gt_profile_file_matches(f, fd, &st)) {
-			if (fd >= 0)
-				close(fd);
-			stale++;
+		if (fds[i] >= 0 && !gt_profile_file_matches(f, fds[i], &st)) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+		if (fds[i] < 0)
+			info->prof_changed++;
+		else
+			n_items += f->n_ranges;
+	}
+	struct prof_item *items = malloc((n_items ? n_items : 1) * sizeof(*items));
+	struct gt_range *r = malloc(GT_PROFILE_MAX_RANGES * sizeof(*r));
+	int ret = items == NULL || r == NULL ? gt_error(err, ENOMEM, "profile") : 0;
+	size_t k = 0;
+	for (size_t i = 0; ret == 0 && i < p->n_files; i++)
+		for (size_t j = 0; fds[i] >= 0 && j < p->files[i].n_ranges; j++)
+			items[k++] = (struct prof_item){ i, p->files[i].ranges[j] };
+	if (ret == 0)
+		qsort(items, n_items, sizeof(*items), cmp_prof_item);
+	/* Within limit, in reading order; the cut range ends at a page. */
+	uint64_t used = 0;
+	for (k = 0; ret == 0 && k < n_items; k++) {
+		uint64_t len = items[k].r.len, room = limit > used ? limit - used : 0;
+		if (len > room)
+			items[k].r.len = room / 4096 * 4096;
+		info->prof_over += len - items[k].r.len;
+		used += items[k].r.len;
+	}
+	if (ret == 0)
+		qsort(items, n_items, sizeof(*items), cmp_by_file);
+	uint64_t before = gt_warmset_bytes(set);
+	k = 0;
+	for (size_t i = 0; i < p->n_files; i++) {
+		size_t n = 0;
+		for (; ret == 0 && k < n_items && items[k].file == i; k++)
+			if (items[k].r.len > 0)
+				r[n++] = items[k].r;
+		if (fds[i] < 0)
+			continue;
+		if (ret < 0 || n == 0) {
+			close(fds[i]); /* nothing of it fits, or it has no range (never whole) */
 			continue;
 		}
-		ret = gt_pw_set_add(set, f->path, fd, f->ranges, f->n_ranges, err);
+		ret = gt_pw_set_add(set, p->files[i].path, fds[i], r, n, err);
+		info->prof_files++;
 	}
-	if (stale > 0)
-		gt_note(notes, "profile %s: %u file(s) changed since recording; skipped", key, stale);
-	gt_note(notes, "profile %s replayed: %zu file(s)", key, p->n_files - stale);
+	free(items);
+	free(r);
+	info->prof_bytes = gt_warmset_bytes(set) - before;
 	gt_profile_match_free(&m);
-	*used = ret == 0;
 	return ret;
 }
 
+/* Moves the files of from into set (which takes their fds). */
+static int take_files(struct gt_pw_set *set, struct gt_pw_set *from, gt_err_t *err)
+{
+	for (size_t i = 0; i < from->n; i++) {
+		struct gt_pw_file *f = &from->files[i];
+		int fd = f->fd;
+		f->fd = -1;
+		if (gt_pw_set_add(set, f->name, fd, f->ranges, f->n_ranges, err) < 0)
+			return -1;
+	}
+	set->duplicates += from->duplicates;
+	return 0;
+}
+
 int gt_warmset_from_spec(struct gt_pw_set *set, const struct gt_rootfs *root, const struct gt_spec *spec,
-			 const struct gt_prewarm_settings *pw, const char *profile_dir, struct gt_notes *notes,
+			 const struct gt_settings *s, struct gt_warmset_info *info, struct gt_notes *notes,
 			 gt_err_t *err)
 {
 	static const char *const cwd_path[] = { "process", "cwd", NULL };
+	const struct gt_prewarm_settings *pw = &s->prewarm;
 	struct gt_entry e = {
 		.arg0 = gt_spec_arg0(spec),
 		.env = spec->env,
 		.n_env = spec->n_env,
 		.cwd = gt_spec_string(spec, cwd_path),
 	};
-	bool profiled = false;
-	if (profile_dir != NULL && profile_dir[0] != '\0' &&
-	    add_profile(set, root, &e, profile_dir, notes, &profiled, err) < 0)
+	memset(info, 0, sizeof(*info));
+	if (s->profile_dir[0] != '\0' && add_profile(set, root, &e, s->profile_dir, s->profile_max_bytes, info, err) < 0)
 		return -1;
-	if (pw->closure && !profiled) {
+	/* The rest is warmed whole, or not at all when it is larger than
+	 * max_set_bytes: whole closures of large programs were measured to
+	 * slow their start. */
+	struct gt_pw_set other = { 0 };
+	int ret = 0;
+	if (pw->closure && info->key[0] == '\0') {
+		info->closure = true;
 		gt_err_t cerr = NULL;
-		if (gt_closure_add(set, root, &e, notes, &cerr) < 0) {
+		if (gt_closure_add(&other, root, &e, notes, &cerr) < 0) {
 			/* An entrypoint we cannot find is the runtime's error to
 			 * report; the listed files are still worth warming. */
 			if (cerr != NULL && cerr->errno_ == ENOMEM) {
 				*err = cerr;
-				return -1;
+				ret = -1;
+			} else {
+				gt_note(notes, "%.150s", gt_err_msg(cerr));
+				gt_err_free(&cerr);
 			}
-			gt_note(notes, "%.150s", gt_err_msg(cerr));
-			gt_err_free(&cerr);
 		}
 	}
-	for (size_t i = 0; i < pw->n_files; i++)
-		if (gt_warmset_add_path(set, root, pw->files[i], pw->budget.max_files, notes, err) < 0)
-			return -1;
-	return 0;
+	for (size_t i = 0; i < pw->n_files && ret == 0; i++)
+		ret = gt_warmset_add_path(&other, root, pw->files[i], pw->budget.max_files, notes, err);
+	if (ret == 0) {
+		info->other_files = (unsigned)other.n;
+		info->other_bytes = gt_warmset_bytes(&other);
+		info->other_over = info->other_bytes > pw->max_set_bytes;
+		if (!info->other_over)
+			ret = take_files(set, &other, err);
+	}
+	gt_pw_set_free(&other);
+	return ret;
+}
+
+struct gt_pw_budget gt_warmset_budget(const struct gt_settings *s, const struct gt_warmset_info *info)
+{
+	struct gt_pw_budget b = s->prewarm.budget;
+	b.max_bytes = b.max_bytes > UINT64_MAX - info->prof_bytes ? UINT64_MAX : b.max_bytes + info->prof_bytes;
+	b.max_files += info->prof_files;
+	return b;
+}
+
+void gt_warmset_describe(const struct gt_warmset_info *info, const struct gt_settings *s, char *out, size_t outsz)
+{
+	char a[32], b[32];
+	size_t len = 0;
+	out[0] = '\0';
+#define ADD(...) (len += len < outsz ? (size_t)snprintf(out + len, outsz - len, __VA_ARGS__) : 0)
+	if (info->key[0] != '\0') {
+		gt_memhuman(info->prof_bytes, a, sizeof(a));
+		ADD("profile %s replayed: %u of %u files, %s", info->key, info->prof_files, info->prof_total, a);
+		if (info->prof_changed > 0)
+			ADD(", %u changed since recording: skipped", info->prof_changed);
+		if (info->prof_over > 0) {
+			gt_memhuman(info->prof_over, a, sizeof(a));
+			gt_memhuman(s->profile_max_bytes, b, sizeof(b));
+			ADD(", %s over profile.max_bytes %s: left out", a, b);
+		}
+	}
+	if (info->other_files > 0) {
+		gt_memhuman(info->other_bytes, a, sizeof(a));
+		ADD("%s%s: %u files, %s", len > 0 ? "; " : "", info->closure ? "closure and listed files" : "listed files",
+		    info->other_files, a);
+		if (info->other_over) {
+			gt_memhuman(s->prewarm.max_set_bytes, b, sizeof(b));
+			ADD(", over max_set_bytes %s: not warmed", b);
+		}
+	}
+#undef ADD
 }
 
 uint64_t gt_warmset_bytes(const struct gt_pw_set *set)

@@ -15,11 +15,37 @@
 int gt_warmset_add_path(struct gt_pw_set *set, const struct gt_rootfs *root, const char *path, unsigned max_files,
 			struct gt_notes *notes, gt_err_t *err);
 
-/* A recorded working set for the entrypoint in profile_dir (NULL: none)
- * replaces the closure; listed files are added either way. */
+/* What a set was built from, for the log line: the recorded working set
+ * and the rest (listed files, and the closure when no profile replaces
+ * it), each with what was left out and why. */
+struct gt_warmset_info {
+	char key[17];		/* the profile replayed; "" for none */
+	unsigned prof_files;	/* its files in the set */
+	unsigned prof_total;	/* its files recorded */
+	unsigned prof_changed;	/* not the recorded file any more: skipped */
+	uint64_t prof_bytes;	/* its bytes in the set */
+	uint64_t prof_over;	/* bytes beyond profile.max_bytes: left out */
+	unsigned other_files;	/* listed files and the closure */
+	uint64_t other_bytes;
+	bool other_over;	/* over prewarm.max_set_bytes: left out */
+	bool closure;		/* the closure is among them */
+};
+
+/* The set for a container: a recorded working set for its entrypoint
+ * (from s->profile_dir, up to s->profile_max_bytes) replaces the closure;
+ * listed files (and the closure, by policy) are added when together they
+ * are within s->prewarm.max_set_bytes. */
 int gt_warmset_from_spec(struct gt_pw_set *set, const struct gt_rootfs *root, const struct gt_spec *spec,
-			 const struct gt_prewarm_settings *pw, const char *profile_dir, struct gt_notes *notes,
+			 const struct gt_settings *s, struct gt_warmset_info *info, struct gt_notes *notes,
 			 gt_err_t *err);
+
+/* The engine's budget for such a set: the profile's bytes and files on
+ * top of the policy's budget, which bounds the rest. */
+struct gt_pw_budget gt_warmset_budget(const struct gt_settings *s, const struct gt_warmset_info *info);
+
+/* "profile KEY replayed: 19 of 19 files, 67.0MiB; listed: 1 files 4.0MiB":
+ * where the set came from and what was left out, and why. */
+void gt_warmset_describe(const struct gt_warmset_info *info, const struct gt_settings *s, char *out, size_t outsz);
 
 /* The recorded working set for an entrypoint, as replay looks it up. */
 struct gt_profile_match {

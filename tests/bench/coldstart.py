@@ -3,21 +3,32 @@
 first output, with the page cache dropped before every run, for each prewarm
 mode against no hook, alternating within each round.
 
-usage (root): coldstart.py HOOK [--rounds N] [--ra KB,...] [--work DIR] [--cases none,default,...]
+usage (root): coldstart.py HOOK [--rounds N] [--ra KB,...] [--work DIR] [--cases none,default,...] [--programs perl,clang]
 
 Two containers are built from binaries on this machine, each with its ELF
 closure copied in: `perl -e` (about 7 MiB of code) and `clang --version`
-(about 220 MiB). gotune runs as a createRuntime hook. Cases:
+(about 220 MiB). gotune runs as a createRuntime hook. Everything runs in a
+private mount namespace that is a new user's host: gotune's state directory
+does not exist yet, /etc/gotune holds no policy, /dev/log is no socket (the
+hooks' lines go to the fallback log). Cases:
   none      no hook
-  default   the hook with the default policy (willneed, listed files only: none here)
+  default   the hook, default prewarm settings (willneed, listed files only: none here)
+  default-profile   README "Working-set profiles" verbatim: the default
+            policy (no policy file at all), config.json's two createRuntime
+            hooks (createRuntime, record) and gotune.io/record=true; the
+            profile was recorded by that setup from a warm start, and every
+            measured start records again, as a user's would
+  default-replay    the same once the annotation is gone: the replay alone
+  default-wrapper   `runc run` through gotune-runc, default policy, no hook:
+            the wrapper replays that profile
   willneed, populate, background   that mode on the whole closure, no set-size limit
-  profile-willneed, profile-populate, profile-background   the working set
-            one earlier run of the same image touched (recorded by the
-            poststart hook), in that mode
+  profile-willneed, profile-populate, profile-background   hand-tuned: the
+            working set one earlier run touched (recorded by the record hook
+            into a profile directory of the bench's), no budgets, that mode
   wrapper, wrapper-populate, wrapper-profile   `runc run` through gotune-runc
-            (no hook): the default policy; the whole closure; the recorded
-            working set, read by the wrapper's detached child while runc
-            sets the container up
+            (no hook): default prewarm settings; the whole closure; the
+            hand-tuned profile, read by the wrapper's detached child while
+            runc sets the container up
   warm      no hook and no drop: the bound no prewarm can beat
 runc's and gotune's own binaries, their libraries and gotune's policy file
 are read back in after each drop (they are used for every container on a
@@ -25,18 +36,23 @@ node, so they are hot there): only the container's files start cold. The device'
 (default: the current value and 128) and restored at the end.
 Reports the median per case, its ratio to `none`'s median, the median of the
 per-round ratios to `none` (paired: steadier when the disk's speed drifts),
-and gotune's own median wall time (from its JSON log).
+the share of the cold penalty (none - warm) it removed, gotune's own median
+wall time and the bytes it asked the kernel to read (from its JSON log and
+the fallback log).
 """
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import time
 
-ALL_CASES = ["none", "default", "willneed", "populate", "background", "profile-willneed", "profile-populate", "profile-background",
-             "wrapper", "wrapper-populate", "wrapper-profile", "warm"]
+ALL_CASES = ["none", "default", "default-profile", "default-replay", "default-wrapper", "willneed", "populate",
+             "background", "profile-willneed", "profile-populate", "profile-background", "wrapper", "wrapper-populate",
+             "wrapper-profile", "warm"]
+FRESH_ENV = "GOTUNE_BENCH_FRESH_HOST"
 CASES = list(ALL_CASES)
 
 
@@ -67,6 +83,15 @@ def make_rootfs(root, binary):
     return size
 
 
+def readme_hooks(hook, record, policy=None):
+    """config.json's hooks as README "Working-set profiles" shows them."""
+    opt = ["--policy", policy] if policy else []
+    hooks = [{"path": hook, "args": ["gotune-hook", "createRuntime"] + opt, "timeout": 10}]
+    if record:
+        hooks.append({"path": hook, "args": ["gotune-hook", "record"] + opt, "timeout": 10})
+    return {"createRuntime": hooks}
+
+
 def make_bundle(bundle, root, args, hook, policy, case, record=False):
     os.makedirs(bundle, exist_ok=True)
     cfg = os.path.join(bundle, "config.json")
@@ -77,13 +102,16 @@ def make_bundle(bundle, root, args, hook, policy, case, record=False):
     c["root"] = {"path": root, "readonly": True}
     c["process"]["terminal"] = False
     c["process"]["args"] = args
-    if case not in ("none", "warm") and not case.startswith("wrapper"):
+    if case in ("default-profile", "default-replay"):
+        # No policy anywhere: what a new user has.
+        c["hooks"] = readme_hooks(hook, case == "default-profile")
+    elif case not in ("none", "warm") and not case.startswith("wrapper") and not case.startswith("default-"):
         c["hooks"] = {"createRuntime": [{"path": hook, "args": ["gotune-hook", "createRuntime", "--policy", policy[case]],
                                          "timeout": 30}]}
-    if record:
+    if record or case == "default-profile":
         c["annotations"] = {"gotune.io/record": "true"}
-        c["hooks"] = {"poststart": [{"path": hook, "args": ["gotune-hook", "poststart", "--policy", policy[case]],
-                                     "timeout": 30}]}
+    if record:
+        c["hooks"] = readme_hooks(hook, True, policy.get(case))
     json.dump(c, open(cfg, "w"))
 
 
@@ -130,12 +158,53 @@ def readahead_path(path):
     return None
 
 
+def fresh_host(hook, work):
+    """Makes this private mount namespace a new user's host: an empty
+    directory over the place of gotune's state directory (over its nearest
+    existing ancestor), none over /etc/gotune, and /dev/log no socket.
+    Returns the state directory."""
+    out = subprocess.run([hook, "--version"], capture_output=True, text=True, check=True).stdout
+    state = [l[len("state directory "):] for l in out.splitlines() if l.startswith("state directory ")][0]
+    anc = os.path.dirname(state)
+    while not os.path.isdir(anc):
+        anc = os.path.dirname(anc)
+    for d in ("fresh-anc", "fresh-etc"):
+        os.makedirs(os.path.join(work, d))
+    sh("mount", "--bind", os.path.join(work, "fresh-anc"), anc)
+    if os.path.isdir("/etc/gotune"):
+        sh("mount", "--bind", os.path.join(work, "fresh-etc"), "/etc/gotune")
+    if os.path.exists("/dev/log"):
+        open(os.path.join(work, "not-a-socket"), "w").close()
+        sh("mount", "--bind", os.path.join(work, "not-a-socket"), "/dev/log")
+    assert not os.path.exists(state), state
+    return state
+
+
+def events(*logs):
+    """gotune's lines from its JSON logs and the fallback log, as dicts."""
+    text = re.compile(r"^\S+ gotune\[\d+\] \w+: (\S+) id=(\S+) (\w+)(?:: (.*))? ([0-9.]+)ms$")
+    for log in logs:
+        if not os.path.exists(log):
+            continue
+        for line in open(log):
+            if line.startswith("{"):
+                yield json.loads(line)
+            else:
+                m = text.match(line.rstrip("\n"))
+                if m:
+                    yield {"entry": m[1], "id": m[2], "outcome": m[3], "detail": m[4] or "", "ms": float(m[5])}
+
+
 def main():
     args = sys.argv[1:]
     if not args:
         sys.exit(__doc__)
+    if os.environ.get(FRESH_ENV) != "1":
+        # Everything in a private mount namespace (see fresh_host).
+        os.execvpe("unshare", ["unshare", "-m", "--propagation", "private", sys.executable] + sys.argv,
+                   dict(os.environ, **{FRESH_ENV: "1"}))
     hook = os.path.abspath(args[0])
-    rounds, ras, work = 10, None, "/var/tmp/gotune-coldstart"
+    rounds, ras, work, programs = 10, None, "/var/tmp/gotune-coldstart", ["perl", "clang"]
     for i, a in enumerate(args):
         if a == "--rounds":
             rounds = int(args[i + 1])
@@ -146,14 +215,18 @@ def main():
         elif a == "--cases":
             keep = args[i + 1].split(",")
             CASES[:] = [c for c in CASES if c in keep or c == "none"]
+        elif a == "--programs":
+            programs = args[i + 1].split(",")
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
+    state = fresh_host(hook, work)
+    fallback = os.path.join(state, "gotune.log")
     log = os.path.join(work, "hook.jsonl")
     policy = {}
     profiles = os.path.join(work, "profiles")
     # Budgets out of the way: the whole closure or profile is warmed.
     unbounded = {"max_set_bytes": 1 << 40, "max_bytes": 1 << 30, "max_file_bytes": 1 << 30, "max_ms": 10000}
-    for case in [c for c in ALL_CASES if c not in ("none", "warm")]:
+    for case in [c for c in ALL_CASES if c not in ("none", "warm") and not c.startswith("default-")]:
         profiled = case.startswith("profile") or case == "wrapper-profile"
         p = {"log_file": log, "profile": {"dir": profiles if profiled else os.path.join(work, "none")}}
         if case.startswith("wrapper"):
@@ -169,18 +242,32 @@ def main():
     workloads = []
     for name, binary, argv in (("perl", "/usr/bin/perl", ["/usr/bin/perl", "-e", "print qq(hello\\n)"]),
                                ("clang", "/usr/lib/llvm-14/bin/clang", ["/usr/lib/llvm-14/bin/clang", "--version"])):
+        if name not in programs:
+            continue
         if not os.path.exists(binary):
             print(f"# {name}: {binary} not installed, skipped")
             continue
         root = os.path.join(work, name, "rootfs")
         size = make_rootfs(root, binary)
-        # One recorded run per image, before the measured ones.
+        # One recorded run per image, before the measured ones: into the
+        # bench's own profile directory with the hand-tuned policy, and as
+        # README's steps do it with the default policy, from a warm start.
         rec = os.path.join(work, name, "record")
         make_bundle(rec, root, argv, hook, policy, "profile-willneed", record=True)
         drop_caches()
         subprocess.run(["runc", "run", "--bundle", rec, f"cs-{name}-record"], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, check=True)
         time.sleep(1)
+        for i in range(3):  # a warm start; a miss (a busy host) is retried
+            make_bundle(rec, root, argv, hook, policy, "default-profile")
+            subprocess.run(["runc", "run", "--bundle", rec, f"cs-{name}-default-record-{i}"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            time.sleep(1)
+            line = [e for e in events(fallback) if e["id"] == f"cs-{name}-default-record-{i}" and e["entry"] == "recorder"]
+            print(f"# {name}: default policy, warm start {i + 1}: recorder {line[-1]['outcome']}: {line[-1]['detail']}"
+                  if line else f"# {name}: default policy, warm start {i + 1}: no recorder line")
+            if line and line[-1]["outcome"] == "recorded":
+                break
         workloads.append((name, root, argv, size))
 
     wrapper = os.path.join(os.path.dirname(hook), "gotune-runc")
@@ -207,11 +294,14 @@ def main():
                         runner, env = ("runc",), None
                         if c.startswith("wrapper"):
                             runner, env = (wrapper,), dict(os.environ, GOTUNE_POLICY=policy[c])
+                        elif c == "default-wrapper":
+                            runner, env = (wrapper,), {k: v for k, v in os.environ.items() if k != "GOTUNE_POLICY"}
                         times[c].append(run_once(os.path.join(work, name, c), f"cs-{name}-{c}-{r}", hot, c != "warm",
                                                  runner, env))
                 base = statistics.median(times["none"])
+                bound = statistics.median(times["warm"]) if "warm" in times else None
                 print(f"\n{name} ({size / 2**20:.1f} MiB closure), read_ahead_kb {ra}")
-                print(f"{'case':<18} {'median ms':>10} {'ratio':>7} {'paired':>7} {'p10':>8} {'p90':>8}")
+                print(f"{'case':<18} {'median ms':>10} {'ratio':>7} {'paired':>7} {'p10':>8} {'p90':>8} {'of bound':>8}")
                 for c in CASES:
                     t = sorted(times[c])
                     m = statistics.median(t)
@@ -219,16 +309,18 @@ def main():
                     # median of per-round ratios is steadier than the
                     # ratio of medians when the disk's speed drifts.
                     paired = statistics.median(a / b for a, b in zip(times[c], times["none"]))
+                    # How much of the cold penalty (none - warm) it removed.
+                    gain = f"{(base - m) / (base - bound):8.2f}" if bound is not None and base > bound else f"{'-':>8}"
                     print(f"{c:<18} {m:10.1f} {m / base:7.3f} {paired:7.3f} {t[len(t) // 10]:8.1f} "
-                          f"{t[min(len(t) - 1, len(t) * 9 // 10)]:8.1f}")
+                          f"{t[min(len(t) - 1, len(t) * 9 // 10)]:8.1f} {gain}")
     finally:
         if ra_file and ra_orig:
             open(ra_file, "w").write(f"{ra_orig}\n")
     hook_ms = {}
     label = {"prewarm-reader": " (its detached reader)", "runtime-prewarm": " (the wrapper's detached reader)",
-             "runtime": " (the wrapper's tuning, before runc)"}
-    for line in open(log):
-        e = json.loads(line)
+             "runtime": " (the wrapper's tuning, before runc)", "record": " (the record hook)",
+             "recorder": " (its detached recorder)"}
+    for e in events(log, fallback):
         parts = e.get("id", "").split("-")
         if len(parts) < 4 or parts[0] != "cs":
             continue
@@ -246,16 +338,17 @@ def main():
     for key, v in sorted(hook_ms.items()):
         print(f"  {key[:56]:<56} {statistics.median(v):8.2f}  (n={len(v)})")
     print("\nbytes each strategy asked the kernel to read (median per start, from the hook's log):")
-    for name, size in sizes_by_case(log).items():
+    for name, size in sizes_by_case(log, fallback).items():
         print(f"  {name:<28} {size / 2**20:8.1f} MiB")
 
 
-def sizes_by_case(log):
+def sizes_by_case(*logs):
     """'requested 6.7MiB' in each prestart line, by workload and case."""
     units = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
     out = {}
-    for line in open(log):
-        e = json.loads(line)
+    for e in events(*logs):
+        if e.get("entry") in ("recorder", "record"):
+            continue
         parts = e.get("id", "").split("-")
         if len(parts) < 4 or parts[0] != "cs":
             continue

@@ -110,7 +110,66 @@ printf '%s' "$state" | "$hook" prestart --policy "$tmp/default.json" 2>"$tmp/err
 check "by default only listed files are warmed, not the closure" grep -q "prewarm willneed: 2 files (1 duplicate" "$tmp/err"
 printf '{"prewarm":{"closure":true,"max_set_bytes":1024}}' >"$tmp/small.json"
 printf '%s' "$state" | "$hook" prestart --policy "$tmp/small.json" 2>"$tmp/err"
-check "a set over max_set_bytes is not warmed at all" grep -q 'prewarm skipped: 6 files' "$tmp/err"
+check "a set over max_set_bytes is not warmed at all, and the line says so" \
+	grep -q 'prewarm skipped: closure and listed files: 6 files, [0-9.]*MiB, over max_set_bytes 1KiB: not warmed' "$tmp/err"
+# A recorded working set has its own bound (profile.max_bytes), not
+# max_set_bytes: a profile of 8 MiB is replayed under a max_set_bytes of
+# 1 MiB, cut at 6 MiB, and the line says what was left out and why. The
+# profile is written by hand under the key plan names for the entrypoint.
+head -c $((8 << 20)) /dev/urandom >"$root/data/big.bin"
+head -c $((2 << 20)) /dev/urandom >"$root/data/listed.bin"
+profiles=$tmp/profiles
+printf '{"profile":{"dir":"%s"}}' "$profiles" >"$tmp/prof-default.json"
+mkdir -p "$profiles"
+key=$("$hook" plan --policy "$tmp/prof-default.json" --bundle "$bundle" 2>&1 | sed -n 's/.*, key \([0-9a-f]*\), .*/\1/p')
+mt() { stat -c '%.9Y' "$1" | tr -d .; }
+id=$("$hook" plan --policy "$tmp/prof-default.json" --bundle "$bundle" 2>&1 | sed -n 's/.*, key [0-9a-f]*, \(gnu:[0-9a-f]*\)).*/\1/p')
+printf 'gotune-profile 2\nentry /opt/app/bin/app\t%s\t%s\t%s\nfile /data/big.bin\t%s\t%s\t-\t0+%s\n' \
+	"$(stat -c %s "$root/opt/app/bin/app")" "$(mt "$root/opt/app/bin/app")" "${id:--}" \
+	$((8 << 20)) "$(mt "$root/data/big.bin")" $((8 << 20)) >"$profiles/$key.profile"
+check "plan finds the hand-written profile (key $key, ${id:-no build ID})" \
+	grep -q 'matched for /opt/app/bin/app: 1 files, 1 ranges, 8388608 bytes' <("$hook" plan --policy "$tmp/prof-default.json" --bundle "$bundle" 2>&1)
+sed -i 's|"/data"|"/data/listed.bin"|' "$bundle/config.json"
+printf '{"profile":{"dir":"%s","max_bytes":%d},"prewarm":{"mode":"populate","max_set_bytes":%d}}' \
+	"$profiles" $((6 << 20)) $((1 << 20)) >"$tmp/prof-small.json"
+dd of="$root/data/big.bin" oflag=nocache conv=notrunc,fdatasync count=0 status=none 2>/dev/null # evict it
+printf '%s' "$state" | "$hook" prestart --policy "$tmp/prof-small.json" 2>"$tmp/err"
+sed 's/^/# /' "$tmp/err"
+check "a profile over max_set_bytes is replayed: requested 6 MiB (profile.max_bytes)" \
+	grep -q "prewarm populate: 1 files (0 duplicate names) 8MiB, requested 6MiB, resident [0-9]*% -> 100%" "$tmp/err"
+check "... and the line says from where, how much, what was left out and why" \
+	grep -q "; profile $key replayed: 1 of 1 files, 6MiB, 2MiB over profile.max_bytes 6MiB: left out; listed files: 1 files, 2MiB, over max_set_bytes 1MiB: not warmed" "$tmp/err"
+printf '%s' "$state" | "$hook" prestart --policy "$tmp/prof-default.json" 2>"$tmp/err"
+check "with the default bounds the whole profile (8 MiB) and the listed file are warmed" \
+	grep -q "prewarm willneed: 2 files (0 duplicate names) 10MiB, requested 10MiB, .*; profile $key replayed: 1 of 1 files, 8MiB; listed files: 1 files, 2MiB [0-9.]*ms$" "$tmp/err"
+# Recorded times decide what fits: the file the program touched first is
+# replayed, though the profile lists it second.
+head -c $((2 << 20)) /dev/urandom >"$root/data/late.bin"
+head -c $((2 << 20)) /dev/urandom >"$root/data/early.bin"
+printf 'gotune-profile 3\nentry /opt/app/bin/app\t%s\t%s\t%s\nfile /data/late.bin\t%s\t%s\t-\t0+%s@50\nfile /data/early.bin\t%s\t%s\t-\t0+%s@2\n' \
+	"$(stat -c %s "$root/opt/app/bin/app")" "$(mt "$root/opt/app/bin/app")" "${id:--}" \
+	$((2 << 20)) "$(mt "$root/data/late.bin")" $((2 << 20)) $((2 << 20)) "$(mt "$root/data/early.bin")" $((2 << 20)) \
+	>"$profiles/$key.profile"
+printf '{"profile":{"dir":"%s","max_bytes":%d},"prewarm":{"mode":"populate"}}' "$profiles" $((2 << 20)) >"$tmp/prof-2m.json"
+for f in late early; do dd of="$root/data/$f.bin" oflag=nocache conv=notrunc,fdatasync count=0 status=none 2>/dev/null; done
+printf '%s' "$state" | "$hook" prestart --policy "$tmp/prof-2m.json" 2>"$tmp/err"
+res() { fincore --bytes --noheadings --raw --output RES "$1" 2>/dev/null || echo ?; }
+check "a profile over profile.max_bytes keeps what the program touched first (early.bin: $(res "$root/data/early.bin") bytes resident, late.bin: $(res "$root/data/late.bin"))" \
+	grep -q "profile $key replayed: 1 of 2 files, 2MiB, 2MiB over profile.max_bytes 2MiB: left out" "$tmp/err"
+[ "$(res "$root/data/early.bin")" = $((2 << 20)) ]
+ok $? "... and reads it"
+sed 's/^/# /' "$tmp/err"
+rm -f "$root/data/late.bin" "$root/data/early.bin"
+printf 'gotune-profile 2\nentry /opt/app/bin/app\t%s\t%s\t%s\nfile /data/big.bin\t%s\t%s\t-\t0+%s\n' \
+	"$(stat -c %s "$root/opt/app/bin/app")" "$(mt "$root/opt/app/bin/app")" "${id:--}" \
+	$((8 << 20)) "$(mt "$root/data/big.bin")" $((8 << 20)) >"$profiles/$key.profile"
+touch "$root/data/big.bin"
+printf '%s' "$state" | "$hook" prestart --policy "$tmp/prof-default.json" 2>"$tmp/err"
+check "a file changed since recording is skipped, and the line says so" \
+	grep -q "profile $key replayed: 0 of 1 files, 0B, 1 changed since recording: skipped" "$tmp/err"
+rm -f "$root/data/big.bin" "$root/data/listed.bin"
+sed -i 's|"/data/listed.bin"|"/data"|' "$bundle/config.json"
+
 printf 'not json' | "$hook" prestart --policy "$tmp/policy.json" 2>"$tmp/err"
 ok $? "bad state JSON: exit 0 (fail-open)"
 check "and one line says why" grep -q 'invalid JSON at byte' "$tmp/err"

@@ -3,7 +3,10 @@
 # tests/e2e/podman-prestart.sh - the shipped Podman hooks dir (precreate +
 # prestart drop-ins, as meson installs them in share/gotune/podman-hooks.d):
 # one container gets both the tuned env and the listed file warmed, after
-# the page cache was dropped.
+# the page cache was dropped. Then the whole directory as shipped (with the
+# recording drop-in) on a new user's host, default policy: a container
+# annotated gotune.io/record=true is recorded and its next cold start
+# replays the profile; one without the annotation does not run the hook.
 #
 #   GOTUNE_HOOK=build/hook/gotune-hook tests/e2e/podman-prestart.sh
 
@@ -14,7 +17,7 @@ gt_require_cmd podman runc fincore
 [ -w /proc/sys/vm/drop_caches ] || skip_all "cannot drop the page cache here"
 gt_need_hook "podman with the shipped drop-ins" || tap_done
 BUILD=$(dirname "$GOTUNE_HOOK")
-[ -f "$BUILD/gotune-precreate.json" ] && [ -f "$BUILD/gotune-prestart.json" ] ||
+[ -f "$BUILD/gotune-precreate.json" ] && [ -f "$BUILD/gotune-prestart.json" ] && [ -f "$BUILD/gotune-record.json" ] ||
 	skip_all "drop-ins not built next to $GOTUNE_HOOK"
 
 ROOTFS=$GT_TMP/rootfs
@@ -53,5 +56,66 @@ if gt_wait_jq "$GT_TMP/decisions.jsonl" \
 else
 	tap_not_ok "prestart's audit sees the env precreate planned"
 	tap_diag_file "decisions.jsonl" "$GT_TMP/decisions.jsonl"
+fi
+
+# The shipped directory, only the binary's path changed: a new user's host
+# (no state directory, no policy, no syslog: lines in the fallback log).
+gt_fresh_host
+mkdir -p "$GT_TMP/shipped"
+for f in gotune-precreate.json gotune-prestart.json gotune-record.json; do
+	jq --arg hook "$GOTUNE_HOOK" '.hook.path = $hook' "$BUILD/$f" >"$GT_TMP/shipped/$f"
+done
+FRESH_PODMAN=("${GT_FRESH[@]}" "${PODMAN[@]/#$GT_TMP\/hooks/$GT_TMP/shipped}")
+# fallback_lines ID: the fallback log's lines for container ID (Podman's
+# full id: the hooks see that), polled until the recorder's is there.
+fallback_lines() {
+	for _ in $(seq 50); do
+		grep -q " recorder id=$1 " "$GT_STATE_HOST/gotune.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -F "id=$1 " "$GT_STATE_HOST/gotune.log" 2>/dev/null
+}
+podman_run() { # NAME [PODMAN-RUN-ARGS...]: runs /witness, prints the container's full id
+	local name=$1 id=$GT_ID-$1
+	shift
+	gt_defer "${FRESH_PODMAN[@]}" rm -f "$id"
+	gt_run "$name" "${FRESH_PODMAN[@]}" run --name "$id" --net none \
+		--ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --cpus 0.5 --memory 200m "$@" --rootfs "$ROOTFS" /witness
+	"${FRESH_PODMAN[@]}" inspect --format '{{.Id}}' "$id" 2>/dev/null
+}
+# The witness lives a few ms: on a busy host it can start and end between
+# two of the recorder's looks; up to three starts (each adds to the profile).
+# gotune-hook is read back in after the cache drop above: on a node it runs
+# for every container and is hot.
+cat "$GOTUNE_HOOK" >/dev/null
+for try in 1 2 3; do
+	full=$(podman_run "rec$try" --annotation gotune.io/record=true)
+	lines=$(fallback_lines "$full")
+	[[ $lines == *" recorder id=$full recorded: "* ]] && break
+	tap_diag "start $try not recorded: $(grep -F " recorder id=$full " <<<"$lines" | sed 's/.*recorder id=[0-9a-f]* //')"
+done
+if gt_witness_complete "$GT_TMP/runs/rec$try.out" && [[ $lines == *" record id=$full started: recording the working set of pid "*" from its exec into $GT_STATE/profiles"* ]] &&
+	[[ $lines == *" recorder id=$full recorded: "* ]] && grep -qs '^entry /witness' "$GT_STATE_HOST"/profiles/*.profile; then
+	tap_ok "shipped drop-ins, default policy: gotune.io/record=true records the container from its exec (start $try)"
+else
+	tap_not_ok "shipped drop-ins, default policy: gotune.io/record=true records the container from its exec"
+	_gt_run_diag "rec$try"
+	tap_diag_file "fallback log" "$GT_STATE_HOST/gotune.log"
+fi
+sync
+echo 3 >/proc/sys/vm/drop_caches
+full=$(podman_run replay)
+for _ in $(seq 50); do
+	grep -q " prestart id=$full done: " "$GT_STATE_HOST/gotune.log" 2>/dev/null && break
+	sleep 0.1
+done
+line=$(grep -F " prestart id=$full done: " "$GT_STATE_HOST/gotune.log" 2>/dev/null)
+if gt_witness_complete "$GT_TMP/runs/replay.out" && [[ $line == *"; profile "*" replayed: 1 of 1 files, "* ]] &&
+	! grep -q " record id=$full " "$GT_STATE_HOST/gotune.log"; then
+	tap_ok "without the annotation: no recording hook runs; the next cold start replays the profile"
+else
+	tap_not_ok "without the annotation: no recording hook runs; the next cold start replays the profile"
+	tap_diag "prestart line: ${line:-none}"
+	tap_diag_file "fallback log" "$GT_STATE_HOST/gotune.log"
 fi
 tap_done

@@ -54,11 +54,27 @@ static int evict(const char *name)
 
 int main(void)
 {
-	struct gt_range r[] = { { 100, 50 }, { 0, 10 }, { 140, 100 }, { 5000, 10 }, { 9000, 5 }, { 20, 0 } };
+	struct gt_range r[] = { { 100, 50, 0 }, { 0, 10, 0 }, { 140, 100, 0 }, { 5000, 10, 0 }, { 9000, 5, 0 }, { 20, 0, 0 } };
 	size_t n = gt_ranges_normalize(r, 6, 5005);
 	is_int(n, 3, "ranges merged, empty and out-of-file dropped");
 	ok(r[0].off == 0 && r[0].len == 10 && r[1].off == 100 && r[1].len == 140 && r[2].off == 5000 && r[2].len == 5,
 	   "sorted, overlaps merged, clipped to the file size");
+
+	/* First-seen times: touching ranges of other times stay apart (replay
+	 * reads them in that order); overlaps merge and keep the earlier;
+	 * untimed (0) counts as latest. */
+	struct gt_range tr[] = { { 0, 4096, 7 }, { 4096, 4096, 3 }, { 8192, 4096, 3 }, { 10000, 8192, 9 },
+				 { 30000, 10, 0 }, { 30005, 10, 4 } };
+	n = gt_ranges_normalize(tr, 6, 1u << 20);
+	ok(n == 3 && tr[0].off == 0 && tr[0].len == 4096 && tr[0].t == 7 && tr[1].off == 4096 &&
+		   tr[1].len == 14096 && tr[1].t == 3 && tr[2].off == 30000 && tr[2].len == 15 && tr[2].t == 4,
+	   "timed ranges: apart when touching at other times, merged with the earlier time when overlapping");
+	struct gt_range a[] = { { 0, 100, 1 }, { 200, 100, 2 }, { 400, 100, 3 } }, b[] = { { 50, 200, 0 }, { 420, 10, 0 } };
+	struct gt_range out[5];
+	n = gt_ranges_subtract(a, 3, b, 2, out);
+	ok(n == 4 && out[0].off == 0 && out[0].len == 50 && out[1].off == 250 && out[1].len == 50 && out[1].t == 2 &&
+		   out[2].off == 400 && out[2].len == 20 && out[3].off == 430 && out[3].len == 70 && out[3].t == 3,
+	   "subtract: the parts of a outside b, with a's times");
 
 	enum gt_pw_mode m;
 	ok(gt_pw_mode_parse("populate", &m) == 0 && m == GT_PW_POPULATE, "mode names");
@@ -102,7 +118,7 @@ int main(void)
 
 	/* ranges only */
 	evict("a");
-	struct gt_range want[] = { { 1u << 20, 8192 }, { 3u << 20, 4096 } };
+	struct gt_range want[] = { { 1u << 20, 8192, 0 }, { 3u << 20, 4096, 0 } };
 	gt_pw_set_add(&set, "/a", open_file("a"), want, 2, &err);
 	gt_prewarm(&set, GT_PW_POPULATE, &budget, &rep, &err);
 	is_int(rep.requested, 12288, "only the ranges are read");
@@ -134,7 +150,7 @@ int main(void)
 	for (int mode = GT_PW_WILLNEED; mode <= GT_PW_POPULATE; mode++) {
 		budget = GT_PW_DEFAULT_BUDGET;
 		budget.max_file_bytes = 12288;
-		struct gt_range three[] = { { 0, 4096 }, { 1u << 20, 4096 }, { 2u << 20, 8192 } };
+		struct gt_range three[] = { { 0, 4096, 0 }, { 1u << 20, 4096, 0 }, { 2u << 20, 8192, 0 } };
 		gt_pw_set_add(&set, "/a", open_file("a"), three, 3, &err);
 		gt_prewarm(&set, (enum gt_pw_mode)mode, &budget, &rep, &err);
 		is_int(set.files[0].requested, 12288, "%s: max_file_bytes inside the last range: all before it read",

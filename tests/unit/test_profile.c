@@ -40,7 +40,7 @@ static void record_self(void)
 	for (size_t i = 0; p != NULL && i < p->n_files; i++)
 		if (strcmp(p->files[i].path, path) == 0)
 			f = &p->files[i];
-	ok(rc == 0 && f != NULL && f->size == len, "the recorder finds the mapped file (sum %u)", sum);
+	ok(rc > 0 && f != NULL && f->size == len, "the recorder finds the mapped file in %d samples (sum %u)", rc, sum);
 	bool first = false, middle = false;
 	uint64_t bytes = 0;
 	for (size_t i = 0; f != NULL && i < f->n_ranges; i++) {
@@ -49,6 +49,10 @@ static void record_self(void)
 		bytes += f->ranges[i].len;
 	}
 	ok(first && middle, "... with both touched pages");
+	bool timed = f != NULL && f->n_ranges > 0;
+	for (size_t i = 0; f != NULL && i < f->n_ranges; i++)
+		timed &= f->ranges[i].t >= 1 && f->ranges[i].t <= 300 + 1;
+	ok(timed, "... each range with the time it was first seen (ms after the start, plus 1)");
 	ok(bytes > 0 && bytes <= 256u << 10, "... and little else (%llu bytes of 4 MiB)", (unsigned long long)bytes);
 	munmap((void *)m, len);
 	close(fd);
@@ -81,6 +85,18 @@ static void merge(void)
 	   "a file whose size changed keeps only the newer recording's ranges");
 	ok(strcmp(a->files[2].path, "/lib/y") == 0 && strcmp(a->files[2].id, "gnu:abcd") == 0,
 	   "a file only the older recording saw comes with its build ID");
+	/* Times: the newer recording's stand where both saw a page. */
+	struct gt_profile *n1 = calloc(1, sizeof(*n1)), *o1 = calloc(1, sizeof(*o1));
+	gt_profile_add_at(n1, "/lib/t", 65536, 1, 4096, 8192, 5, &err);
+	gt_profile_add_at(o1, "/lib/t", 65536, 1, 0, 16384, 9, &err);
+	ok(gt_profile_merge(n1, o1, &err) == 0 && n1->files[0].n_ranges == 3 && n1->files[0].ranges[0].t == 9 &&
+		   n1->files[0].ranges[1].off == 4096 && n1->files[0].ranges[1].t == 5 &&
+		   n1->files[0].ranges[2].off == 12288 && n1->files[0].ranges[2].t == 9,
+	   "merge keeps the newer recording's times and adds the older's other pages with theirs");
+	gt_profile_free(n1);
+	gt_profile_free(o1);
+	free(n1);
+	free(o1);
 	gt_profile_free(a);
 	gt_profile_free(b);
 	free(a);
@@ -119,12 +135,25 @@ int main(void)
 		   p->files[1].id[0] == '\0' && p->files[1].n_ranges == 2,
 	   "entry and file IDs, '-' as none, ranges");
 	gt_profile_free(p);
+	const char v3[] = "gotune-profile 3\n"
+			  "entry /usr/bin/app\t100000\t5\t-\n"
+			  "file /usr/bin/app\t100000\t5\t-\t0+4096@3,4096+4096@1,16384+100\n";
+	ok(gt_profile_parse(v3, sizeof(v3) - 1, p, &err) == 0 && p->n_files == 1 && p->files[0].n_ranges == 3 &&
+		   p->files[0].ranges[0].t == 3 && p->files[0].ranges[1].t == 1 && p->files[0].ranges[2].t == 0,
+	   "v3: each range with its first-seen time, or none");
+	gt_profile_free(p);
+	int rc;
+	const char bad_t[] = "gotune-profile 3\nentry /a\t1\t1\t-\nfile /a\t1\t1\t-\t0+4096@x\n";
+	rc = gt_profile_parse(bad_t, sizeof(bad_t) - 1, p, &err);
+	ok(rc < 0, "a malformed time is refused: %s", gt_err_msg(err));
+	gt_err_free(&err);
+	gt_profile_free(p);
 	const char v1[] = "gotune-profile 1\nentry /bin/app\t100\t5\nfile /bin/app\t100\t5\t0+4096\n";
 	ok(gt_profile_parse(v1, sizeof(v1) - 1, p, &err) == 0 && p->n_files == 1 && p->entry_id[0] == '\0',
 	   "v1 profiles (no IDs) are still read");
 	gt_profile_free(p);
 	const char bad[] = "gotune-profile 2\nentry /bin/app\t100\t5\tgnu:XYZ\n";
-	int rc = gt_profile_parse(bad, sizeof(bad) - 1, p, &err);
+	rc = gt_profile_parse(bad, sizeof(bad) - 1, p, &err);
 	ok(rc < 0 && err != NULL, "a malformed ID is refused: %s", gt_err_msg(err));
 	gt_err_free(&err);
 	gt_profile_free(p);
@@ -138,18 +167,32 @@ int main(void)
 	p->entry_size = 10;
 	p->entry_mtime_ns = 20;
 	snprintf(p->entry_id, sizeof(p->entry_id), "gnu:0011");
-	gt_profile_add(p, "/bin/x", 10000, 20, 4096, 4096, &err);
+	gt_profile_add_at(p, "/bin/x", 10000, 20, 4096, 4096, 12, &err);
 	snprintf(p->files[0].id, sizeof(p->files[0].id), "gnu:0011");
 	ok(gt_profile_write(p, dir, &err) == 0, "write");
 	char key[17];
 	gt_profile_key("/elsewhere", 1, 1, "gnu:0011", key);
 	struct gt_profile *q = calloc(1, sizeof(*q));
 	ok(gt_profile_load(dir, key, q, &err) == 0 && strcmp(q->files[0].id, "gnu:0011") == 0 &&
-		   q->files[0].ranges[0].off == 4096,
-	   "loaded back by build-ID key, IDs and ranges intact");
+		   q->files[0].ranges[0].off == 4096 && q->files[0].ranges[0].t == 12,
+	   "loaded back by build-ID key, IDs, ranges and their times intact");
 	char path[300];
 	snprintf(path, sizeof(path), "%s/%s.profile", dir, key);
 	unlink(path);
+
+	/* A fresh host: the profile directory and its parents are missing. */
+	char deep[100], parent[100];
+	snprintf(parent, sizeof(parent), "%s/state", dir);
+	snprintf(deep, sizeof(deep), "%s/state/profiles", dir);
+	struct stat dst, pst;
+	ok(gt_profile_write(p, deep, &err) == 0 && stat(deep, &dst) == 0 && stat(parent, &pst) == 0,
+	   "write into a directory whose parents are missing: %s", err != NULL ? gt_err_msg(err) : "created");
+	ok((dst.st_mode & 07777) == 0700 && (pst.st_mode & 07777) == 0755,
+	   "... the directory 0700 (%o), a parent made for it 0755 (%o)", dst.st_mode & 07777, pst.st_mode & 07777);
+	snprintf(path, sizeof(path), "%s/%s.profile", deep, key);
+	unlink(path);
+	rmdir(deep);
+	rmdir(parent);
 
 	/* Pruning: five profiles of increasing age and a stranger. */
 	for (int i = 0; i < 5; i++) {

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# What a new host gets: `meson install` creates the state directory (0700)
+# and lays down the drop-ins, the recording one gated on the annotation
+# gotune.io/record=true; without /dev/log a
+# hook's line (also the one saying the policy is broken, which turns off
+# log_file) lands in STATE/gotune.log, which stays bounded. The hooks run in
+# a private mount namespace in which the state directory does not exist
+# yet, so the host's own is never touched. TAP output.
+#
+#   GOTUNE_HOOK=build/hook/gotune-hook tests/cli/fresh-host.sh BUILDDIR
+set -u
+hook=$(realpath "${GOTUNE_HOOK:?path to gotune-hook}")
+builddir=${1:-}
+tmp=$(mktemp -d)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+n=0 failed=0
+ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else failed=$((failed + 1)); echo "not ok $n - $2"; fi; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+diag() { sed 's/^/# /' "$@"; }
+
+state=$("$hook" --version | sed -n 's/^state directory //p')
+ok $(( ${#state} == 0 )) "--version names the state directory: ${state:-none}"
+
+# meson install creates it, root's alone.
+if [ -z "$builddir" ] || ! command -v meson >/dev/null; then
+	skip "meson install creates the state directory" "no build directory or meson"
+else
+	meson install -C "$builddir" --no-rebuild --quiet --destdir "$tmp/dest" >"$tmp/install.log" 2>&1
+	mode=$(stat -c '%a %U' "$tmp/dest$state" 2>/dev/null)
+	ok $(( $? != 0 )) "meson install creates $state (mode, owner: ${mode:-missing})"
+	[ "$mode" = "700 root" ]
+	ok $? "... 0700 and root's"
+	[ -s "$tmp/install.log" ] && [ "$mode" != "700 root" ] && diag "$tmp/install.log"
+	prefix=$(meson introspect "$builddir" --buildoptions | jq -r '.[] | select(.name == "prefix") | .value')
+	for d in podman-hooks.d oci-hooks.d; do
+		f=$tmp/dest$prefix/share/gotune/$d/gotune-record.json
+		jq -e --arg hook "$prefix/bin/gotune-hook" '.hook.path == $hook and .hook.args == ["gotune-hook", "record"]
+			and .when == {annotations: {"^gotune\\.io/record$": "^true$"}} and .stages == ["createRuntime"]' \
+			"$f" >/dev/null 2>&1
+		ok $? "share/gotune/$d/gotune-record.json: gotune-hook record at createRuntime, only for gotune.io/record=true"
+	done
+fi
+
+if [ "$(id -u)" -ne 0 ] || ! unshare -m true 2>/dev/null; then
+	echo "# the rest needs root and a private mount namespace"
+	echo "1..$n"
+	exit $(( failed > 0 ))
+fi
+# in_fresh_host CMD...: CMD in a private mount namespace where the state
+# directory is missing (an empty directory over its nearest existing
+# ancestor's place, or over the directory's parent when that exists) and
+# /dev/log is no socket.
+anc=$(dirname "$state")
+while [ ! -d "$anc" ]; do anc=$(dirname "$anc"); done
+mkdir -p "$tmp/empty" "$tmp/fresh"
+: >"$tmp/not-a-socket"
+cat >"$tmp/fresh.sh" <<SH
+#!/bin/sh
+mount --bind "$tmp/fresh" "$anc" || exit 125
+[ -e /dev/log ] && { mount --bind "$tmp/not-a-socket" /dev/log || exit 125; }
+exec "\$@"
+SH
+chmod +x "$tmp/fresh.sh"
+in_fresh_host() { unshare -m --propagation private "$tmp/fresh.sh" "$@"; }
+hostpath() { printf '%s%s\n' "$tmp/fresh" "${1#"$anc"}"; } # where PATH in the namespace is on the host
+
+spec='{"ociVersion":"1.0.2","process":{"args":["/app"],"env":["PATH=/bin"],"cwd":"/"},"root":{"path":"rootfs"},"linux":{"resources":{"cpu":{"quota":50000,"period":100000}}}}'
+printf '{"log_file": "%s/decisions.jsonl", "gomaxprocs": {"rounding": "sideways"}}\n' "$tmp" >"$tmp/bad.json"
+printf '%s' "$spec" | in_fresh_host "$hook" precreate --policy "$tmp/bad.json" >"$tmp/out" 2>/dev/null
+printf '%s' "$spec" | cmp -s - "$tmp/out"
+ok $? "a broken policy: precreate passes the spec through unchanged"
+log=$(hostpath "$state/gotune.log")
+grep -q 'warning: precreate id=- passthrough (policy .*bad.json: key "gomaxprocs.rounding"' "$log" 2>/dev/null
+ok $? "... and its line, naming the key, is in $state/gotune.log"
+[ "$(stat -c '%a' "$log" 2>/dev/null)" = 600 ] && [ "$(stat -c '%a' "$(hostpath "$state")" 2>/dev/null)" = 700 ]
+ok $? "... which the hook created (0600) in the state directory it created (0700)"
+[ ! -e "$tmp/decisions.jsonl" ]
+ok $? "... while the broken policy's log_file gets nothing"
+[ -s "$log" ] || diag "$tmp/out"
+
+# Bounded: a full file is moved to gotune.log.1 and a new one started.
+head -c $((1 << 20)) /dev/zero | tr '\0' 'x' >"$log"
+printf '%s' "$spec" | in_fresh_host "$hook" precreate --policy "$tmp/bad.json" >/dev/null 2>&1
+[ "$(stat -c %s "$log.1" 2>/dev/null)" = $((1 << 20)) ] && [ "$(wc -l <"$log")" = 1 ] &&
+	grep -q 'passthrough' "$log"
+ok $? "a full fallback log (1 MiB) becomes gotune.log.1; the line starts a new gotune.log"
+
+# Syslog, when there is one, is where lines go: no fallback file then. A
+# socket (nobody reads it) stands for /dev/log in a /dev of our own.
+rm -f "$log" "$log.1"
+if python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])' "$tmp/log"; then
+	mkdir -p "$tmp/dev"
+	printf '%s' "$spec" | unshare -m --propagation private sh -c '
+		mount --bind "$1" "$2" && mount -t tmpfs none "$3" && touch "$3/null" "$3/log" &&
+		mount --bind /dev/null "$3/null" && mount --bind "$4" "$3/log" && mount --rbind "$3" /dev || exit 125
+		shift 4 && exec "$@"' - "$tmp/fresh" "$anc" "$tmp/dev" "$tmp/log" \
+		"$hook" precreate --policy "$tmp/bad.json" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 0 ] && [ ! -e "$log" ] && ! grep -q passthrough "$tmp/err"
+	ok $? "with /dev/log a socket the line goes to syslog, not to the fallback file nor stderr (status $rc)"
+else
+	skip "with /dev/log a socket, the line goes to syslog only" "cannot make a unix socket"
+fi
+echo "1..$n"
+exit $(( failed > 0 ))
