@@ -37,7 +37,14 @@ static void guess_id(const struct gt_spec *spec, char *out, size_t outsz)
 		snprintf(out, outsz, "%s", YAJL_GET_STRING(h));
 }
 
-int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, int host_cpus,
+void gt_tune_limits(const struct gt_spec *spec, const struct gt_host *host, const struct gt_settings *settings,
+		    struct gt_limits *limits, struct gt_notes *notes)
+{
+	struct gt_limits_opts opts = { .pod_limits = settings->enabled && settings->pod_limits };
+	gt_limits_from_spec(spec->tree, host, &opts, limits, notes);
+}
+
+int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, const struct gt_host *host,
 		 const char *bundle_dir, struct gt_tune *t, gt_err_t *err)
 {
 	cleanup_spec struct gt_spec spec;
@@ -46,10 +53,10 @@ int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, i
 	if (t->id[0] == '\0')
 		guess_id(&spec, t->id, sizeof(t->id));
 
-	struct gt_limits limits;
-	gt_limits_from_spec(spec.tree, host_cpus, &limits, &t->plan.notes);
 	struct gt_settings settings = policy->settings;
 	gt_annotations_apply(&settings, spec_annotation, &spec, &t->plan.notes);
+	struct gt_limits limits;
+	gt_tune_limits(&spec, host, &settings, &limits, &t->plan.notes);
 	const char *const *env = spec.env;
 	/* Only worth a look when there is something to decide. */
 	struct gt_image image;
