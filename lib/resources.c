@@ -328,7 +328,7 @@ static void pod_from_cgroup(yajl_val linux_, struct gt_limits *l, const struct g
 		return;
 	struct gt_pod_limits pod;
 	if (gt_cgroup_read_limits(parent, h, &pod, &err) < 0) {
-		snprintf(l->pod, sizeof(l->pod), "cgroup %.60s not read: %.120s", parent, gt_err_msg(err));
+		snprintf(l->pod, sizeof(l->pod), "cgroup %.100s not read: %.90s", parent, gt_err_msg(err));
 		gt_err_free(&err);
 		return;
 	}

@@ -54,7 +54,7 @@ struct gt_limits {
 	uint64_t tmpfs_standard_bytes;	/* the part in /dev/shm and /run */
 	size_t n_tmpfs, tmpfs_more;
 	struct gt_tmpfs tmpfs[GT_TMPFS_MAX];
-	char pod[200];		/* where pod-level limits were looked for and what came of it */
+	char pod[260];		/* where pod-level limits were looked for and what came of it */
 	int host_cpus;		/* online CPUs of the host, not from the spec */
 };
 
