@@ -39,9 +39,9 @@ static const char help[] =
 	"  confine-check [tune|prewarm|record]\n"
 	"                       apply a phase's confinement (seccomp, no_new_privs, capabilities)\n"
 	"                       and show what the kernel reports and what is refused\n"
-	"  plan [SPEC]          show the limits found, each variable's decision and reason, and the\n"
-	"                       resulting env; SPEC is a file, '-' for stdin, or --bundle DIR\n"
-	"                       (default ./config.json)\n"
+	"  plan [SPEC]          show the limits found and where each came from, each variable's\n"
+	"                       decision and reason, and the resulting env; SPEC is a file, '-'\n"
+	"                       for stdin, or --bundle DIR (default ./config.json)\n"
 	"\n"
 	"options:\n"
 	"  --policy FILE        policy file (default $GOTUNE_POLICY, else /etc/gotune/policy.json;\n"
@@ -49,13 +49,31 @@ static const char help[] =
 	"  --runtime PATH       (runtime) the real runtime; default: policy \"runtime\", else runc,\n"
 	"                       then crun, on PATH\n"
 	"  --json               (plan) machine-readable output\n"
-	"  --host-cpus N        (plan) plan as if the host had N online CPUs\n"
+	"  --host-cpus N        (plan) plan as if the host had N online CPUs (this host's cgroups\n"
+	"                       and mounts are then not read)\n"
+	"  --cgroupfs DIR       (plan) read pod cgroups from DIR (a copy of a v2 tree, or of v1\n"
+	"                       controller directories) instead of this host's\n"
+	"  --mountinfo FILE     (plan) the mount table to find tmpfs mounts in (default\n"
+	"                       /proc/self/mountinfo)\n"
 	"  -h, --help           this help;  -V, --version  the version\n"
-	"\n"
+	"\n";
+
+/* A second string: C11 compilers need only take 4095 characters in one. */
+static const char help_rules[] =
 	"default rules:\n"
 	"  GOMAXPROCS = ceil(cpu.quota / cpu.period), at least 1, set only when below the CPUs the\n"
-	"               container can use (its cpuset, else the host's online CPUs)\n"
-	"  GOMEMLIMIT = floor(memory.limit x 0.9), written as Go parses it (e.g. 180MiB)\n"
+	"               container can use (its cpuset, else its pod cgroup's, else the host's\n"
+	"               online CPUs)\n"
+	"  GOMEMLIMIT = floor(memory.limit x 0.9), written as Go parses it (e.g. 180MiB);\n"
+	"               0.9 x memory.high when that is lower; sized tmpfs volumes taken out\n"
+	"               first (gomemlimit.tmpfs), never below half of 0.9 x limit\n"
+	"  limits come from linux.resources, then linux.resources.unified over it (memory.max,\n"
+	"  memory.high, cpu.max, cpu.weight: runc and crun write it last), then the pod's: the\n"
+	"  cgroup parent of linux.cgroupsPath on the host (NRI: the pod's resources), where the\n"
+	"  container has none or a higher one (policy pod_limits)\n"
+	"  a GOMEMLIMIT Go would abort on, or a GOMAXPROCS/GOGC Go ignores, is kept and\n"
+	"  reported (policy fix_invalid replaces one that would abort); of a variable set\n"
+	"  twice in process.env the last counts, as runc and crun apply them in order\n"
 	"  Go >= 1.25 sets GOMAXPROCS from the quota itself (at least 2) and tracks it; an explicit\n"
 	"  value turns that off, so for such an entrypoint GOMAXPROCS is set only when the quota\n"
 	"  is below 2 CPUs (policy gomaxprocs.tracking: defer | below-floor | always)\n"
@@ -98,11 +116,13 @@ int main(int argc, char *argv[])
 		return cmd_nri(argc, argv);
 	if (argc < 2) {
 		fputs(help, stderr);
+		fputs(help_rules, stderr);
 		return 2;
 	}
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
 		fputs(help, stdout);
+		fputs(help_rules, stdout);
 		return 0;
 	}
 	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
