@@ -194,7 +194,7 @@ static void set_ctl(struct ctl *c, const char *dir, bool v2, const char *root)
 /* Where the host mounts the memory, cpu and cpuset controllers: a v1
  * hierarchy that has the controller, else the v2 tree if its root lists
  * it in cgroup.controllers. */
-static int find_ctls(const struct gt_host *h, struct ctls *cs, gt_err_t *err)
+static int find_ctls(const struct gt_host *h, const struct gt_mounts *given, struct ctls *cs, gt_err_t *err)
 {
 	cs->mem.fd = cs->cpu.fd = cs->cpuset.fd = -1;
 	if (h->cgroupfs != NULL) {
@@ -219,9 +219,10 @@ static int find_ctls(const struct gt_host *h, struct ctls *cs, gt_err_t *err)
 			snprintf(cs->kind, sizeof(cs->kind), "v1");
 		}
 	} else {
-		struct gt_mounts ms;
-		if (gt_mounts_read(h->mountinfo, &ms, err) < 0)
+		struct gt_mounts own = { 0 };
+		if (given == NULL && gt_mounts_read(h->mountinfo, &own, err) < 0)
 			return -1;
+		const struct gt_mounts ms = given != NULL ? *given : own;
 		const struct gt_mount *v2 = NULL;
 		bool v1 = false;
 		for (size_t i = 0; i < ms.n; i++) {
@@ -257,18 +258,19 @@ static int find_ctls(const struct gt_host *h, struct ctls *cs, gt_err_t *err)
 				set_ctl(&cs->cpuset, v2->point, true, v2->root);
 		}
 		snprintf(cs->kind, sizeof(cs->kind), "%s", v1 && v2 != NULL ? "hybrid" : v1 ? "v1" : "v2");
-		gt_mounts_free(&ms);
+		gt_mounts_free(&own);
 	}
 	if (cs->mem.fd < 0 && cs->cpu.fd < 0 && cs->cpuset.fd < 0)
 		return gt_error(err, 0, "no cgroup filesystem with the memory, cpu or cpuset controller found");
 	return 0;
 }
 
-int gt_cgroup_read_limits(const char *parent, const struct gt_host *h, struct gt_pod_limits *out, gt_err_t *err)
+int gt_cgroup_read_limits(const char *parent, const struct gt_host *h, const struct gt_mounts *mounts,
+			  struct gt_pod_limits *out, gt_err_t *err)
 {
 	memset(out, 0, sizeof(*out));
 	struct ctls cs;
-	if (find_ctls(h, &cs, err) < 0)
+	if (find_ctls(h, mounts, &cs, err) < 0)
 		return -1;
 	char v[256];
 	bool unlimited;

@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "hostinfo.h"
+#include "mountinfo.h"
 
 struct gt_pod_limits {
 	bool has_memory;
@@ -36,12 +37,14 @@ struct gt_pod_limits {
  * components, too long or too deep. */
 int gt_cgroup_parent_path(const char *cgroups_path, char *out, size_t outsz, gt_err_t *err);
 
-/* Reads the limits of cgroup `parent` (as above): memory.max,
+/* Reads the limits of cgroup `parent` (as above), finding the cgroup mounts
+ * in mounts (the host's mount table, NULL to read it now): memory.max,
  * memory.high, cpu.max and cpuset.cpus.effective on cgroup v2;
  * memory.limit_in_bytes, cpu.cfs_quota_us, cpu.cfs_period_us and
  * cpuset.effective_cpus on v1 (a hybrid host has v1 controllers and an
  * empty v2 tree); each controller where the host mounts it. A file that is
  * missing is no limit. -1 only when no cgroup filesystem is found. */
-int gt_cgroup_read_limits(const char *parent, const struct gt_host *h, struct gt_pod_limits *out, gt_err_t *err);
+int gt_cgroup_read_limits(const char *parent, const struct gt_host *h, const struct gt_mounts *mounts,
+			  struct gt_pod_limits *out, gt_err_t *err);
 
 #endif

@@ -57,9 +57,14 @@ void gt_host_init(struct gt_host *h)
 	if (set != NULL && sched_getaffinity(0, sz, set) == 0) {
 		struct gt_cpumask a;
 		memset(&a, 0, sizeof(a));
-		for (int c = 0; c < GT_CPUSET_MAX_CPU; c++)
-			if (CPU_ISSET_S(c, sz, set))
-				a.w[c / 64] |= UINT64_C(1) << (c % 64);
+		/* glibc keeps CPU n as bit n % 64 of 64-bit word n / 64 on
+		 * LP64: the words copy over as they are. */
+		if (sizeof(unsigned long) == sizeof(uint64_t) && sz >= sizeof(a.w))
+			memcpy(a.w, set, sizeof(a.w));
+		else
+			for (int c = 0; c < GT_CPUSET_MAX_CPU; c++)
+				if (CPU_ISSET_S(c, sz, set))
+					a.w[c / 64] |= UINT64_C(1) << (c % 64);
 		h->affinity = gt_cpumask_count_and(&a, &h->online_mask);
 	}
 	CPU_FREE(set);

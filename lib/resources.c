@@ -211,11 +211,28 @@ static const char *size_option(const struct gt_mount_desc *m)
 	return size;
 }
 
-void gt_limits_add_mounts(struct gt_limits *l, const struct gt_mount_desc *ms, size_t n, const struct gt_host *h,
-			  struct gt_notes *notes)
+/* The host's mount table, read once per spec when first needed. */
+struct lazy_mounts {
+	bool read, ok;
+	struct gt_mounts m;
+};
+
+static const struct gt_mounts *host_mounts(struct lazy_mounts *lm, const struct gt_host *h, struct gt_notes *notes)
 {
-	struct gt_mounts host = { 0 };
-	bool host_read = false, host_ok = false;
+	if (!lm->read) {
+		lm->read = true;
+		gt_err_t err = NULL;
+		lm->ok = gt_mounts_read(h->mountinfo, &lm->m, &err) == 0;
+		if (!lm->ok)
+			gt_note(notes, "the host's mount table was not read: %.100s", gt_err_msg(err));
+		gt_err_free(&err);
+	}
+	return lm->ok ? &lm->m : NULL;
+}
+
+static void add_mounts(struct gt_limits *l, const struct gt_mount_desc *ms, size_t n, const struct gt_host *h,
+		       struct lazy_mounts *lm, struct gt_notes *notes)
+{
 	for (size_t i = 0; i < n; i++) {
 		const struct gt_mount_desc *m = &ms[i];
 		if (m->dest == NULL || strcmp(m->dest, "/dev") == 0 || has_option(m, "ro"))
@@ -242,20 +259,13 @@ void gt_limits_add_mounts(struct gt_limits *l, const struct gt_mount_desc *ms, s
 		}
 		if (!bind || m->source == NULL || m->source[0] != '/' || !h->probe)
 			continue;
-		if (!host_read) {
-			host_read = true;
-			gt_err_t err = NULL;
-			host_ok = gt_mounts_read(h->mountinfo, &host, &err) == 0;
-			if (!host_ok)
-				gt_note(notes, "bind mounts not checked for tmpfs: %.100s", gt_err_msg(err));
-			gt_err_free(&err);
-		}
-		if (!host_ok)
+		const struct gt_mounts *host = host_mounts(lm, h, notes);
+		if (host == NULL)
 			continue;
 		/* Only the root of a tmpfs mount of its own: a bind of a
 		 * directory on a shared tmpfs (/run) is not the container's to
 		 * fill. */
-		const struct gt_mount *hm = gt_mounts_at(&host, m->source);
+		const struct gt_mount *hm = gt_mounts_at(host, m->source);
 		char size[40], how[64];
 		uint64_t bytes;
 		if (hm == NULL || strcmp(hm->fstype, "tmpfs") != 0 || strcmp(hm->root, "/") != 0 ||
@@ -270,10 +280,18 @@ void gt_limits_add_mounts(struct gt_limits *l, const struct gt_mount_desc *ms, s
 		snprintf(how, sizeof(how), "bind of a tmpfs, size=%.30s", size);
 		gt_limits_add_tmpfs(l, m->dest, bytes, how);
 	}
-	gt_mounts_free(&host);
 }
 
-static void mounts_from_spec(yajl_val spec, struct gt_limits *l, const struct gt_host *h, struct gt_notes *notes)
+void gt_limits_add_mounts(struct gt_limits *l, const struct gt_mount_desc *ms, size_t n, const struct gt_host *h,
+			  struct gt_notes *notes)
+{
+	struct lazy_mounts lm = { 0 };
+	add_mounts(l, ms, n, h, &lm, notes);
+	gt_mounts_free(&lm.m);
+}
+
+static void mounts_from_spec(yajl_val spec, struct gt_limits *l, const struct gt_host *h, struct lazy_mounts *lm,
+			     struct gt_notes *notes)
 {
 	yajl_val mounts = member(spec, "mounts", "", notes);
 	if (!YAJL_IS_ARRAY(mounts) || mounts->u.array.len == 0)
@@ -307,12 +325,13 @@ static void mounts_from_spec(yajl_val spec, struct gt_limits *l, const struct gt
 		d->options = o;
 		n++;
 	}
-	gt_limits_add_mounts(l, ms, n, h, notes);
+	add_mounts(l, ms, n, h, lm, notes);
 	free(ms);
 	free(opts);
 }
 
-static void pod_from_cgroup(yajl_val linux_, struct gt_limits *l, const struct gt_host *h, struct gt_notes *notes)
+static void pod_from_cgroup(yajl_val linux_, struct gt_limits *l, const struct gt_host *h, struct lazy_mounts *lm,
+			    struct gt_notes *notes)
 {
 	yajl_val cp = member(linux_, "cgroupsPath", "linux.", notes);
 	if (!YAJL_IS_STRING(cp) || YAJL_GET_STRING(cp)[0] == '\0')
@@ -327,7 +346,10 @@ static void pod_from_cgroup(yajl_val linux_, struct gt_limits *l, const struct g
 	if (parent[0] == '\0')
 		return;
 	struct gt_pod_limits pod;
-	if (gt_cgroup_read_limits(parent, h, &pod, &err) < 0) {
+	const struct gt_mounts *ms = h->cgroupfs == NULL ? host_mounts(lm, h, notes) : NULL;
+	if (h->cgroupfs == NULL && ms == NULL)
+		return;
+	if (gt_cgroup_read_limits(parent, h, ms, &pod, &err) < 0) {
 		snprintf(l->pod, sizeof(l->pod), "cgroup %.100s not read: %.90s", parent, gt_err_msg(err));
 		gt_err_free(&err);
 		return;
@@ -399,9 +421,11 @@ void gt_limits_from_spec(yajl_val spec, const struct gt_host *h, const struct gt
 		else
 			gt_note(notes, "unified %.60s is not a string; ignored", uni->u.object.keys[i]);
 	}
-	mounts_from_spec(spec, l, h, notes);
+	struct lazy_mounts lm = { 0 };
+	mounts_from_spec(spec, l, h, &lm, notes);
 	if (opts != NULL && opts->pod_limits && h->probe)
-		pod_from_cgroup(linux_, l, h, notes);
+		pod_from_cgroup(linux_, l, h, &lm, notes);
+	gt_mounts_free(&lm.m);
 }
 
 int gt_limits_cpu_cap(const struct gt_limits *l, bool inherit)

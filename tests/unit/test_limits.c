@@ -239,11 +239,11 @@ static void cgroup_read(void)
 	put("v2/kubepods.slice/kubepods-pod1.slice/cpu.max", "150000 100000\n");
 	put("v2/kubepods.slice/kubepods-pod1.slice/cpuset.cpus.effective", "0-3\n");
 	h.cgroupfs = root;
-	ok(gt_cgroup_read_limits("/kubepods.slice/kubepods-pod1.slice", &h, &pod, &err) == 0, "v2 pod cgroup read");
+	ok(gt_cgroup_read_limits("/kubepods.slice/kubepods-pod1.slice", &h, NULL, &pod, &err) == 0, "v2 pod cgroup read");
 	ok(pod.has_memory && pod.memory == 512ull << 20 && !pod.has_high, "v2 memory.max 512 MiB, memory.high max");
 	ok(pod.has_quota && pod.quota == 150000 && pod.period == 100000 && pod.cpus == 4, "v2 cpu.max and cpuset");
 	is_str(pod.where, "cgroup v2 /kubepods.slice/kubepods-pod1.slice", "where");
-	ok(gt_cgroup_read_limits("/no/such", &h, &pod, &err) == 0 && !pod.has_memory && !pod.has_quota,
+	ok(gt_cgroup_read_limits("/no/such", &h, NULL, &pod, &err) == 0 && !pod.has_memory && !pod.has_quota,
 	   "a cgroup that does not exist has no limits");
 
 	/* v1: a directory per controller (cpu,cpuacct joined as on many hosts). */
@@ -254,10 +254,10 @@ static void cgroup_read(void)
 	put("v1/memory/kubepods/burstable/pod3/memory.limit_in_bytes", "9223372036854771712\n");
 	put("v1/cpu,cpuacct/kubepods/burstable/pod3/cpu.cfs_quota_us", "-1\n");
 	h.cgroupfs = root;
-	ok(gt_cgroup_read_limits("/kubepods/burstable/pod2", &h, &pod, &err) == 0 && pod.has_memory &&
+	ok(gt_cgroup_read_limits("/kubepods/burstable/pod2", &h, NULL, &pod, &err) == 0 && pod.has_memory &&
 		   pod.memory == 256ull << 20 && pod.has_quota && pod.quota == 25000 && pod.period == 50000,
 	   "v1 pod cgroup: 256 MiB, 25000/50000");
-	ok(gt_cgroup_read_limits("/kubepods/burstable/pod3", &h, &pod, &err) == 0 && !pod.has_memory && !pod.has_quota,
+	ok(gt_cgroup_read_limits("/kubepods/burstable/pod3", &h, NULL, &pod, &err) == 0 && !pod.has_memory && !pod.has_quota,
 	   "v1 unlimited values are no limits");
 
 	/* A link planted in the tree is not followed (to a cgroup with a
@@ -266,7 +266,7 @@ static void cgroup_read(void)
 	snprintf(link, sizeof(link), "%s/v1/memory/evil", tmp);
 	snprintf(target, sizeof(target), "%s/v1/memory/kubepods/burstable/pod2", tmp);
 	ok(symlink(target, link) == 0, "plant a link in the v1 tree");
-	ok(gt_cgroup_read_limits("/evil", &h, &pod, &err) == 0 && !pod.has_memory, "a symlinked cgroup is not read");
+	ok(gt_cgroup_read_limits("/evil", &h, NULL, &pod, &err) == 0 && !pod.has_memory, "a symlinked cgroup is not read");
 
 	/* The pod bounds the container: used where lower or absent. */
 	struct gt_limits l;
