@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "cgroupfs.h"
+#include "closure.h"
+#include "rootfs.h"
 #include "cgvalue.h"
 #include "goenv.h"
 #include "json.h"
@@ -296,6 +298,33 @@ static void cgroup_read(void)
 	gt_err_free(&err);
 }
 
+/* A repeated PATH: the entrypoint is looked up with the last one, the one
+ * the runtime leaves in the container. */
+static void entry_path(void)
+{
+	put("root/first/app", "#!/bin/sh\n");
+	put("root/last/app", "#!/bin/sh\n");
+	char root[300], exe[400];
+	snprintf(root, sizeof(root), "%s/root", tmp);
+	snprintf(exe, sizeof(exe), "%s/first/app", root);
+	chmod(exe, 0755);
+	snprintf(exe, sizeof(exe), "%s/last/app", root);
+	chmod(exe, 0755);
+	struct gt_rootfs rfs;
+	gt_err_t err = NULL;
+	if (!ok(gt_rootfs_open(&rfs, root, &err) == 0, "rootfs opens"))
+		return;
+	const char *env[] = { "PATH=/first", "HOME=/", "PATH=/last" };
+	struct gt_entry e = { .arg0 = "app", .env = env, .n_env = 3 };
+	char found[256] = "";
+	int fd = gt_entry_find(&rfs, &e, found, sizeof(found), &err);
+	ok(fd >= 0 && strcmp(found, "/last/app") == 0, "PATH twice: args[0] found with the last PATH (%s)", found);
+	if (fd >= 0)
+		close(fd);
+	gt_err_free(&err);
+	gt_rootfs_close(&rfs);
+}
+
 int main(void)
 {
 	kernel_values();
@@ -303,6 +332,7 @@ int main(void)
 	spec_limits();
 	cgroup_paths();
 	cgroup_read();
+	entry_path();
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 	if (system(cmd) != 0)
