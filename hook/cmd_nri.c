@@ -62,7 +62,7 @@ struct plugin {
 	const char *name, *idx;
 	struct gt_policy base;		/* from the policy file */
 	struct gt_policy policy;	/* what is in force: base, or the runtime's config */
-	int host_cpus;
+	struct gt_host host;
 };
 
 static int send_msg(int fd, uint32_t conn, uint32_t stream, enum gt_ttrpc_type type, const struct gt_pb_writer *body,
@@ -118,7 +118,7 @@ static void create_container(struct plugin *pl, const struct gt_ttrpc_request *r
 	struct gt_log_event ev = { .entry = "nri", .id = "", .outcome = "unchanged" };
 	struct gt_nri_tune t;
 	if (gt_nri_create_decode(rq->payload, rq->len, &c, &err) == 0) {
-		gt_nri_tune(&c, &pl->policy, pl->host_cpus, &t);
+		gt_nri_tune(&c, &pl->policy, &pl->host, &t);
 		ev.id = t.id;
 		ev.plan = &t.plan;
 		gt_nri_create_response_encode(out, &t.adjust);
@@ -401,7 +401,10 @@ int cmd_nri(int argc, char *argv[])
 		return 1;
 	}
 	pl.policy = pl.base;
-	pl.host_cpus = gt_host_online_cpus();
+	gt_host_init(&pl.host);
+	/* The plugin's own affinity says nothing of the runtime's, and the
+	 * containers' cgroups are the runtime's to read. */
+	pl.host.affinity = 0;
 
 	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART: poll returns */
 	sigaction(SIGTERM, &sa, NULL);

@@ -21,7 +21,8 @@
 #include "tune.h"
 
 static const char usage[] =
-	"usage: gotune-hook plan [--policy FILE] [--json] [--host-cpus N] [--bundle DIR | FILE | -]\n";
+	"usage: gotune-hook plan [--policy FILE] [--json] [--host-cpus N] [--cgroupfs DIR] [--mountinfo FILE]\n"
+	"                        [--bundle DIR | FILE | -]\n";
 
 static void print_env(const struct gt_tune *t, const char *in, size_t in_len, FILE *f)
 {
@@ -128,14 +129,16 @@ int cmd_plan(int argc, char *argv[])
 		{ "bundle", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "host-cpus", required_argument, NULL, 'c' },
+		{ "cgroupfs", required_argument, NULL, 'g' },
+		{ "mountinfo", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *policy_path = NULL, *bundle = NULL;
+	const char *policy_path = NULL, *bundle = NULL, *cgroupfs = NULL, *mountinfo = NULL;
 	bool json = false;
 	int host_cpus = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "p:b:jc:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:b:jc:g:m:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': policy_path = optarg; break;
 		case 'b': bundle = optarg; break;
@@ -150,6 +153,8 @@ int cmd_plan(int argc, char *argv[])
 			host_cpus = (int)n;
 			break;
 		}
+		case 'g': cgroupfs = optarg; break;
+		case 'm': mountinfo = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -190,8 +195,21 @@ int cmd_plan(int argc, char *argv[])
 		*slash = '\0';
 	else
 		snprintf(bundle_dir, sizeof(bundle_dir), ".");
-	if (gt_tune_spec(in.data, in.len, &policy, host_cpus > 0 ? host_cpus : gt_host_online_cpus(),
-			 strcmp(source, "-") == 0 ? NULL : bundle_dir, &tune, &err) < 0) {
+	/* For another machine (--host-cpus) this one's cgroups and mounts say
+	 * nothing, unless copies of that machine's are given. */
+	struct gt_host host;
+	if (host_cpus > 0)
+		gt_host_fixed(&host, host_cpus);
+	else
+		gt_host_init(&host);
+	if (cgroupfs != NULL || mountinfo != NULL)
+		host.probe = true;
+	if (host_cpus > 0 && cgroupfs == NULL && mountinfo == NULL)
+		host.probe = false;
+	host.cgroupfs = cgroupfs;
+	host.mountinfo = mountinfo;
+	if (gt_tune_spec(in.data, in.len, &policy, &host, strcmp(source, "-") == 0 ? NULL : bundle_dir, &tune,
+			 &err) < 0) {
 		fprintf(stderr, "gotune-hook plan: %s: %s\n", source, gt_err_msg(err));
 		return 1;
 	}

@@ -42,7 +42,9 @@ int cmd_precreate(int argc, char *argv[])
 	if (!too_big && hook_load_policy(policy_path, &policy, &err) == 0) {
 		strict = policy.strict;
 		hook_confine(&policy, GT_PHASE_TUNE);
-		if (gt_tune_spec(in.data, in.len, &policy, gt_host_online_cpus(), NULL, &tune, &err) == 0) {
+		struct gt_host host;
+		gt_host_init(&host);
+		if (gt_tune_spec(in.data, in.len, &policy, &host, NULL, &tune, &err) == 0) {
 			ev.plan = &tune.plan;
 			ev.outcome = tune.changed ? "tuned" : "unchanged";
 		}

@@ -26,6 +26,7 @@
 #include "report.h"
 #include "spec.h"
 #include "state.h"
+#include "tune.h"
 #include "warmset.h"
 
 static const char usage[] = "usage: gotune-hook prestart|createRuntime [--policy FILE] < state.json\n";
@@ -120,8 +121,10 @@ static void hook_bundle_audit(struct hook_bundle *hb, char *out, size_t outsz)
 {
 	const struct gt_spec *spec = &hb->spec;
 	const struct gt_settings *s = &hb->settings;
+	struct gt_host host;
+	gt_host_init(&host);
 	struct gt_limits limits;
-	gt_limits_from_spec(spec->tree, gt_host_online_cpus(), &limits, &hb->notes);
+	gt_tune_limits(spec, &host, s, &limits, &hb->notes);
 	/* The same image facts as the env tuning used (a Go 1.25 entrypoint
 	 * rightly has no GOMAXPROCS). */
 	struct gt_image image;

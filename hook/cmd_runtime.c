@@ -119,7 +119,9 @@ static int tune_bundle(const struct gt_rt_args *ra, const struct gt_policy *poli
 	if (gt_read_file_at(dfd, base, GT_SPEC_MAX_BYTES, &in, err) < 0)
 		return -1;
 	tune->mark = true;
-	if (gt_tune_spec(in.data, in.len, policy, gt_host_online_cpus(), bundle, tune, err) < 0)
+	struct gt_host host;
+	gt_host_init(&host);
+	if (gt_tune_spec(in.data, in.len, policy, &host, bundle, tune, err) < 0)
 		return gt_error_wrap(err, "%s", full);
 	if (!tune->changed)
 		return 0;

@@ -17,12 +17,14 @@
 #define MAX_SHEBANG_DEPTH 4
 #define PATHBUF 4096
 
+/* The last entry for key: the one runc and crun leave in the container's
+ * environment, where they look args[0] up (see gt_env_find). */
 static const char *env_get(const struct gt_entry *e, const char *key)
 {
 	size_t k = strlen(key);
-	for (size_t i = 0; i < e->n_env; i++)
-		if (strncmp(e->env[i], key, k) == 0 && e->env[i][k] == '=')
-			return e->env[i] + k + 1;
+	for (size_t i = e->n_env; i > 0; i--)
+		if (strncmp(e->env[i - 1], key, k) == 0 && e->env[i - 1][k] == '=')
+			return e->env[i - 1] + k + 1;
 	return NULL;
 }
 

@@ -25,11 +25,10 @@ static const char *parse_id(const char *p, unsigned *id)
 	return p;
 }
 
-int gt_cpuset_count(const char *list)
+int gt_cpuset_parse(const char *list, struct gt_cpumask *mask)
 {
 	/* Ranges may overlap ("0-3,2"); a bitmap counts each CPU once. */
-	uint64_t seen[GT_CPUSET_MAX_CPU / 64];
-	memset(seen, 0, sizeof(seen));
+	memset(mask, 0, sizeof(*mask));
 	const char *p = skip_space(list);
 	if (*p == '\0')
 		return 0;
@@ -47,8 +46,8 @@ int gt_cpuset_count(const char *list)
 		}
 		for (unsigned c = lo; c <= hi; c++) {
 			uint64_t bit = UINT64_C(1) << (c % 64);
-			if (!(seen[c / 64] & bit)) {
-				seen[c / 64] |= bit;
+			if (!(mask->w[c / 64] & bit)) {
+				mask->w[c / 64] |= bit;
 				count++;
 			}
 		}
@@ -59,4 +58,26 @@ int gt_cpuset_count(const char *list)
 			return -1;
 		p++;
 	}
+}
+
+int gt_cpuset_count(const char *list)
+{
+	struct gt_cpumask m;
+	return gt_cpuset_parse(list, &m);
+}
+
+int gt_cpumask_count(const struct gt_cpumask *m)
+{
+	int n = 0;
+	for (size_t i = 0; i < GT_CPUMASK_WORDS; i++)
+		n += __builtin_popcountll(m->w[i]);
+	return n;
+}
+
+int gt_cpumask_count_and(const struct gt_cpumask *a, const struct gt_cpumask *b)
+{
+	int n = 0;
+	for (size_t i = 0; i < GT_CPUMASK_WORDS; i++)
+		n += __builtin_popcountll(a->w[i] & b->w[i]);
+	return n;
 }

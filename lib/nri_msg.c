@@ -150,7 +150,7 @@ static int take_optional(const struct gt_pb_field *f, uint64_t *out, gt_err_t *e
 }
 
 /* LinuxMemory {limit = 1}. */
-static int decode_memory(const struct gt_pb_field *f, struct gt_nri_create *c, gt_err_t *err)
+static int decode_memory(const struct gt_pb_field *f, struct gt_nri_res *res, gt_err_t *err)
 {
 	if (f->wire != GT_PB_LEN)
 		return bad(err, "LinuxMemory");
@@ -162,14 +162,14 @@ static int decode_memory(const struct gt_pb_field *f, struct gt_nri_create *c, g
 			uint64_t v;
 			if (take_optional(&m, &v, err, "LinuxMemory.limit") < 0)
 				return -1;
-			c->has_memory = true;
-			c->memory = (int64_t)v;
+			res->has_memory = true;
+			res->memory = (int64_t)v;
 		}
 	return k < 0 ? bad(err, "LinuxMemory") : 0;
 }
 
 /* LinuxCPU {shares = 1, quota = 2, period = 3, cpus = 6}. */
-static int decode_cpu(const struct gt_pb_field *f, struct gt_nri_create *c, gt_err_t *err)
+static int decode_cpu(const struct gt_pb_field *f, struct gt_nri_res *res, gt_err_t *err)
 {
 	if (f->wire != GT_PB_LEN)
 		return bad(err, "LinuxCPU");
@@ -182,23 +182,23 @@ static int decode_cpu(const struct gt_pb_field *f, struct gt_nri_create *c, gt_e
 		case 1:
 			if (take_optional(&m, &v, err, "LinuxCPU.shares") < 0)
 				return -1;
-			c->has_shares = true;
-			c->shares = v;
+			res->has_shares = true;
+			res->shares = v;
 			break;
 		case 2:
 			if (take_optional(&m, &v, err, "LinuxCPU.quota") < 0)
 				return -1;
-			c->has_quota = true;
-			c->quota = (int64_t)v;
+			res->has_quota = true;
+			res->quota = (int64_t)v;
 			break;
 		case 3:
 			if (take_optional(&m, &v, err, "LinuxCPU.period") < 0)
 				return -1;
-			c->has_period = true;
-			c->period = v;
+			res->has_period = true;
+			res->period = v;
 			break;
 		case 6:
-			if (take_string(&m, &c->cpus, err, "LinuxCPU.cpus") < 0)
+			if (take_string(&m, &res->cpus, err, "LinuxCPU.cpus") < 0)
 				return -1;
 			break;
 		default:
@@ -208,8 +208,26 @@ static int decode_cpu(const struct gt_pb_field *f, struct gt_nri_create *c, gt_e
 	return k < 0 ? bad(err, "LinuxCPU") : 0;
 }
 
-/* Container.linux (LinuxContainer) .resources = 3 -> LinuxResources
- * {memory = 1, cpu = 2}. */
+/* LinuxResources {memory = 1, cpu = 2, unified = 6 (map<string,string>)}. */
+static int decode_resources(const struct gt_pb_field *f, struct gt_nri_res *res, gt_err_t *err)
+{
+	if (f->wire != GT_PB_LEN)
+		return bad(err, "LinuxResources");
+	struct gt_pb_reader r = gt_pb_sub(f);
+	struct gt_pb_field rf;
+	int k;
+	while ((k = gt_pb_next(&r, &rf)) > 0) {
+		if (rf.num == 1 && decode_memory(&rf, res, err) < 0)
+			return -1;
+		if (rf.num == 2 && decode_cpu(&rf, res, err) < 0)
+			return -1;
+		if (rf.num == 6 && take_map_entry(&rf, &res->unified, &res->n_unified, err, "LinuxResources.unified") < 0)
+			return -1;
+	}
+	return k < 0 ? bad(err, "LinuxResources") : 0;
+}
+
+/* Container.linux (LinuxContainer) .resources = 3. */
 static int decode_linux(const struct gt_pb_field *f, struct gt_nri_create *c, gt_err_t *err)
 {
 	if (f->wire != GT_PB_LEN)
@@ -217,27 +235,57 @@ static int decode_linux(const struct gt_pb_field *f, struct gt_nri_create *c, gt
 	struct gt_pb_reader r = gt_pb_sub(f);
 	struct gt_pb_field lf;
 	int k;
-	while ((k = gt_pb_next(&r, &lf)) > 0) {
-		if (lf.num != 3)
-			continue;
-		if (lf.wire != GT_PB_LEN)
-			return bad(err, "LinuxResources");
-		struct gt_pb_reader rr = gt_pb_sub(&lf);
-		struct gt_pb_field rf;
-		int j;
-		while ((j = gt_pb_next(&rr, &rf)) > 0) {
-			if (rf.num == 1 && decode_memory(&rf, c, err) < 0)
-				return -1;
-			if (rf.num == 2 && decode_cpu(&rf, c, err) < 0)
-				return -1;
-		}
-		if (j < 0)
-			return bad(err, "LinuxResources");
-	}
+	while ((k = gt_pb_next(&r, &lf)) > 0)
+		if (lf.num == 3 && decode_resources(&lf, &c->res, err) < 0)
+			return -1;
 	return k < 0 ? bad(err, "LinuxContainer") : 0;
 }
 
-/* Container {id = 1, name = 3, annotations = 6, env = 8, linux = 11}. */
+/* Mount {destination = 1, type = 2, source = 3, options = 4 (repeated)}. */
+static int decode_mount(const struct gt_pb_field *f, struct gt_nri_create *c, gt_err_t *err)
+{
+	if (f->wire != GT_PB_LEN)
+		return bad(err, "Mount");
+	if (c->n_mounts >= GT_NRI_MOUNTS_MAX)
+		return gt_error(err, 0, "nri: more than %u mounts", GT_NRI_MOUNTS_MAX);
+	struct gt_nri_mount *a = realloc(c->mounts, (c->n_mounts + 1) * sizeof(*a));
+	if (a == NULL)
+		return gt_error(err, ENOMEM, "nri: Mount");
+	c->mounts = a;
+	struct gt_nri_mount *m = &a[c->n_mounts++];
+	memset(m, 0, sizeof(*m));
+	struct gt_pb_reader r = gt_pb_sub(f);
+	struct gt_pb_field mf;
+	int k;
+	while ((k = gt_pb_next(&r, &mf)) > 0) {
+		int rc = 0;
+		if (mf.num == 1)
+			rc = take_string(&mf, &m->dest, err, "Mount.destination");
+		else if (mf.num == 2)
+			rc = take_string(&mf, &m->type, err, "Mount.type");
+		else if (mf.num == 3)
+			rc = take_string(&mf, &m->source, err, "Mount.source");
+		else if (mf.num == 4) {
+			if (m->n_options >= GT_NRI_MOUNT_OPTIONS_MAX)
+				return gt_error(err, 0, "nri: more than %u options on a mount", GT_NRI_MOUNT_OPTIONS_MAX);
+			char *o = NULL;
+			if (take_string(&mf, &o, err, "Mount.options") < 0)
+				return -1;
+			char **opts = realloc(m->options, (m->n_options + 1) * sizeof(*opts));
+			if (opts == NULL) {
+				free(o);
+				return gt_error(err, ENOMEM, "nri: Mount.options");
+			}
+			opts[m->n_options++] = o;
+			m->options = opts;
+		}
+		if (rc < 0)
+			return -1;
+	}
+	return k < 0 ? bad(err, "Mount") : 0;
+}
+
+/* Container {id = 1, name = 3, annotations = 6, env = 8, mounts = 9, linux = 11}. */
 static int decode_container(const struct gt_pb_field *f, struct gt_nri_create *c, gt_err_t *err)
 {
 	if (f->wire != GT_PB_LEN)
@@ -272,6 +320,9 @@ static int decode_container(const struct gt_pb_field *f, struct gt_nri_create *c
 			c->env = e;
 			break;
 		}
+		case 9:
+			rc = decode_mount(&m, c, err);
+			break;
 		case 11:
 			rc = decode_linux(&m, c, err);
 			break;
@@ -284,7 +335,28 @@ static int decode_container(const struct gt_pb_field *f, struct gt_nri_create *c
 	return k < 0 ? bad(err, "Container") : 0;
 }
 
-/* PodSandbox {id = 1, name = 2, namespace = 4, annotations = 6}. */
+/* PodSandbox.linux (LinuxPodSandbox) {pod_overhead = 1, pod_resources = 2,
+ * cgroup_parent = 3, cgroups_path = 4, namespaces = 5, resources = 6}:
+ * pod_resources is the pod's own; resources (6) is the sandbox (pause)
+ * container's, and the overhead is the runtime's share, not the
+ * containers'. */
+static int decode_pod_linux(const struct gt_pb_field *f, struct gt_nri_create *c, gt_err_t *err)
+{
+	if (f->wire != GT_PB_LEN)
+		return bad(err, "LinuxPodSandbox");
+	struct gt_pb_reader r = gt_pb_sub(f);
+	struct gt_pb_field lf;
+	int k;
+	while ((k = gt_pb_next(&r, &lf)) > 0)
+		if (lf.num == 2) {
+			c->has_pod_res = true;
+			if (decode_resources(&lf, &c->pod_res, err) < 0)
+				return -1;
+		}
+	return k < 0 ? bad(err, "LinuxPodSandbox") : 0;
+}
+
+/* PodSandbox {id = 1, name = 2, namespace = 4, annotations = 6, linux = 8}. */
 static int decode_pod(const struct gt_pb_field *f, struct gt_nri_create *c, gt_err_t *err)
 {
 	if (f->wire != GT_PB_LEN)
@@ -303,6 +375,8 @@ static int decode_pod(const struct gt_pb_field *f, struct gt_nri_create *c, gt_e
 		else if (m.num == 6)
 			rc = take_map_entry(&m, &c->pod_annotations, &c->n_pod_annotations, err,
 					    "PodSandbox.annotations");
+		else if (m.num == 8)
+			rc = decode_pod_linux(&m, c, err);
 		if (rc < 0)
 			return -1;
 	}
@@ -323,7 +397,8 @@ int gt_nri_create_decode(const uint8_t *data, size_t len, struct gt_nri_create *
 	}
 	if (k < 0)
 		return bad(err, "CreateContainerRequest");
-	char **strs[] = { &c->pod_id, &c->pod_name, &c->pod_namespace, &c->id, &c->name, &c->cpus };
+	char **strs[] = { &c->pod_id, &c->pod_name, &c->pod_namespace, &c->id, &c->name, &c->res.cpus,
+			  &c->pod_res.cpus };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		if (*strs[i] == NULL && (*strs[i] = empty()) == NULL)
 			return gt_error(err, ENOMEM, "nri: CreateContainerRequest");
@@ -339,6 +414,12 @@ static void free_kvs(struct gt_nri_kv *kv, size_t n)
 	free(kv);
 }
 
+static void free_res(struct gt_nri_res *r)
+{
+	free(r->cpus);
+	free_kvs(r->unified, r->n_unified);
+}
+
 void gt_nri_create_free(struct gt_nri_create *c)
 {
 	free(c->pod_id);
@@ -346,7 +427,17 @@ void gt_nri_create_free(struct gt_nri_create *c)
 	free(c->pod_namespace);
 	free(c->id);
 	free(c->name);
-	free(c->cpus);
+	free_res(&c->res);
+	free_res(&c->pod_res);
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		free(c->mounts[i].dest);
+		free(c->mounts[i].type);
+		free(c->mounts[i].source);
+		for (size_t j = 0; j < c->mounts[i].n_options; j++)
+			free(c->mounts[i].options[j]);
+		free(c->mounts[i].options);
+	}
+	free(c->mounts);
 	for (size_t i = 0; i < c->n_env; i++)
 		free(c->env[i]);
 	free(c->env);

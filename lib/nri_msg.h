@@ -24,6 +24,8 @@
  * peer cannot make the plugin allocate much. */
 #define GT_NRI_ENV_MAX 4096u
 #define GT_NRI_ANNOTATIONS_MAX 4096u
+#define GT_NRI_MOUNTS_MAX 1024u
+#define GT_NRI_MOUNT_OPTIONS_MAX 64u
 
 struct gt_nri_kv {
 	char *key, *value;
@@ -34,6 +36,22 @@ struct gt_nri_configure {
 	char *runtime_name, *runtime_version;
 };
 
+/* LinuxResources: the parts gotune reads. */
+struct gt_nri_res {
+	bool has_quota, has_period, has_shares, has_memory;
+	int64_t quota, memory;
+	uint64_t period, shares;
+	char *cpus;		/* cpuset list; NULL or "" when unset */
+	struct gt_nri_kv *unified;	/* cgroup v2 files, in the order sent */
+	size_t n_unified;
+};
+
+struct gt_nri_mount {
+	char *dest, *type, *source;
+	char **options;
+	size_t n_options;
+};
+
 struct gt_nri_create {
 	char *pod_id, *pod_name, *pod_namespace;
 	char *id, *name;
@@ -41,10 +59,14 @@ struct gt_nri_create {
 	size_t n_env;
 	struct gt_nri_kv *annotations, *pod_annotations;
 	size_t n_annotations, n_pod_annotations;
-	bool has_quota, has_period, has_shares, has_memory;
-	int64_t quota, memory;
-	uint64_t period, shares;
-	char *cpus;		/* cpuset list; "" when unset */
+	struct gt_nri_res res;	/* Container.linux.resources */
+	/* PodSandbox.linux.pod_resources: what the kubelet sends as the
+	 * pod's resources (CRI LinuxPodSandboxConfig.resources, from the
+	 * pod-level limits or the sum of the containers'). */
+	bool has_pod_res;
+	struct gt_nri_res pod_res;
+	struct gt_nri_mount *mounts;
+	size_t n_mounts;
 };
 
 int gt_nri_configure_decode(const uint8_t *data, size_t len, struct gt_nri_configure *c, gt_err_t *err);

@@ -5,6 +5,7 @@
 #ifndef GOTUNE_NRI_TUNE_H
 #define GOTUNE_NRI_TUNE_H
 
+#include "hostinfo.h"
 #include "nri_msg.h"
 #include "plan.h"
 #include "policy.h"
@@ -16,8 +17,9 @@ struct gt_nri_tune {
 	char id[GT_ID_MAX];		/* namespace/pod/container, for logs */
 };
 
-/* Pure: no I/O. The result stays valid while policy and t live. */
-void gt_nri_tune(const struct gt_nri_create *c, const struct gt_policy *policy, int host_cpus,
+/* No I/O but, with host->probe, the mount table (for binds of a tmpfs).
+ * The result stays valid while policy and t live. */
+void gt_nri_tune(const struct gt_nri_create *c, const struct gt_policy *policy, const struct gt_host *host,
 		 struct gt_nri_tune *t);
 
 #endif

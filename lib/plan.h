@@ -26,7 +26,7 @@ enum gt_var { GT_GOMAXPROCS, GT_GOMEMLIMIT, GT_GOGC, GT_GODEBUG, GT_NVARS };
 struct gt_decision {
 	enum gt_action action;
 	char value[1024];	/* the value the container gets, "" if none */
-	char reason[320];
+	char reason[400];
 	/* Which Go version and build setting the decision rests on, "" when
 	 * the image played no part (not inspected, go_aware off). */
 	char basis[200];
@@ -65,8 +65,14 @@ int gt_plan_edits(const struct gt_plan *plan, const char *const *env, size_t n_e
 		  size_t *n_edits, gt_err_t *err);
 void gt_env_edits_free(struct gt_env_edit *edits, size_t n);
 
-/* Index of the first env entry for key (Go's runtime reads the first), or
- * -1. */
+/* Index of the last env entry for key, or -1. The last is the one the
+ * container's process gets: runc (libcontainer/init_linux.go
+ * populateProcessEnvironment: os.Setenv for each entry, in order) and crun
+ * (src/libcrun/container.c container_init_setup: clearenv, then putenv for
+ * each entry, in order) keep the last of a repeated key. */
 long gt_env_find(const char *const *env, size_t n_env, const char *key);
+
+/* How many entries env has for key. */
+size_t gt_env_count(const char *const *env, size_t n_env, const char *key);
 
 #endif

@@ -27,6 +27,13 @@
 
 enum gt_rounding { GT_ROUND_CEIL, GT_ROUND_FLOOR };
 
+/* Which memory-backed mounts come out of the GOMEMLIMIT budget. */
+enum gt_tmpfs_mode {
+	GT_TMPFS_OFF,
+	GT_TMPFS_VOLUMES,	/* sized tmpfs volumes, not the runtime's /dev/shm and /run */
+	GT_TMPFS_ALL,		/* every sized, writable tmpfs, /dev/shm and /run too */
+};
+
 /* What to do with GOMAXPROCS when the entrypoint's Go (>= 1.25) sets it
  * from the CPU limit by itself and tracks it: any explicit value turns
  * that tracking off. */
@@ -61,8 +68,25 @@ struct gt_settings {
 	enum gt_tracking tracking;
 	unsigned minimum;
 	bool shares;
+	/* Cap GOMAXPROCS by this process's own CPU affinity too, for runtimes
+	 * that pass it on to the container (runc < 1.2.7 / 1.3.1, crun <
+	 * 1.9.2, on Linux >= 6.2); newer ones reset the container's affinity
+	 * to its cgroup's cpuset, which is the default cap. */
+	bool affinity_inherit;
 	bool memlimit_enabled;
 	uint32_t ratio_ppm;	/* GOMEMLIMIT = limit * ratio_ppm / 1e6 */
+	/* Sized, writable tmpfs mounts come out of the memory budget before
+	 * the ratio; GOMEMLIMIT stays at least tmpfs_floor_ppm x ratio x
+	 * limit. */
+	enum gt_tmpfs_mode tmpfs;
+	uint32_t tmpfs_floor_ppm;
+	/* Limits of the cgroup the container is created under (its pod's)
+	 * count where the container has none or a higher one. */
+	bool pod_limits;
+	/* Replace a GOMEMLIMIT the container sets that would make Go abort
+	 * at start with the planned value (off: such a value is reported
+	 * and kept). */
+	bool fix_invalid;
 	char gogc[16];		/* "" when not requested */
 	size_t n_godebug;
 	struct gt_kv godebug[GT_GODEBUG_MAX];
@@ -106,8 +130,12 @@ bool gt_valid_godebug_token(const char *s, bool is_key);
  * decimal: 0.8, .8, 1, 1.0). */
 int gt_parse_ratio(const char *s, uint32_t *ppm);
 int gt_parse_ratio_text(const char *s, uint32_t *ppm);
+/* A fraction from 0 to 1 inclusive. */
+int gt_parse_fraction(const char *s, uint32_t *ppm);
 int gt_tracking_parse(const char *s, enum gt_tracking *out);
 const char *gt_tracking_name(enum gt_tracking t);
+int gt_tmpfs_mode_parse(const char *s, enum gt_tmpfs_mode *out);
+const char *gt_tmpfs_mode_name(enum gt_tmpfs_mode m);
 /* Adds a path to the prewarm list (absolute, no NUL, bounded); -1 if full
  * or invalid. */
 int gt_settings_prewarm_add(struct gt_settings *s, const char *path);

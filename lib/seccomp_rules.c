@@ -24,6 +24,8 @@ static const int common_syscalls[] = {
 	SCMP_SYS(getegid),
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigaction), SCMP_SYS(futex),
 	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(sysinfo), SCMP_SYS(uname), SCMP_SYS(prlimit64),
+	/* the CPUs this process may run on, a cap on GOMAXPROCS by policy */
+	SCMP_SYS(sched_getaffinity),
 	/* syslog(3): a datagram to /dev/log (socket itself: AF_UNIX only, below) */
 	SCMP_SYS(connect), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
 	/* without syslog, the fallback log in the state directory: created

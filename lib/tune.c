@@ -103,24 +103,22 @@ static int env_view_make(const struct gt_spec *spec, const struct mark *m, struc
 	for (int v = 0; v < GT_NVARS; v++) {
 		if (m->wrote[v] == NULL)
 			continue;
-		long first = gt_env_find(spec->env, n, gt_var_names[v]);
+		/* The last entry is the one the runtime leaves in the container,
+		 * and the one gotune replaced or appended. */
+		long last = gt_env_find(spec->env, n, gt_var_names[v]);
 		size_t klen = strlen(gt_var_names[v]);
-		if (first < 0 || strcmp(spec->env[first] + klen + 1, m->wrote[v]) != 0)
+		if (last < 0 || strcmp(spec->env[last] + klen + 1, m->wrote[v]) != 0)
 			continue;	/* changed since: the user's now */
 		gt_note(notes, "%s=%.60s was written by gotune earlier: recomputed", gt_var_names[v], m->wrote[v]);
-		for (size_t i = (size_t)first; i < n; i++) {
-			if (strncmp(spec->env[i], gt_var_names[v], klen) != 0 || spec->env[i][klen] != '=')
-				continue;
-			if (m->was[v] == NULL) {
-				e->item[i] = NULL;
-				continue;
-			}
-			if (asprintf(&e->owned[i], "%s=%s", gt_var_names[v], m->was[v]) < 0) {
-				e->owned[i] = NULL;
-				return gt_error(err, ENOMEM, "env");
-			}
-			e->item[i] = e->owned[i];
+		if (m->was[v] == NULL) {
+			e->item[last] = NULL;
+			continue;
 		}
+		if (asprintf(&e->owned[last], "%s=%s", gt_var_names[v], m->was[v]) < 0) {
+			e->owned[last] = NULL;
+			return gt_error(err, ENOMEM, "env");
+		}
+		e->item[last] = e->owned[last];
 	}
 	for (size_t i = 0; i < n; i++)
 		if (e->item[i] != NULL) {
@@ -214,7 +212,14 @@ static int mark_json(const struct gt_plan *plan, const char *const *view, size_t
 	return 0;
 }
 
-int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, int host_cpus,
+void gt_tune_limits(const struct gt_spec *spec, const struct gt_host *host, const struct gt_settings *settings,
+		    struct gt_limits *limits, struct gt_notes *notes)
+{
+	struct gt_limits_opts opts = { .pod_limits = settings->enabled && settings->pod_limits };
+	gt_limits_from_spec(spec->tree, host, &opts, limits, notes);
+}
+
+int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, const struct gt_host *host,
 		 const char *bundle_dir, struct gt_tune *t, gt_err_t *err)
 {
 	cleanup_spec struct gt_spec spec;
@@ -223,10 +228,10 @@ int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, i
 	if (t->id[0] == '\0')
 		guess_id(&spec, t->id, sizeof(t->id));
 
-	struct gt_limits limits;
-	gt_limits_from_spec(spec.tree, host_cpus, &limits, &t->plan.notes);
 	struct gt_settings settings = policy->settings;
 	gt_annotations_apply(&settings, spec_annotation, &spec, &t->plan.notes);
+	struct gt_limits limits;
+	gt_tune_limits(&spec, host, &settings, &limits, &t->plan.notes);
 	struct mark mark;
 	read_mark(&spec, &mark);
 	struct env_view ev;

@@ -4,6 +4,7 @@
 #define GOTUNE_TUNE_H
 
 #include "fileio.h"
+#include "hostinfo.h"
 #include "plan.h"
 #include "policy.h"
 #include "state.h"
@@ -26,10 +27,16 @@ struct gt_tune {
 void gt_tune_free(struct gt_tune *t);
 #define cleanup_tune __attribute__((cleanup(gt_tune_free)))
 
-/* text must be NUL-terminated. bundle_dir resolves a relative root.path
+/* text must be NUL-terminated. host is the machine the container runs on
+ * (gt_host_init for this one). bundle_dir resolves a relative root.path
  * for image inspection (NULL: the current directory). On error nothing is
  * rendered and the caller passes the spec through unchanged. */
-int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, int host_cpus,
+int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, const struct gt_host *host,
 		 const char *bundle_dir, struct gt_tune *t, gt_err_t *err);
+
+/* The limits of a parsed spec under these settings (pod-level limits only
+ * when they ask for them): what the tuning and the prestart audit use. */
+void gt_tune_limits(const struct gt_spec *spec, const struct gt_host *host, const struct gt_settings *settings,
+		    struct gt_limits *limits, struct gt_notes *notes);
 
 #endif

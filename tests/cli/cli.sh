@@ -304,6 +304,116 @@ rc=$?
 ok $(( rc != 1 )) "profile record --policy BAD fails (got $rc)"
 check "profile record names the policy it was given" grep -q 'bad-profile-policy.json' "$tmp/err"
 
+# ---- limits as engines write them (cgroup v2 unified, memory.high, tmpfs,
+# pod-level limits, invalid user values, duplicates); fixtures in
+# tests/fixtures (README there says where each came from)
+v() { jq -r --arg v "$2" '.vars[$v] | "\(.action) \(.value // "-")"' "$1"; }
+review=$tmp/review.json
+jq '.linux.resources = {memory: {limit: 1073741824}, cpu: {quota: 50000, period: 100000},
+	unified: {"memory.max": "max", "cpu.max": "max 100000"}}' "$fixtures/runc-spec-v2.json" >"$review"
+"$hook" plan --json --host-cpus 4 "$review" >"$tmp/p.json"
+check "review case: memory.limit 1GiB + quota 50000 under unified max/max plans nothing (runc writes unified last)" \
+	jq -e '.changed == false and .vars.GOMAXPROCS.action == "skipped" and .vars.GOMEMLIMIT.action == "skipped"' "$tmp/p.json"
+check "... and names the unified keys that won" jq -e '(.limits.cpu_quota_from | test("cpu.max=\"max 100000\" over quota 50000")) and (.limits.memory_limit_from | test("memory.max=\"max\" over memory.limit 1GiB"))' "$tmp/p.json"
+"$hook" plan --host-cpus 4 "$review" >"$tmp/p.txt"
+check "plan's table shows the source" grep -q 'cpu quota     none (unified cpu.max="max 100000" over quota 50000)' "$tmp/p.txt"
+
+# Podman --cgroup-conf on v2, captured (memory.high 400m, cpu.max max, --tmpfs /scratch:size=100m)
+"$hook" plan --json --host-cpus 2 "$fixtures/podman-v2-config.json" >"$tmp/p.json"
+check "podman --cgroup-conf: cpu.max max removes --cpus 0.5" jq -e '.vars.GOMAXPROCS.action == "skipped" and (.vars.GOMAXPROCS.reason | test("unified cpu.max"))' "$tmp/p.json"
+check "podman --cgroup-conf: 0.9 x (memory.high 400m - tmpfs 100MiB) = 270MiB" test "$(v "$tmp/p.json" GOMEMLIMIT)" = "set 270MiB"
+# Its /dev/shm is a bind of Podman's own 128 MiB tmpfs: found in the mount table.
+src=$(jq -r '.mounts[] | select(.destination == "/dev/shm") | .source' "$fixtures/podman-v2-config.json")
+printf '22 1 0:21 / / rw - ext4 /dev/root rw\n40 22 0:50 / %s rw,nosuid - tmpfs shm rw,size=131072k,mode=1777\n' "$src" >"$tmp/mountinfo"
+"$hook" plan --json --host-cpus 2 --mountinfo "$tmp/mountinfo" "$fixtures/podman-v2-config.json" >"$tmp/p.json"
+check "podman: the 128 MiB /dev/shm is found and, by default (volumes), not counted" \
+	jq -e '.limits.tmpfs_bytes == 239075328 and .limits.tmpfs_subtracted == 104857600 and .vars.GOMEMLIMIT.value == "270MiB"' "$tmp/p.json"
+printf '{"gomemlimit": {"tmpfs": "all"}}' >"$tmp/tmpfs-all.json"
+"$hook" plan --json --policy "$tmp/tmpfs-all.json" --host-cpus 2 --mountinfo "$tmp/mountinfo" "$fixtures/podman-v2-config.json" >"$tmp/p.json"
+check "tmpfs all: 0.9 x (400 - 228) MiB is under the floor: 0.5 x 0.9 x 400MiB = 180MiB" \
+	jq -e '.vars.GOMEMLIMIT.value == "180MiB" and (.vars.GOMEMLIMIT.reason | test("below the floor 0.50 x 0.90 x 400MiB"))' "$tmp/p.json"
+
+# containerd CRI and CRI-O on v2 (written from their code): MemoryQoS
+# unified memory.high 255012864 below the 256Mi limit, an emptyDir
+# (medium: Memory, sizeLimit 64Mi) and the sandbox's 64 MiB /dev/shm.
+for f in containerd-cri-v2-config.json crio-v2-config.json; do
+	shm=$(jq -r '.mounts[] | select(.destination == "/dev/shm") | .source' "$fixtures/$f")
+	ed=$(jq -r '.mounts[] | select(.destination == "/cache") | .source' "$fixtures/$f")
+	sa=$(jq -r '.mounts[] | select(.destination | test("serviceaccount")) | .source' "$fixtures/$f")
+	printf '22 1 0:21 / / rw - ext4 /dev/root rw\n41 22 0:51 / %s rw - tmpfs shm rw,size=65536k\n42 22 0:52 / %s rw - tmpfs tmpfs rw,size=65536k\n43 22 0:53 / %s rw - tmpfs tmpfs rw,size=262144k\n' \
+		"$shm" "$ed" "$sa" >"$tmp/mountinfo-$f"
+	"$hook" plan --json --host-cpus 2 --mountinfo "$tmp/mountinfo-$f" "$fixtures/$f" >"$tmp/p.json"
+	# 0.9 x (255012864 - 64 MiB) = 169113600 = 165150KiB
+	check "$f: GOMAXPROCS 1, GOMEMLIMIT 0.9 x (memory.high - emptyDir 64MiB); not the read-only token, not /dev/shm" \
+		jq -e '.vars.GOMAXPROCS.value == "1" and .vars.GOMEMLIMIT.value == "165150KiB" and .limits.tmpfs_subtracted == 67108864' "$tmp/p.json"
+done
+
+# Pod-level limits: the container has a CPU request only; its pod cgroup
+# (the slice of its systemd cgroupsPath) has the limits. A copy of a v2
+# host, then the same pod on a v1 host with the cgroupfs driver.
+f=$fixtures/containerd-cri-v2-podlevel-config.json
+slice=$(jq -r '.linux.cgroupsPath | split(":")[0]' "$f")
+pod=$tmp/cg2/kubepods.slice/kubepods-burstable.slice/$slice
+mkdir -p "$pod"
+echo "cpuset cpu io memory pids" >"$tmp/cg2/cgroup.controllers"
+echo 536870912 >"$pod/memory.max"
+echo max >"$pod/memory.high"
+echo "100000 100000" >"$pod/cpu.max"
+echo 0-3 >"$pod/cpuset.cpus.effective"
+"$hook" plan --json --host-cpus 4 --cgroupfs "$tmp/cg2" "$f" >"$tmp/p.json"
+check "pod-level limits on v2: GOMAXPROCS 1 from the pod's cpu.max, GOMEMLIMIT 0.9 x 512MiB" \
+	jq -e '.vars.GOMAXPROCS.value == "1" and .vars.GOMEMLIMIT.value == "483183820" and (.limits.pod | test("cgroup v2 /kubepods.slice/kubepods-burstable.slice/"))' "$tmp/p.json"
+"$hook" plan --host-cpus 4 --cgroupfs "$tmp/cg2" "$f" >"$tmp/p.txt"
+check "plan says where the pod limit came from" grep -q 'memory limit  536870912 bytes (512MiB) from pod cgroup v2 /kubepods.slice' "$tmp/p.txt"
+printf '{"pod_limits": false}' >"$tmp/nopod.json"
+"$hook" plan --json --policy "$tmp/nopod.json" --host-cpus 4 --cgroupfs "$tmp/cg2" "$f" >"$tmp/p.json"
+check "pod_limits false: the pod's cgroup is not read" jq -e '.changed == false' "$tmp/p.json"
+uid=$(jq -r '.annotations["io.kubernetes.cri.sandbox-uid"]' "$f")
+jq --arg p "/kubepods/burstable/pod$uid/ctr1" '.linux.cgroupsPath = $p' "$f" >"$tmp/v1pod.json"
+mkdir -p "$tmp/cg1/memory/kubepods/burstable/pod$uid" "$tmp/cg1/cpu,cpuacct/kubepods/burstable/pod$uid"
+echo 268435456 >"$tmp/cg1/memory/kubepods/burstable/pod$uid/memory.limit_in_bytes"
+echo 50000 >"$tmp/cg1/cpu,cpuacct/kubepods/burstable/pod$uid/cpu.cfs_quota_us"
+echo 100000 >"$tmp/cg1/cpu,cpuacct/kubepods/burstable/pod$uid/cpu.cfs_period_us"
+"$hook" plan --json --host-cpus 4 --cgroupfs "$tmp/cg1" "$tmp/v1pod.json" >"$tmp/p.json"
+check "pod-level limits on v1 (cgroupfs driver): 0.5 CPU -> 1, 256MiB -> 230.4MiB" \
+	jq -e '.vars.GOMAXPROCS.value == "1" and .vars.GOMEMLIMIT.value == "241591910" and (.limits.pod | test("cgroup v1 /kubepods/burstable/pod"))' "$tmp/p.json"
+jq '.linux.cgroupsPath = "/kubepods/../../../etc/x"' "$f" >"$tmp/evil.json"
+"$hook" plan --json --host-cpus 4 --cgroupfs "$tmp/cg1" "$tmp/evil.json" >"$tmp/p.json"
+check "a cgroupsPath with .. is not read" jq -e '.changed == false and (.limits.pod | test("not read"))' "$tmp/p.json"
+
+# Values Go rejects: reported by plan and the log line; fix_invalid replaces
+# one that would abort.
+bad='{"process":{"env":["GOMEMLIMIT=180M","GOMAXPROCS=0"]},"linux":{"resources":{"cpu":{"quota":50000},"memory":{"limit":209715200}}}}'
+printf '%s' "$bad" | "$hook" precreate >"$tmp/out" 2>"$tmp/err"
+check "GOMEMLIMIT=180M is kept by default (never clobber)" jq -e '.process.env == ["GOMEMLIMIT=180M","GOMAXPROCS=0"]' "$tmp/out"
+check "... and the log line says Go aborts on it" grep -q 'GOMEMLIMIT=180M (kept: user set GOMEMLIMIT=180M; Go aborts at start' "$tmp/err"
+check "... and that Go ignores GOMAXPROCS=0" grep -q 'Go ignores GOMAXPROCS=0' "$tmp/err"
+printf '%s' "$bad" | "$hook" plan - >"$tmp/p.txt"
+check "plan reports it too" grep -q 'GOMEMLIMIT  kept      180M           user set GOMEMLIMIT=180M; Go aborts at start' "$tmp/p.txt"
+printf '{"fix_invalid": true}' >"$tmp/fix.json"
+printf '%s' "$bad" | "$hook" precreate --policy "$tmp/fix.json" >"$tmp/out" 2>"$tmp/err"
+check "fix_invalid: GOMEMLIMIT=180M becomes the planned 180MiB; GOMAXPROCS=0 (ignored, not fatal) stays" \
+	jq -e '.process.env == ["GOMEMLIMIT=180MiB","GOMAXPROCS=0"]' "$tmp/out"
+printf '%s' '{"process":{"env":["GOMEMLIMIT=1GiB"]},"linux":{"resources":{"memory":{"limit":209715200}}}}' |
+	"$hook" precreate 2>"$tmp/err" >/dev/null
+check "a GOMEMLIMIT above the limit is reported" grep -q "above the container's memory limit 200MiB" "$tmp/err"
+
+# Duplicates: the last entry is the container's.
+printf '{"godebug": {"madvdontneed": "1", "http2client": "0"}}' >"$tmp/gd.json"
+printf '%s' '{"process":{"env":["GODEBUG=madvdontneed=1","A=1","GODEBUG=gctrace=1"]}}' |
+	"$hook" precreate --policy "$tmp/gd.json" >"$tmp/out" 2>"$tmp/err"
+check "GODEBUG twice: merged into the last copy, gctrace=1 kept, both copies rewritten alike" \
+	jq -e '.process.env == ["GODEBUG=gctrace=1,madvdontneed=1,http2client=0","A=1","GODEBUG=gctrace=1,madvdontneed=1,http2client=0"]' "$tmp/out"
+check "... and the log line notes the duplicate" grep -q 'process.env has GODEBUG 2 times' "$tmp/err"
+printf '{"override": true, "godebug": {"http2client": "0"}}' >"$tmp/gdo.json"
+printf '%s' '{"process":{"env":["GODEBUG=http2client=1,x=2,http2client=1"]}}' |
+	"$hook" precreate --policy "$tmp/gdo.json" 2>/dev/null >"$tmp/out"
+check "override of a key repeated inside GODEBUG rewrites every copy (Go reads the last)" \
+	jq -e '.process.env == ["GODEBUG=http2client=0,x=2,http2client=0"]' "$tmp/out"
+printf '%s' '{"process":{"env":["GOMAXPROCS=8","GOMAXPROCS=1"]},"linux":{"resources":{"cpu":{"quota":50000}}}}' |
+	"$hook" plan --json - >"$tmp/p.json"
+check "GOMAXPROCS twice: the last (1) is the value shown as kept" jq -e '.vars.GOMAXPROCS.value == "1" and .vars.GOMAXPROCS.action == "kept"' "$tmp/p.json"
+
 # real fixtures through precreate: output parses and differs only in env
 shopt -s nullglob
 for f in "$fixtures"/*.json; do

@@ -39,8 +39,10 @@ static void check_roundtrip(const struct gt_pb_writer *resp)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct gt_policy policy;
+	static struct gt_host host;
 	static int init;
 	if (!init) {
+		gt_host_fixed(&host, 4);
 		gt_policy_defaults(&policy);
 		init = 1;
 	}
@@ -64,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct gt_nri_create c;
 			if (gt_nri_create_decode(rq.payload, rq.len, &c, &err) == 0) {
 				struct gt_nri_tune t;
-				gt_nri_tune(&c, &policy, 4, &t);
+				gt_nri_tune(&c, &policy, &host, &t);
 				gt_nri_create_response_encode(&out, &t.adjust);
 			}
 			gt_nri_create_free(&c);

@@ -18,9 +18,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct gt_policy p;
 	gt_policy_defaults(&p);
 	p.settings.go_aware = false; /* no filesystem access from a fuzzer */
+	struct gt_host host;
+	gt_host_fixed(&host, 4); /* nor of the host's cgroups and mounts */
 	struct gt_tune t = { 0 };
 	gt_err_t err = NULL;
-	if (gt_tune_spec(text, size, &p, 4, NULL, &t, &err) == 0 && t.changed) {
+	if (gt_tune_spec(text, size, &p, &host, NULL, &t, &err) == 0 && t.changed) {
 		struct gt_spec in, out;
 		gt_err_t e2 = NULL;
 		if (gt_spec_parse(&in, text, size, &e2) != 0 || gt_spec_parse(&out, t.out.data, t.out.len, &e2) != 0)

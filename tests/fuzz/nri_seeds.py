@@ -27,6 +27,13 @@ cases = {
         pod={"annotations": {"gotune.io/godebug": "madvdontneed=1"}},
         container={"env": ["PATH=/bin", "GOGC=50"], "quota": 150000, "period": 100000,
                    "memory": 1 << 30, "cpus": "0-3", "shares": 1024})),
+    "create-pod": call(9, "CreateContainer", P.create_request(
+        pod={"resources": {"memory": 1 << 29, "quota": 100000, "period": 100000,
+                           "unified": {"memory.high": "400m"}}},
+        container={"env": ["GOMEMLIMIT=180M", "GODEBUG=a=1", "GODEBUG=b=2"], "shares": 256,
+                   "unified": {"cpu.max": "max 100000", "memory.max": "max"},
+                   "mounts": [("/scratch", "tmpfs", "tmpfs", ["size=40m"]),
+                              ("/dev/shm", "bind", "/run/shm", ["rbind", "rw"])]})),
     "create-big": call(7, "CreateContainer", P.create_request(
         container={"env": ["V%d=%s" % (i, "x" * 50) for i in range(100)], "memory": 1 << 28}), 1000),
 }

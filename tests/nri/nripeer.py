@@ -94,15 +94,39 @@ def optional(num, v):
     return f_bytes(num, f_varint(1, v))
 
 
+def linux_resources(r):
+    """LinuxResources {memory = 1 {limit = 1}, cpu = 2 {shares = 1, quota =
+    2, period = 3, cpus = 6}, unified = 6 (map)} from {memory, shares,
+    quota, period, cpus, unified}; b"" when empty."""
+    mem = optional(1, r["memory"]) if "memory" in r else b""
+    cpu = b""
+    if "shares" in r:
+        cpu += optional(1, r["shares"])
+    if "quota" in r:
+        cpu += optional(2, r["quota"])
+    if "period" in r:
+        cpu += optional(3, r["period"])
+    if "cpus" in r:
+        cpu += f_str(6, r["cpus"])
+    res = (f_bytes(1, mem) if mem else b"") + (f_bytes(2, cpu) if cpu else b"")
+    for k, v in r.get("unified", {}).items():
+        res += map_entry(6, k, v)
+    return res
+
+
 def create_request(pod=None, container=None):
-    """pod: {id,name,namespace,annotations}; container: {id,name,env,
-    annotations,quota,period,shares,memory,cpus}."""
+    """pod: {id,name,namespace,annotations,resources (the pod_resources of
+    PodSandbox.linux = 8, LinuxPodSandbox.pod_resources = 2)}; container:
+    {id,name,env,annotations,quota,period,shares,memory,cpus,unified,
+    mounts: [(destination, type, source, [options])]}."""
     pod = pod or {}
     c = container or {}
     pb = f_str(1, pod.get("id", "pod0")) + f_str(2, pod.get("name", "pod")) + \
         f_str(4, pod.get("namespace", "default"))
     for k, v in pod.get("annotations", {}).items():
         pb += map_entry(6, k, v)
+    if "resources" in pod:
+        pb += f_bytes(8, f_bytes(2, linux_resources(pod["resources"])))
     cb = f_str(1, c.get("id", "ctr0")) + f_str(2, pod.get("id", "pod0")) + f_str(3, c.get("name", "app"))
     for k, v in c.get("annotations", {}).items():
         cb += map_entry(6, k, v)
@@ -110,17 +134,12 @@ def create_request(pod=None, container=None):
         cb += f_str(7, e)
     for e in c.get("env", []):
         cb += f_str(8, e)
-    mem = optional(1, c["memory"]) if "memory" in c else b""
-    cpu = b""
-    if "shares" in c:
-        cpu += optional(1, c["shares"])
-    if "quota" in c:
-        cpu += optional(2, c["quota"])
-    if "period" in c:
-        cpu += optional(3, c["period"])
-    if "cpus" in c:
-        cpu += f_str(6, c["cpus"])
-    res = (f_bytes(1, mem) if mem else b"") + (f_bytes(2, cpu) if cpu else b"")
+    for dest, typ, src, opts in c.get("mounts", []):
+        mb = f_str(1, dest) + f_str(2, typ) + f_str(3, src)
+        for o in opts:
+            mb += f_str(4, o)
+        cb += f_bytes(9, mb)
+    res = linux_resources(c)
     if res:
         cb += f_bytes(11, f_bytes(3, res))
     return f_bytes(1, pb) + f_bytes(2, cb)

@@ -108,6 +108,37 @@ try:
     code, _, out, _ = c.call("CreateContainer", P.create_request(container={"quota": 150000, "cpus": "0"}))
     ok(code == 0 and out == b"", "a one-CPU cpuset caps GOMAXPROCS at what Go picks anyway", env_of(out))
 
+    # Limits as clusters write them (issue 17): unified over the v1-style
+    # fields (runc and crun write the map last), memory.high, the pod's
+    # resources (PodSandbox.linux.pod_resources), sized tmpfs mounts.
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={
+        "quota": 50000, "period": 100000, "memory": 1 << 30,
+        "unified": {"memory.max": "max", "cpu.max": "max 100000"}}))
+    ok(code == 0 and out == b"", "unified memory.max=max, cpu.max=\"max 100000\" over 1GiB / 0.5 CPU: unlimited", out)
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={
+        "memory": 256 << 20, "unified": {"memory.high": "255012864", "memory.min": "134217728"}}))
+    ok(env_of(out) == {"GOMEMLIMIT": str(255012864 * 9 // 10)}, "GOMEMLIMIT = 0.9 x min(limit, unified memory.high)",
+       env_of(out))
+    code, _, out, _ = c.call("CreateContainer", P.create_request(
+        pod={"resources": {"memory": 512 << 20, "quota": 100000, "period": 100000}},
+        container={"shares": 256}))
+    want = {"GOMEMLIMIT": str((512 << 20) * 9 // 10)}
+    if host_cpus > 1:
+        want["GOMAXPROCS"] = "1"
+    ok(env_of(out) == want, "pod-level limits: a container without limits gets its pod's", env_of(out))
+    code, _, out, _ = c.call("CreateContainer", P.create_request(
+        pod={"resources": {"memory": 512 << 20}}, container={"memory": 128 << 20}))
+    ok(env_of(out) == {"GOMEMLIMIT": str((128 << 20) * 9 // 10)}, "a container's own lower limit stays", env_of(out))
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={
+        "memory": 200 << 20, "mounts": [("/scratch", "tmpfs", "tmpfs", ["size=40m"]),
+                                        ("/dev/shm", "tmpfs", "shm", ["size=65536k"]),
+                                        ("/ro", "tmpfs", "tmpfs", ["size=100m", "ro"])]}))
+    ok(env_of(out) == {"GOMEMLIMIT": str((160 << 20) * 9 // 10)},
+       "a sized tmpfs volume comes out of the budget (not /dev/shm, not a read-only one)", env_of(out))
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={
+        "env": ["GOMEMLIMIT=180M"], "memory": 200 << 20}))
+    ok(code == 0 and out == b"", "a GOMEMLIMIT Go aborts on is the container's: NRI only adds", out)
+
     # A request spread over many frames, and frames larger than 4096.
     big_env = ["VAR%04d=%s" % (i, "x" * 100) for i in range(300)]
     req = P.create_request(pod={"annotations": {"note": "y" * 20000}},
@@ -199,6 +230,11 @@ try:
     code, _, out, _ = c.call("CreateContainer", P.create_request(container={"memory": mem}))
     ok(env_of(out) == {"GOMEMLIMIT": str(mem * 9 // 10)}, "go_only under NRI: the rules apply", env_of(out))
 
+    c.call("Configure", P.f_str(1, json.dumps({"pod_limits": False})))
+    code, _, out, _ = c.call("CreateContainer", P.create_request(
+        pod={"resources": {"memory": 512 << 20}}, container={}))
+    ok(code == 0 and out == b"", "pod_limits false: the pod's resources are not used", out)
+
     # A response over one frame: a long prestart hook path and many GODEBUG keys.
     hook_path = "/opt/" + "h" * 3900 + "/gotune-hook"
     c.call("Configure", P.f_str(1, json.dumps({"nri": {"prestart_hook": hook_path}})))
@@ -232,6 +268,8 @@ finally:
     rt.stop()
 
 ok("nri id=default/pod/app tuned: " in log, "one log line per decision", log[-2000:])
+ok("user set GOMEMLIMIT=180M; Go aborts at start" in log, "the log line says why GOMEMLIMIT=180M is a problem",
+   log[-2000:])
 
 # Started by the runtime: NRI_PLUGIN_SOCKET names a connected fd.
 a, b = socket.socketpair()

@@ -126,21 +126,23 @@ static void tune(void)
 	char *env[] = { "PATH=/bin", "GOMAXPROCS=4" };
 	struct gt_nri_kv ann[] = { { "gotune.io/gogc", "off" } };
 	struct gt_nri_create c = {
-		.pod_id = "p", .pod_name = "web", .pod_namespace = "prod", .id = "c1", .name = "app", .cpus = "",
+		.pod_id = "p", .pod_name = "web", .pod_namespace = "prod", .id = "c1", .name = "app",
 		.env = env, .n_env = 2, .pod_annotations = ann, .n_pod_annotations = 1,
-		.has_quota = true, .quota = -1, .has_memory = true, .memory = 1 << 30,
+		.res = { .has_quota = true, .quota = -1, .has_memory = true, .memory = 1 << 30, .cpus = "" },
 	};
+	struct gt_host host;
+	gt_host_fixed(&host, 8);
 	struct gt_nri_tune t;
-	gt_nri_tune(&c, &p, 8, &t);
+	gt_nri_tune(&c, &p, &host, &t);
 	ok(t.adjust.n_env == 2 && strcmp(t.adjust.env[0].key, "GOMEMLIMIT") == 0 &&
 		   strcmp(t.adjust.env[1].key, "GOGC") == 0 && strcmp(t.adjust.env[1].value, "off") == 0,
 	   "quota -1 is no limit; GOMEMLIMIT and the pod's GOGC are added");
 	is_str(t.id, "prod/web/app", "log id is namespace/pod/container");
 
 	p.settings.override = true;
-	c.has_quota = true;
-	c.quota = 100000;
-	gt_nri_tune(&c, &p, 8, &t);
+	c.res.has_quota = true;
+	c.res.quota = 100000;
+	gt_nri_tune(&c, &p, &host, &t);
 	ok(t.plan.d[GT_GOMAXPROCS].action == GT_ACT_KEPT && strstr(t.plan.d[GT_GOMAXPROCS].reason, "NRI only adds"),
 	   "override never replaces a container's variable through NRI");
 }

@@ -3,6 +3,7 @@
 
 #include "plan.h"
 #include "policy.h"
+#include "report.h"
 #include "tap.h"
 
 static struct gt_settings defaults(void)
@@ -294,5 +295,178 @@ int main(void)
 	ok(p.notes.n == 1 && strstr(p.notes.text[0], "go_only not applied: image not inspected") != NULL,
 	   "and warns that go_only was not applied");
 	ok(strstr(p.d[GT_GOMAXPROCS].reason, "not a Go binary") == NULL, "no reason claims the entrypoint is not Go");
+	/* ---- issue 17: limits as real clusters write them ---- */
+	img = NULL;
+	s = defaults();
+	/* memory.high below the limit (Kubernetes MemoryQoS): the heap must
+	 * stay under the line where the kernel starts throttling. */
+	l = cpu(0, 100000, 2);
+	l.has_memory = true;
+	l.memory = 200 << 20;
+	l.has_high = true;
+	l.high = 160 << 20;
+	snprintf(l.high_from, sizeof(l.high_from), "unified memory.high");
+	p = plan_of(&l, &s, NULL);
+	is_str(p.d[GT_GOMEMLIMIT].value, "144MiB", "GOMEMLIMIT = 0.9 x min(limit, memory.high)");
+	is_str(p.d[GT_GOMEMLIMIT].reason, "memory.high 160MiB (unified memory.high; below the limit 200MiB) x 0.90",
+	       "the reason names memory.high and the limit");
+	l.high = 300 << 20;
+	p = plan_of(&l, &s, NULL);
+	is_str(p.d[GT_GOMEMLIMIT].value, "180MiB", "memory.high above the limit: the limit");
+	l.has_memory = false;
+	p = plan_of(&l, &s, NULL);
+	is_str(p.d[GT_GOMEMLIMIT].value, "270MiB", "memory.high alone is a limit");
+
+	/* Sized tmpfs: out of the budget, never below half of ratio x limit. */
+	l = cpu(0, 100000, 2);
+	l.has_memory = true;
+	l.memory = 200 << 20;
+	gt_limits_add_tmpfs(&l, "/scratch", 40 << 20, "tmpfs size=40m");
+	gt_limits_add_tmpfs(&l, "/dev/shm", 64 << 20, "tmpfs size=65536k");
+	p = plan_of(&l, &s, NULL);
+	is_str(p.d[GT_GOMEMLIMIT].value, "144MiB", "volumes (default): 0.9 x (200 - 40) MiB");
+	is_str(p.d[GT_GOMEMLIMIT].reason, "memory limit 200MiB - tmpfs 40MiB = 160MiB x 0.90", "the subtraction is shown");
+	s.tmpfs = GT_TMPFS_ALL;
+	p = plan_of(&l, &s, NULL);
+	is_int(p.d[GT_GOMEMLIMIT].value[0] != '\0', 1, "all: /dev/shm too");
+	is_str(p.d[GT_GOMEMLIMIT].value, "90MiB", "0.9 x (200 - 104) = 86.4 MiB is under the floor 0.5 x 0.9 x 200 = 90 MiB");
+	ok(strstr(p.d[GT_GOMEMLIMIT].reason, "is below the floor 0.50 x 0.90 x 200MiB = 90MiB") != NULL,
+	   "the floor is shown: %s", p.d[GT_GOMEMLIMIT].reason);
+	s.tmpfs_floor_ppm = 0;
+	p = plan_of(&l, &s, NULL);
+	ok(strcmp(p.d[GT_GOMEMLIMIT].value, "90MiB") != 0 && p.d[GT_GOMEMLIMIT].action == GT_ACT_SET,
+	   "floor 0: the full subtraction (%s)", p.d[GT_GOMEMLIMIT].value);
+	s = defaults();
+	s.tmpfs = GT_TMPFS_OFF;
+	p = plan_of(&l, &s, NULL);
+	is_str(p.d[GT_GOMEMLIMIT].value, "180MiB", "off: nothing subtracted");
+	ok(strstr(p.d[GT_GOMEMLIMIT].reason, "not subtracted: gomemlimit.tmpfs off") != NULL, "and says so");
+	s = defaults();
+
+	/* Sources in the reasons. */
+	l = cpu(50000, 100000, 2);
+	snprintf(l.quota_from, sizeof(l.quota_from), "unified cpu.max");
+	p = plan_of(&l, &s, NULL);
+	is_str(p.d[GT_GOMAXPROCS].reason, "quota 50000/100000 from unified cpu.max (ceil) -> 1 of 2 CPUs",
+	       "the quota's source");
+	l = cpu(0, 100000, 2);
+	snprintf(l.quota_from, sizeof(l.quota_from), "unified cpu.max=\"max 100000\" over quota 50000");
+	snprintf(l.memory_from, sizeof(l.memory_from), "unified memory.max=\"max\" over memory.limit 1GiB");
+	p = plan_of(&l, &s, NULL);
+	ok(!gt_plan_changes(&p), "the review case plans nothing");
+	is_str(p.d[GT_GOMEMLIMIT].reason, "no memory limit (unified memory.max=\"max\" over memory.limit 1GiB)",
+	       "and says why");
+
+	/* The cap: the pod cgroup's cpuset; the hook's affinity only with inherit. */
+	l = cpu(150000, 100000, 8);
+	l.pod_cpus = 2;
+	p = plan_of(&l, &s, NULL);
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SKIPPED, "1.5 CPU in a pod cpuset of 2: Go picks 2 by itself");
+	ok(strstr(p.d[GT_GOMAXPROCS].reason, "(the pod cgroup's cpuset)") != NULL, "reason: %s", p.d[GT_GOMAXPROCS].reason);
+	l.pod_cpus = 0;
+	l.affinity_cpus = 1;
+	p = plan_of(&l, &s, NULL);
+	is_str(p.d[GT_GOMAXPROCS].value, "2", "affinity 1 CPU, default cgroup: not a cap, 2 is set");
+	s.affinity_inherit = true;
+	p = plan_of(&l, &s, NULL);
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SKIPPED, "inherit: Go sees 1 CPU and picks 1 itself");
+	s = defaults();
+
+	/* User values Go rejects, and a GOMEMLIMIT above the limit. */
+	l = cpu(50000, 100000, 2);
+	l.has_memory = true;
+	l.memory = 200 << 20;
+	const char *bad_ml[] = { "GOMEMLIMIT=180M", NULL };
+	p = plan_of(&l, &s, bad_ml);
+	is_int(p.d[GT_GOMEMLIMIT].action, GT_ACT_KEPT, "GOMEMLIMIT=180M kept by default (never clobber)");
+	ok(strstr(p.d[GT_GOMEMLIMIT].reason, "Go aborts at start on GOMEMLIMIT=180M") != NULL &&
+		   strstr(p.d[GT_GOMEMLIMIT].reason, "fix_invalid replaces it") != NULL,
+	   "reported with the reason: %s", p.d[GT_GOMEMLIMIT].reason);
+	char sum[2048];
+	gt_plan_summary(&p, sum, sizeof(sum));
+	ok(strstr(sum, "GOMEMLIMIT=180M (kept: user set GOMEMLIMIT=180M; Go aborts") != NULL, "and in the log line");
+	s.fix_invalid = true;
+	p = plan_of(&l, &s, bad_ml);
+	is_int(p.d[GT_GOMEMLIMIT].action, GT_ACT_REPLACED, "fix_invalid: replaced");
+	is_str(p.d[GT_GOMEMLIMIT].value, "180MiB", "with the planned value");
+	ok(strstr(p.d[GT_GOMEMLIMIT].reason, "(fix_invalid; was GOMEMLIMIT=180M: Go aborts") != NULL, "reason: %s",
+	   p.d[GT_GOMEMLIMIT].reason);
+	ok(gt_plan_edits(&p, bad_ml, 1, &edits, &n_edits, &err) == 0 && n_edits == 2 && edits[1].index == 0 &&
+		   strcmp(edits[1].entry, "GOMEMLIMIT=180MiB") == 0,
+	   "the entry is replaced in place");
+	gt_env_edits_free(edits, n_edits);
+	struct gt_limits nolim = cpu(0, 100000, 2);
+	p = plan_of(&nolim, &s, bad_ml);
+	is_str(p.d[GT_GOMEMLIMIT].value, "off", "fix_invalid with no memory limit: off, what Go does without one");
+	const char *fine_ml[] = { "GOMEMLIMIT=-0", NULL };
+	p = plan_of(&l, &s, fine_ml);
+	is_int(p.d[GT_GOMEMLIMIT].action, GT_ACT_KEPT, "GOMEMLIMIT=-0 is one Go takes: kept");
+	s = defaults();
+	const char *big_ml[] = { "GOMEMLIMIT=1GiB", NULL };
+	p = plan_of(&l, &s, big_ml);
+	ok(p.d[GT_GOMEMLIMIT].action == GT_ACT_KEPT &&
+		   strstr(p.d[GT_GOMEMLIMIT].reason, "above the container's memory limit 200MiB") != NULL,
+	   "GOMEMLIMIT above the limit: kept and reported: %s", p.d[GT_GOMEMLIMIT].reason);
+	s.fix_invalid = true;
+	p = plan_of(&l, &s, big_ml);
+	is_int(p.d[GT_GOMEMLIMIT].action, GT_ACT_KEPT, "fix_invalid leaves a value Go accepts");
+	s = defaults();
+	const char *bad_mp[] = { "GOMAXPROCS=two", "GOGC=50%", NULL };
+	s.fix_invalid = true;
+	p = plan_of(&l, &s, bad_mp);
+	ok(p.d[GT_GOMAXPROCS].action == GT_ACT_KEPT && strstr(p.d[GT_GOMAXPROCS].reason, "Go ignores GOMAXPROCS=two") != NULL,
+	   "GOMAXPROCS=two: Go ignores it; reported, kept (it does not abort)");
+	ok(p.d[GT_GOGC].action == GT_ACT_KEPT && strstr(p.d[GT_GOGC].reason, "Go ignores GOGC=50%") != NULL,
+	   "GOGC=50%%: reported though GOGC was not requested");
+	s = defaults();
+	struct gt_image go118i = { .inspected = true, .go = { .is_go = true, .version = "go1.18.10", .major = 1,
+							      .minor = 18, .patch = 10 } };
+	img = &go118i;
+	s.fix_invalid = true;
+	p = plan_of(&l, &s, bad_ml);
+	ok(p.d[GT_GOMEMLIMIT].action == GT_ACT_KEPT && strstr(p.d[GT_GOMEMLIMIT].reason, "does not read") != NULL,
+	   "go1.18 never reads GOMEMLIMIT: nothing aborts, nothing replaced");
+	img = NULL;
+	s = defaults();
+
+	/* Duplicates: the last entry is the container's. */
+	const char *dup[] = { "GOMAXPROCS=8", "GOMEMLIMIT=1GiB", "GOMAXPROCS=2", "GOMEMLIMIT=100MiB", NULL };
+	p = plan_of(&l, &s, dup);
+	is_str(p.d[GT_GOMAXPROCS].value, "2", "GOMAXPROCS twice: the last (2) is kept and shown");
+	is_str(p.d[GT_GOMEMLIMIT].reason, "user set GOMEMLIMIT=100MiB", "GOMEMLIMIT: the last, not the 1GiB above the limit");
+	ok(p.notes.n == 2 && strstr(p.notes.text[0], "GOMAXPROCS 2 times") != NULL, "the plan notes the duplicates");
+	is_int(gt_env_find(dup, 4, "GOMAXPROCS"), 2, "gt_env_find returns the last");
+	gt_settings_godebug_set(&s, "madvdontneed", "1");
+	gt_settings_godebug_set(&s, "http2client", "0");
+	const char *gd2[] = { "GODEBUG=madvdontneed=1", "PATH=/bin", "GODEBUG=gctrace=1", NULL };
+	p = plan_of(&l, &s, gd2);
+	is_str(p.d[GT_GODEBUG].value, "gctrace=1,madvdontneed=1,http2client=0",
+	       "policy GODEBUG merged into the last copy: the gctrace=1 the container ran with stays");
+	ok(gt_plan_edits(&p, gd2, 3, &edits, &n_edits, &err) == 0, "edits");
+	int both = 0;
+	for (size_t i = 0; i < n_edits; i++)
+		both += (edits[i].index == 0 || edits[i].index == 2) &&
+			strcmp(edits[i].entry, "GODEBUG=gctrace=1,madvdontneed=1,http2client=0") == 0;
+	is_int(both, 2, "both copies get the merged value, so every runtime gives the same");
+	gt_env_edits_free(edits, n_edits);
+	s = defaults();
+	gt_settings_godebug_set(&s, "http2client", "0");
+	s.override = true;
+	const char *gd3[] = { "GODEBUG=http2client=1,x=2,http2client=1", NULL };
+	p = plan_of(&l, &s, gd3);
+	is_str(p.d[GT_GODEBUG].value, "http2client=0,x=2,http2client=0",
+	       "override rewrites every copy of a repeated key (Go reads the last)");
+	s.override = false;
+	p = plan_of(&l, &s, gd3);
+	is_int(p.d[GT_GODEBUG].action, GT_ACT_KEPT, "no override: the key is the container's");
+	s = defaults();
+	/* containermaxprocs decided by the last copy of GODEBUG. */
+	img = &go125;
+	s.tracking = GT_TRACK_DEFER;
+	const char *gd4[] = { "GODEBUG=containermaxprocs=1", "GODEBUG=containermaxprocs=0", NULL };
+	p = plan_of(&l, &s, gd4);
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SET, "the last GODEBUG (containermaxprocs=0) decides: set");
+	img = NULL;
+	s = defaults();
 	return tap_done();
 }

@@ -108,7 +108,9 @@ static void tune_case(const char *name, const char *text, const char *want_out)
 	gt_policy_defaults(&p);
 	struct gt_tune t = { 0 };
 	gt_err_t err = NULL;
-	int r = gt_tune_spec(text, strlen(text), &p, 2, NULL, &t, &err);
+	struct gt_host host;
+	gt_host_fixed(&host, 2);
+	int r = gt_tune_spec(text, strlen(text), &p, &host, NULL, &t, &err);
 	const char *got = r < 0 ? gt_err_msg(err) : t.changed ? t.out.data : text;
 	is_str(got, want_out, "%s", name);
 	gt_err_free(&err);
@@ -121,7 +123,9 @@ static void tune_marked(const char *text, const struct gt_policy *p, char *out, 
 {
 	struct gt_tune t = { .mark = true };
 	gt_err_t err = NULL;
-	int r = gt_tune_spec(text, strlen(text), p, 2, NULL, &t, &err);
+	struct gt_host host;
+	gt_host_fixed(&host, 2);
+	int r = gt_tune_spec(text, strlen(text), p, &host, NULL, &t, &err);
 	snprintf(out, outsz, "%s", r < 0 ? gt_err_msg(err) : t.changed ? t.out.data : text);
 	gt_err_free(&err);
 	gt_tune_free(&t);
