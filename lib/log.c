@@ -107,6 +107,21 @@ void gt_log(int prio, const char *fmt, ...)
 	dprintf(STDERR_FILENO, "gotune: %s\n", line);
 }
 
+/* yajl_gen_double prints %.20g: 3.0639120000000001909. Microseconds are
+ * all a reader can use, in the shortest form (3.064, 0.05, 12). */
+static void gen_ms(yajl_gen g, double ms)
+{
+	char num[32];
+	if (!(ms >= 0 && ms < 1e12))
+		ms = 0;
+	int n = snprintf(num, sizeof(num), "%.3f", ms);
+	while (n > 1 && num[n - 1] == '0')
+		n--;
+	if (num[n - 1] == '.')
+		n--;
+	yajl_gen_number(g, num, (size_t)n);
+}
+
 static void append_json(const struct gt_log_event *ev, const char *log_file)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
@@ -123,7 +138,7 @@ static void append_json(const struct gt_log_event *ev, const char *log_file)
 	if (ev->error != NULL)
 		gt_gen_kv(g, "error", ev->error);
 	gt_gen_str(g, "ms");
-	yajl_gen_double(g, ev->ms);
+	gen_ms(g, ev->ms);
 	if (ev->detail != NULL)
 		gt_gen_kv(g, "detail", ev->detail);
 	if (ev->plan != NULL)

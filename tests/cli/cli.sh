@@ -66,6 +66,7 @@ ok $(( $? != 1 )) "strict policy: bad spec exits 1"
 printf '{"log_file":"%s"}' "$tmp/decisions.jsonl" >"$tmp/log-policy.json"
 printf '%s' "$spec" | "$hook" precreate --policy "$tmp/log-policy.json" >/dev/null 2>&1
 check "log_file gets one JSON object per decision" jq -e '.entry == "precreate" and .outcome == "tuned" and .vars.GOMAXPROCS.value == "1"' "$tmp/decisions.jsonl"
+check "log_file: ms is a short decimal (not 19 digits)" grep -Eq '"ms":[0-9]+(\.[0-9]{1,3})?,' "$tmp/decisions.jsonl"
 
 # annotations
 printf '%s' '{"annotations":{"gotune.io/gogc":"50","gotune.io/memory-ratio":"0.5"},"process":{"env":[]},"linux":{"resources":{"memory":{"limit":209715200}}}}' |
