@@ -102,6 +102,10 @@ static void configure(struct plugin *pl, const struct gt_ttrpc_request *rq, stru
 			else
 				pl->policy = p;
 		}
+		/* The policy in force is known now: its log_file gets the
+		 * start-up lines held so far (a plugin the runtime starts
+		 * has no stderr to read them from). */
+		gt_log_mirror_file(pl->policy.log_file);
 		gt_log(LOG_INFO, "nri: configured by %s %s; policy %s", c.runtime_name[0] ? c.runtime_name : "runtime",
 		       c.runtime_version, pl->policy.source);
 	}
@@ -393,6 +397,7 @@ int cmd_nri(int argc, char *argv[])
 	 * it keeps the default, syslog when there is one. */
 	if (env_fd == NULL || env_fd[0] == '\0')
 		gt_log_to_stderr();
+	gt_log_mirror("nri");
 
 	cleanup_err gt_err_t err = NULL;
 	gt_policy_defaults(&pl.base);
@@ -402,6 +407,8 @@ int cmd_nri(int argc, char *argv[])
 	}
 	pl.policy = pl.base;
 	pl.host_cpus = gt_host_online_cpus();
+	if (pl.base.log_file[0] != '\0')
+		gt_log_mirror_file(pl.base.log_file);
 
 	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART: poll returns */
 	sigaction(SIGTERM, &sa, NULL);
