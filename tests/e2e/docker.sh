@@ -43,13 +43,15 @@ gt_policy "$POLICY" "{\"gomemlimit\": {\"ratio\": 0.5}, \"log_file\": \"$LOG_FIL
 if [ "$GT_HAVE_HOOK" -eq 1 ]; then
 	LINK=$(gt_runc_link)
 fi
-jq -n --arg link "$LINK" --arg hook "$GOTUNE_HOOK" --arg pol "$POLICY" --arg bad "$BAD_POLICY" '{
-	"runtimes": {
-		"gotune": {"path": $link},
+# README "Docker": the runtimes entry as shown there, this build's path.
+README_JSON=$(gt_readme_line '{ "runtimes": { "gotune": { "path": "/usr/local/bin/gotune-runc" } } }')
+README_JSON=${README_JSON//\/usr\/local\/bin\/gotune-runc/$LINK}
+jq -n --argjson readme "$README_JSON" --arg hook "$GOTUNE_HOOK" --arg pol "$POLICY" --arg bad "$BAD_POLICY" '{
+	"runtimes": ($readme.runtimes + {
 		"gotune-policy": {"path": $hook, "runtimeArgs": ["runtime", "--policy", $pol, "--"]},
 		"gotune-bad": {"path": $hook, "runtimeArgs": ["runtime", "--policy", $bad, "--"]}
-	},
-	"default-runtime": (if $link == "none" then "runc" else "gotune" end),
+	}),
+	"default-runtime": (if $readme.runtimes.gotune.path == "none" then "runc" else "gotune" end),
 	"log-driver": "json-file"
 }' >"$DK/daemon.json"
 
@@ -131,10 +133,18 @@ if [ "$(cat "$GT_TMP/runs/baseline.rc")" != 0 ]; then
 fi
 gt_expect baseline "docker run --runtime runc: Go defaults (GOMAXPROCS=$GT_HOST_CPUS, no memory limit)" -- "${DEFAULT[@]}"
 
-# --- 2. --runtime gotune (README: the runtimes entry, verbatim)
-d="docker run --runtime gotune --cpus 0.5 --memory 200m: GOMAXPROCS=1, MEMLIMIT=$GT_EXPECT_MEMLIMIT"
+# --- 2. --runtime gotune: README's command, with this run's socket,
+# name, no network, and the image and its command for IMAGE
+d="docker run --runtime gotune --cpus 0.5 --memory 200m (README): GOMAXPROCS=1, MEMLIMIT=$GT_EXPECT_MEMLIMIT"
 if gt_need_hook "$d"; then
-	drun runtime --runtime gotune
+	read -r -a cmd <<<"$(gt_readme_line 'docker run --runtime gotune')"
+	argv=("${DOCKER[@]}")
+	for a in "${cmd[@]:1}"; do
+		if [ "$a" = IMAGE ]; then argv+=(--name "$GT_ID-runtime" --network none "$IMAGE" /witness); else argv+=("$a"); fi
+	done
+	gt_run runtime "${argv[@]}"
+	"${DOCKER[@]}" logs "$GT_ID-runtime" >"$GT_TMP/runs/runtime.logs" 2>&1
+	timeout 30 "${DOCKER[@]}" rm -f "$GT_ID-runtime" >/dev/null 2>&1
 	gt_expect runtime "$d" -- "${TUNED[@]}"
 fi
 
@@ -151,7 +161,6 @@ if gt_need_hook "$d"; then
 	drun policy --runtime gotune-policy
 	gt_expect policy "$d" -- GOMAXPROCS=1 "MEMLIMIT=$((GT_MEM_LIMIT / 2))" ENV_GOMEMLIMIT=100MiB
 	d="docker + runtimeArgs policy: log_file has the container's line, ms a short decimal"
-	id=$(timeout 10 "${DOCKER[@]}" inspect --format '{{.Id}}' "$GT_ID-policy" 2>/dev/null)
 	if gt_wait_jq "$LOG_FILE" 'map(select(.entry == "runtime" and .outcome == "tuned")) | length >= 1' &&
 		grep -Eq '"ms":[0-9]+(\.[0-9]{1,3})?[,}]' "$LOG_FILE"; then
 		tap_ok "$d"
@@ -159,7 +168,6 @@ if gt_need_hook "$d"; then
 		tap_not_ok "$d"
 		tap_diag_file "log_file" "$LOG_FILE"
 	fi
-	: "$id"
 fi
 
 # --- 5. the user's env is kept
