@@ -23,7 +23,9 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 gt_init
-[ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] || skip_all "dockerd not found (package docker.io)"
+if [ ! -x /usr/sbin/dockerd ] || [ ! -x /usr/bin/docker ]; then
+	skip_all "dockerd not found (package docker.io)"
+fi
 gt_require_cmd runc tar
 
 RUNC=$(command -v runc)
@@ -55,6 +57,7 @@ jq -n --argjson readme "$README_JSON" --arg hook "$GOTUNE_HOOK" --arg pol "$POLI
 	"log-driver": "json-file"
 }' >"$DK/daemon.json"
 
+# shellcheck disable=SC2317 # run at exit by gt_defer
 gt_dockerd_stop() {
 	local id pid
 	for id in $(timeout 10 "${DOCKER[@]}" ps -aq 2>/dev/null); do

@@ -892,7 +892,7 @@ gt_readme_line() {
 # built by `.ci/deps test`); skips the script, saying why, when they are
 # not there. Sets GT_CTRD2_BIN and GT_CRICTL_BIN.
 gt_containerd2_init() {
-	# shellcheck source=../../.ci/pins
+	# shellcheck source=/dev/null # .ci/pins: the pinned versions
 	. "$GT_SRCDIR/.ci/pins"
 	GT_CTRD2_BIN=$CONTAINERD2_BIN
 	GT_CRICTL_BIN=$CRICTL_BIN/crictl
