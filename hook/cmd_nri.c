@@ -402,8 +402,18 @@ int cmd_nri(int argc, char *argv[])
 	cleanup_err gt_err_t err = NULL;
 	gt_policy_defaults(&pl.base);
 	if (hook_load_policy(policy_path, &pl.base, &err) < 0) {
-		fprintf(stderr, "gotune-hook nri: %s\n", gt_err_msg(err));
-		return 1;
+		/* Started by the runtime, a plugin that does not register
+		 * stops every plugin start on NRI <= v0.6, and containerd
+		 * with it: register with the defaults (the runtime's config,
+		 * if any, still applies) and say why. A DaemonSet's plugin
+		 * exits, and the bad policy shows in its restarts. */
+		if (env_fd == NULL || env_fd[0] == '\0') {
+			fprintf(stderr, "gotune-hook nri: %s\n", gt_err_msg(err));
+			return 1;
+		}
+		gt_log(LOG_WARNING, "nri: %s; using the built-in defaults", gt_err_msg(err));
+		gt_err_free(&err);
+		gt_policy_defaults(&pl.base);
 	}
 	pl.policy = pl.base;
 	pl.host_cpus = gt_host_online_cpus();

@@ -304,6 +304,32 @@ except subprocess.TimeoutExpired:
     rc = None
 ok(rc == 0, "... and exits 0 when the runtime closes it", rc)
 
+# Started by the runtime with a corrupt policy file: it must still register
+# (NRI <= v0.6 stops the runtime when a pre-installed plugin does not).
+bad = os.path.join(work, "bad-policy.json")
+with open(bad, "w") as f:
+    f.write('{ "gomemlimit": ')
+a, b = socket.socketpair()
+env = {"NRI_PLUGIN_SOCKET": "3", "NRI_PLUGIN_NAME": "gotune", "NRI_PLUGIN_IDX": "50", "GOTUNE_POLICY": bad}
+child = subprocess.Popen([HOOK, "nri"], pass_fds=(3, b.fileno()), env=env, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: os.dup2(b.fileno(), 3))
+b.close()
+c = P.Conn(a)
+try:
+    name, idx, events, _ = c.handshake()
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={"memory": 1 << 30}))
+    ok(events == 0x8 and env_of(out) == {"GOMEMLIMIT": str((1 << 30) * 9 // 10)},
+       "runtime-started with a corrupt policy file: registers anyway, with the defaults", env_of(out))
+except Exception as e:  # noqa: BLE001
+    ok(False, "runtime-started with a corrupt policy file: registers anyway, with the defaults", repr(e))
+c.close()
+try:
+    child.wait(timeout=5)
+except subprocess.TimeoutExpired:
+    child.kill()
+err = child.stderr.read().decode(errors="replace")
+ok("bad-policy.json" in err and "built-in defaults" in err, "... and says why", err[-500:])
+
 shutil.rmtree(work, ignore_errors=True)
 print("1..%d" % n)
 sys.exit(1 if failed else 0)
