@@ -102,6 +102,10 @@ static void configure(struct plugin *pl, const struct gt_ttrpc_request *rq, stru
 			else
 				pl->policy = p;
 		}
+		/* The policy in force is known now: its log_file gets the
+		 * start-up lines held so far (a plugin the runtime starts
+		 * has no stderr to read them from). */
+		gt_log_mirror_file(pl->policy.log_file);
 		gt_log(LOG_INFO, "nri: configured by %s %s; policy %s", c.runtime_name[0] ? c.runtime_name : "runtime",
 		       c.runtime_version, pl->policy.source);
 	}
@@ -393,18 +397,31 @@ int cmd_nri(int argc, char *argv[])
 	 * it keeps the default, syslog when there is one. */
 	if (env_fd == NULL || env_fd[0] == '\0')
 		gt_log_to_stderr();
+	gt_log_mirror("nri");
 
 	cleanup_err gt_err_t err = NULL;
 	gt_policy_defaults(&pl.base);
 	if (hook_load_policy(policy_path, &pl.base, &err) < 0) {
-		fprintf(stderr, "gotune-hook nri: %s\n", gt_err_msg(err));
-		return 1;
+		/* Started by the runtime, a plugin that does not register
+		 * stops every plugin start on NRI <= v0.6, and containerd
+		 * with it: register with the defaults (the runtime's config,
+		 * if any, still applies) and say why. A DaemonSet's plugin
+		 * exits, and the bad policy shows in its restarts. */
+		if (env_fd == NULL || env_fd[0] == '\0') {
+			fprintf(stderr, "gotune-hook nri: %s\n", gt_err_msg(err));
+			return 1;
+		}
+		gt_log(LOG_WARNING, "nri: %s; using the built-in defaults", gt_err_msg(err));
+		gt_err_free(&err);
+		gt_policy_defaults(&pl.base);
 	}
 	pl.policy = pl.base;
 	gt_host_init(&pl.host);
 	/* The plugin's own affinity says nothing of the runtime's, and the
 	 * containers' cgroups are the runtime's to read. */
 	pl.host.affinity = 0;
+	if (pl.base.log_file[0] != '\0')
+		gt_log_mirror_file(pl.base.log_file);
 
 	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART: poll returns */
 	sigaction(SIGTERM, &sa, NULL);

@@ -63,5 +63,6 @@ int cmd_confine_check(int argc, char *argv[]);
 int cmd_record(int argc, char *argv[]);
 int cmd_profile(int argc, char *argv[]);
 int cmd_nri(int argc, char *argv[]);
+int cmd_nri_install(int argc, char *argv[]);
 
 #endif

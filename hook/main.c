@@ -39,13 +39,19 @@ static const char help[] =
 	"  nri [--socket PATH] [--name NAME] [--idx NN]\n"
 	"                       run as an NRI plugin for containerd >= 1.7 and CRI-O >= 1.26: add the\n"
 	"                       tuned variables to each container the runtime creates (long-running)\n"
+	"  nri-install [--plugin-dir DIR] [--conf-dir DIR] [--policy FILE] [--check]\n"
+	"                       link gotune into the runtime's NRI plugin dir and check that it starts\n"
+	"                       and registers there before the runtime is restarted\n"
 	"  confine-check [tune|prewarm|record]\n"
 	"                       apply a phase's confinement (seccomp, no_new_privs, capabilities)\n"
 	"                       and show what the kernel reports and what is refused\n"
 	"  plan [SPEC]          show the limits found and where each came from, each variable's\n"
 	"                       decision and reason, and the resulting env; SPEC is a file, '-'\n"
 	"                       for stdin, or --bundle DIR (default ./config.json)\n"
-	"\n"
+	"\n";
+
+/* Split in parts: C11 promises string literals of 4095 bytes only. */
+static const char help_options[] =
 	"options:\n"
 	"  --policy FILE        policy file (default $GOTUNE_POLICY, else /etc/gotune/policy.json;\n"
 	"                       a missing default file means built-in defaults)\n"
@@ -61,7 +67,6 @@ static const char help[] =
 	"  -h, --help           this help;  -V, --version  the version\n"
 	"\n";
 
-/* Split in two: C11 promises string literals of 4095 bytes only. */
 static const char help_rules[] =
 	"default rules:\n"
 	"  GOMAXPROCS = ceil(cpu.quota / cpu.period), at least 1, set only when below the CPUs the\n"
@@ -123,12 +128,14 @@ int main(int argc, char *argv[])
 		return cmd_nri(argc, argv);
 	if (argc < 2) {
 		fputs(help, stderr);
+		fputs(help_options, stderr);
 		fputs(help_rules, stderr);
 		return 2;
 	}
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
 		fputs(help, stdout);
+		fputs(help_options, stdout);
 		fputs(help_rules, stdout);
 		return 0;
 	}
@@ -152,6 +159,8 @@ int main(int argc, char *argv[])
 		return cmd_profile(argc - 1, argv + 1);
 	if (strcmp(cmd, "nri") == 0)
 		return cmd_nri(argc - 1, argv + 1);
+	if (strcmp(cmd, "nri-install") == 0)
+		return cmd_nri_install(argc - 1, argv + 1);
 	if (strcmp(cmd, "confine-check") == 0)
 		return cmd_confine_check(argc - 1, argv + 1);
 	fprintf(stderr, "gotune-hook: unknown command \"%s\"; see gotune-hook --help\n", cmd);

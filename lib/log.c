@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -134,18 +135,106 @@ static void to_fallback(int prio, const char *line)
 	dprintf(fd, "%s gotune[%d] %s: %s\n", ts, (int)getpid(), level_name(prio), line);
 }
 
+/* Daemon lines copied to a file (see gt_log_mirror); until it is known,
+ * the first few are held. */
+#define HELD_MAX 32
+static const char *mirror_entry;
+static char mirror_file[4096];
+static bool mirror_holding;
+static struct {
+	int prio;
+	char *line;
+	char ts[64];
+} held[HELD_MAX];
+static size_t n_held;
+
+static void mirror_write(int prio, const char *line, const char *ts)
+{
+	cleanup_close int fd = open(mirror_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0)
+		return;
+	yajl_gen g = yajl_gen_alloc(NULL);
+	if (g == NULL)
+		return;
+	yajl_gen_map_open(g);
+	gt_gen_kv(g, "time", ts);
+	gt_gen_kv(g, "entry", mirror_entry);
+	gt_gen_kv(g, "level", level_name(prio));
+	gt_gen_kv(g, "msg", line);
+	yajl_gen_map_close(g);
+	const unsigned char *buf;
+	size_t len;
+	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
+		(void)dprintf(fd, "%.*s\n", (int)len, (const char *)buf);
+	yajl_gen_free(g);
+}
+
+static void mirror(int prio, const char *line)
+{
+	char ts[64];
+	utc_now(ts, sizeof(ts));
+	if (mirror_file[0] != '\0') {
+		mirror_write(prio, line, ts);
+	} else if (mirror_holding && n_held < HELD_MAX) {
+		char *copy = strdup(line);
+		if (copy == NULL)
+			return;
+		held[n_held].prio = prio;
+		held[n_held].line = copy;
+		snprintf(held[n_held].ts, sizeof(held[n_held].ts), "%s", ts);
+		n_held++;
+	}
+}
+
+void gt_log_mirror(const char *entry)
+{
+	mirror_entry = entry;
+	mirror_holding = true;
+}
+
+void gt_log_mirror_file(const char *path)
+{
+	if (mirror_entry == NULL)
+		return;
+	if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof(mirror_file)) {
+		mirror_file[0] = '\0';
+	} else {
+		memcpy(mirror_file, path, strlen(path) + 1);
+		for (size_t i = 0; i < n_held; i++)
+			mirror_write(held[i].prio, held[i].line, held[i].ts);
+	}
+	/* Held lines are written once, or never: the first answer is final. */
+	for (size_t i = 0; i < n_held; i++)
+		free(held[i].line);
+	n_held = 0;
+	mirror_holding = false;
+}
+
+static void log_line(int prio, bool to_mirror, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+
 void gt_log(int prio, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
+	log_line(prio, true, fmt, ap);
+	va_end(ap);
+}
+
+static void log_line(int prio, bool to_mirror, const char *fmt, va_list ap)
+{
+	char line[4096];
+	if (mirror_entry != NULL && to_mirror) {
+		va_list aq;
+		va_copy(aq, ap);
+		vsnprintf(line, sizeof(line), fmt, aq);
+		va_end(aq);
+		mirror(prio, line);
+	}
 	if (use_syslog) {
 		vsyslog(prio, fmt, ap);
-		va_end(ap);
 		return;
 	}
-	char line[4096];
 	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	if (use_fallback)
 		to_fallback(prio, line);
 	if (wrapper_mode) {
@@ -157,6 +246,31 @@ void gt_log(int prio, const char *fmt, ...)
 			return;
 	}
 	dprintf(STDERR_FILENO, "gotune: %s\n", line);
+}
+
+/* The event's own JSON goes to log_file: its summary line is not copied there. */
+static void log_unmirrored(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_unmirrored(int prio, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_line(prio, false, fmt, ap);
+	va_end(ap);
+}
+
+/* yajl_gen_double prints %.20g: 3.0639120000000001909. Microseconds are
+ * all a reader can use, in the shortest form (3.064, 0.05, 12). */
+static void gen_ms(yajl_gen g, double ms)
+{
+	char num[32];
+	if (!(ms >= 0 && ms < 1e12))
+		ms = 0;
+	int n = snprintf(num, sizeof(num), "%.3f", ms);
+	while (n > 1 && num[n - 1] == '0')
+		n--;
+	if (num[n - 1] == '.')
+		n--;
+	yajl_gen_number(g, num, (size_t)n);
 }
 
 static void append_json(const struct gt_log_event *ev, const char *log_file)
@@ -175,7 +289,7 @@ static void append_json(const struct gt_log_event *ev, const char *log_file)
 	if (ev->error != NULL)
 		gt_gen_kv(g, "error", ev->error);
 	gt_gen_str(g, "ms");
-	yajl_gen_double(g, ev->ms);
+	gen_ms(g, ev->ms);
 	if (ev->detail != NULL)
 		gt_gen_kv(g, "detail", ev->detail);
 	if (ev->plan != NULL)
@@ -213,10 +327,10 @@ void gt_log_event(const struct gt_log_event *ev, const char *log_file)
 	else if (ev->detail != NULL)
 		snprintf(summary, sizeof(summary), "%s", ev->detail);
 	if (ev->error != NULL)
-		gt_log(LOG_WARNING, "%s id=%s %s (%s) %.2fms", ev->entry, ev->id[0] ? ev->id : "-", ev->outcome,
+		log_unmirrored(LOG_WARNING, "%s id=%s %s (%s) %.2fms", ev->entry, ev->id[0] ? ev->id : "-", ev->outcome,
 		       ev->error, ev->ms);
 	else
-		gt_log(LOG_INFO, "%s id=%s %s: %s %.2fms", ev->entry, ev->id[0] ? ev->id : "-", ev->outcome, summary,
+		log_unmirrored(LOG_INFO, "%s id=%s %s: %s %.2fms", ev->entry, ev->id[0] ? ev->id : "-", ev->outcome, summary,
 		       ev->ms);
 	if (log_file != NULL && log_file[0] != '\0')
 		append_json(ev, log_file);

@@ -30,6 +30,14 @@ void gt_log_for_wrapper(const char *runtime_log, bool json);
 
 void gt_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A daemon whose stderr goes nowhere (an NRI plugin the runtime starts)
+ * copies its lines to the policy's log_file as JSON objects with this
+ * entry, level and msg. The file is named only once the policy is known:
+ * until gt_log_mirror_file, the first lines are held; a NULL or "" file
+ * drops them. */
+void gt_log_mirror(const char *entry);
+void gt_log_mirror_file(const char *path);
+
 struct gt_log_event {
 	const char *entry;	/* "precreate", "runtime", ... */
 	const char *id;		/* container id or name, may be "" */

@@ -491,3 +491,54 @@ void gt_nri_create_response_encode(struct gt_pb_writer *w, const struct gt_nri_a
 	}
 	gt_pb_end(w, adj);
 }
+
+static int copy_bounded(const struct gt_pb_field *f, char *out, size_t outsz, gt_err_t *err, const char *what)
+{
+	if (f->wire != GT_PB_LEN || f->len >= outsz || memchr(f->data, '\0', f->len) != NULL)
+		return bad(err, what);
+	memcpy(out, f->data, f->len);
+	out[f->len] = '\0';
+	return 0;
+}
+
+int gt_nri_register_decode(const uint8_t *data, size_t len, char *name, size_t namesz, char *idx, size_t idxsz,
+			   gt_err_t *err)
+{
+	name[0] = idx[0] = '\0';
+	struct gt_pb_reader r = gt_pb_reader(data, len);
+	struct gt_pb_field f;
+	int k;
+	while ((k = gt_pb_next(&r, &f)) > 0) {
+		if (f.num == 1 && copy_bounded(&f, name, namesz, err, "RegisterPluginRequest.plugin_name") < 0)
+			return -1;
+		if (f.num == 2 && copy_bounded(&f, idx, idxsz, err, "RegisterPluginRequest.plugin_idx") < 0)
+			return -1;
+	}
+	return k < 0 ? bad(err, "RegisterPluginRequest") : 0;
+}
+
+void gt_nri_configure_encode(struct gt_pb_writer *w, const char *config, const char *runtime_name,
+			     const char *runtime_version, int64_t registration_timeout_ms, int64_t request_timeout_ms)
+{
+	if (config != NULL && config[0] != '\0')
+		gt_pb_put_string_field(w, 1, config);
+	gt_pb_put_string_field(w, 2, runtime_name);
+	gt_pb_put_string_field(w, 3, runtime_version);
+	gt_pb_put_varint_field(w, 4, (uint64_t)registration_timeout_ms);
+	gt_pb_put_varint_field(w, 5, (uint64_t)request_timeout_ms);
+}
+
+int gt_nri_configure_response_decode(const uint8_t *data, size_t len, uint32_t *events, gt_err_t *err)
+{
+	*events = 0;
+	struct gt_pb_reader r = gt_pb_reader(data, len);
+	struct gt_pb_field f;
+	int k;
+	while ((k = gt_pb_next(&r, &f)) > 0)
+		if (f.num == 2) {
+			if (f.wire != GT_PB_VARINT || f.v > UINT32_MAX)
+				return bad(err, "ConfigureResponse.events");
+			*events = (uint32_t)f.v;
+		}
+	return k < 0 ? bad(err, "ConfigureResponse") : 0;
+}

@@ -89,6 +89,17 @@ struct gt_nri_adjust {
 };
 
 void gt_nri_register_encode(struct gt_pb_writer *w, const char *name, const char *idx);
+
+/* The runtime's side, for `nri-install`, which starts the plugin as a
+ * runtime would and checks that it registers: RegisterPluginRequest
+ * {plugin_name = 1, plugin_idx = 2} read, ConfigureRequest {config = 1,
+ * runtime_name = 2, runtime_version = 3, registration_timeout = 4,
+ * request_timeout = 5} written, ConfigureResponse {events = 2} read. */
+int gt_nri_register_decode(const uint8_t *data, size_t len, char *name, size_t namesz, char *idx, size_t idxsz,
+			   gt_err_t *err);
+void gt_nri_configure_encode(struct gt_pb_writer *w, const char *config, const char *runtime_name,
+			     const char *runtime_version, int64_t registration_timeout_ms, int64_t request_timeout_ms);
+int gt_nri_configure_response_decode(const uint8_t *data, size_t len, uint32_t *events, gt_err_t *err);
 void gt_nri_configure_response_encode(struct gt_pb_writer *w, uint32_t events);
 void gt_nri_synchronize_response_encode(struct gt_pb_writer *w, bool more);
 void gt_nri_create_response_encode(struct gt_pb_writer *w, const struct gt_nri_adjust *a);

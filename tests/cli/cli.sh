@@ -66,6 +66,7 @@ ok $(( $? != 1 )) "strict policy: bad spec exits 1"
 printf '{"log_file":"%s"}' "$tmp/decisions.jsonl" >"$tmp/log-policy.json"
 printf '%s' "$spec" | "$hook" precreate --policy "$tmp/log-policy.json" >/dev/null 2>&1
 check "log_file gets one JSON object per decision" jq -e '.entry == "precreate" and .outcome == "tuned" and .vars.GOMAXPROCS.value == "1"' "$tmp/decisions.jsonl"
+check "log_file: ms is a short decimal (not 19 digits)" grep -Eq '"ms":[0-9]+(\.[0-9]{1,3})?,' "$tmp/decisions.jsonl"
 
 # annotations
 printf '%s' '{"annotations":{"gotune.io/gogc":"50","gotune.io/memory-ratio":"0.5"},"process":{"env":[]},"linux":{"resources":{"memory":{"limit":209715200}}}}' |
@@ -282,7 +283,7 @@ ok $(( $? != 2 )) "unknown command is a usage error"
 # Every command's --help: usage on stdout, exit 0. The list must cover every
 # command the top-level help names, so a new command cannot be missed.
 cmds=(precreate runtime prestart createRuntime prewarm record poststart profile "profile record" "profile show" nri
-	confine-check plan)
+	nri-install confine-check plan)
 for c in $("$hook" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-zA-Z-]*\).*/\1/p'); do
 	found=1
 	for k in "${cmds[@]}"; do [ "$k" = "$c" ] && found=0; done
@@ -413,6 +414,36 @@ check "override of a key repeated inside GODEBUG rewrites every copy (Go reads t
 printf '%s' '{"process":{"env":["GOMAXPROCS=8","GOMAXPROCS=1"]},"linux":{"resources":{"cpu":{"quota":50000}}}}' |
 	"$hook" plan --json - >"$tmp/p.json"
 check "GOMAXPROCS twice: the last (1) is the value shown as kept" jq -e '.vars.GOMAXPROCS.value == "1" and .vars.GOMAXPROCS.action == "kept"' "$tmp/p.json"
+
+# nri-install: link, config, and one registration as the runtime would
+# start the plugin; nothing is left behind that would fail to start.
+ni=$tmp/nri-install
+mkdir -p "$ni"
+printf '{"gomemlimit":{"ratio":0.5},"log_file":"%s"}\n' "$ni/log.json" >"$ni/policy.json"
+"$hook" nri-install --plugin-dir "$ni/plugins" --conf-dir "$ni/conf.d" --policy "$ni/policy.json" >"$ni/out" 2>"$ni/err"
+ok $? "nri-install: exit 0 when the plugin registers through the link"
+check "nri-install: the link leads to this gotune-hook" test "$(readlink "$ni/plugins/50-gotune")" = "$hook"
+check "nri-install: the policy is the plugin's .conf" cmp "$ni/policy.json" "$ni/conf.d/50-gotune.conf"
+check "nri-install: it says the plugin registered and subscribed" grep -q 'registered as 50-gotune in .* subscribed to CreateContainer' "$ni/out"
+check "nri-install: the plugin's start-up lines are in log_file" \
+	jq -es 'any(.[]; .entry == "nri" and (.msg | test("registered as 50-gotune")))' "$ni/log.json"
+"$hook" nri-install --plugin-dir "$ni/plugins" --conf-dir "$ni/conf.d" --check >"$ni/out" 2>&1
+ok $? "nri-install --check: an installed plugin checks out"
+printf '{"gomemlimit":{"ratio":"lots"}}\n' >"$ni/bad.json"
+"$hook" nri-install --plugin-dir "$ni/p2" --conf-dir "$ni/c2" --policy "$ni/bad.json" >/dev/null 2>"$ni/err"
+ok $(( $? != 1 )) "nri-install: a bad policy is refused (exit 1)"
+check "nri-install: ... with the key named, and no link made" \
+	sh -c "grep -q ratio '$ni/err' && test ! -e '$ni/p2/50-gotune'"
+"$hook" nri-install --plugin-dir "$ni/p3" --conf-dir "$ni/c3" --binary /bin/true >/dev/null 2>"$ni/err"
+ok $(( $? != 1 )) "nri-install: a binary that does not register fails the install"
+check "nri-install: ... and the link it made is removed again" \
+	sh -c "test ! -e '$ni/p3/50-gotune' && test ! -L '$ni/p3/50-gotune' && grep -q 'link was removed' '$ni/err'"
+ln -s "$ni/nonexistent" "$ni/plugins/60-gotune"
+"$hook" nri-install --plugin-dir "$ni/plugins" --idx 60 --check >/dev/null 2>"$ni/err"
+ok $(( $? != 1 )) "nri-install --check: a dangling link fails"
+install -m 0777 "$hook" "$ni/loose-hook"
+"$hook" nri-install --plugin-dir "$ni/p4" --conf-dir "$ni/c4" --binary "$ni/loose-hook" >/dev/null 2>"$ni/err"
+ok $(( $? != 1 )) "nri-install: a binary others may write is refused"
 
 # real fixtures through precreate: output parses and differs only in env
 shopt -s nullglob

@@ -910,3 +910,262 @@ gt_containerd_stop() {
 	rmdir "/run/containerd/runc/$GT_CTRD_NS" 2>/dev/null
 	return 0
 }
+
+# ----------------------------------------------- containerd 2.x, with CRI
+
+# gt_readme_line PREFIX: the first line of README.md that starts with
+# PREFIX (the commands the README shows are the ones the tests run; a test
+# substitutes only its private paths). Bails out when there is none.
+gt_readme_line() {
+	local l
+	l=$(awk -v p="$1" '{ sub(/^[ \t]+/, "") } index($0, p) == 1 { print; exit }' "$GT_SRCDIR/README.md")
+	[ -n "$l" ] || bail_out "README.md has no line starting with '$1'"
+	printf '%s\n' "$l"
+}
+
+# gt_containerd2_init: find the pinned containerd 2.x and crictl (.ci/pins,
+# built by `.ci/deps test`); skips the script, saying why, when they are
+# not there. Sets GT_CTRD2_BIN and GT_CRICTL_BIN.
+gt_containerd2_init() {
+	# shellcheck source=/dev/null # .ci/pins: the pinned versions
+	. "$GT_SRCDIR/.ci/pins"
+	GT_CTRD2_BIN=$CONTAINERD2_BIN
+	GT_CRICTL_BIN=$CRICTL_BIN/crictl
+	local b
+	for b in containerd containerd-shim-runc-v2 ctr; do
+		[ -x "$GT_CTRD2_BIN/$b" ] ||
+			skip_all "containerd $CONTAINERD2_VERSION not built here ($GT_CTRD2_BIN/$b; .ci/deps test builds it)"
+	done
+	[ -x "$GT_CRICTL_BIN" ] || skip_all "crictl $CRICTL_VERSION not built here ($GT_CRICTL_BIN; .ci/deps test builds it)"
+	GT_CTRD2_DIR=$GT_TMP/ctrd2
+	mkdir -p "$GT_CTRD2_DIR/logs" "$GT_CTRD2_DIR/nri/plugins" "$GT_CTRD2_DIR/nri/conf.d"
+	GT_CTRD2_SOCK=$GT_CTRD2_DIR/containerd.sock
+	GT_NRI_SOCK=$GT_CTRD2_DIR/nri/nri.sock
+	printf 'runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 30\n' \
+		"$GT_CTRD2_SOCK" "$GT_CTRD2_SOCK" >"$GT_CTRD2_DIR/crictl.yaml"
+	GT_CRICTL=("$GT_CRICTL_BIN" --config "$GT_CTRD2_DIR/crictl.yaml")
+	GT_CTR2=("$GT_CTRD2_BIN/ctr" -a "$GT_CTRD2_SOCK" -n k8s.io)
+	gt_defer gt_containerd2_stop
+}
+
+# gt_containerd2_config [BINARYNAME]: containerd's config (version 3, valid
+# for 2.0 to 2.4): root, state, sockets, runc's state and NRI's socket and
+# plugin dirs under GT_CTRD2_DIR; NRI on with the settings of
+# hook/nri/containerd-nri.toml; the CRI plugin serving host-network pods
+# (no CNI), its sandbox image the local gotune.test/pause:1;
+# restrict_oom_score_adj because root here lacks CAP_SYS_RESOURCE. With
+# BINARYNAME, runc is that binary (the wrapper).
+gt_containerd2_config() {
+	local d=$GT_CTRD2_DIR nri
+	# The NRI section exactly as shipped, with this run's paths.
+	nri=$(sed -e "s#/var/run/nri/nri.sock#$GT_NRI_SOCK#" -e "s#/opt/nri/plugins#$d/nri/plugins#" \
+		-e "s#/etc/nri/conf.d#$d/nri/conf.d#" -e '/^#/d' "$GT_SRCDIR/hook/nri/containerd-nri.toml")
+	cat >"$d/config.toml" <<-EOT
+		version = 3
+		root = "$d/root"
+		state = "$d/state"
+		temp = "$d/tmp"
+		disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
+		  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.blockfile",
+		  "io.containerd.snapshotter.v1.erofs", "io.containerd.differ.v1.erofs",
+		  "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing",
+		  "io.containerd.internal.v1.opt"]
+
+		[grpc]
+		  address = "$GT_CTRD2_SOCK"
+		[ttrpc]
+		  address = "$GT_CTRD2_SOCK.ttrpc"
+		[metrics]
+		  address = ""
+
+		[plugins."io.containerd.cri.v1.images"]
+		  snapshotter = "overlayfs"
+		  [plugins."io.containerd.cri.v1.images".pinned_images]
+		    sandbox = "gotune.test/pause:1"
+
+		[plugins."io.containerd.cri.v1.runtime"]
+		  restrict_oom_score_adj = true
+		  [plugins."io.containerd.cri.v1.runtime".cni]
+		    bin_dirs = ["$d/cni/bin"]
+		    conf_dir = "$d/cni/conf"
+		  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+		    Root = "$d/runc"
+		    BinaryName = "${1:-}"
+
+		[plugins."io.containerd.grpc.v1.cri"]
+		  stream_server_address = "127.0.0.1"
+
+		$nri
+	EOT
+}
+
+# gt_containerd2_start: start (or restart) containerd with the current
+# config, the pinned shim first on its PATH; waits until CRI answers.
+# Its log accumulates in GT_CTRD2_DIR/containerd.log.
+gt_containerd2_start() {
+	local d=$GT_CTRD2_DIR up=0
+	env PATH="$GT_CTRD2_BIN:$PATH" "$GT_CTRD2_BIN/containerd" --config "$d/config.toml" --log-level info \
+		</dev/null >>"$d/containerd.log" 2>&1 &
+	GT_CTRD2_PID=$!
+	for _ in $(seq 150); do
+		if timeout 5 "${GT_CRICTL[@]}" info >/dev/null 2>&1; then
+			up=1
+			break
+		fi
+		kill -0 "$GT_CTRD2_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	[ "$up" -eq 1 ] && return 0
+	tap_diag_file "containerd log" "$d/containerd.log" 40
+	return 1
+}
+
+# gt_containerd2_halt: stop containerd (SIGTERM, then SIGKILL), leaving
+# pods and shims as a restart would find them.
+gt_containerd2_halt() {
+	[ -n "${GT_CTRD2_PID:-}" ] || return 0
+	kill -TERM "$GT_CTRD2_PID" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$GT_CTRD2_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$GT_CTRD2_PID" 2>/dev/null
+	wait "$GT_CTRD2_PID" 2>/dev/null
+	GT_CTRD2_PID=
+	return 0
+}
+
+# gt_containerd2_stop: remove every pod of this run, stop containerd, end
+# any shim or plugin still serving this run (found by its paths).
+gt_containerd2_stop() {
+	local p
+	if [ -n "${GT_CTRD2_PID:-}" ]; then
+		for p in $(timeout 10 "${GT_CRICTL[@]}" pods -q 2>/dev/null); do
+			timeout 20 "${GT_CRICTL[@]}" stopp "$p" >/dev/null 2>&1
+			timeout 20 "${GT_CRICTL[@]}" rmp -f "$p" >/dev/null 2>&1
+		done
+	fi
+	gt_containerd2_halt
+	grep -lsF -- "$GT_CTRD2_DIR" /proc/[0-9]*/cmdline | cut -d/ -f3 |
+		while read -r p; do kill -KILL "$p" 2>/dev/null; done
+	return 0
+}
+
+# gt_containerd2_images ROOTFS: import ROOTFS (entrypoint /witness) as
+# gotune.test/witness:1 and a busybox sleeper as the sandbox image
+# gotune.test/pause:1, into containerd's k8s.io namespace (no registry).
+gt_containerd2_images() {
+	local p=$GT_CTRD2_DIR/pause-rootfs
+	mkdir -p "$p/bin" "$p/proc" "$p/dev" "$p/sys" "$p/etc"
+	cp /bin/busybox "$p/bin/busybox"
+	ln -sf busybox "$p/bin/sleep"
+	python3 "$GT_LIBDIR/oci_archive.py" "$p" gotune.test/pause:1 "$GT_CTRD2_DIR/pause.tar" \
+		/bin/sleep 2147483647 || return 1
+	python3 "$GT_LIBDIR/oci_archive.py" "$1" gotune.test/witness:1 "$GT_CTRD2_DIR/witness.tar" /witness || return 1
+	timeout 120 "${GT_CTR2[@]}" images import "$GT_CTRD2_DIR/pause.tar" >"$GT_CTRD2_DIR/import.log" 2>&1 &&
+		timeout 120 "${GT_CTR2[@]}" images import "$GT_CTRD2_DIR/witness.tar" >>"$GT_CTRD2_DIR/import.log" 2>&1
+}
+
+# gt_crictl_run NAME ENTRY [--pod-ann K=V]... [--ann K=V]... [--no-limits]:
+# a host-network pod with one container running ENTRY (0.5 CPU, 200 MiB
+# unless --no-limits), created with crictl runp, create and start; waits
+# for the container to exit, then writes its output (from the CRI log) to
+# GT_TMP/runs/NAME.out, its exit code to NAME.rc and crictl's errors to
+# NAME.err; the pod is removed. The wall time of runp+create+start is in
+# NAME.ms.
+gt_crictl_run() {
+	local name=$1 entry=$2 limits=true
+	shift 2
+	local pann=() cann=() r=$GT_TMP/runs/$name d=$GT_CTRD2_DIR pod cid st=
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--pod-ann) pann+=("$2"); shift 2 ;;
+		--ann) cann+=("$2"); shift 2 ;;
+		--no-limits) limits=false; shift ;;
+		*) bail_out "gt_crictl_run: unknown option $1" ;;
+		esac
+	done
+	jq -n --arg name "$name" --arg uid "$GT_ID-$name" --arg logs "$d/logs/$name" \
+		--argjson ann "$(gt_json_map ${pann[@]+"${pann[@]}"})" '{
+		metadata: {name: $name, namespace: "gotune-e2e", uid: $uid},
+		log_directory: $logs,
+		linux: {security_context: {namespace_options: {network: 2}}},
+		annotations: $ann}' >"$r.pod.json"
+	jq -n --arg entry "$entry" --argjson limits "$limits" \
+		--argjson quota "$GT_CPU_QUOTA" --argjson period "$GT_CPU_PERIOD" --argjson mem "$GT_MEM_LIMIT" \
+		--argjson ann "$(gt_json_map ${cann[@]+"${cann[@]}"})" '{
+		metadata: {name: "witness"},
+		image: {image: "gotune.test/witness:1"},
+		command: [$entry],
+		log_path: "witness.log",
+		annotations: $ann,
+		linux: {resources: (if $limits then {cpu_period: $period, cpu_quota: $quota,
+			memory_limit_in_bytes: $mem} else {} end)}}' >"$r.ctr.json"
+	: >"$r.err"
+	local t0 t1
+	t0=$(date +%s%N)
+	printf 'crictl runp %s; create; start\n' "$r.pod.json" >"$r.cmd"
+	if pod=$(timeout -k 5 "$GT_TIMEOUT" "${GT_CRICTL[@]}" runp "$r.pod.json" 2>>"$r.err") &&
+		cid=$(timeout -k 5 "$GT_TIMEOUT" "${GT_CRICTL[@]}" create "$pod" "$r.ctr.json" "$r.pod.json" 2>>"$r.err") &&
+		timeout -k 5 "$GT_TIMEOUT" "${GT_CRICTL[@]}" start "$cid" >/dev/null 2>>"$r.err"; then
+		t1=$(date +%s%N)
+		echo $(((t1 - t0) / 1000000)) >"$r.ms"
+		for _ in $(seq 150); do
+			st=$(timeout 10 "${GT_CRICTL[@]}" inspect -o json "$cid" 2>/dev/null | jq -r '.status.state + " " + (.status.exitCode|tostring)')
+			[ "${st%% *}" = CONTAINER_EXITED ] && break
+			sleep 0.2
+		done
+		if [ "${st%% *}" = CONTAINER_EXITED ]; then
+			echo "${st#* }" >"$r.rc"
+		else
+			echo "container state: $st" >>"$r.err"
+			echo 124 >"$r.rc"
+		fi
+	else
+		echo 1 >"$r.rc"
+		date +%s%N | awk -v t0="$t0" '{ printf "%d\n", ($1 - t0) / 1000000 }' >"$r.ms"
+	fi
+	# CRI log lines: TIMESTAMP STREAM TAG MESSAGE
+	cut -d' ' -f4- "$d/logs/$name/witness.log" >"$r.out" 2>/dev/null || : >"$r.out"
+	if [ -n "${pod:-}" ]; then
+		timeout 30 "${GT_CRICTL[@]}" stopp "$pod" >/dev/null 2>&1
+		timeout 30 "${GT_CRICTL[@]}" rmp -f "$pod" >/dev/null 2>&1
+	fi
+	return 0
+}
+
+# gt_plan_expect NAME [K=V annotation...]: the checks that say the witness
+# saw what `gotune-hook plan --json` plans for a spec with the same
+# limits (0.5 CPU, 200 MiB) and annotations and no image to inspect (NRI
+# answers before the image is mounted): GOMAXPROCS and GOMEMLIMIT as
+# planned (set) or absent (any other decision), and the Go runtime's view.
+gt_plan_expect() {
+	local spec=$GT_TMP/runs/$1.plan-spec.json mp ml
+	jq -n --argjson quota "$GT_CPU_QUOTA" --argjson period "$GT_CPU_PERIOD" --argjson mem "$GT_MEM_LIMIT" \
+		--argjson ann "$(gt_json_map "${@:2}")" '{ociVersion: "1.0.2",
+		process: {args: ["/witness"], env: []}, root: {path: "no-rootfs"},
+		annotations: $ann,
+		linux: {resources: {cpu: {quota: $quota, period: $period}, memory: {limit: $mem}}}}' >"$spec"
+	[ -f "$GT_TMP/policy-empty.json" ] || printf '{}\n' >"$GT_TMP/policy-empty.json"
+	"$GOTUNE_HOOK" plan --json --policy "${GT_PLAN_POLICY:-$GT_TMP/policy-empty.json}" "$spec" \
+		>"$GT_TMP/runs/$1.plan.json" 2>"$GT_TMP/runs/$1.plan.err" || true
+	mp=$(jq -r 'if .vars.GOMAXPROCS.action == "set" then .vars.GOMAXPROCS.value else "" end' "$GT_TMP/runs/$1.plan.json")
+	ml=$(jq -r 'if .vars.GOMEMLIMIT.action == "set" then .vars.GOMEMLIMIT.value else "" end' "$GT_TMP/runs/$1.plan.json")
+	printf '%s\n' "ENV_GOMAXPROCS=$mp" "ENV_GOMEMLIMIT=$ml"
+	[ -n "$mp" ] && printf '%s\n' "GOMAXPROCS=$mp"
+	if [ -n "$ml" ]; then
+		printf '%s\n' "MEMLIMIT=$(gt_memlimit_bytes "$ml")"
+	else
+		printf '%s\n' "MEMLIMIT=$GT_UNSET_MEMLIMIT"
+	fi
+}
+
+# gt_memlimit_bytes VALUE: a GOMEMLIMIT value (180MiB, 188743680B, ...) in bytes.
+gt_memlimit_bytes() {
+	local v=$1 n
+	n=${v%%[!0-9]*}
+	case ${v#"$n"} in
+	KiB) echo $((n << 10)) ;; MiB) echo $((n << 20)) ;; GiB) echo $((n << 30)) ;; TiB) echo $((n << 40)) ;;
+	*) echo "$n" ;;
+	esac
+}

@@ -76,6 +76,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			bool more;
 			gt_nri_synchronize_more(rq.payload, rq.len, &more, &err);
 			gt_err_free(&err);
+			/* nri-install's side: what a plugin sends a runtime. */
+			char name[256], idx[16];
+			gt_nri_register_decode(rq.payload, rq.len, name, sizeof(name), idx, sizeof(idx), &err);
+			gt_err_free(&err);
+			uint32_t events;
+			gt_nri_configure_response_decode(rq.payload, rq.len, &events, &err);
+			gt_err_free(&err);
 			struct gt_pb_writer resp;
 			gt_pb_writer_init(&resp, GT_TTRPC_MSG_MAX);
 			gt_ttrpc_response_encode(&resp, 0, NULL, out.data, out.len);

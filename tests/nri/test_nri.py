@@ -169,6 +169,54 @@ try:
         print("ok %d # SKIP protoc not installed (Debian protobuf-compiler)" % (n + 1))
         globals()["n"] += 1
 
+    # NRI v0.12 (containerd 2.2 to 2.4): the fields api.proto gained since
+    # v0.4, every one set, and the new Plugin methods. The plugin must skip
+    # what it does not know, answer as it answers v0.4, and put nothing in
+    # its answer that an older runtime would not take.
+    code, _, out, _ = c.call("Configure", P.f_str(2, "containerd") + P.f_str(3, "v2.4.2") +
+                             P.f_varint(4, 5000) + P.f_varint(5, 2000) + P.f_str(6, "v0.12.3"))
+    ok(code == 0 and P.fields(out, 2) == [8], "a v0.12 Configure (timeouts, NRI_version) -> events 0x8 alone",
+       (code, P.parse(out) if out else out))
+    base = P.create_request(pod={"annotations": {"gotune.io/gogc": "100"}},
+                            container={"quota": 50000, "period": 100000, "memory": mem})
+    code, _, want_out, _ = c.call("CreateContainer", base)
+    pod12 = P.f_str(10, "10.0.0.7") + P.f_str(10, "fd00::7")
+    ctr12 = (P.f_varint(14, 1764633600000000000) + P.f_varint(15, 1) + P.f_varint(16, 2) +
+             P.f_varint(17, 1) + P.f_str(18, "Completed") + P.f_str(19, "done") +
+             P.f_bytes(20, P.f_str(1, "vendor.com/dev=0")) +
+             P.f_bytes(21, P.f_varint(1, 1000) + P.f_varint(2, 1000) + P.f_varint(3, 10)) +
+             P.f_bytes(22, P.f_str(1, "registry.k8s.io/app:1") + P.f_str(2, "sha256:" + "a" * 64) +
+                       P.f_str(3, "sha256:" + "b" * 64)))
+    linux12 = (P.f_bytes(6, P.f_varint(1, 2) + P.f_varint(2, 4)) +
+               P.f_bytes(7, P.f_varint(1, 2) + P.f_str(2, "profiles/x.json")) +
+               P.f_bytes(8, P.f_str(1, "SCMP_ACT_ERRNO") + P.f_str(3, "SCMP_ARCH_X86_64")) +
+               P.map_entry(9, "net.ipv4.ip_forward", "1") +
+               P.f_bytes(10, P.f_str(1, "eth1") + P.f_bytes(2, P.f_str(1, "net1"))) +
+               P.f_bytes(11, P.f_varint(1, 1) + P.f_varint(2, 5)) +
+               P.f_bytes(12, P.f_bytes(1, P.f_str(1, "gold"))))
+    pids = P.f_bytes(3, P.f_bytes(8, P.f_varint(1, 100)))
+    # Appended fields of a message merge with the earlier ones (protobuf):
+    # the same request as base, with every v0.12 field besides.
+    req12 = base + P.f_bytes(1, pod12) + P.f_bytes(2, ctr12 + P.f_bytes(11, linux12 + pids))
+    code, msg, out, _ = c.call("CreateContainer", req12)
+    ok(code == 0 and out == want_out and out != b"",
+       "a v0.12 CreateContainer (pod ips, container 14-22, linux 6-12, pids) -> the v0.4 answer, byte for byte",
+       (code, msg, out, want_out))
+    top = sorted(set(num for num, _, _ in P.parse(out)))
+    adj_fields = sorted(set(num for a in P.fields(out, 1) for num, _, _ in P.parse(a)))
+    ok(top == [1] and adj_fields == [4],
+       "the answer holds only adjust.env (fields v0.2 defined), nothing a v0.4 runtime would refuse",
+       (top, adj_fields))
+    for m in ("RunPodSandbox", "UpdatePodSandbox", "PostUpdatePodSandbox", "StopPodSandbox", "RemovePodSandbox",
+              "PostCreateContainer", "StartContainer", "PostStartContainer", "PostUpdateContainer",
+              "RemoveContainer", "ValidateContainerAdjustment"):
+        code, msg, out, _ = c.call(m, req12)
+        if code != 12:
+            break
+    ok(code == 12, "v0.12 methods it did not subscribe to -> Unimplemented, the connection kept", (m, code, msg))
+    code, _, out, _ = c.call("CreateContainer", base)
+    ok(code == 0 and out == want_out, "... and the next CreateContainer is answered as before")
+
     ok(all(sz <= P.FRAME_MAX for sz in c.frames_in), "every frame the plugin sent is <= 4096 bytes",
        max(c.frames_in))
     ok(c.plugin_streams == [1], "the plugin's own calls use odd stream ids from 1", c.plugin_streams)
@@ -293,6 +341,32 @@ except subprocess.TimeoutExpired:
     child.kill()
     rc = None
 ok(rc == 0, "... and exits 0 when the runtime closes it", rc)
+
+# Started by the runtime with a corrupt policy file: it must still register
+# (NRI <= v0.6 stops the runtime when a pre-installed plugin does not).
+bad = os.path.join(work, "bad-policy.json")
+with open(bad, "w") as f:
+    f.write('{ "gomemlimit": ')
+a, b = socket.socketpair()
+env = {"NRI_PLUGIN_SOCKET": "3", "NRI_PLUGIN_NAME": "gotune", "NRI_PLUGIN_IDX": "50", "GOTUNE_POLICY": bad}
+child = subprocess.Popen([HOOK, "nri"], pass_fds=(3, b.fileno()), env=env, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: os.dup2(b.fileno(), 3))
+b.close()
+c = P.Conn(a)
+try:
+    name, idx, events, _ = c.handshake()
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={"memory": 1 << 30}))
+    ok(events == 0x8 and env_of(out) == {"GOMEMLIMIT": str((1 << 30) * 9 // 10)},
+       "runtime-started with a corrupt policy file: registers anyway, with the defaults", env_of(out))
+except Exception as e:  # noqa: BLE001
+    ok(False, "runtime-started with a corrupt policy file: registers anyway, with the defaults", repr(e))
+c.close()
+try:
+    child.wait(timeout=5)
+except subprocess.TimeoutExpired:
+    child.kill()
+err = child.stderr.read().decode(errors="replace")
+ok("bad-policy.json" in err and "built-in defaults" in err, "... and says why", err[-500:])
 
 shutil.rmtree(work, ignore_errors=True)
 print("1..%d" % n)
