@@ -30,6 +30,8 @@ static void collect_item(void *ctx, struct gt_span elem)
 	c->items[c->n++] = elem;
 }
 
+static int parse_env(struct gt_spec *spec, yajl_val proc, gt_err_t *err);
+
 int gt_spec_parse(struct gt_spec *spec, const char *text, size_t len, gt_err_t *err)
 {
 	memset(spec, 0, sizeof(*spec));
@@ -51,11 +53,37 @@ int gt_spec_parse(struct gt_spec *spec, const char *text, size_t len, gt_err_t *
 	if (text[spec->process.start] != '{')
 		return gt_error(err, 0, "spec process is not an object");
 
-	yajl_val proc = NULL, env = NULL;
+	yajl_val proc = NULL;
 	if (gt_json_get(spec->tree, "process", &proc) != 1)
 		return gt_error(err, 0, "spec: process found by the scan but not by yajl");
+	return parse_env(spec, proc, err);
+}
+
+int gt_spec_parse_process(struct gt_spec *spec, const char *text, size_t len, gt_err_t *err)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->text = text;
+	spec->len = len;
+	if (len > GT_SPEC_MAX_BYTES)
+		return gt_error(err, 0, "process is %zu bytes, more than the %u allowed", len, GT_SPEC_MAX_BYTES);
+	if (gt_json_parse(text, len, "process", &spec->tree, err) < 0)
+		return -1;
+	if (!YAJL_IS_OBJECT(spec->tree))
+		return gt_error(err, 0, "process is not a JSON object");
+	spec->process.start = gt_json_skip_ws(text, len, 0);
+	spec->process.end = gt_json_value_end(text, len, spec->process.start);
+	return parse_env(spec, spec->tree, err);
+}
+
+/* process.env of spec->text, whose process object is proc in the tree and
+ * spec->process in the text. */
+static int parse_env(struct gt_spec *spec, yajl_val proc, gt_err_t *err)
+{
+	const char *text = spec->text;
+	size_t len = spec->len;
+	yajl_val env = NULL;
 	int got = gt_json_get(proc, "env", &env);
-	n = gt_json_member(text, len, spec->process.start, "env", &spec->env_span);
+	unsigned n = gt_json_member(text, len, spec->process.start, "env", &spec->env_span);
 	if (got < 0 || n > 1)
 		return gt_error(err, 0, "spec has duplicate process.env keys");
 	/* The byte scan and yajl must agree before anything is spliced. */

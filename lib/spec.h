@@ -33,6 +33,9 @@ struct gt_spec {
  * too large or too deep, on a spec without a process object, or on an env
  * that is not an array of strings. */
 int gt_spec_parse(struct gt_spec *spec, const char *text, size_t len, gt_err_t *err);
+/* The same for a process object alone (what `runc exec --process FILE`
+ * reads): the root is the process, and rendering edits its env. */
+int gt_spec_parse_process(struct gt_spec *spec, const char *text, size_t len, gt_err_t *err);
 void gt_spec_free(struct gt_spec *spec);
 #define cleanup_spec __attribute__((cleanup(gt_spec_free)))
 

@@ -49,6 +49,39 @@ struct mark {
 	const char *was[GT_NVARS];	/* the container's value before, NULL if none */
 };
 
+static void read_mark(const struct gt_spec *spec, struct mark *m);
+
+int gt_tune_exec_edits(const struct gt_spec *config, const char *const *env, size_t n_env, struct gt_env_edit *out,
+		       size_t *n_out, gt_err_t *err)
+{
+	struct mark m;
+	read_mark(config, &m);
+	*n_out = 0;
+	for (int v = 0; v < GT_NVARS; v++) {
+		if (m.wrote[v] == NULL)
+			continue;
+		size_t klen = strlen(gt_var_names[v]);
+		long c = gt_env_find(config->env, config->n_env, gt_var_names[v]);
+		if (c < 0 || strcmp(config->env[c] + klen + 1, m.wrote[v]) != 0)
+			continue;	/* the container's value is the user's now */
+		long p = gt_env_find(env, n_env, gt_var_names[v]);
+		/* A process with the container's value from before gotune (an
+		 * engine that builds the exec env from its own copy of the
+		 * image's) gets what the container got; one with a value of
+		 * its own keeps it. */
+		if (p >= 0 && (m.was[v] == NULL || strcmp(env[p] + klen + 1, m.was[v]) != 0))
+			continue;
+		char *entry = NULL;
+		if (asprintf(&entry, "%s=%s", gt_var_names[v], m.wrote[v]) < 0) {
+			while (*n_out > 0)
+				free(out[--*n_out].entry);
+			return gt_error(err, ENOMEM, "exec env");
+		}
+		out[(*n_out)++] = (struct gt_env_edit){ p >= 0 ? (size_t)p : GT_ENV_APPEND, entry };
+	}
+	return 0;
+}
+
 static void read_mark(const struct gt_spec *spec, struct mark *m)
 {
 	memset(m, 0, sizeof(*m));

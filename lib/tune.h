@@ -39,4 +39,14 @@ int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, c
 void gt_tune_limits(const struct gt_spec *spec, const struct gt_host *host, const struct gt_settings *settings,
 		    struct gt_limits *limits, struct gt_notes *notes);
 
+/* For a process exec'd into a container whose config gotune tuned (its
+ * GT_TUNE_MARK record): the edits of the process env (env, n_env) that
+ * give it the variables the container got. A variable the container's
+ * config no longer holds as gotune wrote it is left out, and so is one the
+ * process sets to a value of its own; one it sets to the container's value
+ * from before gotune is replaced. out has room for GT_NVARS edits, whose
+ * entries the caller frees. */
+int gt_tune_exec_edits(const struct gt_spec *config, const char *const *env, size_t n_env, struct gt_env_edit *out,
+		       size_t *n_out, gt_err_t *err);
+
 #endif

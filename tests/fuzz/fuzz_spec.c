@@ -1,5 +1,7 @@
 /* Spec parse and rewrite: whatever parses must render, the output must
- * parse again, and every byte outside process.env must be unchanged. */
+ * parse again, and every byte outside process.env must be unchanged. The
+ * input is also an exec's process file for the config the wrapper wrote
+ * from it: what the wrapper's exec renders must parse. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	gt_err_free(&err);
 	gt_tune_free(&t);
+
+	struct gt_tune tm = { .mark = true };
+	if (gt_tune_spec(text, size, &p, &host, NULL, &tm, &err) == 0 && tm.changed) {
+		struct gt_spec cfg, proc;
+		struct gt_env_edit ed[GT_NVARS];
+		size_t n = 0;
+		if (gt_spec_parse(&cfg, tm.out.data, tm.out.len, &err) != 0)
+			abort(); /* the wrapper's output must parse */
+		if (gt_spec_parse_process(&proc, text, size, &err) == 0 &&
+		    gt_tune_exec_edits(&cfg, proc.env, proc.n_env, ed, &n, &err) == 0 && n > 0) {
+			struct gt_buf pb = { 0 };
+			struct gt_spec again;
+			if (gt_spec_render(&proc, ed, n, &pb, &err) != 0 ||
+			    gt_spec_parse_process(&again, pb.data, pb.len, &err) != 0)
+				abort(); /* an exec process gotune rendered must parse */
+			gt_spec_free(&again);
+			gt_buf_free(&pb);
+		}
+		for (size_t i = 0; i < n; i++)
+			free(ed[i].entry);
+		gt_spec_free(&proc);
+		gt_spec_free(&cfg);
+	}
+	gt_err_free(&err);
+	gt_tune_free(&tm);
 	free(text);
 	return 0;
 }

@@ -29,7 +29,9 @@ seed() { # TARGET: a corpus dir with seeds
 	local d=$work/corpus-$1
 	mkdir -p "$d"
 	case $1 in
-	spec) cp tests/fixtures/*.json tests/fuzz/regressions/spec-* "$d/" ;;
+	spec) cp tests/fixtures/*.json tests/fuzz/regressions/spec-* "$d/"
+		# both a spec and an exec process file (the wrapper's exec path)
+		printf '{"env":["PATH=/bin","GODEBUG=a=1"],"args":["sh"],"process":{"env":["GODEBUG=a=1"]},"linux":{"resources":{"cpu":{"quota":50000},"memory":{"limit":209715200}}}}' >"$d/exec1" ;;
 	policy) cp schema/policy.example.json "$d/"; echo '{"gomaxprocs":{"rounding":"floor"},"prewarm":{"files":["/a"]}}' >"$d/p1" ;;
 	state) printf '{"ociVersion":"1.0.2","id":"x","status":"creating","pid":1,"bundle":"/b"}' >"$d/s1"
 		printf 'gotune-profile 1\nentry /bin/app\t100\t5\nfile /lib/libc.so.6\t8192\t7\t0+4096,4096+100\n' >"$d/p1" ;;

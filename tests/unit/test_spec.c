@@ -119,6 +119,8 @@ static void tune_case(const char *name, const char *text, const char *want_out)
 
 /* Tunes with the wrapper's record on (t.mark) and returns the output (or
  * the input when unchanged) in out. */
+static void exec_cases(void);
+
 static void tune_marked(const char *text, const struct gt_policy *p, char *out, size_t outsz)
 {
 	struct gt_tune t = { .mark = true };
@@ -212,6 +214,57 @@ static void reused_bundle(void)
 	tune_marked(out1, &p, out2, sizeof(out2));
 	ok(strstr(out2, "\"env\":[\"GODEBUG=gctrace=1\"]") != NULL && strstr(out2, "{\"gotune.io/env\":{},") == out2,
 	   "policy without the key: the user's GODEBUG restored, the record emptied: %s", out2);
+
+	exec_cases();
+}
+
+/* An exec'd process gets what the container got, from the record. */
+static void exec_case(const char *config, const char *process, const char *want, const char *name)
+{
+	struct gt_spec c, pr;
+	gt_err_t err = NULL;
+	struct gt_buf out = { 0 };
+	char got[4096] = "";
+	struct gt_env_edit e[GT_NVARS];
+	size_t n = 0;
+	if (gt_spec_parse(&c, config, strlen(config), &err) < 0 ||
+	    gt_spec_parse_process(&pr, process, strlen(process), &err) < 0 ||
+	    gt_tune_exec_edits(&c, pr.env, pr.n_env, e, &n, &err) < 0)
+		snprintf(got, sizeof(got), "error: %s", gt_err_msg(err));
+	else if (n == 0)
+		snprintf(got, sizeof(got), "%s", process);
+	else if (gt_spec_render(&pr, e, n, &out, &err) < 0)
+		snprintf(got, sizeof(got), "error: %s", gt_err_msg(err));
+	else
+		snprintf(got, sizeof(got), "%s", out.data);
+	for (size_t i = 0; i < n; i++)
+		free(e[i].entry);
+	is_str(got, want, "%s", name);
+	gt_buf_free(&out);
+	gt_err_free(&err);
+	gt_spec_free(&c);
+	gt_spec_free(&pr);
+}
+
+static void exec_cases(void)
+{
+	const char *cfg = "{\"gotune.io/env\":{\"GOMAXPROCS\":{\"wrote\":\"1\"},\"GOMEMLIMIT\":{\"wrote\":\"180MiB\"},"
+			  "\"GODEBUG\":{\"wrote\":\"a=1,madvdontneed=1\",\"was\":\"a=1\"}},\"process\":{\"env\":"
+			  "[\"PATH=/bin\",\"GODEBUG=a=1,madvdontneed=1\",\"GOMAXPROCS=1\",\"GOMEMLIMIT=180MiB\"]}}";
+	exec_case(cfg, "{\"args\":[\"sh\"],\"env\":[\"PATH=/bin\",\"GODEBUG=a=1\"],\"cwd\":\"/\"}",
+		  "{\"args\":[\"sh\"],\"env\":[\"PATH=/bin\",\"GODEBUG=a=1,madvdontneed=1\",\"GOMAXPROCS=1\","
+		  "\"GOMEMLIMIT=180MiB\"],\"cwd\":\"/\"}",
+		  "exec: Docker's env (the image's GODEBUG) gets the container's variables");
+	exec_case(cfg, "{\"args\":[\"sh\"],\"env\":[\"GOMAXPROCS=4\",\"GODEBUG=x=2\"]}",
+		  "{\"args\":[\"sh\"],\"env\":[\"GOMAXPROCS=4\",\"GODEBUG=x=2\",\"GOMEMLIMIT=180MiB\"]}",
+		  "exec: the process's own values kept");
+	exec_case(cfg, "{\"args\":[\"sh\"]}", "{\"env\":[\"GOMAXPROCS=1\",\"GOMEMLIMIT=180MiB\",\"GODEBUG=a=1,madvdontneed=1\"],"
+		  "\"args\":[\"sh\"]}", "exec: a process without env gets one, with the GODEBUG the container got");
+	const char *changed = "{\"gotune.io/env\":{\"GOMAXPROCS\":{\"wrote\":\"1\"}},\"process\":{\"env\":"
+			      "[\"GOMAXPROCS=3\"]}}";
+	exec_case(changed, "{\"env\":[]}", "{\"env\":[]}", "exec: a value the user changed since is not gotune's");
+	exec_case("{\"process\":{\"env\":[\"GOMAXPROCS=1\"]}}", "{\"env\":[]}", "{\"env\":[]}",
+		  "exec: no record (gotune did not write it): nothing added");
 }
 
 int main(int argc, char *argv[])
