@@ -1,6 +1,7 @@
 /* The runc-compatible wrapper: on create/run it tunes <bundle>/config.json
- * in place, then every subcommand execs the real runtime with the same
- * arguments. Errors of ours never keep the runtime from running. */
+ * in place, on exec it gives the process the container's tuning
+ * (runtime_exec.c), then every subcommand execs the real runtime. Errors
+ * of ours never keep the runtime from running. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,6 +23,7 @@
 #include "hostinfo.h"
 #include "log.h"
 #include "runtime_args.h"
+#include "runtime_exec.h"
 #include "spec.h"
 #include "tune.h"
 
@@ -263,6 +265,8 @@ static int run_wrapper(const char *policy_path, const char *runtime_path, const 
 
 	if (ra.tunes && policy_rc == 0 && ra.refuse == NULL)
 		replay_detached(&ra, &policy);
+	if (ra.exec && policy_rc == 0 && policy.settings.enabled)
+		argv = hook_exec_tune(&ra, runtime, argc, argv, &policy, &t0);
 
 	argv[0] = runtime;
 	execv(runtime, argv);

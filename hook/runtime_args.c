@@ -16,6 +16,13 @@ static const char *const create_with_value[] = {
 	"--console-socket", "--pid-file", "--preserve-fds", "--pidfd-socket", NULL,
 };
 
+/* Options of exec that take a separate value (runc 1.1, crun 1.8); --env
+ * and --process are read on their own. */
+static const char *const exec_with_value[] = {
+	"--console-socket", "--pidfd-socket", "--pid-file", "--cwd", "--user", "-u", "--additional-gids", "-g",
+	"--process-label", "--apparmor", "--cap", "-c", "--preserve-fds", "--cgroup", NULL,
+};
+
 static bool in(const char *const *list, const char *s)
 {
 	for (; *list != NULL; list++)
@@ -94,6 +101,55 @@ static bool bundle_or_config(int argc, char *const argv[], int *i, struct gt_rt_
 	return false;
 }
 
+/* A long option of exec written with one dash (Go's flag packages take
+ * -pid-file for --pid-file): not crun's attached -pFILE. */
+static bool single_dash_long(const char *a)
+{
+	for (const char *const *l = exec_with_value; *l != NULL; l++)
+		if ((*l)[1] == '-' && strcmp(*l + 1, a) == 0)
+			return true;
+	return false;
+}
+
+/* crun's attached value of a short option: -pFILE, -eK=V. */
+static const char *attached(const char *a, char opt)
+{
+	if (a[0] != '-' || a[1] != opt || a[2] == '\0' || a[2] == '=' || single_dash_long(a))
+		return NULL;
+	return a + 2;
+}
+
+/* exec [OPTIONS] ID [COMMAND...]: the options end at the id, after which
+ * everything is the command's. -p/--process and -e/--env in every form
+ * either runtime takes (crun's attached -pFILE and -eK=V too). */
+static void parse_exec(int argc, char *const argv[], int i, struct gt_rt_args *out)
+{
+	out->exec = true;
+	for (; i < argc; i++) {
+		const char *a = argv[i], *v;
+		if (strcmp(a, "--") == 0) {
+			if (i + 1 < argc)
+				out->id = argv[i + 1];
+			return;
+		}
+		if (a[0] != '-' || a[1] == '\0') {
+			out->id = a;
+			return;
+		}
+		if ((v = flag_value(argc, argv, &i, "process", "p")) != NULL || (v = attached(a, 'p')) != NULL) {
+			out->process = v;
+		} else if ((v = flag_value(argc, argv, &i, "env", "e")) != NULL || (v = attached(a, 'e')) != NULL) {
+			if (out->n_exec_env == GT_RT_MAX_ENV) {
+				out->refuse = a;
+				return;
+			}
+			out->exec_env[out->n_exec_env++] = v;
+		} else if (strchr(a, '=') == NULL && (in(exec_with_value, a) || single_dash_long(a))) {
+			i++;
+		}
+	}
+}
+
 void gt_runtime_args_parse(int argc, char *const argv[], int first, struct gt_rt_args *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -117,6 +173,10 @@ void gt_runtime_args_parse(int argc, char *const argv[], int first, struct gt_rt
 	out->subcmd = i;
 	const char *cmd = argv[i];
 	out->tunes = strcmp(cmd, "create") == 0 || strcmp(cmd, "run") == 0;
+	if (strcmp(cmd, "exec") == 0) {
+		parse_exec(argc, argv, i + 1, out);
+		return;
+	}
 	if (!out->tunes)
 		return;
 	for (i++; i < argc; i++) {

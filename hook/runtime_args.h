@@ -5,6 +5,9 @@
 
 #include <stdbool.h>
 
+/* More --env options than this and the wrapper leaves an exec alone. */
+#define GT_RT_MAX_ENV 64
+
 struct gt_rt_args {
 	int subcmd;		/* index of the subcommand in argv, or -1 */
 	const char *bundle;	/* --bundle/-b value, NULL for the cwd */
@@ -14,6 +17,10 @@ struct gt_rt_args {
 	const char *log;	/* the runtime's --log file, or NULL */
 	bool log_json;		/* --log-format json */
 	const char *refuse;	/* a -b/-f form runc and crun read differently: tune nothing */
+	bool exec;		/* exec: the process gets the container's tuning */
+	const char *process;	/* exec --process/-p FILE; NULL for the inline form */
+	const char *exec_env[GT_RT_MAX_ENV];	/* the inline form's --env/-e values */
+	int n_exec_env;
 };
 
 /* argv[0] is the program; runtime arguments start at argv[first]. */

@@ -27,7 +27,8 @@
 #     (link + .conf, registration checked) and started by containerd,
 #     beside a dangling pre-installed plugin (NRI >= v0.8 only warns):
 #     tuned by the .conf's policy; its start-up lines are in log_file;
-#   - gotune-runc as the runc shim's BinaryName: tuned.
+#   - gotune-runc as the runc shim's BinaryName: tuned, and `crictl exec`
+#     into the container tuned as the container.
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -248,6 +249,11 @@ if gt_need_hook "$d"; then
 			gt_crictl_run "bin-$v" "/witness-$v"
 			gt_expect "bin-$v" "$d" -- "${TUNED[@]}" "GOVERSION~^go1\\.${v#go1}"
 		done
+		# crictl exec: containerd's CRI builds the exec process from the
+		# image's env; the wrapper adds what the container got.
+		d="gotune-runc as BinaryName: crictl exec into the tuned container: tuned as the container"
+		gt_crictl_run bin-exec /witness-go119 --exec
+		gt_expect bin-exec "$d" -- "${TUNED[@]}"
 		d="gotune-runc as BinaryName: a container without limits is untouched"
 		gt_crictl_run bin-nolimits /witness-go119 --no-limits
 		gt_expect bin-nolimits "$d" -- "${DEFAULT[@]}"

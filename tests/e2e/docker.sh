@@ -16,7 +16,8 @@
 # and "default-runtime": "gotune". Checked: plain runc (the defaults);
 # --runtime gotune and the default runtime (tuned); a policy through
 # runtimeArgs (ratio 0.5, log_file with a short `ms`); the user's -e
-# GOMAXPROCS kept; exec, stop and rm through the wrapper; nothing of
+# GOMAXPROCS kept; exec, stop and rm through the wrapper, and `docker exec`
+# tuned as the container (an -e of the caller's kept); nothing of
 # gotune's in `docker logs`, even when it has something to say.
 # dockerd (and its containerd) is stopped at exit.
 
@@ -212,6 +213,12 @@ if gt_need_hook "$d"; then
 	[ "$(cat "$GT_TMP/runs/life-exec7.rc")" = 7 ] || bad+=("exec exit status $(cat "$GT_TMP/runs/life-exec7.rc"), wanted 7")
 	gt_run life-witness "${DOCKER[@]}" exec "$c" /witness || bad+=("exec /witness failed")
 	gt_witness_complete "$GT_TMP/runs/life-witness.out" || bad+=("exec /witness: output incomplete")
+	# Docker builds the exec process from its own copy of the image's
+	# env: the wrapper adds what the container got, and keeps what the
+	# caller sets.
+	gt_expect life-witness "docker exec: the process gets the container's tuning" -- "${TUNED[@]}"
+	gt_run life-witness3 "${DOCKER[@]}" exec -e GOMAXPROCS=3 "$c" /witness
+	gt_expect life-witness3 "docker exec -e GOMAXPROCS=3: the caller's value kept, GOMEMLIMIT added" -- "${KEEP3[@]}"
 	gt_run life-stop "${DOCKER[@]}" stop -t 1 "$c" || bad+=("stop failed")
 	st=$(timeout 10 "${DOCKER[@]}" inspect --format '{{.State.Status}}' "$c" 2>&1)
 	[ "$st" = exited ] || bad+=("state after stop: $st")

@@ -764,6 +764,32 @@ gt_wrapper_suite() {
 		gt_expect create "$d" "$b/config.orig.json" -- "${tuned[@]}"
 	fi
 
+	# --- exec: a process exec'd into a tuned container gets its tuning. The
+	# process file carries the env an engine builds from its own copy of
+	# the image's (Docker, containerd's CRI): no GOMAXPROCS/GOMEMLIMIT.
+	d="$L via wrapper: exec --process FILE (an engine's env, without gotune's): tuned as the container"
+	if gt_need_hook "$d"; then
+		b=$(ws_bundle exec)
+		jq '.process.args = ["/bin/sleep", "120"]' "$b/config.json" >"$b/c.json" && mv "$b/c.json" "$b/config.json"
+		id=$GT_ID-exec
+		r=$GT_TMP/exec-process
+		jq '.process | {args: ["/witness"], env: [.env[] | select(startswith("GO") | not)], cwd: "/", user: .user}' \
+			"$b/config.orig.json" >"$r.json"
+		cp "$r.json" "$r-plain.json"
+		gt_defer "${WS_PREFIX[@]}" "$WS_RUNTIME" "${WS_GLOBAL[@]}" delete -f "$id"
+		if gt_run exec-create "${WS_PREFIX[@]}" "${wrap[@]}" "${WS_GLOBAL[@]}" create --bundle "$b" "$id" &&
+			gt_run exec-start "${WS_PREFIX[@]}" "${wrap[@]}" "${WS_GLOBAL[@]}" start "$id"; then
+			gt_run exec-plain "${WS_PREFIX[@]}" "$WS_RUNTIME" "${WS_GLOBAL[@]}" exec --process "$r-plain.json" "$id"
+			gt_run exec-process "${WS_PREFIX[@]}" "${wrap[@]}" "${WS_GLOBAL[@]}" exec --process "$r.json" "$id"
+			gt_run exec-inline3 "${WS_PREFIX[@]}" "${wrap[@]}" "${WS_GLOBAL[@]}" exec -e GOMAXPROCS=3 "$id" /witness
+		fi
+		gt_expect exec-plain "$L alone: exec --process FILE: Go defaults (what the wrapper is for)" -- "${default[@]}"
+		gt_expect exec-process "$d" -- "${tuned[@]}"
+		gt_expect exec-inline3 "$L via wrapper: exec -e GOMAXPROCS=3 ID CMD: the caller's value kept, GOMEMLIMIT added" \
+			-- "${keep3[@]}"
+		ws_rt delete -f "$id" >/dev/null 2>&1
+	fi
+
 	# --- no --bundle: the bundle is the working directory, as for runc itself
 	d="$L via wrapper: run without --bundle (bundle = working dir): tuned"
 	if gt_need_hook "$d"; then
@@ -1066,19 +1092,22 @@ gt_containerd2_images() {
 		timeout 120 "${GT_CTR2[@]}" images import "$GT_CTRD2_DIR/witness.tar" >>"$GT_CTRD2_DIR/import.log" 2>&1
 }
 
-# gt_crictl_run NAME ENTRY [--pod-ann K=V]... [--ann K=V]... [--no-limits]:
-# a host-network pod with one container running ENTRY (0.5 CPU, 200 MiB
-# unless --no-limits), created with crictl runp, create and start; waits
-# for the container to exit, then writes its output (from the CRI log) to
-# GT_TMP/runs/NAME.out, its exit code to NAME.rc and crictl's errors to
-# NAME.err; the pod is removed. The wall time of runp+create+start is in
-# NAME.ms.
+# gt_crictl_run NAME ENTRY [--pod-ann K=V]... [--ann K=V]... [--no-limits]
+# [--exec]: a host-network pod with one container running ENTRY (0.5 CPU,
+# 200 MiB unless --no-limits), created with crictl runp, create and start;
+# waits for the container to exit, then writes its output (from the CRI
+# log) to GT_TMP/runs/NAME.out, its exit code to NAME.rc and crictl's
+# errors to NAME.err; the pod is removed. The wall time of
+# runp+create+start is in NAME.ms. With --exec the container runs a sleep
+# and ENTRY is run in it with `crictl exec` (its output and status are
+# NAME.out and NAME.rc).
 gt_crictl_run() {
-	local name=$1 entry=$2 limits=true
+	local name=$1 entry=$2 limits=true exec=false
 	shift 2
 	local pann=() cann=() r=$GT_TMP/runs/$name d=$GT_CTRD2_DIR pod cid st=
 	while [ $# -gt 0 ]; do
 		case $1 in
+		--exec) exec=true; shift ;;
 		--pod-ann) pann+=("$2"); shift 2 ;;
 		--ann) cann+=("$2"); shift 2 ;;
 		--no-limits) limits=false; shift ;;
@@ -1091,12 +1120,12 @@ gt_crictl_run() {
 		log_directory: $logs,
 		linux: {security_context: {namespace_options: {network: 2}}},
 		annotations: $ann}' >"$r.pod.json"
-	jq -n --arg entry "$entry" --argjson limits "$limits" \
+	jq -n --arg entry "$entry" --argjson limits "$limits" --argjson exec "$exec" \
 		--argjson quota "$GT_CPU_QUOTA" --argjson period "$GT_CPU_PERIOD" --argjson mem "$GT_MEM_LIMIT" \
 		--argjson ann "$(gt_json_map ${cann[@]+"${cann[@]}"})" '{
 		metadata: {name: "witness"},
 		image: {image: "gotune.test/witness:1"},
-		command: [$entry],
+		command: (if $exec then ["/bin/sleep", "300"] else [$entry] end),
 		log_path: "witness.log",
 		annotations: $ann,
 		linux: {resources: (if $limits then {cpu_period: $period, cpu_quota: $quota,
@@ -1110,6 +1139,14 @@ gt_crictl_run() {
 		timeout -k 5 "$GT_TIMEOUT" "${GT_CRICTL[@]}" start "$cid" >/dev/null 2>>"$r.err"; then
 		t1=$(date +%s%N)
 		echo $(((t1 - t0) / 1000000)) >"$r.ms"
+		if [ "$exec" = true ]; then
+			timeout -k 5 "$GT_TIMEOUT" "${GT_CRICTL[@]}" exec "$cid" "$entry" >"$r.exec.out" 2>>"$r.err"
+			echo $? >"$r.rc"
+			timeout 30 "${GT_CRICTL[@]}" stopp "$pod" >/dev/null 2>&1
+			timeout 30 "${GT_CRICTL[@]}" rmp -f "$pod" >/dev/null 2>&1
+			mv "$r.exec.out" "$r.out"
+			return 0
+		fi
 		for _ in $(seq 150); do
 			st=$(timeout 10 "${GT_CRICTL[@]}" inspect -o json "$cid" 2>/dev/null | jq -r '.status.state + " " + (.status.exitCode|tostring)')
 			[ "${st%% *}" = CONTAINER_EXITED ] && break

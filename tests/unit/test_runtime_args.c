@@ -85,5 +85,27 @@ int main(void)
 	ok(!ra.tunes, "delete of a container named create");
 	PARSE("features");
 	ok(!ra.tunes, "features");
+
+	/* exec as containerd's shim and Docker run it, and by hand. */
+	PARSE("--root", "/run/containerd/runc/k8s.io", "--log", "/l", "exec", "--process", "/tmp/runc-process1",
+	      "--detach", "--pid-file", "/run/x.pid", "ctr9");
+	ok(ra.exec && !ra.tunes && ra.refuse == NULL, "exec: not a create, not refused");
+	is_str(ra.process, "/tmp/runc-process1", "exec --process FILE");
+	is_str(ra.id, "ctr9", "exec id after --pid-file's value");
+	PARSE("exec", "-p=/p.json", "c1");
+	is_str(ra.process, "/p.json", "exec -p=FILE");
+	PARSE("exec", "-p/p2.json", "c1");
+	is_str(ra.process, "/p2.json", "exec -pFILE (crun)");
+	PARSE("exec", "-pid-file", "/x.pid", "c1");
+	ok(ra.process == NULL, "-pid-file (one dash) is not -p id-file");
+	is_str(ra.id, "c1", "... and its value is skipped");
+	PARSE("exec", "-t", "-e", "A=1", "--env", "B=2", "--env=C=3", "-eD=4", "--cwd", "/", "c2", "sh", "-e", "E=5");
+	ok(ra.process == NULL && ra.n_exec_env == 4, "inline exec: four --env forms before the id (got %d)",
+	   ra.n_exec_env);
+	ok(ra.n_exec_env == 4 && strcmp(ra.exec_env[0], "A=1") == 0 && strcmp(ra.exec_env[3], "D=4") == 0,
+	   "inline exec: the values in order");
+	is_str(ra.id, "c2", "inline exec: the id ends the options; -e after it is the command's");
+	PARSE("exec", "--", "c3", "ls");
+	is_str(ra.id, "c3", "exec -- ID");
 	return tap_done();
 }
