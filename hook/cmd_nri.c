@@ -20,6 +20,7 @@
 #include "fileio.h"
 #include "hook.h"
 #include "hostinfo.h"
+#include "event.h"
 #include "log.h"
 #include "nri_msg.h"
 #include "nri_tune.h"

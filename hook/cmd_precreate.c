@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "hook.h"
 #include "hostinfo.h"
+#include "event.h"
 #include "log.h"
 #include "spec.h"
 #include "tune.h"

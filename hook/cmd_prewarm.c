@@ -9,6 +9,7 @@
 #include "confine.h"
 #include "hook.h"
 #include "log.h"
+#include "pwreport.h"
 #include "report.h"
 #include "warmset.h"
 

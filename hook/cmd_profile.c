@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "fileio.h"
 #include "hook.h"
+#include "event.h"
 #include "log.h"
 #include "memfmt.h"
 #include "profile.h"

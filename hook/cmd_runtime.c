@@ -21,6 +21,7 @@
 #include "fileio.h"
 #include "hook.h"
 #include "hostinfo.h"
+#include "event.h"
 #include "log.h"
 #include "runtime_args.h"
 #include "runtime_exec.h"

@@ -22,6 +22,7 @@
 #include "fileio.h"
 #include "hook.h"
 #include "json.h"
+#include "event.h"
 #include "log.h"
 #include "runtime_exec.h"
 #include "spec.h"

@@ -1,6 +1,6 @@
 #include "image.h"
 #include "cleanup.h"
-#include "closure.h"
+#include "entry.h"
 #include "rootfs.h"
 
 #include <errno.h>

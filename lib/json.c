@@ -124,3 +124,14 @@ int gt_json_uint64(yajl_val v, uint64_t *out)
 	*out = x;
 	return 0;
 }
+
+void gt_gen_str(yajl_gen g, const char *s)
+{
+	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+void gt_gen_kv(yajl_gen g, const char *k, const char *v)
+{
+	gt_gen_str(g, k);
+	gt_gen_str(g, v);
+}

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 #include "err.h"
@@ -33,5 +34,9 @@ int gt_json_uint64(yajl_val v, uint64_t *out);
 /* Walks a path of object keys; NULL if any step is absent, duplicated, or
  * not an object. */
 yajl_val gt_json_path(yajl_val root, const char *const *path);
+
+/* yajl_gen helpers for NUL-terminated strings. */
+void gt_gen_str(yajl_gen g, const char *s);
+void gt_gen_kv(yajl_gen g, const char *k, const char *v);
 
 #endif

@@ -6,10 +6,10 @@
 #define GOTUNE_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <syslog.h>
 
-#include "plan.h"
-#include "policy.h"
+#include "statedir.h"
 
 /* Without syslog, every line also goes to this file (the policy may be
  * the very thing that is broken, so it does not name it), at most this
@@ -38,18 +38,11 @@ void gt_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 void gt_log_mirror(const char *entry);
 void gt_log_mirror_file(const char *path);
 
-struct gt_log_event {
-	const char *entry;	/* "precreate", "runtime", ... */
-	const char *id;		/* container id or name, may be "" */
-	const struct gt_plan *plan;	/* NULL when planning failed */
-	const char *error;	/* NULL on success */
-	const char *outcome;	/* "tuned", "unchanged", "passthrough", "warmed" */
-	const char *detail;	/* free text when there is no plan (prestart) */
-	double ms;
-};
+/* A line for syslog / stderr / the fallback log that is not copied to the
+ * mirror (a caller that writes its own JSON to log_file). */
+void gt_log_unmirrored(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* One line per container and entry point; also appended to log_file (if
- * not "") as JSON. */
-void gt_log_event(const struct gt_log_event *ev, const char *log_file);
+/* UTC now, as the JSON lines write it. */
+void gt_log_time(char *ts, size_t tssz);
 
 #endif

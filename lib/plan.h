@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "err.h"
-#include "goinfo.h"
+#include "image.h"
 #include "resources.h"
 #include "notes.h"
 #include "policy.h"
@@ -30,13 +30,6 @@ struct gt_decision {
 	/* Which Go version and build setting the decision rests on, "" when
 	 * the image played no part (not inspected, go_aware off). */
 	char basis[200];
-};
-
-/* What gotune learned from the image itself (the entrypoint's build info). */
-struct gt_image {
-	bool inspected;
-	char note[200];		/* the entrypoint's path, or why it was not inspected */
-	struct gt_goinfo go;
 };
 
 struct gt_plan {

@@ -8,15 +8,10 @@
 #include <stdint.h>
 
 #include "err.h"
-#include "prewarm.h"
+#include "pwmode.h"
+#include "statedir.h"
 
 #define GT_POLICY_DEFAULT_PATH "/etc/gotune/policy.json"
-/* gotune's own state (profiles, the fallback log), root's alone (0700);
- * set by the build: localstatedir/lib/gotune. */
-#ifndef GOTUNE_STATE_DIR
-#define GOTUNE_STATE_DIR "/var/lib/gotune"
-#endif
-#define GT_STATE_DIR GOTUNE_STATE_DIR
 #define GT_PROFILE_DEFAULT_DIR GT_STATE_DIR "/profiles"
 #define GT_POLICY_MAX_BYTES (1u << 20)
 #define GT_GODEBUG_MAX 32u
