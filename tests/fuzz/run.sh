@@ -17,12 +17,13 @@ if [ -z "$work" ]; then
 fi
 command -v clang >/dev/null || { echo "1..0 # SKIP clang not installed"; exit 0; }
 mkdir -p "$work"
-flags=(-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Ilib)
+flags=(-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
+for d in lib/*/; do flags+=("-I$d"); done
 # Everything but the confinement (which needs the build's generated BPF
 # and is not reached from the parsers).
 libs=()
-for f in lib/*.c; do
-	case $f in lib/confine.c | lib/seccomp_rules.c | lib/gen_seccomp.c) ;; *) libs+=("$f") ;; esac
+for f in lib/*/*.c; do
+	case $f in lib/base/confine.c | lib/base/seccomp_rules.c | lib/base/gen_seccomp.c) ;; *) libs+=("$f") ;; esac
 done
 n=0 failed=0
 seed() { # TARGET: a corpus dir with seeds
