@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "annotations.h"
+#include "bundle.h"
 #include "audit.h"
 #include "detach.h"
 #include "cleanup.h"
@@ -32,11 +32,6 @@
 #include "warmset.h"
 
 static const char usage[] = "usage: gotune-hook prestart|createRuntime [--policy FILE] < state.json\n";
-
-static const char *spec_annotation(void *ctx, const char *key)
-{
-	return gt_spec_annotation(ctx, key);
-}
 
 /* The name of the process that runs this hook (the runtime). */
 static bool parent_is(const char *comm)
@@ -62,143 +57,12 @@ static bool run_by_runtime(void)
 	return fstat(STDERR_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 }
 
-/* root.path is relative to the bundle unless absolute. */
-static int rootfs_path(const struct gt_spec *spec, const char *bundle, char *out, size_t outsz, gt_err_t *err)
-{
-	static const char *const root_path[] = { "root", "path", NULL };
-	const char *p = gt_spec_string(spec, root_path);
-	if (p == NULL || p[0] == '\0')
-		return gt_error(err, 0, "spec has no root.path");
-	int n = p[0] == '/' ? snprintf(out, outsz, "%s", p) : snprintf(out, outsz, "%s/%s", bundle, p);
-	if (n < 0 || (size_t)n >= outsz)
-		return gt_error(err, ENAMETOOLONG, "root.path");
-	return 0;
-}
-
-int hook_bundle_load(struct hook_bundle *hb, const struct gt_policy *policy, const char *bundle, const char *config,
-		     gt_err_t *err)
-{
-	memset(hb, 0, sizeof(*hb));
-	hb->bundle = bundle;
-	hb->settings = policy->settings;
-	cleanup_close int bfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (bfd < 0)
-		return gt_error(err, errno, "open bundle %s", bundle);
-	if (gt_read_file_at(bfd, config, GT_SPEC_MAX_BYTES, &hb->cfg, err) < 0)
-		return -1;
-	/* gt_spec_parse leaves the spec freeable whatever it returns. */
-	hb->loaded = true;
-	if (gt_spec_parse(&hb->spec, hb->cfg.data, hb->cfg.len, err) < 0)
-		return gt_error_wrap(err, "%s/%s", bundle, config);
-	gt_annotations_apply(&hb->settings, spec_annotation, &hb->spec, &hb->notes);
-	return 0;
-}
-
-void hook_bundle_free(struct hook_bundle *hb)
-{
-	if (hb->loaded)
-		gt_spec_free(&hb->spec);
-	gt_buf_free(&hb->cfg);
-	hb->loaded = false;
-}
-
-enum gt_pw_mode hook_bundle_mode(struct hook_bundle *hb)
-{
-	const struct gt_settings *s = &hb->settings;
-	if (!s->enabled)
-		return GT_PW_OFF;
-	if (s->prewarm.mode == GT_PW_BACKGROUND && parent_is("crun")) {
-		/* crun (1.8) waits for a hook with sigtimedwait and misses its
-		 * SIGCHLD when our detached reader, which crun reaps as
-		 * subreaper, exits at about the same time: the container
-		 * failed on "timeout expired". Warm synchronously instead. */
-		gt_note(&hb->notes, "background mode is not safe under crun's hook timeout; warmed synchronously");
-		return GT_PW_POPULATE;
-	}
-	return s->prewarm.mode;
-}
-
-/* What env the container got against the plan: "env ...". */
-static void hook_bundle_audit(struct hook_bundle *hb, char *out, size_t outsz)
-{
-	const struct gt_spec *spec = &hb->spec;
-	const struct gt_settings *s = &hb->settings;
-	struct gt_host host;
-	gt_host_init(&host);
-	struct gt_limits limits;
-	gt_tune_limits(spec, &host, s, &limits, &hb->notes);
-	/* The same image facts as the env tuning used (a Go 1.25 entrypoint
-	 * rightly has no GOMAXPROCS). */
-	struct gt_image image;
-	gt_image_inspect(spec, hb->bundle, &image);
-	struct gt_audit_result audit;
-	gt_audit_env(&limits, s, spec->env, spec->n_env, s->go_aware || s->go_only ? &image : NULL, &audit);
-	snprintf(out, outsz, "env %s", audit.line);
-}
-
-/* The set warmed in mode: "prewarm ...". */
-static int hook_bundle_warm(struct hook_bundle *hb, enum gt_pw_mode mode, char *out, size_t outsz, gt_err_t *err)
-{
-	const struct gt_spec *spec = &hb->spec;
-	struct gt_settings *s = &hb->settings;
-	if (mode == GT_PW_OFF) {
-		snprintf(out, outsz, "prewarm off");
-		return 0;
-	}
-	char root_host[PATH_MAX];
-	if (rootfs_path(spec, hb->bundle, root_host, sizeof(root_host), err) < 0)
-		return -1;
-	struct gt_rootfs root;
-	if (gt_rootfs_open(&root, root_host, err) < 0)
-		return -1;
-	struct gt_pw_set set = { 0 };
-	struct gt_warmset_info info;
-	int ret = gt_warmset_from_spec(&set, &root, spec, s, &info, &hb->notes, err);
-	if (ret == 0) {
-		char from[512];
-		gt_warmset_describe(&info, s, from, sizeof(from));
-		if (set.n == 0 && info.other_over) {
-			snprintf(out, outsz, "prewarm skipped: %s", from);
-		} else {
-			struct gt_pw_report rep;
-			struct gt_pw_budget budget = gt_warmset_budget(s, &info);
-			ret = gt_prewarm(&set, mode, &budget, &rep, err);
-			if (ret == 0) {
-				gt_pw_summary(&set, &rep, out, outsz);
-				size_t n = strlen(out);
-				if (from[0] != '\0')
-					snprintf(out + n, outsz - n, "; %s", from);
-			}
-		}
-	}
-	gt_pw_set_free(&set);
-	gt_rootfs_close(&root);
-	return ret;
-}
-
-/* "env ...; prewarm ...; note: ...": one line for the log. */
-static void summarize(const struct hook_bundle *hb, const char *audit, const char *warm, char *summary, size_t sumsz)
-{
-	size_t len = (size_t)snprintf(summary, sumsz, "%s%s%s", audit, warm[0] ? "; " : "", warm);
-	for (size_t i = 0; i < hb->notes.n && len < sumsz; i++)
-		len += (size_t)snprintf(summary + len, sumsz - len, "; note: %s", hb->notes.text[i]);
-}
-
-int hook_bundle_prewarm(struct hook_bundle *hb, enum gt_pw_mode mode, char *summary, size_t sumsz, gt_err_t *err)
-{
-	char audit[512], warm[1024] = "";
-	hook_bundle_audit(hb, audit, sizeof(audit));
-	int ret = hook_bundle_warm(hb, mode, warm, sizeof(warm), err);
-	summarize(hb, audit, warm, summary, sumsz);
-	return ret;
-}
-
 /* Background mode: everything that touches the rootfs (the entrypoint's
  * headers, the set, the reads) happens in a detached reader, so the
  * runtime waits only for the spec to be read. Resolving a set costs cold
  * lookups and reads of its own (10 ms for a 200 MiB closure here). The
  * reader logs its own line. Returns the reader's pid, or -1. */
-static pid_t background_reader(struct hook_bundle *hb, const struct gt_policy *policy, const char *id)
+static pid_t background_reader(struct gt_bundle *hb, const struct gt_policy *policy, const char *id)
 {
 	pid_t pid = fork();
 	if (pid != 0)
@@ -208,7 +72,7 @@ static pid_t background_reader(struct hook_bundle *hb, const struct gt_policy *p
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	char summary[2048] = "";
 	gt_err_t err = NULL;
-	int rc = hook_bundle_prewarm(hb, GT_PW_POPULATE, summary, sizeof(summary), &err);
+	int rc = gt_bundle_prewarm(hb, GT_PW_POPULATE, summary, sizeof(summary), &err);
 	struct gt_log_event ev = {
 		.entry = "prewarm-reader",
 		.id = id,
@@ -226,14 +90,14 @@ static pid_t background_reader(struct hook_bundle *hb, const struct gt_policy *p
  * for it (a cold read, 1-2 ms) and the log line are left to a detached
  * child once a runtime (stderr a pipe) can go on. Not under crun, which
  * reaps our children as subreaper and mistakes their exit for its hook's
- * (see hook_bundle_mode); run by hand, the hook does it all. Returns the
+ * (see gt_bundle_mode); run by hand, the hook does it all. Returns the
  * child's pid in the parent (which has nothing left to do), 0 in the
  * child, -1 when no child was made. */
-static pid_t warm_then_audit(struct hook_bundle *hb, enum gt_pw_mode mode, const struct timespec *t0, char *summary,
+static pid_t warm_then_audit(struct gt_bundle *hb, enum gt_pw_mode mode, const struct timespec *t0, char *summary,
 			     size_t sumsz, int *rc, gt_err_t *err)
 {
 	char warm[1024] = "", audit[512];
-	*rc = hook_bundle_warm(hb, mode, warm, sizeof(warm), err);
+	*rc = gt_bundle_warm(hb, mode, warm, sizeof(warm), err);
 	double returned = hook_elapsed_ms(t0);
 	pid_t child = run_by_runtime() && !parent_is("crun") ? fork() : -1;
 	if (child > 0)
@@ -243,8 +107,8 @@ static pid_t warm_then_audit(struct hook_bundle *hb, enum gt_pw_mode mode, const
 		size_t n = strlen(warm);
 		snprintf(warm + n, sizeof(warm) - n, "%sreturned to the runtime after %.2fms", n ? ", " : "", returned);
 	}
-	hook_bundle_audit(hb, audit, sizeof(audit));
-	summarize(hb, audit, warm, summary, sumsz);
+	gt_bundle_audit(hb, audit, sizeof(audit));
+	gt_bundle_summarize(hb, audit, warm, summary, sumsz);
 	return child;
 }
 
@@ -284,12 +148,12 @@ int cmd_prestart(int argc, char *argv[])
 		err = serr;
 		serr = NULL;
 	}
-	struct hook_bundle hb = { 0 };
+	struct gt_bundle hb = { 0 };
 	bool audit_child = false;
 	if (rc == 0)
-		rc = hook_bundle_load(&hb, &policy, st.bundle, "config.json", &err);
+		rc = gt_bundle_load(&hb, &policy, st.bundle, "config.json", &err);
 	if (rc == 0) {
-		enum gt_pw_mode mode = hook_bundle_mode(&hb);
+		enum gt_pw_mode mode = gt_bundle_mode(&hb, parent_is("crun"));
 		pid_t reader = mode == GT_PW_BACKGROUND ? background_reader(&hb, &policy, st.id) : 0;
 		if (reader > 0) {
 			snprintf(summary, sizeof(summary), "prewarm background: reader %d resolves and warms the set, "
@@ -302,13 +166,13 @@ int cmd_prestart(int argc, char *argv[])
 			}
 			pid_t child = warm_then_audit(&hb, mode, &t0, summary, sizeof(summary), &rc, &err);
 			if (child > 0) {
-				hook_bundle_free(&hb);
+				gt_bundle_free(&hb);
 				return rc < 0 && policy.strict ? 1 : 0;
 			}
 			audit_child = child == 0;
 		}
 	}
-	hook_bundle_free(&hb);
+	gt_bundle_free(&hb);
 	struct gt_log_event ev = {
 		.entry = entry,
 		.id = st.id,

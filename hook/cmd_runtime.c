@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "cleanup.h"
 #include "confine.h"
 #include "detach.h"
@@ -189,20 +190,20 @@ static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy 
 	const char *bundle = ra->bundle != NULL && ra->bundle[0] != '\0' ? ra->bundle : ".";
 	char summary[2048] = "";
 	gt_err_t err = NULL;
-	/* hook_bundle_load reads a relative config in the bundle; crun reads
+	/* gt_bundle_load reads a relative config in the bundle; crun reads
 	 * it from the working directory. */
 	char config[PATH_MAX] = "config.json";
 	if (ra->config != NULL && realpath(ra->config, config) == NULL)
 		snprintf(config, sizeof(config), "%s", ra->config);
-	struct hook_bundle hb;
-	int rc = hook_bundle_load(&hb, policy, bundle, config, &err);
+	struct gt_bundle hb;
+	int rc = gt_bundle_load(&hb, policy, bundle, config, &err);
 	if (rc == 0) {
 		/* Already detached: a background reader would only fork again. */
-		enum gt_pw_mode mode = hook_bundle_mode(&hb);
-		rc = hook_bundle_prewarm(&hb, mode == GT_PW_BACKGROUND ? GT_PW_POPULATE : mode, summary, sizeof(summary),
+		enum gt_pw_mode mode = gt_bundle_mode(&hb, false);
+		rc = gt_bundle_prewarm(&hb, mode == GT_PW_BACKGROUND ? GT_PW_POPULATE : mode, summary, sizeof(summary),
 					 &err);
 	}
-	hook_bundle_free(&hb);
+	gt_bundle_free(&hb);
 	struct gt_log_event ev = { .entry = "runtime-prewarm", .id = ra->id != NULL ? ra->id : "",
 				   .outcome = rc < 0 ? "passthrough" : "done", .error = rc < 0 ? gt_err_msg(err) : NULL,
 				   .detail = summary, .ms = hook_elapsed_ms(&t0) };

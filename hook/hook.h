@@ -35,30 +35,6 @@ int hook_policy_option(int argc, char *argv[], const char *usage, const char **p
  * a failure is logged and work goes on. */
 void hook_confine(const struct gt_policy *p, int phase);
 
-/* A bundle's spec with the policy's settings and its annotations applied:
- * what the prestart hook and the wrapper's replay work from. */
-struct hook_bundle {
-	const char *bundle;
-	struct gt_buf cfg;
-	struct gt_spec spec;
-	bool loaded;
-	struct gt_settings settings;
-	struct gt_notes notes;
-};
-
-int hook_bundle_load(struct hook_bundle *hb, const struct gt_policy *policy, const char *bundle, const char *config,
-		     gt_err_t *err);
-void hook_bundle_free(struct hook_bundle *hb);
-
-/* The prewarm mode the settings ask for, as this runtime can take it. */
-enum gt_pw_mode hook_bundle_mode(struct hook_bundle *hb);
-
-/* The prestart hook's work on a bundle, in mode (background: fork a
- * reader for the warming): audit the env, warm the set (a recorded working
- * set when one matches, listed files, the closure by policy); one line of
- * summary. Also run by the wrapper. */
-int hook_bundle_prewarm(struct hook_bundle *hb, enum gt_pw_mode mode, char *summary, size_t sumsz, gt_err_t *err);
-
 int cmd_confine_check(int argc, char *argv[]);
 int cmd_record(int argc, char *argv[]);
 int cmd_profile(int argc, char *argv[]);

@@ -1,0 +1,152 @@
+#include "bundle.h"
+#include "annotations.h"
+#include "audit.h"
+#include "cleanup.h"
+#include "hostinfo.h"
+#include "image.h"
+#include "pwreport.h"
+#include "tune.h"
+#include "warmset.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *spec_annotation(void *ctx, const char *key)
+{
+	return gt_spec_annotation(ctx, key);
+}
+
+/* root.path is relative to the bundle unless absolute. */
+static int rootfs_path(const struct gt_spec *spec, const char *bundle, char *out, size_t outsz, gt_err_t *err)
+{
+	static const char *const root_path[] = { "root", "path", NULL };
+	const char *p = gt_spec_string(spec, root_path);
+	if (p == NULL || p[0] == '\0')
+		return gt_error(err, 0, "spec has no root.path");
+	int n = p[0] == '/' ? snprintf(out, outsz, "%s", p) : snprintf(out, outsz, "%s/%s", bundle, p);
+	if (n < 0 || (size_t)n >= outsz)
+		return gt_error(err, ENAMETOOLONG, "root.path");
+	return 0;
+}
+
+int gt_bundle_load(struct gt_bundle *hb, const struct gt_policy *policy, const char *bundle, const char *config,
+		     gt_err_t *err)
+{
+	memset(hb, 0, sizeof(*hb));
+	hb->bundle = bundle;
+	hb->settings = policy->settings;
+	cleanup_close int bfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0)
+		return gt_error(err, errno, "open bundle %s", bundle);
+	if (gt_read_file_at(bfd, config, GT_SPEC_MAX_BYTES, &hb->cfg, err) < 0)
+		return -1;
+	/* gt_spec_parse leaves the spec freeable whatever it returns. */
+	hb->loaded = true;
+	if (gt_spec_parse(&hb->spec, hb->cfg.data, hb->cfg.len, err) < 0)
+		return gt_error_wrap(err, "%s/%s", bundle, config);
+	gt_annotations_apply(&hb->settings, spec_annotation, &hb->spec, &hb->notes);
+	return 0;
+}
+
+void gt_bundle_free(struct gt_bundle *hb)
+{
+	if (hb->loaded)
+		gt_spec_free(&hb->spec);
+	gt_buf_free(&hb->cfg);
+	hb->loaded = false;
+}
+
+enum gt_pw_mode gt_bundle_mode(struct gt_bundle *hb, bool under_crun)
+{
+	const struct gt_settings *s = &hb->settings;
+	if (!s->enabled)
+		return GT_PW_OFF;
+	if (s->prewarm.mode == GT_PW_BACKGROUND && under_crun) {
+		/* crun (1.8) waits for a hook with sigtimedwait and misses its
+		 * SIGCHLD when our detached reader, which crun reaps as
+		 * subreaper, exits at about the same time: the container
+		 * failed on "timeout expired". Warm synchronously instead. */
+		gt_note(&hb->notes, "background mode is not safe under crun's hook timeout; warmed synchronously");
+		return GT_PW_POPULATE;
+	}
+	return s->prewarm.mode;
+}
+
+/* What env the container got against the plan: "env ...". */
+void gt_bundle_audit(struct gt_bundle *hb, char *out, size_t outsz)
+{
+	const struct gt_spec *spec = &hb->spec;
+	const struct gt_settings *s = &hb->settings;
+	struct gt_host host;
+	gt_host_init(&host);
+	struct gt_limits limits;
+	gt_tune_limits(spec, &host, s, &limits, &hb->notes);
+	/* The same image facts as the env tuning used (a Go 1.25 entrypoint
+	 * rightly has no GOMAXPROCS). */
+	struct gt_image image;
+	gt_image_inspect(spec, hb->bundle, &image);
+	struct gt_audit_result audit;
+	gt_audit_env(&limits, s, spec->env, spec->n_env, s->go_aware || s->go_only ? &image : NULL, &audit);
+	snprintf(out, outsz, "env %s", audit.line);
+}
+
+/* The set warmed in mode: "prewarm ...". */
+int gt_bundle_warm(struct gt_bundle *hb, enum gt_pw_mode mode, char *out, size_t outsz, gt_err_t *err)
+{
+	const struct gt_spec *spec = &hb->spec;
+	struct gt_settings *s = &hb->settings;
+	if (mode == GT_PW_OFF) {
+		snprintf(out, outsz, "prewarm off");
+		return 0;
+	}
+	char root_host[PATH_MAX];
+	if (rootfs_path(spec, hb->bundle, root_host, sizeof(root_host), err) < 0)
+		return -1;
+	struct gt_rootfs root;
+	if (gt_rootfs_open(&root, root_host, err) < 0)
+		return -1;
+	struct gt_pw_set set = { 0 };
+	struct gt_warmset_info info;
+	int ret = gt_warmset_from_spec(&set, &root, spec, s, &info, &hb->notes, err);
+	if (ret == 0) {
+		char from[512];
+		gt_warmset_describe(&info, s, from, sizeof(from));
+		if (set.n == 0 && info.other_over) {
+			snprintf(out, outsz, "prewarm skipped: %s", from);
+		} else {
+			struct gt_pw_report rep;
+			struct gt_pw_budget budget = gt_warmset_budget(s, &info);
+			ret = gt_prewarm(&set, mode, &budget, &rep, err);
+			if (ret == 0) {
+				gt_pw_summary(&set, &rep, out, outsz);
+				size_t n = strlen(out);
+				if (from[0] != '\0')
+					snprintf(out + n, outsz - n, "; %s", from);
+			}
+		}
+	}
+	gt_pw_set_free(&set);
+	gt_rootfs_close(&root);
+	return ret;
+}
+
+/* "env ...; prewarm ...; note: ...": one line for the log. */
+void gt_bundle_summarize(const struct gt_bundle *hb, const char *audit, const char *warm, char *summary, size_t sumsz)
+{
+	size_t len = (size_t)snprintf(summary, sumsz, "%s%s%s", audit, warm[0] ? "; " : "", warm);
+	for (size_t i = 0; i < hb->notes.n && len < sumsz; i++)
+		len += (size_t)snprintf(summary + len, sumsz - len, "; note: %s", hb->notes.text[i]);
+}
+
+int gt_bundle_prewarm(struct gt_bundle *hb, enum gt_pw_mode mode, char *summary, size_t sumsz, gt_err_t *err)
+{
+	char audit[512], warm[1024] = "";
+	gt_bundle_audit(hb, audit, sizeof(audit));
+	int ret = gt_bundle_warm(hb, mode, warm, sizeof(warm), err);
+	gt_bundle_summarize(hb, audit, warm, summary, sumsz);
+	return ret;
+}

@@ -1,0 +1,51 @@
+/* A container's bundle for the page-cache work of the prestart hook and
+ * the wrapper: its spec, the settings with its annotations applied, the
+ * warming and the audit of the env it got. */
+#ifndef GOTUNE_BUNDLE_H
+#define GOTUNE_BUNDLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "fileio.h"
+#include "notes.h"
+#include "policy.h"
+#include "pwmode.h"
+#include "spec.h"
+
+/* A bundle's spec with the policy's settings and its annotations applied:
+ * what the prestart hook and the wrapper's replay work from. */
+struct gt_bundle {
+	const char *bundle;
+	struct gt_buf cfg;
+	struct gt_spec spec;
+	bool loaded;
+	struct gt_settings settings;
+	struct gt_notes notes;
+};
+
+int gt_bundle_load(struct gt_bundle *hb, const struct gt_policy *policy, const char *bundle, const char *config,
+		     gt_err_t *err);
+void gt_bundle_free(struct gt_bundle *hb);
+
+/* The prewarm mode the settings ask for, as this runtime can take it
+ * (under_crun: the hook runs under crun, whose hook timeout a detached
+ * reader upsets). */
+enum gt_pw_mode gt_bundle_mode(struct gt_bundle *hb, bool under_crun);
+
+/* The prestart hook's work on a bundle, in mode (background: fork a
+ * reader for the warming): audit the env, warm the set (a recorded working
+ * set when one matches, listed files, the closure by policy); one line of
+ * summary. Also run by the wrapper. */
+int gt_bundle_prewarm(struct gt_bundle *hb, enum gt_pw_mode mode, char *summary, size_t sumsz, gt_err_t *err);
+
+/* Its two halves, for a caller that returns to the runtime between them:
+ * what env the container got against the plan ("env ..."), and the set
+ * warmed in mode ("prewarm ..."); then the line from both and the notes. */
+void gt_bundle_audit(struct gt_bundle *hb, char *out, size_t outsz);
+int gt_bundle_warm(struct gt_bundle *hb, enum gt_pw_mode mode, char *out, size_t outsz, gt_err_t *err);
+void gt_bundle_summarize(const struct gt_bundle *hb, const char *audit, const char *warm, char *summary,
+			 size_t sumsz);
+
+#endif
