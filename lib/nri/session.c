@@ -1,0 +1,331 @@
+#include "session.h"
+#include "event.h"
+#include "fileio.h"
+#include "log.h"
+#include "nri_msg.h"
+#include "nri_tune.h"
+#include "nri_wire.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The runtime drops a plugin that has not registered within 5 s; past
+ * that, waiting longer only delays the reconnect. */
+#define REGISTER_TIMEOUT_MS 5000
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 30000
+#define REGISTER_STREAM 1u
+
+static double elapsed_ms(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) * 1e3 + (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static int send_msg(int fd, uint32_t conn, uint32_t stream, enum gt_ttrpc_type type, const struct gt_pb_writer *body,
+		    gt_err_t *err)
+{
+	cleanup_pb_writer struct gt_pb_writer out;
+	gt_pb_writer_init(&out, 2 * GT_TTRPC_MSG_MAX);
+	gt_wire_frames(&out, conn, stream, type, body->data, body->len);
+	if (out.failed || body->failed)
+		return gt_error(err, 0, "nri: message too large to send");
+	return gt_write_all(fd, (const char *)out.data, out.len, err);
+}
+
+static int reply(int fd, uint32_t stream, int32_t code, const char *msg, const struct gt_pb_writer *payload,
+		 gt_err_t *err)
+{
+	cleanup_pb_writer struct gt_pb_writer resp;
+	gt_pb_writer_init(&resp, GT_TTRPC_MSG_MAX);
+	gt_ttrpc_response_encode(&resp, code, msg, payload != NULL ? payload->data : NULL,
+				 payload != NULL ? payload->len : 0);
+	return send_msg(fd, GT_MUX_PLUGIN_CONN, stream, GT_TTRPC_RESPONSE, &resp, err);
+}
+
+static void configure(struct gt_nri_plugin *pl, const struct gt_ttrpc_request *rq, struct gt_pb_writer *out)
+{
+	cleanup_err gt_err_t err = NULL;
+	struct gt_nri_configure c;
+	if (gt_nri_configure_decode(rq->payload, rq->len, &c, &err) < 0) {
+		gt_log(LOG_WARNING, "nri: Configure: %s; keeping policy %s", gt_err_msg(err), pl->policy.source);
+	} else {
+		pl->policy = pl->base;
+		if (c.config[0] != '\0') {
+			struct gt_policy p;
+			gt_policy_defaults(&p);
+			if (gt_policy_parse(&p, c.config, strlen(c.config), "from the runtime's plugin config", &err) < 0)
+				gt_log(LOG_WARNING, "nri: %s; keeping policy %s", gt_err_msg(err), pl->base.source);
+			else
+				pl->policy = p;
+		}
+		/* The policy in force is known now: its log_file gets the
+		 * start-up lines held so far (a plugin the runtime starts
+		 * has no stderr to read them from). */
+		gt_log_mirror_file(pl->policy.log_file);
+		gt_log(LOG_INFO, "nri: configured by %s %s; policy %s", c.runtime_name[0] ? c.runtime_name : "runtime",
+		       c.runtime_version, pl->policy.source);
+	}
+	gt_nri_configure_free(&c);
+	gt_nri_configure_response_encode(out, GT_NRI_MASK(GT_NRI_EVENT_CREATE_CONTAINER));
+}
+
+static void create_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_request *rq, struct gt_pb_writer *out)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cleanup_err gt_err_t err = NULL;
+	struct gt_nri_create c;
+	struct gt_log_event ev = { .entry = "nri", .id = "", .outcome = "unchanged" };
+	struct gt_nri_tune t;
+	if (gt_nri_create_decode(rq->payload, rq->len, &c, &err) == 0) {
+		gt_nri_tune(&c, &pl->policy, &pl->host, &t);
+		ev.id = t.id;
+		ev.plan = &t.plan;
+		gt_nri_create_response_encode(out, &t.adjust);
+		if (out->failed) {
+			gt_error(&err, 0, "nri: adjustment too large");
+			out->failed = false;
+			out->len = 0;
+		} else if (t.adjust.n_env > 0) {
+			ev.outcome = "tuned";
+		}
+	}
+	if (err != NULL) {
+		ev.error = gt_err_msg(err);
+		ev.outcome = "passthrough";
+		ev.plan = NULL;
+	}
+	ev.ms = elapsed_ms(&t0);
+	gt_log_event(&ev, pl->policy.log_file);
+	gt_nri_create_free(&c);
+}
+
+/* Serves one request from the runtime. -1 only when the request cannot be
+ * read as ttrpc at all: the connection is then not worth keeping. */
+static int serve(struct gt_nri_plugin *pl, int fd, const struct gt_ttrpc_msg *m, gt_err_t *err)
+{
+	struct gt_ttrpc_request rq;
+	if (gt_ttrpc_request_decode(m->payload, m->len, &rq) < 0)
+		return gt_error(err, 0, "nri: malformed ttrpc request on stream %u", m->stream);
+	cleanup_pb_writer struct gt_pb_writer out;
+	gt_pb_writer_init(&out, GT_TTRPC_MSG_MAX - 64);
+
+	if (!gt_pb_str_eq(rq.service, GT_NRI_PLUGIN_SERVICE)) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "service %.*s not implemented", (int)(rq.service.n > 128 ? 128 : rq.service.n),
+			 rq.service.p ? rq.service.p : "");
+		return reply(fd, m->stream, GT_CODE_UNIMPLEMENTED, msg, NULL, err);
+	}
+	if (gt_pb_str_eq(rq.method, "Configure")) {
+		configure(pl, &rq, &out);
+	} else if (gt_pb_str_eq(rq.method, "Synchronize")) {
+		bool more = false;
+		cleanup_err gt_err_t serr = NULL;
+		if (gt_nri_synchronize_more(rq.payload, rq.len, &more, &serr) < 0)
+			gt_log(LOG_WARNING, "nri: Synchronize: %s", gt_err_msg(serr));
+		gt_nri_synchronize_response_encode(&out, more);
+	} else if (gt_pb_str_eq(rq.method, "CreateContainer")) {
+		create_container(pl, &rq, &out);
+	} else if (gt_pb_str_eq(rq.method, "Shutdown")) {
+		gt_log(LOG_INFO, "nri: the runtime is shutting down");
+	} else if (gt_pb_str_eq(rq.method, "UpdateContainer") || gt_pb_str_eq(rq.method, "StopContainer") ||
+		   gt_pb_str_eq(rq.method, "StateChange")) {
+		/* Not subscribed, but harmless to acknowledge with no change. */
+	} else {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "method %.*s not implemented by gotune",
+			 (int)(rq.method.n > 128 ? 128 : rq.method.n), rq.method.p ? rq.method.p : "");
+		return reply(fd, m->stream, GT_CODE_UNIMPLEMENTED, msg, NULL, err);
+	}
+	return reply(fd, m->stream, GT_CODE_OK, NULL, &out, err);
+}
+
+static int send_register(struct gt_nri_plugin *pl, int fd, gt_err_t *err)
+{
+	cleanup_pb_writer struct gt_pb_writer body;
+	gt_pb_writer_init(&body, 4096);
+	gt_nri_register_encode(&body, pl->name, pl->idx);
+	cleanup_pb_writer struct gt_pb_writer rq;
+	gt_pb_writer_init(&rq, 8192);
+	gt_ttrpc_request_encode(&rq, GT_NRI_RUNTIME_SERVICE, "RegisterPlugin", body.data, body.len);
+	return send_msg(fd, GT_MUX_RUNTIME_CONN, REGISTER_STREAM, GT_TTRPC_REQUEST, &rq, err);
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	return (long)elapsed_ms(t0);
+}
+
+/* One connection, from registration until the runtime closes it (or we
+ * are told to stop). Requests on conn 1 can arrive before the answer to
+ * RegisterPlugin on conn 2: one loop serves both. */
+int gt_nri_session(struct gt_nri_plugin *pl, int fd, bool *registered, enum gt_nri_end *end, gt_err_t *err)
+{
+	*registered = false;
+	struct gt_wire w;
+	gt_wire_init(&w);
+	int rc = -1;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (send_register(pl, fd, err) < 0)
+		goto out;
+	static uint8_t buf[65536];
+	for (;;) {
+		if (*pl->stop) {
+			*end = GT_NRI_STOPPED;
+			rc = 0;
+			goto out;
+		}
+		int timeout = -1;
+		if (!*registered) {
+			timeout = REGISTER_TIMEOUT_MS - (int)ms_since(&t0);
+			if (timeout <= 0) {
+				gt_error(err, 0, "nri: no answer to RegisterPlugin within %d ms", REGISTER_TIMEOUT_MS);
+				goto out;
+			}
+		}
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int n = poll(&p, 1, timeout);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			gt_error(err, errno, "nri: poll");
+			goto out;
+		}
+		if (n == 0)
+			continue;
+		ssize_t got = read(fd, buf, sizeof(buf));
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (got < 0) {
+			gt_error(err, errno, "nri: read");
+			goto out;
+		}
+		if (got == 0) {
+			*end = GT_NRI_CLOSED;
+			rc = 0;
+			goto out;
+		}
+		if (gt_wire_feed(&w, buf, (size_t)got, err) < 0)
+			goto out;
+		struct gt_ttrpc_msg m;
+		int k;
+		while ((k = gt_wire_next(&w, &m, err)) > 0) {
+			if (m.conn == GT_MUX_PLUGIN_CONN && m.type == GT_TTRPC_REQUEST) {
+				if (serve(pl, fd, &m, err) < 0)
+					goto out;
+			} else if (m.conn == GT_MUX_RUNTIME_CONN && m.type == GT_TTRPC_RESPONSE &&
+				   m.stream == REGISTER_STREAM && !*registered) {
+				struct gt_ttrpc_response r;
+				if (gt_ttrpc_response_decode(m.payload, m.len, &r) < 0) {
+					gt_error(err, 0, "nri: malformed RegisterPlugin response");
+					goto out;
+				}
+				if (r.code != GT_CODE_OK) {
+					gt_error(err, 0, "nri: the runtime refused plugin %s-%s: %.*s (code %d)", pl->idx,
+						 pl->name, (int)(r.message.n > 200 ? 200 : r.message.n),
+						 r.message.p ? r.message.p : "", r.code);
+					goto out;
+				}
+				*registered = true;
+				gt_log(LOG_INFO, "nri: registered as %s-%s in %ld ms", pl->idx, pl->name, ms_since(&t0));
+			}
+			/* Anything else (data frames, stray responses) has no
+			 * meaning for a unary plugin and is dropped. */
+		}
+		if (k < 0)
+			goto out;
+	}
+out:
+	gt_wire_free(&w);
+	return rc;
+}
+
+static int dial(const char *path, gt_err_t *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return gt_error(err, 0, "nri: socket path too long: %s", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return gt_error(err, errno, "nri: socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		return gt_error(err, e, "nri: connect %s", path);
+	}
+	return fd;
+}
+
+/* A runtime that stops reading must not hang the plugin in write(). */
+static void bound_writes(int fd)
+{
+	struct timeval tv = { .tv_sec = 5 };
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static void sleep_ms(volatile sig_atomic_t *stop, long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	while (!*stop && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int gt_nri_serve_fd(struct gt_nri_plugin *pl, int fd)
+{
+	cleanup_err gt_err_t err = NULL;
+	bound_writes(fd);
+	bool registered;
+	enum gt_nri_end end = GT_NRI_CLOSED;
+	int rc = gt_nri_session(pl, fd, &registered, &end, &err);
+	if (rc < 0)
+		gt_log(LOG_ERR, "nri: %s", gt_err_msg(err));
+	else
+		gt_log(LOG_INFO, "nri: %s", end == GT_NRI_STOPPED ? "stopped" : "the runtime closed the connection");
+	return rc;
+}
+
+void gt_nri_run(struct gt_nri_plugin *pl, const char *socket_path)
+{
+	cleanup_err gt_err_t err = NULL;
+	gt_log(LOG_INFO, "nri: plugin %s-%s for %s, policy %s", pl->idx, pl->name, socket_path, pl->base.source);
+	long backoff = BACKOFF_MIN_MS;
+	bool said_down = false;
+	while (!*pl->stop) {
+		gt_err_free(&err);
+		int fd = dial(socket_path, &err);
+		if (fd >= 0) {
+			bound_writes(fd);
+			bool registered = false;
+			enum gt_nri_end end = GT_NRI_CLOSED;
+			int rc = gt_nri_session(pl, fd, &registered, &end, &err);
+			close(fd);
+			if (end == GT_NRI_STOPPED)
+				break;
+			if (rc < 0)
+				gt_log(LOG_WARNING, "nri: %s; reconnecting", gt_err_msg(err));
+			else
+				gt_log(LOG_INFO, "nri: the runtime closed the connection; reconnecting");
+			said_down = false;
+			if (registered)
+				backoff = BACKOFF_MIN_MS;
+		} else if (!said_down) {
+			/* Once per outage, not once per retry. */
+			gt_log(LOG_WARNING, "%s; retrying with backoff up to %d s", gt_err_msg(err), BACKOFF_MAX_MS / 1000);
+			said_down = true;
+		}
+		sleep_ms(pl->stop, backoff);
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+	}
+	gt_log(LOG_INFO, "nri: stopped");
+}
