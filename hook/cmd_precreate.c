@@ -61,7 +61,7 @@ int cmd_precreate(int argc, char *argv[])
 	/* An input over the bound is still passed through whole. */
 	if (rc == 0 && too_big && in.data != NULL)
 		rc = gt_copy_fd(STDIN_FILENO, STDOUT_FILENO, &werr);
-	ev.ms = hook_elapsed_ms(&t0);
+	ev.ms = gt_elapsed_ms(&t0);
 	gt_log_event(&ev, policy.log_file);
 	if (rc < 0) {
 		gt_log(LOG_ERR, "precreate: writing the spec: %s", gt_err_msg(werr));

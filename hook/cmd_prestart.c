@@ -79,7 +79,7 @@ static pid_t background_reader(struct gt_bundle *hb, const struct gt_policy *pol
 		.outcome = rc < 0 ? "passthrough" : "done",
 		.error = rc < 0 ? gt_err_msg(err) : NULL,
 		.detail = summary,
-		.ms = hook_elapsed_ms(&t0),
+		.ms = gt_elapsed_ms(&t0),
 	};
 	gt_log_event(&ev, policy->log_file);
 	_exit(0);
@@ -98,7 +98,7 @@ static pid_t warm_then_audit(struct gt_bundle *hb, enum gt_pw_mode mode, const s
 {
 	char warm[1024] = "", audit[512];
 	*rc = gt_bundle_warm(hb, mode, warm, sizeof(warm), err);
-	double returned = hook_elapsed_ms(t0);
+	double returned = gt_elapsed_ms(t0);
 	pid_t child = run_by_runtime() && !parent_is("crun") ? fork() : -1;
 	if (child > 0)
 		return child;
@@ -179,7 +179,7 @@ int cmd_prestart(int argc, char *argv[])
 		.outcome = rc < 0 ? "passthrough" : "done",
 		.error = rc < 0 ? gt_err_msg(err) : NULL,
 		.detail = summary,
-		.ms = hook_elapsed_ms(&t0),
+		.ms = gt_elapsed_ms(&t0),
 	};
 	gt_log_event(&ev, policy.log_file);
 	if (audit_child)

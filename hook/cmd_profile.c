@@ -22,7 +22,7 @@
 #include "closure.h"
 #include "confine.h"
 #include "detach.h"
-#include "record.h"
+#include "recording.h"
 #include "rootfs.h"
 #include "spec.h"
 #include "state.h"
@@ -50,166 +50,9 @@ static void print_profile(const struct gt_profile *p)
 	printf("%zu files, %" PRIu64 " bytes to warm\n", p->n_files, total);
 }
 
-/* The entrypoint's identity, found as replay will find it. */
-static int entry_identity(const struct gt_spec *spec, const char *bundle, struct gt_profile *p, char *host,
-			  size_t hostsz, gt_err_t *err)
-{
-	static const char *const root_path[] = { "root", "path", NULL };
-	static const char *const cwd_path[] = { "process", "cwd", NULL };
-	const char *root = gt_spec_string(spec, root_path);
-	if (root == NULL)
-		return gt_error(err, 0, "spec has no root.path");
-	if (root[0] == '/')
-		snprintf(host, hostsz, "%s", root);
-	else
-		snprintf(host, hostsz, "%s/%s", bundle, root);
-	struct gt_rootfs rfs;
-	if (gt_rootfs_open(&rfs, host, err) < 0)
-		return -1;
-	struct gt_entry e = { .arg0 = gt_spec_arg0(spec), .env = spec->env, .n_env = spec->n_env,
-			      .cwd = gt_spec_string(spec, cwd_path) };
-	int fd = gt_entry_find(&rfs, &e, p->entry, sizeof(p->entry), err);
-	gt_rootfs_close(&rfs);
-	if (fd < 0)
-		return -1;
-	struct stat st;
-	int rc = fstat(fd, &st);
-	close(fd);
-	if (rc < 0)
-		return gt_error(err, errno, "stat the entrypoint");
-	p->entry_size = (uint64_t)st.st_size;
-	p->entry_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-	return 0;
-}
-
-/* Whether a profile for the spec's entrypoint is already in dir. */
-static bool profile_exists(const struct gt_spec *spec, const char *bundle, const char *dir)
-{
-	static const char *const cwd_path[] = { "process", "cwd", NULL };
-	struct gt_profile *p = calloc(1, sizeof(*p)); /* only its entry is used */
-	char host[4200];
-	gt_err_t err = NULL;
-	struct gt_rootfs rfs;
-	struct gt_profile_match m = { .profile = NULL };
-	int found = 0;
-	if (p != NULL && entry_identity(spec, bundle, p, host, sizeof(host), &err) == 0 &&
-	    gt_rootfs_open(&rfs, host, &err) == 0) {
-		struct gt_entry e = { .arg0 = gt_spec_arg0(spec), .env = spec->env, .n_env = spec->n_env,
-				      .cwd = gt_spec_string(spec, cwd_path) };
-		found = gt_warmset_find_profile(&rfs, &e, dir, &m);
-		gt_profile_match_free(&m);
-		gt_rootfs_close(&rfs);
-	}
-	gt_err_free(&err);
-	free(p);
-	return found == 1;
-}
-
-/* A program that exits within milliseconds may be gone before a sample
- * sees all of its mappings: each recording adds to the profile earlier
- * ones left for the same entrypoint, so the set is learnt over runs. */
-static int merge_previous(struct gt_profile *p, const char *dir, gt_err_t *err)
-{
-	char key[17];
-	gt_profile_key(p->entry, p->entry_size, p->entry_mtime_ns, p->entry_id, key);
-	struct gt_profile *old = calloc(1, sizeof(*old));
-	if (old == NULL)
-		return gt_error(err, ENOMEM, "profile");
-	gt_err_t miss = NULL;
-	int rc = 0;
-	if (gt_profile_load(dir, key, old, &miss) == 0)
-		rc = gt_profile_merge(p, old, err);
-	gt_err_free(&miss);
-	gt_profile_free(old);
-	free(old);
-	return rc;
-}
-
 /* How long a recorder started before the exec waits for it: `runc run`
  * and the engines start a container right after creating it. */
 #define RECORD_EXEC_WAIT_MS 10000u
-
-struct record_job {
-	pid_t pid;
-	const struct gt_spec *spec;
-	const char *bundle, *dir, *id;
-	const struct gt_settings *s;
-	bool quiet;		/* detached: SCHED_IDLE once the start is over, no printout */
-	bool refine;		/* a profile exists: add to it at idle priority only */
-	const char *log_file;	/* the policy's, for the outcome line */
-	const char *wait;	/* "" or why it waited, for the line */
-};
-
-/* Records job->pid into its profile; one line says what was written, or
- * why nothing was. */
-static int record_to(const struct record_job *job, const struct timespec *t0)
-{
-	const struct gt_settings *s = job->s;
-	const struct gt_record_opts record_opts = { .interval_ms = s->profile_interval_ms,
-						    .settle_ms = s->profile_settle_ms,
-						    .max_ms = s->profile_max_ms,
-						    .fast_ms = job->quiet && !job->refine ? 100 : 0,
-						    .idle_later = job->quiet };
-	struct gt_profile *p = calloc(1, sizeof(*p));
-	cleanup_err gt_err_t err = NULL;
-	char host[4200];
-	/* Sample first: a short program may be gone in a few ms; the
-	 * entrypoint's identity does not change meanwhile. */
-	int rounds = p == NULL ? gt_error(&err, ENOMEM, "profile") : gt_record(job->pid, &record_opts, p, &err);
-	int rc = rounds < 0 ? -1 : 0;
-	if (rc == 0)
-		rc = entry_identity(job->spec, job->bundle, p, host, sizeof(host), &err);
-	/* Build IDs are read through the bundle's rootfs, resolved inside it,
-	 * once sampling is over (the processes may be gone by then). */
-	struct gt_rootfs rfs;
-	if (rc == 0 && gt_rootfs_open(&rfs, host, &err) == 0) {
-		gt_profile_identify(p, &rfs);
-		gt_rootfs_close(&rfs);
-	}
-	size_t sampled = rc == 0 ? p->n_files : 0;
-	uint64_t sampled_bytes = 0;
-	for (size_t i = 0; i < sampled; i++)
-		for (size_t k = 0; k < p->files[i].n_ranges; k++)
-			sampled_bytes += p->files[i].ranges[k].len;
-	/* Nothing seen this time (the program was over first): the profile
-	 * earlier recordings left stays as it is. */
-	bool empty = rc == 0 && sampled == 0;
-	if (rc == 0 && !empty)
-		rc = merge_previous(p, job->dir, &err);
-	if (rc == 0 && !empty)
-		rc = gt_profile_write(p, job->dir, &err);
-	unsigned pruned = rc == 0 && !empty ? gt_profile_prune(job->dir, s->profile_max_count) : 0;
-	char key[17] = "", detail[1024], b1[32], b2[32];
-	if (rc == 0)
-		gt_profile_key(p->entry, p->entry_size, p->entry_mtime_ns, p->entry_id, key);
-	uint64_t total = 0;
-	for (size_t i = 0; rc == 0 && i < p->n_files; i++)
-		for (size_t k = 0; k < p->files[i].n_ranges; k++)
-			total += p->files[i].ranges[k].len;
-	gt_memhuman(sampled_bytes, b1, sizeof(b1));
-	gt_memhuman(total, b2, sizeof(b2));
-	if (rc < 0)
-		snprintf(detail, sizeof(detail), "pid %d%s: nothing written", (int)job->pid, job->wait);
-	else if (empty)
-		snprintf(detail, sizeof(detail), "pid %d%s: nothing sampled in %d sample%s (the process exited "
-			 "first, or mapped no file of its root); no profile written", (int)job->pid, job->wait, rounds,
-			 rounds == 1 ? "" : "s");
-	else
-		snprintf(detail, sizeof(detail), "pid %d%s: %zu files, %s in %d samples; %s/%s.profile now %zu files, %s%s",
-			 (int)job->pid, job->wait, sampled, b1, rounds, job->dir, key, p->n_files, b2,
-			 pruned > 0 ? " (older profiles pruned)" : "");
-	struct gt_log_event ev = { .entry = "recorder", .id = job->id, .outcome = rc < 0 ? "failed" : empty ? "empty" : "recorded",
-				   .error = rc < 0 ? gt_err_msg(err) : NULL, .detail = detail,
-				   .ms = hook_elapsed_ms(t0) };
-	gt_log_event(&ev, job->log_file);
-	if (rc == 0 && !empty && !job->quiet)
-		print_profile(p);
-	if (p != NULL) {
-		gt_profile_free(p);
-		free(p);
-	}
-	return rc < 0 ? 1 : 0;
-}
 
 /* The recording hook. As `record` (createRuntime or prestart: the init
  * process exists, the runtime holds it before its exec) the recorder waits
@@ -253,7 +96,7 @@ int cmd_record(int argc, char *argv[])
 		rc = gt_spec_parse(&spec, cfg.data, cfg.len, &err);
 	if (rc < 0) {
 		struct gt_log_event ev = { .entry = entry, .id = st.id, .outcome = "passthrough",
-					   .error = gt_err_msg(err), .ms = hook_elapsed_ms(&t0) };
+					   .error = gt_err_msg(err), .ms = gt_elapsed_ms(&t0) };
 		gt_log_event(&ev, policy.log_file);
 		return policy.strict ? 1 : 0;
 	}
@@ -279,26 +122,26 @@ int cmd_record(int argc, char *argv[])
 			 child < 0 ? "failed: cannot fork" : before_exec ? "from its exec" : "from now", s.profile_dir);
 		struct gt_log_event ev = { .entry = entry, .id = st.id, .outcome = child < 0 ? "passthrough" : "started",
 					   .error = child < 0 ? strerror(errno) : NULL, .detail = detail,
-					   .ms = hook_elapsed_ms(&t0) };
+					   .ms = gt_elapsed_ms(&t0) };
 		gt_log_event(&ev, policy.log_file);
 		return 0;
 	}
 	gt_detach(NULL, NULL);
 	char wait[96] = "";
-	struct record_job job = { .pid = (pid_t)st.pid, .spec = &spec, .bundle = st.bundle, .dir = s.profile_dir,
+	struct gt_record_job job = { .pid = (pid_t)st.pid, .spec = &spec, .bundle = st.bundle, .dir = s.profile_dir,
 				  .id = st.id, .s = &s, .quiet = true, .log_file = policy.log_file, .wait = wait };
 	/* The first recording of an entrypoint samples its start fast; later
 	 * ones only fill in what it missed, at idle priority after the first
 	 * sample, so that a start that is replayed is not also slowed by the
 	 * recorder (measured: clang's cold start 0.71 of no prewarm with a
 	 * fast recorder each time, 0.64 without). */
-	job.refine = profile_exists(&spec, st.bundle, s.profile_dir);
+	job.refine = gt_profile_exists_for(&spec, st.bundle, s.profile_dir);
 	if (before_exec) {
 		double waited = 0;
 		if (gt_record_wait_exec(job.pid, dev, ino, RECORD_EXEC_WAIT_MS, &waited, &err) < 0) {
 			struct gt_log_event ev = { .entry = "recorder", .id = st.id, .outcome = "failed",
 						   .error = gt_err_msg(err), .detail = "nothing written",
-						   .ms = hook_elapsed_ms(&t0) };
+						   .ms = gt_elapsed_ms(&t0) };
 			gt_log_event(&ev, policy.log_file);
 			_exit(1);
 		}
@@ -307,7 +150,7 @@ int cmd_record(int argc, char *argv[])
 	} else if (job.refine) {
 		snprintf(wait, sizeof(wait), " (adding to its profile at idle priority)");
 	}
-	_exit(record_to(&job, &t0));
+	_exit(gt_record_job_run(&job, &t0, NULL) < 0 ? 1 : 0);
 }
 
 static const char profile_usage[] =
@@ -391,9 +234,16 @@ static int profile_record(int argc, char *argv[])
 	hook_confine(&policy, GT_PHASE_RECORD);
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	struct record_job job = { .pid = (pid_t)pid, .spec = &spec, .bundle = bundle, .dir = dir, .id = "",
+	struct gt_record_job job = { .pid = (pid_t)pid, .spec = &spec, .bundle = bundle, .dir = dir, .id = "",
 				  .s = &policy.settings, .quiet = false, .log_file = policy.log_file, .wait = "" };
-	return record_to(&job, &t0);
+	struct gt_profile *written = NULL;
+	int rc = gt_record_job_run(&job, &t0, &written);
+	if (written != NULL) {
+		print_profile(written);
+		gt_profile_free(written);
+		free(written);
+	}
+	return rc < 0 ? 1 : 0;
 }
 
 int cmd_profile(int argc, char *argv[])

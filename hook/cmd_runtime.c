@@ -149,7 +149,7 @@ static int tune_and_log(const struct gt_rt_args *ra, const struct gt_policy *pol
 	}
 	ev.id = tune.id;
 	ev.error = *err != NULL ? gt_err_msg(*err) : NULL;
-	ev.ms = hook_elapsed_ms(t0);
+	ev.ms = gt_elapsed_ms(t0);
 	gt_log_event(&ev, policy->log_file);
 	return *err != NULL && policy->strict ? 1 : 0;
 }
@@ -206,7 +206,7 @@ static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy 
 	gt_bundle_free(&hb);
 	struct gt_log_event ev = { .entry = "runtime-prewarm", .id = ra->id != NULL ? ra->id : "",
 				   .outcome = rc < 0 ? "passthrough" : "done", .error = rc < 0 ? gt_err_msg(err) : NULL,
-				   .detail = summary, .ms = hook_elapsed_ms(&t0) };
+				   .detail = summary, .ms = gt_elapsed_ms(&t0) };
 	/* Its outcome, also when nothing matched: an operator who expected a
 	 * replay can see why there was none. */
 	gt_log_event(&ev, policy->log_file);

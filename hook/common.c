@@ -19,13 +19,6 @@ int hook_load_policy(const char *explicit_path, struct gt_policy *p, gt_err_t *e
 	return gt_policy_load(p, GT_POLICY_DEFAULT_PATH, true, err);
 }
 
-double hook_elapsed_ms(const struct timespec *start)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
-}
-
 void hook_confine(const struct gt_policy *p, int phase)
 {
 	if (!p->confine)

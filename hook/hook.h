@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "elapsed.h"
 #include "err.h"
 #include "fileio.h"
 #include "notes.h"
@@ -24,7 +25,6 @@ int cmd_prewarm(int argc, char *argv[]);
  * path (where a missing file means defaults). */
 int hook_load_policy(const char *explicit_path, struct gt_policy *p, gt_err_t *err);
 
-double hook_elapsed_ms(const struct timespec *start);
 
 /* Parses the only options of the hook entry points (--policy FILE, --help).
  * Returns -1 to go on, or the exit status (0 after --help, 2 on a usage

@@ -38,7 +38,7 @@
 
 static double ms_since(const struct timespec *t0)
 {
-	return hook_elapsed_ms(t0);
+	return gt_elapsed_ms(t0);
 }
 
 /* Reads fd until EOF, at most max bytes, waiting no longer than the time
@@ -285,7 +285,7 @@ char **hook_exec_tune(const struct gt_rt_args *ra, const char *runtime, int argc
 	}
 	ev.error = err != NULL ? gt_err_msg(err) : NULL;
 	ev.detail = detail;
-	ev.ms = hook_elapsed_ms(t0);
+	ev.ms = gt_elapsed_ms(t0);
 	gt_log_event(&ev, policy->log_file);
 	if (entlen == 0 || ra->process != NULL)
 		return argv;

@@ -1,4 +1,5 @@
 #include "session.h"
+#include "elapsed.h"
 #include "event.h"
 #include "fileio.h"
 #include "log.h"
@@ -22,13 +23,6 @@
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
 #define REGISTER_STREAM 1u
-
-static double elapsed_ms(const struct timespec *t0)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) * 1e3 + (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
-}
 
 static int send_msg(int fd, uint32_t conn, uint32_t stream, enum gt_ttrpc_type type, const struct gt_pb_writer *body,
 		    gt_err_t *err)
@@ -104,7 +98,7 @@ static void create_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_req
 		ev.outcome = "passthrough";
 		ev.plan = NULL;
 	}
-	ev.ms = elapsed_ms(&t0);
+	ev.ms = gt_elapsed_ms(&t0);
 	gt_log_event(&ev, pl->policy.log_file);
 	gt_nri_create_free(&c);
 }
@@ -162,7 +156,7 @@ static int send_register(struct gt_nri_plugin *pl, int fd, gt_err_t *err)
 
 static long ms_since(const struct timespec *t0)
 {
-	return (long)elapsed_ms(t0);
+	return (long)gt_elapsed_ms(t0);
 }
 
 /* One connection, from registration until the runtime closes it (or we
