@@ -26,7 +26,8 @@ static void apply_res(struct gt_limits *l, const struct gt_nri_res *r, const str
 {
 	if (r->has_quota)
 		gt_limits_set_quota(l, r->quota);
-	if (r->has_period && gt_limits_set_period(l, r->period) < 0)
+	/* CRI-O sends period 0 for every container without a CPU limit. */
+	if (r->has_period && gt_limits_set_period(l, r->period) < 0 && l->has_quota)
 		gt_note(notes, "cpu.period is 0; using %u", GT_DEFAULT_CFS_PERIOD);
 	if (r->cpus != NULL && r->cpus[0] != '\0' && gt_limits_set_cpus(l, r->cpus, h) < 0)
 		gt_note(notes, "cpu.cpus is not a valid CPU list; ignored");

@@ -388,7 +388,9 @@ void gt_limits_from_spec(yajl_val spec, const struct gt_host *h, const struct gt
 	}
 	if ((v = member(cpu, "period", "cpu.", notes)) != NULL) {
 		uint64_t p;
-		if (gt_json_uint64(v, &p) < 0 || gt_limits_set_period(l, p) < 0)
+		/* CRI-O writes period 0 for every container without a CPU
+		 * limit: worth a note only where a quota needs the period. */
+		if ((gt_json_uint64(v, &p) < 0 || gt_limits_set_period(l, p) < 0) && l->has_quota)
 			gt_note(notes, "cpu.period is not a positive integer; using %u", GT_DEFAULT_CFS_PERIOD);
 	}
 	if ((v = member(cpu, "cpus", "cpu.", notes)) != NULL) {

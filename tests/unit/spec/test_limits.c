@@ -125,6 +125,12 @@ static void spec_limits(void)
 	struct gt_limits l;
 	struct gt_notes n;
 
+	/* CRI-O writes period 0 for containers without a CPU limit. */
+	limits_of("{\"linux\":{\"resources\":{\"cpu\":{\"quota\":0,\"period\":0}}}}", &h, false, &l, &n);
+	ok(!l.has_quota && n.n == 0, "period 0 without a quota: no note (got %zu)", n.n);
+	limits_of("{\"linux\":{\"resources\":{\"cpu\":{\"quota\":50000,\"period\":0}}}}", &h, false, &l, &n);
+	ok(l.has_quota && l.period == 100000 && n.n == 1, "period 0 with a quota: the default period, and a note");
+
 	/* The review case: runc writes the unified map last. */
 	limits_of("{\"linux\":{\"resources\":{\"memory\":{\"limit\":1073741824},\"cpu\":{\"quota\":50000},"
 		  "\"unified\":{\"memory.max\":\"max\",\"cpu.max\":\"max 100000\"}}}}",
