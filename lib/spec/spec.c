@@ -32,18 +32,25 @@ static void collect_item(void *ctx, struct gt_span elem)
 
 static int parse_env(struct gt_spec *spec, yajl_val proc, gt_err_t *err);
 
-int gt_spec_parse(struct gt_spec *spec, const char *text, size_t len, gt_err_t *err)
+/* The text as a bounded JSON object, named what in errors. */
+static int parse_object(struct gt_spec *spec, const char *text, size_t len, const char *what, gt_err_t *err)
 {
 	memset(spec, 0, sizeof(*spec));
 	spec->text = text;
 	spec->len = len;
 	if (len > GT_SPEC_MAX_BYTES)
-		return gt_error(err, 0, "spec is %zu bytes, more than the %u allowed", len, GT_SPEC_MAX_BYTES);
-	if (gt_json_parse(text, len, "spec", &spec->tree, err) < 0)
+		return gt_error(err, 0, "%s is %zu bytes, more than the %u allowed", what, len, GT_SPEC_MAX_BYTES);
+	if (gt_json_parse(text, len, what, &spec->tree, err) < 0)
 		return -1;
 	if (!YAJL_IS_OBJECT(spec->tree))
-		return gt_error(err, 0, "spec is not a JSON object");
+		return gt_error(err, 0, "%s is not a JSON object", what);
+	return 0;
+}
 
+int gt_spec_parse(struct gt_spec *spec, const char *text, size_t len, gt_err_t *err)
+{
+	if (parse_object(spec, text, len, "spec", err) < 0)
+		return -1;
 	size_t root = gt_json_skip_ws(text, len, 0);
 	unsigned n = gt_json_member(text, len, root, "process", &spec->process);
 	if (n == 0)
@@ -61,15 +68,8 @@ int gt_spec_parse(struct gt_spec *spec, const char *text, size_t len, gt_err_t *
 
 int gt_spec_parse_process(struct gt_spec *spec, const char *text, size_t len, gt_err_t *err)
 {
-	memset(spec, 0, sizeof(*spec));
-	spec->text = text;
-	spec->len = len;
-	if (len > GT_SPEC_MAX_BYTES)
-		return gt_error(err, 0, "process is %zu bytes, more than the %u allowed", len, GT_SPEC_MAX_BYTES);
-	if (gt_json_parse(text, len, "process", &spec->tree, err) < 0)
+	if (parse_object(spec, text, len, "process", err) < 0)
 		return -1;
-	if (!YAJL_IS_OBJECT(spec->tree))
-		return gt_error(err, 0, "process is not a JSON object");
 	spec->process.start = gt_json_skip_ws(text, len, 0);
 	spec->process.end = gt_json_value_end(text, len, spec->process.start);
 	return parse_env(spec, spec->tree, err);
