@@ -254,6 +254,16 @@ struct file_work {
 	bool done;		/* skipped or failed: nothing more of it */
 };
 
+int gt_range_cmp(size_t fa, const struct gt_range *a, size_t fb, const struct gt_range *b)
+{
+	uint32_t ka = gt_range_order(a), kb = gt_range_order(b);
+	if (ka != kb)
+		return ka < kb ? -1 : 1;
+	if (fa != fb)
+		return fa < fb ? -1 : 1;
+	return (a->off > b->off) - (a->off < b->off);
+}
+
 /* One range of one file, in the order they are read. */
 struct item {
 	size_t file;
@@ -264,12 +274,7 @@ struct item {
 static int cmp_item(const void *a, const void *b)
 {
 	const struct item *x = a, *y = b;
-	uint32_t kx = gt_range_order(&x->r), ky = gt_range_order(&y->r);
-	if (kx != ky)
-		return kx < ky ? -1 : 1;
-	if (x->file != y->file)
-		return x->file < y->file ? -1 : 1;
-	return (x->r.off > y->r.off) - (x->r.off < y->r.off);
+	return gt_range_cmp(x->file, &x->r, y->file, &y->r);
 }
 
 /* The file's ranges (whole file when none), in reading order, within

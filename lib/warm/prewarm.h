@@ -27,6 +27,11 @@ static inline uint32_t gt_range_order(const struct gt_range *r)
 	return r->t != 0 ? r->t : UINT32_MAX;
 }
 
+/* The reading order of range a of file fa and range b of file fb (files
+ * numbered in set order): by gt_range_order, then by file, then by
+ * offset. A qsort-style result. */
+int gt_range_cmp(size_t fa, const struct gt_range *a, size_t fb, const struct gt_range *b);
+
 struct gt_pw_file {
 	char *name;		/* for reports: the path inside the rootfs */
 	int fd;			/* owned: closed by gt_pw_set_free */

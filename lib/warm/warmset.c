@@ -107,12 +107,7 @@ struct prof_item {
 static int cmp_prof_item(const void *a, const void *b)
 {
 	const struct prof_item *x = a, *y = b;
-	uint32_t kx = gt_range_order(&x->r), ky = gt_range_order(&y->r);
-	if (kx != ky)
-		return kx < ky ? -1 : 1;
-	if (x->file != y->file)
-		return x->file < y->file ? -1 : 1;
-	return (x->r.off > y->r.off) - (x->r.off < y->r.off);
+	return gt_range_cmp(x->file, &x->r, y->file, &y->r);
 }
 
 static int cmp_by_file(const void *a, const void *b)
