@@ -36,18 +36,13 @@
  * message. */
 #define ANSWER_MAX 4096
 
-static double ms_since(const struct timespec *t0)
-{
-	return gt_elapsed_ms(t0);
-}
-
 /* Reads fd until EOF, at most max bytes, waiting no longer than the time
  * left until deadline_ms after t0. */
 static int read_bounded(int fd, char *buf, size_t max, size_t *len, const struct timespec *t0, double deadline_ms)
 {
 	*len = 0;
 	for (;;) {
-		double left = deadline_ms - ms_since(t0);
+		double left = deadline_ms - gt_elapsed_ms(t0);
 		if (left <= 0)
 			return -ETIMEDOUT;
 		struct pollfd p = { .fd = fd, .events = POLLIN };
