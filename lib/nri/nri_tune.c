@@ -204,6 +204,11 @@ bool gt_nri_resize_check(const struct gt_nri_update *u, const struct gt_policy *
 	memset(&now, 0, sizeof(now));
 	struct gt_nri_create resized = *c;
 	resized.res = u->new_res;
+	/* containerd 2.4 sends the pod's resources as the sandbox was created
+	 * with, and the kubelet raises the pod's own limits before its
+	 * containers': capped by them, a grown container would plan its old
+	 * values. The container's new resources are the whole story. */
+	resized.has_pod_res = false;
 	if (plan_bare(c, &settings, host, &was) < 0 || plan_bare(&resized, &settings, host, &now) < 0)
 		return false;
 	size_t len = 0;
