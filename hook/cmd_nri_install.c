@@ -173,8 +173,9 @@ static int handshake(struct peer *p, const char *name, const char *idx, const ch
 	if (gt_nri_configure_response_decode(r.payload, r.len, events, err) < 0)
 		return -1;
 	/* What every NRI version from v0.2 accepts; 0 would mean "all". */
-	if (*events != GT_NRI_MASK(GT_NRI_EVENT_CREATE_CONTAINER))
-		return gt_error(err, 0, "the plugin subscribed to events 0x%x, not CreateContainer alone", *events);
+	if (*events != GT_NRI_EVENTS)
+		return gt_error(err, 0, "the plugin subscribed to events 0x%x, not CreateContainer and UpdateContainer",
+				*events);
 	cleanup_pb_writer struct gt_pb_writer sync;
 	gt_pb_writer_init(&sync, 64);
 	return call(p, "Synchronize", &sync, &r, err);
@@ -385,7 +386,7 @@ int cmd_nri_install(int argc, char *argv[])
 	if (rc < 0)
 		goto fail;
 	printf("gotune-hook nri-install: %s -> %s registered as %s-%s in %ld ms, configured (%s), subscribed to "
-	       "CreateContainer, synchronized: ready for the runtime's restart\n",
+	       "CreateContainer and UpdateContainer, synchronized: ready for the runtime's restart\n",
 	       link, target, idx, name, reg_ms, conf.data != NULL ? conf_path : "no config file");
 	return 0;
 

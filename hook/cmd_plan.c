@@ -37,6 +37,12 @@ static void print_env(const struct gt_tune *t, const char *in, size_t in_len, FI
 	fprintf(f, "\nresulting process.env%s:\n", t->changed ? "" : " (unchanged)");
 	for (size_t i = 0; i < spec.n_env; i++)
 		fprintf(f, "  %s\n", spec.env[i]);
+	/* Users resize pods in place and expect the env to follow: it cannot. */
+	if (t->plan.d[GT_GOMAXPROCS].action == GT_ACT_SET || t->plan.d[GT_GOMEMLIMIT].action == GT_ACT_SET)
+		fprintf(f, "\nthese values hold for the limits above: a running process keeps its env, so after\n"
+			   "an in-place resize (kubectl patch --subresource resize) restart the container to\n"
+			   "retune it (Go >= 1.25 follows a CPU limit itself where GOMAXPROCS is unset:\n"
+			   "gomaxprocs.tracking=defer)\n");
 }
 
 static int print_json(const struct gt_tune *t, const char *source, const struct gt_policy *policy)

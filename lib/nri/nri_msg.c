@@ -383,7 +383,11 @@ static int decode_pod(const struct gt_pb_field *f, struct gt_nri_create *c, gt_e
 	return k < 0 ? bad(err, "PodSandbox") : 0;
 }
 
-int gt_nri_create_decode(const uint8_t *data, size_t len, struct gt_nri_create *c, gt_err_t *err)
+/* CreateContainerRequest {pod = 1, container = 2} and UpdateContainerRequest
+ * {pod = 1, container = 2, linux_resources = 3} share their first fields:
+ * one reader serves both, new_res NULL for the first. */
+static int decode_request(const uint8_t *data, size_t len, struct gt_nri_create *c, bool *has_new,
+			  struct gt_nri_res *new_res, const char *what, gt_err_t *err)
 {
 	memset(c, 0, sizeof(*c));
 	struct gt_pb_reader r = gt_pb_reader(data, len);
@@ -394,15 +398,31 @@ int gt_nri_create_decode(const uint8_t *data, size_t len, struct gt_nri_create *
 			return -1;
 		if (f.num == 2 && decode_container(&f, c, err) < 0)
 			return -1;
+		if (f.num == 3 && new_res != NULL) {
+			if (decode_resources(&f, new_res, err) < 0)
+				return -1;
+			*has_new = true;
+		}
 	}
 	if (k < 0)
-		return bad(err, "CreateContainerRequest");
+		return bad(err, what);
 	char **strs[] = { &c->pod_id, &c->pod_name, &c->pod_namespace, &c->id, &c->name, &c->res.cpus,
 			  &c->pod_res.cpus };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		if (*strs[i] == NULL && (*strs[i] = empty()) == NULL)
-			return gt_error(err, ENOMEM, "nri: CreateContainerRequest");
+			return gt_error(err, ENOMEM, "nri: %s", what);
 	return 0;
+}
+
+int gt_nri_create_decode(const uint8_t *data, size_t len, struct gt_nri_create *c, gt_err_t *err)
+{
+	return decode_request(data, len, c, NULL, NULL, "CreateContainerRequest", err);
+}
+
+int gt_nri_update_decode(const uint8_t *data, size_t len, struct gt_nri_update *u, gt_err_t *err)
+{
+	memset(u, 0, sizeof(*u));
+	return decode_request(data, len, &u->c, &u->has_new_res, &u->new_res, "UpdateContainerRequest", err);
 }
 
 static void free_kvs(struct gt_nri_kv *kv, size_t n)
@@ -444,6 +464,12 @@ void gt_nri_create_free(struct gt_nri_create *c)
 	free_kvs(c->annotations, c->n_annotations);
 	free_kvs(c->pod_annotations, c->n_pod_annotations);
 	memset(c, 0, sizeof(*c));
+}
+
+void gt_nri_update_free(struct gt_nri_update *u)
+{
+	gt_nri_create_free(&u->c);
+	free_res(&u->new_res);
 }
 
 void gt_nri_register_encode(struct gt_pb_writer *w, const char *name, const char *idx)

@@ -16,9 +16,14 @@
 #define GT_NRI_PLUGIN_SERVICE GT_NRI_API ".Plugin"
 #define GT_NRI_RUNTIME_SERVICE GT_NRI_API ".Runtime"
 
-/* Event CREATE_CONTAINER = 4; a subscription sets bit (event - 1). */
+/* Events CREATE_CONTAINER = 4, UPDATE_CONTAINER = 8; a subscription sets
+ * bit (event - 1). */
 #define GT_NRI_EVENT_CREATE_CONTAINER 4
+#define GT_NRI_EVENT_UPDATE_CONTAINER 8
 #define GT_NRI_MASK(ev) (1u << ((ev) - 1))
+/* What the plugin subscribes to: CreateContainer to tune, UpdateContainer
+ * to say when an in-place resize made a value it set stale. */
+#define GT_NRI_EVENTS (GT_NRI_MASK(GT_NRI_EVENT_CREATE_CONTAINER) | GT_NRI_MASK(GT_NRI_EVENT_UPDATE_CONTAINER))
 
 /* Bounds on one request: far above any real pod, low enough that a broken
  * peer cannot make the plugin allocate much. */
@@ -77,6 +82,17 @@ int gt_nri_synchronize_more(const uint8_t *data, size_t len, bool *more, gt_err_
 
 int gt_nri_create_decode(const uint8_t *data, size_t len, struct gt_nri_create *c, gt_err_t *err);
 void gt_nri_create_free(struct gt_nri_create *c);
+
+/* UpdateContainerRequest: the container as it runs (its env and, in c.res,
+ * the resources it was created with) and the resources asked for now. */
+struct gt_nri_update {
+	struct gt_nri_create c;
+	bool has_new_res;
+	struct gt_nri_res new_res;
+};
+
+int gt_nri_update_decode(const uint8_t *data, size_t len, struct gt_nri_update *u, gt_err_t *err);
+void gt_nri_update_free(struct gt_nri_update *u);
 
 /* What the plugin asks for one container. */
 #define GT_NRI_ADJUST_ENV_MAX 8u

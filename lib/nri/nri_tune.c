@@ -8,14 +8,41 @@
 
 #include "memfmt.h"
 
-/* A container's own annotation wins over its pod's: Kubernetes users set
- * pod annotations, and a per-container one is the more specific. */
+/* Kubernetes has no per-container annotations, so NRI plugins read
+ * "<key>.<domain>/container.<name>" on the pod (NRI's device-injector,
+ * nri-resource-policy): for gotune, "memory-ratio.gotune.io/container.app"
+ * stands for "gotune.io/memory-ratio" on container "app" only. */
+static const char *pod_container_value(const struct gt_nri_create *c, const char *key)
+{
+	const char *k = key + strlen(GT_ANNOTATION_PREFIX);
+	size_t kl = strlen(k), dl = strlen(GT_ANNOTATION_PREFIX), nl = strlen(c->name);
+	static const char mid[] = "container.";
+	if (nl == 0 || strncmp(key, GT_ANNOTATION_PREFIX, dl) != 0)
+		return NULL;
+	for (size_t i = 0; i < c->n_pod_annotations; i++) {
+		const char *a = c->pod_annotations[i].key;
+		/* "<k>." "gotune.io/" "container." "<name>" */
+		if (strlen(a) != kl + 1 + dl + sizeof(mid) - 1 + nl)
+			continue;
+		if (strncmp(a, k, kl) == 0 && a[kl] == '.' && strncmp(a + kl + 1, GT_ANNOTATION_PREFIX, dl) == 0 &&
+		    strncmp(a + kl + 1 + dl, mid, sizeof(mid) - 1) == 0 &&
+		    strcmp(a + kl + 1 + dl + sizeof(mid) - 1, c->name) == 0)
+			return c->pod_annotations[i].value;
+	}
+	return NULL;
+}
+
+/* The most specific wins: the container's own annotation (CRI, crictl),
+ * then the pod's for this container by name, then the pod's for all. */
 static const char *lookup(void *ctx, const char *key)
 {
 	const struct gt_nri_create *c = ctx;
 	for (size_t i = 0; i < c->n_annotations; i++)
 		if (strcmp(c->annotations[i].key, key) == 0)
 			return c->annotations[i].value;
+	const char *v = pod_container_value(c, key);
+	if (v != NULL)
+		return v;
 	for (size_t i = 0; i < c->n_pod_annotations; i++)
 		if (strcmp(c->pod_annotations[i].key, key) == 0)
 			return c->pod_annotations[i].value;
@@ -120,4 +147,85 @@ void gt_nri_tune(const struct gt_nri_create *c, const struct gt_policy *policy, 
 	}
 	if (settings.enabled && policy->nri_prestart_hook[0] != '\0')
 		t->adjust.prestart_hook = policy->nri_prestart_hook;
+}
+
+/* The env value the container runs with for key: the last entry wins. */
+static const char *env_value(const struct gt_nri_create *c, const char *key)
+{
+	const char *v = NULL;
+	size_t kl = strlen(key);
+	for (size_t i = 0; i < c->n_env; i++)
+		if (strncmp(c->env[i], key, kl) == 0 && c->env[i][kl] == '=')
+			v = c->env[i] + kl + 1;
+	return v;
+}
+
+static bool limit_var(const char *entry)
+{
+	return strncmp(entry, "GOMAXPROCS=", 11) == 0 || strncmp(entry, "GOMEMLIMIT=", 11) == 0;
+}
+
+/* Plans GOMAXPROCS and GOMEMLIMIT for c's limits as if the container had
+ * set neither, with its other env as it is (a user GOGC=off still counts). */
+static int plan_bare(const struct gt_nri_create *c, const struct gt_settings *s, const struct gt_host *h,
+		     struct gt_plan *p)
+{
+	const char **env = calloc(c->n_env + 1, sizeof(*env));
+	if (env == NULL)
+		return -1;
+	size_t n = 0;
+	for (size_t i = 0; i < c->n_env; i++)
+		if (!limit_var(c->env[i]))
+			env[n++] = c->env[i];
+	struct gt_limits limits;
+	limits_from_request(c, s, h, &limits, &p->notes);
+	gt_plan_make(p, &limits, s, env, n, NULL);
+	free(env);
+	return 0;
+}
+
+bool gt_nri_resize_check(const struct gt_nri_update *u, const struct gt_policy *policy, const struct gt_host *host,
+			 char *id, size_t idsz, char *msg, size_t msgsz)
+{
+	const struct gt_nri_create *c = &u->c;
+	snprintf(id, idsz, "%.60s/%.80s/%.80s", c->pod_namespace, c->pod_name, c->name[0] != '\0' ? c->name : c->id);
+	msg[0] = '\0';
+	if (!u->has_new_res)
+		return false;
+	struct gt_settings settings = policy->settings;
+	struct gt_notes ignored = { 0 };
+	gt_annotations_apply(&settings, lookup, (void *)c, &ignored);
+	if (!settings.enabled)
+		return false;
+	/* The plans are large; one request at a time, so static is fine and
+	 * keeps them off the stack. */
+	static struct gt_plan was, now;
+	memset(&was, 0, sizeof(was));
+	memset(&now, 0, sizeof(now));
+	struct gt_nri_create resized = *c;
+	resized.res = u->new_res;
+	if (plan_bare(c, &settings, host, &was) < 0 || plan_bare(&resized, &settings, host, &now) < 0)
+		return false;
+	size_t len = 0;
+	static const enum gt_var vars[] = { GT_GOMAXPROCS, GT_GOMEMLIMIT };
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		enum gt_var v = vars[i];
+		const char *cur = env_value(c, gt_var_names[v]);
+		/* Only what gotune set: the value its plan gave for the limits
+		 * the container was created with. A user's own value is theirs. */
+		if (cur == NULL || was.d[v].action != GT_ACT_SET || strcmp(was.d[v].value, cur) != 0)
+			continue;
+		if (now.d[v].action == GT_ACT_SET && strcmp(now.d[v].value, cur) == 0)
+			continue;
+		int w = now.d[v].action == GT_ACT_SET
+				? snprintf(msg + len, msgsz - len, "%s%s=%s no longer matches the new limits (they plan %s)",
+					   len > 0 ? ", " : "", gt_var_names[v], cur, now.d[v].value)
+				: snprintf(msg + len, msgsz - len,
+					   "%s%s=%s no longer matches the new limits (they plan none: %.160s)",
+					   len > 0 ? ", " : "", gt_var_names[v], cur, now.d[v].reason);
+		if (w < 0 || (size_t)w >= msgsz - len)
+			break;
+		len += (size_t)w;
+	}
+	return len > 0;
 }

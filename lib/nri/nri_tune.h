@@ -22,4 +22,11 @@ struct gt_nri_tune {
 void gt_nri_tune(const struct gt_nri_create *c, const struct gt_policy *policy, const struct gt_host *host,
 		 struct gt_nri_tune *t);
 
+/* An in-place resize (UpdateContainer): true, with msg saying which, when
+ * a GOMAXPROCS or GOMEMLIMIT that gotune set at create no longer matches
+ * what it would plan for the new resources. gotune cannot change a running
+ * process's env; the caller only logs. id gets namespace/pod/container. */
+bool gt_nri_resize_check(const struct gt_nri_update *u, const struct gt_policy *policy, const struct gt_host *host,
+			 char *id, size_t idsz, char *msg, size_t msgsz);
+
 #endif

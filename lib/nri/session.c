@@ -69,7 +69,7 @@ static void configure(struct gt_nri_plugin *pl, const struct gt_ttrpc_request *r
 		       c.runtime_version, pl->policy.source);
 	}
 	gt_nri_configure_free(&c);
-	gt_nri_configure_response_encode(out, GT_NRI_MASK(GT_NRI_EVENT_CREATE_CONTAINER));
+	gt_nri_configure_response_encode(out, GT_NRI_EVENTS);
 }
 
 static void create_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_request *rq, struct gt_pb_writer *out)
@@ -105,6 +105,50 @@ static void create_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_req
 
 /* Serves one request from the runtime. -1 only when the request cannot be
  * read as ttrpc at all: the connection is then not worth keeping. */
+/* Lines already said, by container and text: a runtime may send the same
+ * update again (a kubelet retrying a resize), and one line per change is
+ * what a reader wants. A small ring: forgetting an old one costs a line. */
+#define SAID_MAX 64
+static uint64_t said[SAID_MAX];
+static size_t said_next;
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211u;
+	return h;
+}
+
+static bool said_before(const char *id, const char *msg)
+{
+	uint64_t h = fnv1a(fnv1a(14695981039346656037u, id), msg);
+	for (size_t i = 0; i < SAID_MAX; i++)
+		if (said[i] == h)
+			return true;
+	said[said_next] = h;
+	said_next = (said_next + 1) % SAID_MAX;
+	return false;
+}
+
+/* An in-place resize. gotune cannot change the env of a process that is
+ * running: it answers with no change and says once what went stale. */
+static void update_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_request *rq)
+{
+	cleanup_err gt_err_t err = NULL;
+	struct gt_nri_update u;
+	char id[GT_ID_MAX], msg[1024];
+	if (gt_nri_update_decode(rq->payload, rq->len, &u, &err) < 0)
+		gt_log(LOG_WARNING, "nri: UpdateContainer: %s; answered with no change", gt_err_msg(err));
+	else if (gt_nri_resize_check(&u, &pl->policy, &pl->host, id, sizeof(id), msg, sizeof(msg)) &&
+		 !said_before(u.c.id, msg))
+		gt_log(LOG_WARNING,
+		       "nri: %s resized: %s; the running process keeps the env it started with: restart the "
+		       "container to retune it (Go >= 1.25 follows a CPU limit itself where GOMAXPROCS is unset: "
+		       "gomaxprocs.tracking=defer)",
+		       id, msg);
+	gt_nri_update_free(&u);
+}
+
 static int serve(struct gt_nri_plugin *pl, int fd, const struct gt_ttrpc_msg *m, gt_err_t *err)
 {
 	struct gt_ttrpc_request rq;
@@ -131,8 +175,9 @@ static int serve(struct gt_nri_plugin *pl, int fd, const struct gt_ttrpc_msg *m,
 		create_container(pl, &rq, &out);
 	} else if (gt_pb_str_eq(rq.method, "Shutdown")) {
 		gt_log(LOG_INFO, "nri: the runtime is shutting down");
-	} else if (gt_pb_str_eq(rq.method, "UpdateContainer") || gt_pb_str_eq(rq.method, "StopContainer") ||
-		   gt_pb_str_eq(rq.method, "StateChange")) {
+	} else if (gt_pb_str_eq(rq.method, "UpdateContainer")) {
+		update_container(pl, &rq);
+	} else if (gt_pb_str_eq(rq.method, "StopContainer") || gt_pb_str_eq(rq.method, "StateChange")) {
 		/* Not subscribed, but harmless to acknowledge with no change. */
 	} else {
 		char msg[256];

@@ -265,6 +265,7 @@ check "crun --config names the spec file" jq -e '.process.env | index("GOMEMLIMI
 printf '%s' "$spec" >"$tmp/spec.json"
 "$hook" plan --host-cpus 4 "$tmp/spec.json" >"$tmp/out" 2>&1
 check "plan shows the decision and reason" grep -q 'GOMAXPROCS  set       1              quota 50000/100000 (ceil) -> 1 of 4 CPUs' "$tmp/out"
+check "plan says what to do after an in-place resize" grep -q 'restart the container to$' "$tmp/out"
 "$hook" plan --json "$tmp/spec.json" >"$tmp/out"
 check "plan --json" jq -e '.vars.GOMEMLIMIT.value == "180MiB" and .changed == true' "$tmp/out"
 printf '%s' "$spec" | "$hook" plan - >/dev/null
@@ -424,7 +425,7 @@ printf '{"gomemlimit":{"ratio":0.5},"log_file":"%s"}\n' "$ni/log.json" >"$ni/pol
 ok $? "nri-install: exit 0 when the plugin registers through the link"
 check "nri-install: the link leads to this gotune-hook" test "$(readlink "$ni/plugins/50-gotune")" = "$hook"
 check "nri-install: the policy is the plugin's .conf" cmp "$ni/policy.json" "$ni/conf.d/50-gotune.conf"
-check "nri-install: it says the plugin registered and subscribed" grep -q 'registered as 50-gotune in .* subscribed to CreateContainer' "$ni/out"
+check "nri-install: it says the plugin registered and subscribed" grep -q 'registered as 50-gotune in .* subscribed to CreateContainer and UpdateContainer' "$ni/out"
 check "nri-install: the plugin's start-up lines are in log_file" \
 	jq -es 'any(.[]; .entry == "nri" and (.msg | test("registered as 50-gotune")))' "$ni/log.json"
 "$hook" nri-install --plugin-dir "$ni/plugins" --conf-dir "$ni/conf.d" --check >"$ni/out" 2>&1

@@ -145,6 +145,16 @@ def create_request(pod=None, container=None):
     return f_bytes(1, pb) + f_bytes(2, cb)
 
 
+def update_request(pod=None, container=None, resources=None):
+    """UpdateContainerRequest {pod = 1, container = 2, linux_resources = 3}:
+    pod and container as create_request takes them (the container with the
+    resources it was created with), resources the new ones (same keys)."""
+    req = create_request(pod, container)
+    if resources is not None:
+        req += f_bytes(3, linux_resources(resources))
+    return req
+
+
 def adjustment(payload):
     """CreateContainerResponse -> {"env": [(k, v)], "prestart": [(path, args)]}."""
     out = {"env": [], "prestart": []}

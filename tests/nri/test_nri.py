@@ -69,7 +69,7 @@ try:
     c = rt.accept()
     name, idx, events, more = c.handshake()
     ok((name, idx) == ("gotune", "50"), "registers as 50-gotune", (name, idx))
-    ok(events == 0x8, "subscribes to CreateContainer only (mask 0x8)", events)
+    ok(events == 0x88, "subscribes to CreateContainer and UpdateContainer (mask 0x88)", events)
     ok(more == 1, "Synchronize echoes more=true", more)
     code, _, out, _ = c.call("Synchronize", b"")
     ok(code == 0 and P.fields(out, 2) == [], "Synchronize without more answers without more")
@@ -139,6 +139,42 @@ try:
         "env": ["GOMEMLIMIT=180M"], "memory": 200 << 20}))
     ok(code == 0 and out == b"", "a GOMEMLIMIT Go aborts on is the container's: NRI only adds", out)
 
+    # Kubernetes has no per-container annotations: the pod's
+    # "<key>.gotune.io/container.<name>" is for that container alone (NRI's
+    # convention), between the container's own and the pod-wide one.
+    pod_ann = {"gotune.io/memory-ratio": "0.8", "memory-ratio.gotune.io/container.app": "0.5",
+               "disable.gotune.io/container.other": "true"}
+    for name, ann, want, what in (
+            ("app", {}, {"GOMEMLIMIT": str(mem // 2)}, "the pod's memory-ratio.gotune.io/container.app wins for app"),
+            ("app2", {}, {"GOMEMLIMIT": str(mem * 8 // 10)}, "... not for app2 (the whole name must match)"),
+            ("other", {}, None, "the pod's disable.gotune.io/container.other leaves other alone"),
+            ("app", {"gotune.io/memory-ratio": "0.7"}, {"GOMEMLIMIT": str(mem * 7 // 10)},
+             "a container's own gotune.io/memory-ratio wins over the pod's per-container one")):
+        code, _, out, _ = c.call("CreateContainer", P.create_request(
+            pod={"annotations": pod_ann}, container={"name": name, "annotations": ann, "memory": mem}))
+        got = env_of(out) if out else None
+        ok(code == 0 and got == want, what, "got %r want %r" % (got, want))
+
+    # An in-place resize (UpdateContainer): never a change (a running
+    # process keeps its env), one line when what gotune set went stale.
+    was_env = ["PATH=/bin", "GOMEMLIMIT=" + str(mem * 9 // 10)]
+    if host_cpus > 1:
+        was_env.append("GOMAXPROCS=" + str(expected_maxprocs(50000, 100000, host_cpus)))
+    created = {"name": "resized", "env": was_env, "quota": 50000, "period": 100000, "memory": mem}
+    grown = {"quota": 150000, "period": 100000, "memory": 384 << 20}
+    for i in range(2):
+        code, msg, out, _ = c.call("UpdateContainer", P.update_request(container=created, resources=grown))
+        ok(code == 0 and out == b"", "UpdateContainer (resize to 1.5 CPU / 384 MiB) -> an empty answer, call %d" % (i + 1),
+           (code, msg, out))
+    code, msg, out, _ = c.call("UpdateContainer", P.update_request(
+        container=dict(created, name="same"), resources={"quota": 50000, "period": 100000, "memory": mem}))
+    ok(code == 0 and out == b"", "UpdateContainer to the same limits -> an empty answer")
+    code, msg, out, _ = c.call("UpdateContainer", P.update_request(
+        container=dict(created, name="users", env=["GOMEMLIMIT=100MiB"]), resources=grown))
+    ok(code == 0 and out == b"", "UpdateContainer of a container with its own GOMEMLIMIT -> an empty answer")
+    code, msg, out, _ = c.call("UpdateContainer", b"\x1a\xff\xff\xff\x0f")
+    ok(code == 0 and out == b"", "a malformed UpdateContainer -> an empty answer, never an error", (code, msg))
+
     # A request spread over many frames, and frames larger than 4096.
     big_env = ["VAR%04d=%s" % (i, "x" * 100) for i in range(300)]
     req = P.create_request(pod={"annotations": {"note": "y" * 20000}},
@@ -175,7 +211,7 @@ try:
     # its answer that an older runtime would not take.
     code, _, out, _ = c.call("Configure", P.f_str(2, "containerd") + P.f_str(3, "v2.4.2") +
                              P.f_varint(4, 5000) + P.f_varint(5, 2000) + P.f_str(6, "v0.12.3"))
-    ok(code == 0 and P.fields(out, 2) == [8], "a v0.12 Configure (timeouts, NRI_version) -> events 0x8 alone",
+    ok(code == 0 and P.fields(out, 2) == [0x88], "a v0.12 Configure (timeouts, NRI_version) -> events 0x88 alone",
        (code, P.parse(out) if out else out))
     base = P.create_request(pod={"annotations": {"gotune.io/gogc": "100"}},
                             container={"quota": 50000, "period": 100000, "memory": mem})
@@ -237,7 +273,7 @@ try:
     c.close()
     c = rt.accept()
     name, idx, events, _ = c.handshake()
-    ok(events == 0x8 and plugin.poll() is None, "the plugin reconnects and registers again")
+    ok(events == 0x88 and plugin.poll() is None, "the plugin reconnects and registers again")
 
     # A frame larger than anything legitimate.
     c.send_raw(struct.pack(">II", 1, 64 << 20))
@@ -259,7 +295,7 @@ try:
     t0 = time.monotonic()
     c = rt.accept(timeout=15)
     name, idx, events, _ = c.handshake()
-    ok(events == 0x8, "after a runtime restart the plugin reconnects (%.1f s)" % (time.monotonic() - t0))
+    ok(events == 0x88, "after a runtime restart the plugin reconnects (%.1f s)" % (time.monotonic() - t0))
 
     # Policy from the runtime's plugin config, and a bad one.
     c.close()
@@ -269,7 +305,7 @@ try:
     code, _, out, _ = c.call("CreateContainer", P.create_request(container={"memory": mem}))
     ok(env_of(out) == {"GOMEMLIMIT": str(mem // 2)}, "the Configure config is the policy", env_of(out))
     code, _, out, _ = c.call("Configure", P.f_str(1, '{"gomemlimit": {"ratio": "lots"}}'))
-    ok(code == 0 and P.fields(out, 2) == [8], "a bad config is logged and Configure still succeeds")
+    ok(code == 0 and P.fields(out, 2) == [0x88], "a bad config is logged and Configure still succeeds")
     code, _, out, _ = c.call("CreateContainer", P.create_request(container={"memory": mem}))
     ok(env_of(out) == {"GOMEMLIMIT": str(mem * 9 // 10)}, "... and the policy file applies", env_of(out))
     # go_only needs an image to inspect, and NRI gives none: the rules apply
@@ -316,6 +352,18 @@ finally:
     rt.stop()
 
 ok("nri id=default/pod/app tuned: " in log, "one log line per decision", log[-2000:])
+# 1.5 CPU plans GOMAXPROCS=2, or none where the host has 2 CPUs (Go picks 2).
+stale = ["default/pod/resized resized: "]
+if host_cpus > 1:
+    was, now = expected_maxprocs(50000, 100000, host_cpus), expected_maxprocs(150000, 100000, host_cpus)
+    stale.append("GOMAXPROCS=%d no longer matches the new limits (they plan %s" % (
+        was, "%d)" % now if now < host_cpus else "none: "))
+stale.append("GOMEMLIMIT=%d no longer matches the new limits (they plan %d); " % (mem * 9 // 10, (384 << 20) * 9 // 10))
+lines = [ln for ln in log.splitlines() if "pod/resized resized" in ln]
+ok(len(lines) == 1 and all(p in lines[0] for p in stale) and "restart the container to retune it" in lines[0],
+   "a resize: one line names what went stale, once for the same update sent twice", lines)
+ok("pod/same resized" not in log and "pod/users resized" not in log,
+   "no line for a resize that changes nothing gotune set, nor for the user's own value", log[-2000:])
 ok("user set GOMEMLIMIT=180M; Go aborts at start" in log, "the log line says why GOMEMLIMIT=180M is a problem",
    log[-2000:])
 
@@ -356,7 +404,7 @@ c = P.Conn(a)
 try:
     name, idx, events, _ = c.handshake()
     code, _, out, _ = c.call("CreateContainer", P.create_request(container={"memory": 1 << 30}))
-    ok(events == 0x8 and env_of(out) == {"GOMEMLIMIT": str((1 << 30) * 9 // 10)},
+    ok(events == 0x88 and env_of(out) == {"GOMEMLIMIT": str((1 << 30) * 9 // 10)},
        "runtime-started with a corrupt policy file: registers anyway, with the defaults", env_of(out))
 except Exception as e:  # noqa: BLE001
     ok(False, "runtime-started with a corrupt policy file: registers anyway, with the defaults", repr(e))
