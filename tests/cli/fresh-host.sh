@@ -46,23 +46,13 @@ if [ "$(id -u)" -ne 0 ] || ! unshare -m true 2>/dev/null; then
 	echo "1..$n"
 	exit $(( failed > 0 ))
 fi
-# in_fresh_host CMD...: CMD in a private mount namespace where the state
-# directory is missing (an empty directory over its nearest existing
-# ancestor's place, or over the directory's parent when that exists) and
-# /dev/log is no socket.
-anc=$(dirname "$state")
-while [ ! -d "$anc" ]; do anc=$(dirname "$anc"); done
-mkdir -p "$tmp/empty" "$tmp/fresh"
-: >"$tmp/not-a-socket"
-cat >"$tmp/fresh.sh" <<SH
-#!/bin/sh
-mount --bind "$tmp/fresh" "$anc" || exit 125
-[ -e /dev/log ] && { mount --bind "$tmp/not-a-socket" /dev/log || exit 125; }
-exec "\$@"
-SH
-chmod +x "$tmp/fresh.sh"
-in_fresh_host() { unshare -m --propagation private "$tmp/fresh.sh" "$@"; }
-hostpath() { printf '%s%s\n' "$tmp/fresh" "${1#"$anc"}"; } # where PATH in the namespace is on the host
+# in_fresh_host CMD...: CMD on a host gotune was just installed on
+# (tests/freshhost.sh: no state directory, no /etc/gotune, no /dev/log).
+# shellcheck source=../freshhost.sh
+. "$(dirname "$0")/../freshhost.sh"
+state_host=$(gt_fresh_enter "$tmp/fresh" "$state")
+in_fresh_host() { unshare -m --propagation private "$tmp/fresh/enter" "$@"; }
+hostpath() { printf '%s%s\n' "$state_host" "${1#"$state"}"; } # where PATH in the namespace is on the host
 
 spec='{"ociVersion":"1.0.2","process":{"args":["/app"],"env":["PATH=/bin"],"cwd":"/"},"root":{"path":"rootfs"},"linux":{"resources":{"cpu":{"quota":50000,"period":100000}}}}'
 printf '{"log_file": "%s/decisions.jsonl", "gomaxprocs": {"rounding": "sideways"}}\n' "$tmp" >"$tmp/bad.json"
@@ -90,10 +80,10 @@ ok $? "a full fallback log (1 MiB) becomes gotune.log.1; the line starts a new g
 rm -f "$log" "$log.1"
 if python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])' "$tmp/log"; then
 	mkdir -p "$tmp/dev"
-	printf '%s' "$spec" | unshare -m --propagation private sh -c '
-		mount --bind "$1" "$2" && mount -t tmpfs none "$3" && touch "$3/null" "$3/log" &&
-		mount --bind /dev/null "$3/null" && mount --bind "$4" "$3/log" && mount --rbind "$3" /dev || exit 125
-		shift 4 && exec "$@"' - "$tmp/fresh" "$anc" "$tmp/dev" "$tmp/log" \
+	printf '%s' "$spec" | in_fresh_host sh -c '
+		mount -t tmpfs none "$1" && touch "$1/null" "$1/log" &&
+		mount --bind /dev/null "$1/null" && mount --bind "$2" "$1/log" && mount --rbind "$1" /dev || exit 125
+		shift 2 && exec "$@"' - "$tmp/dev" "$tmp/log" \
 		"$hook" precreate --policy "$tmp/bad.json" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	[ $rc -eq 0 ] && [ ! -e "$log" ] && ! grep -q passthrough "$tmp/err"

@@ -429,33 +429,17 @@ gt_policy() {
 	printf '%s\n' "$1"
 }
 
-# gt_fresh_host: prepares a host as a new user's is, for commands run
-# through "${GT_FRESH[@]}": a private mount namespace in which the state
-# directory gotune was built with (gotune-hook --version) does not exist
-# yet, /etc/gotune holds no policy (the defaults apply) and /dev/log is no
-# socket (lines go to the fallback log). The host's own are never touched:
-# an empty directory of GT_TMP is mounted over the state directory's
-# nearest existing ancestor. Sets GT_STATE (the state directory, as gotune
-# sees it), GT_STATE_HOST (the same directory seen from here, once made)
-# and GT_FRESH.
+# gt_fresh_host: prepares a host as a new user's is (tests/freshhost.sh),
+# for commands run through "${GT_FRESH[@]}". Sets GT_STATE (the state
+# directory, as gotune sees it), GT_STATE_HOST (the same directory seen
+# from here, once made) and GT_FRESH.
 gt_fresh_host() {
-	local anc f=$GT_TMP/fresh
 	GT_STATE=$("$GOTUNE_HOOK" --version | sed -n 's/^state directory //p')
 	[ -n "$GT_STATE" ] || bail_out "gotune-hook --version names no state directory"
-	anc=$(dirname "$GT_STATE")
-	while [ ! -d "$anc" ]; do anc=$(dirname "$anc"); done
-	mkdir -p "$f/anc" "$f/etc-gotune"
-	: >"$f/not-a-socket"
-	cat >"$f/enter" <<SH
-#!/bin/sh
-mount --bind "$f/anc" "$anc" || exit 125
-[ ! -d /etc/gotune ] || mount --bind "$f/etc-gotune" /etc/gotune || exit 125
-[ ! -e /dev/log ] || mount --bind "$f/not-a-socket" /dev/log || exit 125
-exec "\$@"
-SH
-	chmod +x "$f/enter"
-	GT_STATE_HOST=$f/anc${GT_STATE#"$anc"}
-	GT_FRESH=(unshare -m --propagation private "$f/enter")
+	# shellcheck source=../freshhost.sh
+	. "$GT_SRCDIR/tests/freshhost.sh"
+	GT_STATE_HOST=$(gt_fresh_enter "$GT_TMP/fresh" "$GT_STATE") || bail_out "cannot prepare a fresh host"
+	GT_FRESH=(unshare -m --propagation private "$GT_TMP/fresh/enter")
 	"${GT_FRESH[@]}" test ! -e "$GT_STATE" || bail_out "the fresh host still has $GT_STATE"
 }
 
