@@ -184,19 +184,18 @@ static int plan_bare(const struct gt_nri_create *c, const struct gt_settings *s,
 	return 0;
 }
 
-bool gt_nri_resize_check(const struct gt_nri_update *u, const struct gt_policy *policy, const struct gt_host *host,
-			 char *id, size_t idsz, char *msg, size_t msgsz)
+size_t gt_nri_resize_check(const struct gt_nri_update *u, const struct gt_policy *policy, const struct gt_host *host,
+			   char *id, size_t idsz, struct gt_nri_stale stale[2])
 {
 	const struct gt_nri_create *c = &u->c;
 	snprintf(id, idsz, "%.60s/%.80s/%.80s", c->pod_namespace, c->pod_name, c->name[0] != '\0' ? c->name : c->id);
-	msg[0] = '\0';
 	if (!u->has_new_res)
-		return false;
+		return 0;
 	struct gt_settings settings = policy->settings;
 	struct gt_notes ignored = { 0 };
 	gt_annotations_apply(&settings, lookup, (void *)c, &ignored);
 	if (!settings.enabled)
-		return false;
+		return 0;
 	/* The plans are large; one request at a time, so static is fine and
 	 * keeps them off the stack. */
 	static struct gt_plan was, now;
@@ -210,8 +209,8 @@ bool gt_nri_resize_check(const struct gt_nri_update *u, const struct gt_policy *
 	 * values. The container's new resources are the whole story. */
 	resized.has_pod_res = false;
 	if (plan_bare(c, &settings, host, &was) < 0 || plan_bare(&resized, &settings, host, &now) < 0)
-		return false;
-	size_t len = 0;
+		return 0;
+	size_t n = 0;
 	static const enum gt_var vars[] = { GT_GOMAXPROCS, GT_GOMEMLIMIT };
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
 		enum gt_var v = vars[i];
@@ -222,15 +221,13 @@ bool gt_nri_resize_check(const struct gt_nri_update *u, const struct gt_policy *
 			continue;
 		if (now.d[v].action == GT_ACT_SET && strcmp(now.d[v].value, cur) == 0)
 			continue;
-		int w = now.d[v].action == GT_ACT_SET
-				? snprintf(msg + len, msgsz - len, "%s%s=%s no longer matches the new limits (they plan %s)",
-					   len > 0 ? ", " : "", gt_var_names[v], cur, now.d[v].value)
-				: snprintf(msg + len, msgsz - len,
-					   "%s%s=%s no longer matches the new limits (they plan none: %.160s)",
-					   len > 0 ? ", " : "", gt_var_names[v], cur, now.d[v].reason);
-		if (w < 0 || (size_t)w >= msgsz - len)
-			break;
-		len += (size_t)w;
+		struct gt_nri_stale *st = &stale[n++];
+		st->var = v;
+		snprintf(st->was, sizeof(st->was), "%s", cur);
+		if (now.d[v].action == GT_ACT_SET)
+			snprintf(st->now, sizeof(st->now), "%s", now.d[v].value);
+		else
+			snprintf(st->now, sizeof(st->now), "none: %.160s", now.d[v].reason);
 	}
-	return len > 0;
+	return n;
 }

@@ -22,11 +22,19 @@ struct gt_nri_tune {
 void gt_nri_tune(const struct gt_nri_create *c, const struct gt_policy *policy, const struct gt_host *host,
 		 struct gt_nri_tune *t);
 
-/* An in-place resize (UpdateContainer): true, with msg saying which, when
- * a GOMAXPROCS or GOMEMLIMIT that gotune set at create no longer matches
- * what it would plan for the new resources. gotune cannot change a running
- * process's env; the caller only logs. id gets namespace/pod/container. */
-bool gt_nri_resize_check(const struct gt_nri_update *u, const struct gt_policy *policy, const struct gt_host *host,
-			 char *id, size_t idsz, char *msg, size_t msgsz);
+/* A variable gotune set that an in-place resize made stale. */
+struct gt_nri_stale {
+	enum gt_var var;
+	char was[64];	/* the value the container runs with */
+	char now[200];	/* what the new resources plan: a value, or "none: why" */
+};
+
+/* An in-place resize (UpdateContainer): fills stale[0..2) with each
+ * GOMAXPROCS or GOMEMLIMIT that gotune set at create and that no longer
+ * matches what it would plan for the new resources; returns how many.
+ * gotune cannot change a running process's env; the caller only logs.
+ * id gets namespace/pod/container. */
+size_t gt_nri_resize_check(const struct gt_nri_update *u, const struct gt_policy *policy, const struct gt_host *host,
+			   char *id, size_t idsz, struct gt_nri_stale stale[2]);
 
 #endif

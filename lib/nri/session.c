@@ -105,9 +105,11 @@ static void create_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_req
 
 /* Serves one request from the runtime. -1 only when the request cannot be
  * read as ttrpc at all: the connection is then not worth keeping. */
-/* Lines already said, by container and text: a runtime may send the same
- * update again (a kubelet retrying a resize), and one line per change is
- * what a reader wants. A small ring: forgetting an old one costs a line. */
+/* What was said already, by container, variable and new value: the
+ * kubelet sends a resize as two updates (memory, then CPU), the second
+ * still naming the first's change, and may send one again. One line per
+ * change is what a reader wants. A small ring: forgetting an old one
+ * costs a line. */
 #define SAID_MAX 64
 static uint64_t said[SAID_MAX];
 static size_t said_next;
@@ -119,9 +121,9 @@ static uint64_t fnv1a(uint64_t h, const char *s)
 	return h;
 }
 
-static bool said_before(const char *id, const char *msg)
+static bool said_before(const char *id, const struct gt_nri_stale *st)
 {
-	uint64_t h = fnv1a(fnv1a(14695981039346656037u, id), msg);
+	uint64_t h = fnv1a(fnv1a(fnv1a(14695981039346656037u, id), gt_var_names[st->var]), st->now);
 	for (size_t i = 0; i < SAID_MAX; i++)
 		if (said[i] == h)
 			return true;
@@ -137,10 +139,23 @@ static void update_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_req
 	cleanup_err gt_err_t err = NULL;
 	struct gt_nri_update u;
 	char id[GT_ID_MAX], msg[1024];
+	struct gt_nri_stale stale[2];
+	size_t n = 0, len = 0;
 	if (gt_nri_update_decode(rq->payload, rq->len, &u, &err) < 0)
 		gt_log(LOG_WARNING, "nri: UpdateContainer: %s; answered with no change", gt_err_msg(err));
-	else if (gt_nri_resize_check(&u, &pl->policy, &pl->host, id, sizeof(id), msg, sizeof(msg)) &&
-		 !said_before(u.c.id, msg))
+	else
+		n = gt_nri_resize_check(&u, &pl->policy, &pl->host, id, sizeof(id), stale);
+	msg[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (said_before(u.c.id, &stale[i]))
+			continue;
+		int w = snprintf(msg + len, sizeof(msg) - len, "%s%s=%s no longer matches the new limits (they plan %s)",
+				 len > 0 ? ", " : "", gt_var_names[stale[i].var], stale[i].was, stale[i].now);
+		if (w < 0 || (size_t)w >= sizeof(msg) - len)
+			break;
+		len += (size_t)w;
+	}
+	if (len > 0)
 		gt_log(LOG_WARNING,
 		       "nri: %s resized: %s; the running process keeps the env it started with: restart the "
 		       "container to retune it (Go >= 1.25 follows a CPU limit itself where GOMAXPROCS is unset: "

@@ -72,8 +72,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			gt_nri_create_free(&c);
 			struct gt_nri_update u;
 			if (gt_nri_update_decode(rq.payload, rq.len, &u, &err) == 0) {
-				char id[GT_ID_MAX], msg[1024];
-				gt_nri_resize_check(&u, &policy, &host, id, sizeof(id), msg, sizeof(msg));
+				char id[GT_ID_MAX];
+				struct gt_nri_stale stale[2];
+				gt_nri_resize_check(&u, &policy, &host, id, sizeof(id), stale);
 			}
 			gt_nri_update_free(&u);
 			gt_err_free(&err);

@@ -172,6 +172,12 @@ try:
         pod={"resources": {"quota": 50000, "period": 100000, "memory": mem}},
         container=dict(created, id="ctr-in-pod", name="in-pod"), resources=grown))
     ok(code == 0 and out == b"", "UpdateContainer with the pod's resources as created -> an empty answer")
+    # The kubelet's way: memory first, then CPU, the second update still
+    # naming the first's change (the container's own resources as created).
+    two = dict(created, id="ctr-two", name="two")
+    for r in ({"quota": 50000, "period": 100000, "memory": 384 << 20}, grown):
+        code, msg, out, _ = c.call("UpdateContainer", P.update_request(container=two, resources=r))
+        ok(code == 0 and out == b"", "UpdateContainer as the kubelet sends a resize -> an empty answer")
     code, msg, out, _ = c.call("UpdateContainer", P.update_request(
         container=dict(created, name="same"), resources={"quota": 50000, "period": 100000, "memory": mem}))
     ok(code == 0 and out == b"", "UpdateContainer to the same limits -> an empty answer")
@@ -370,6 +376,10 @@ ok(len(lines) == 1 and all(p in lines[0] for p in stale) and "restart the contai
    "a resize: one line names what went stale, once for the same update sent twice", lines)
 ok(any("pod/in-pod resized: " in ln and stale[-1] in ln for ln in log.splitlines()),
    "... also when the update carries the pod's resources as created (containerd 2.4)", log[-2000:])
+two = [ln for ln in log.splitlines() if "pod/two resized" in ln]
+ok(len(two) == (2 if host_cpus > 1 else 1) and "GOMEMLIMIT=" in two[0] and "GOMAXPROCS=" not in two[0] and
+   all("GOMEMLIMIT=" not in ln for ln in two[1:]),
+   "memory then CPU in two updates: each change is said once (GOMEMLIMIT, then GOMAXPROCS alone)", two)
 ok("pod/same resized" not in log and "pod/users resized" not in log,
    "no line for a resize that changes nothing gotune set, nor for the user's own value", log[-2000:])
 ok("user set GOMEMLIMIT=180M; Go aborts at start" in log, "the log line says why GOMEMLIMIT=180M is a problem",
