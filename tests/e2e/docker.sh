@@ -64,15 +64,7 @@ gt_dockerd_stop() {
 	for id in $(timeout 10 "${DOCKER[@]}" ps -aq 2>/dev/null); do
 		timeout 20 "${DOCKER[@]}" rm -f "$id" >/dev/null 2>&1
 	done
-	pid=$(cat "$DK/docker.pid" 2>/dev/null)
-	if [ -n "$pid" ]; then
-		kill -TERM "$pid" 2>/dev/null
-		for _ in $(seq 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-	fi
+	gt_stop_pid "$(cat "$DK/docker.pid" 2>/dev/null)"
 	# Its containerd and shims, found by the exec-root in their arguments.
 	grep -lsF -- "$DK/exec" /proc/[0-9]*/cmdline | cut -d/ -f3 |
 		while read -r pid; do kill -KILL "$pid" 2>/dev/null; done
@@ -84,16 +76,7 @@ gt_dockerd_stop() {
 	--config-file "$DK/daemon.json" </dev/null >"$DK/dockerd.log" 2>&1 &
 DOCKERD_PID=$!
 gt_defer gt_dockerd_stop
-up=0
-for _ in $(seq 150); do
-	if timeout 5 "${DOCKER[@]}" version >/dev/null 2>&1; then
-		up=1
-		break
-	fi
-	kill -0 "$DOCKERD_PID" 2>/dev/null || break
-	sleep 0.2
-done
-if [ "$up" -ne 1 ]; then
+if ! gt_wait_daemon "$DOCKERD_PID" 150 timeout 5 "${DOCKER[@]}" version; then
 	tap_diag_file "dockerd log" "$DK/dockerd.log" 30
 	skip_all "dockerd does not start here"
 fi

@@ -443,6 +443,37 @@ gt_fresh_host() {
 	"${GT_FRESH[@]}" test ! -e "$GT_STATE" || bail_out "the fresh host still has $GT_STATE"
 }
 
+# gt_stop_pid PID [TENTHS]: SIGTERM to PID, up to TENTHS tenths of a
+# second (100) for it to go, then SIGKILL; reaped when it is this shell's
+# child. Every daemon the tests start is stopped this way.
+gt_stop_pid() {
+	local p=$1 n=${2:-100}
+	[ -n "$p" ] || return 0
+	if kill -TERM "$p" 2>/dev/null; then
+		for _ in $(seq "$n"); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null
+	fi
+	wait "$p" 2>/dev/null
+	return 0
+}
+
+# gt_wait_daemon PID TRIES CMD...: runs CMD (output dropped) every 0.2 s
+# until it succeeds (0), TRIES times at most, or until PID, the daemon CMD
+# asks, has exited (1): a daemon that died is not waited for.
+gt_wait_daemon() {
+	local p=$1 n=$2
+	shift 2
+	for _ in $(seq "$n"); do
+		"$@" >/dev/null 2>&1 && return 0
+		kill -0 "$p" 2>/dev/null || return 1
+		sleep 0.2
+	done
+	return 1
+}
+
 # gt_resident_pct PATH: percentage of PATH's pages in the page cache.
 gt_resident_pct() {
 	fincore --bytes --noheadings --raw --output RES,SIZE "$1" | awk '{ printf "%d\n", $2 ? 100 * $1 / $2 : 0 }'
@@ -852,7 +883,7 @@ gt_containerd_start() {
 	GT_CTRD_SOCK=$GT_CTRD_DIR/containerd.sock
 	GT_CTRD_NS=gotune-e2e-$GT_ID
 	GT_CTR=(ctr -a "$GT_CTRD_SOCK" -n "$GT_CTRD_NS")
-	local d=$GT_CTRD_DIR up=0
+	local d=$GT_CTRD_DIR
 	mkdir -p "$d"
 	cat >"$d/config.toml" <<-EOT
 		version = 2
@@ -876,15 +907,7 @@ gt_containerd_start() {
 		</dev/null >"$d/containerd.log" 2>&1 &
 	GT_CTRD_PID=$!
 	gt_defer gt_containerd_stop
-	for _ in $(seq 100); do
-		if timeout 5 ctr -a "$GT_CTRD_SOCK" version >/dev/null 2>&1; then
-			up=1
-			break
-		fi
-		kill -0 "$GT_CTRD_PID" 2>/dev/null || break
-		sleep 0.2
-	done
-	if [ "$up" -ne 1 ]; then
+	if ! gt_wait_daemon "$GT_CTRD_PID" 100 timeout 5 ctr -a "$GT_CTRD_SOCK" version; then
 		tap_diag_file "containerd log" "$d/containerd.log" 30
 		skip_all "containerd does not start here"
 	fi
@@ -905,15 +928,7 @@ gt_containerd_stop() {
 	for id in $(timeout 10 "${GT_CTR[@]}" containers ls -q 2>/dev/null); do
 		gt_ctr_remove "$id"
 	done
-	if [ -n "${GT_CTRD_PID:-}" ]; then
-		kill -TERM "$GT_CTRD_PID" 2>/dev/null
-		for _ in $(seq 50); do
-			kill -0 "$GT_CTRD_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$GT_CTRD_PID" 2>/dev/null
-		wait "$GT_CTRD_PID" 2>/dev/null
-	fi
+	gt_stop_pid "${GT_CTRD_PID:-}" 50
 	grep -lsF -- "$GT_CTRD_SOCK" /proc/[0-9]*/cmdline | cut -d/ -f3 |
 		while read -r pid; do kill -KILL "$pid" 2>/dev/null; done
 	# The shim's runc state dir for this run's namespace (outside GT_TMP).
@@ -1013,19 +1028,11 @@ gt_containerd2_config() {
 # config, the pinned shim first on its PATH; waits until CRI answers.
 # Its log accumulates in GT_CTRD2_DIR/containerd.log.
 gt_containerd2_start() {
-	local d=$GT_CTRD2_DIR up=0
+	local d=$GT_CTRD2_DIR
 	env PATH="$GT_CTRD2_BIN:$PATH" "$GT_CTRD2_BIN/containerd" --config "$d/config.toml" --log-level info \
 		</dev/null >>"$d/containerd.log" 2>&1 &
 	GT_CTRD2_PID=$!
-	for _ in $(seq 150); do
-		if timeout 5 "${GT_CRICTL[@]}" info >/dev/null 2>&1; then
-			up=1
-			break
-		fi
-		kill -0 "$GT_CTRD2_PID" 2>/dev/null || break
-		sleep 0.2
-	done
-	[ "$up" -eq 1 ] && return 0
+	gt_wait_daemon "$GT_CTRD2_PID" 150 timeout 5 "${GT_CRICTL[@]}" info && return 0
 	tap_diag_file "containerd log" "$d/containerd.log" 40
 	return 1
 }
@@ -1033,14 +1040,7 @@ gt_containerd2_start() {
 # gt_containerd2_halt: stop containerd (SIGTERM, then SIGKILL), leaving
 # pods and shims as a restart would find them.
 gt_containerd2_halt() {
-	[ -n "${GT_CTRD2_PID:-}" ] || return 0
-	kill -TERM "$GT_CTRD2_PID" 2>/dev/null
-	for _ in $(seq 100); do
-		kill -0 "$GT_CTRD2_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$GT_CTRD2_PID" 2>/dev/null
-	wait "$GT_CTRD2_PID" 2>/dev/null
+	gt_stop_pid "${GT_CTRD2_PID:-}"
 	GT_CTRD2_PID=
 	return 0
 }
