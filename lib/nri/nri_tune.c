@@ -14,11 +14,12 @@
  * stands for "gotune.io/memory-ratio" on container "app" only. */
 static const char *pod_container_value(const struct gt_nri_create *c, const char *key)
 {
-	const char *k = key + strlen(GT_ANNOTATION_PREFIX);
-	size_t kl = strlen(k), dl = strlen(GT_ANNOTATION_PREFIX), nl = strlen(c->name);
+	size_t dl = strlen(GT_ANNOTATION_PREFIX), nl = strlen(c->name);
 	static const char mid[] = "container.";
 	if (nl == 0 || strncmp(key, GT_ANNOTATION_PREFIX, dl) != 0)
 		return NULL;
+	const char *k = key + dl;
+	size_t kl = strlen(k);
 	for (size_t i = 0; i < c->n_pod_annotations; i++) {
 		const char *a = c->pod_annotations[i].key;
 		/* "<k>." "gotune.io/" "container." "<name>" */
