@@ -98,6 +98,8 @@ static const char help_rules[] =
 	"  gotune.io/prewarm=off|willneed|populate|background\n"
 	"  gotune.io/prewarm-files=/path/in/rootfs,/other\n"
 	"  gotune.io/record=true         record this container's start-up working set (record hook)\n"
+	"  under NRI, the pod annotation KEY.gotune.io/container.NAME is gotune.io/KEY for the\n"
+	"  container NAME alone (Kubernetes has no per-container annotations)\n"
 	"\n"
 	"examples:\n"
 	"  gotune-hook plan --bundle /run/containerd/io.containerd.runtime.v2.task/k8s.io/ID\n"
