@@ -113,12 +113,17 @@ static void limits_from_request(const struct gt_nri_create *c, const struct gt_s
 		apply_pod(l, &c->pod_res, h);
 }
 
+/* namespace/pod/container, as every NRI log line names a container. */
+static void format_id(const struct gt_nri_create *c, char *id, size_t idsz)
+{
+	snprintf(id, idsz, "%.60s/%.80s/%.80s", c->pod_namespace, c->pod_name, c->name[0] != '\0' ? c->name : c->id);
+}
+
 void gt_nri_tune(const struct gt_nri_create *c, const struct gt_policy *policy, const struct gt_host *host,
 		 struct gt_nri_tune *t)
 {
 	memset(t, 0, sizeof(*t));
-	snprintf(t->id, sizeof(t->id), "%.60s/%.80s/%.80s", c->pod_namespace, c->pod_name,
-		 c->name[0] != '\0' ? c->name : c->id);
+	format_id(c, t->id, sizeof(t->id));
 
 	struct gt_settings settings = policy->settings;
 	gt_annotations_apply(&settings, lookup, (void *)c, &t->plan.notes);
@@ -150,20 +155,17 @@ void gt_nri_tune(const struct gt_nri_create *c, const struct gt_policy *policy, 
 		t->adjust.prestart_hook = policy->nri_prestart_hook;
 }
 
-/* The env value the container runs with for key: the last entry wins. */
-static const char *env_value(const struct gt_nri_create *c, const char *key)
+/* The env value the container runs with for variable v, or NULL. */
+static const char *env_value(const struct gt_nri_create *c, enum gt_var v)
 {
-	const char *v = NULL;
-	size_t kl = strlen(key);
-	for (size_t i = 0; i < c->n_env; i++)
-		if (strncmp(c->env[i], key, kl) == 0 && c->env[i][kl] == '=')
-			v = c->env[i] + kl + 1;
-	return v;
+	long i = gt_env_find((const char *const *)c->env, c->n_env, gt_var_names[v]);
+	return i < 0 ? NULL : c->env[i] + strlen(gt_var_names[v]) + 1;
 }
 
 static bool limit_var(const char *entry)
 {
-	return strncmp(entry, "GOMAXPROCS=", 11) == 0 || strncmp(entry, "GOMEMLIMIT=", 11) == 0;
+	return gt_env_count(&entry, 1, gt_var_names[GT_GOMAXPROCS]) > 0 ||
+	       gt_env_count(&entry, 1, gt_var_names[GT_GOMEMLIMIT]) > 0;
 }
 
 /* Plans GOMAXPROCS and GOMEMLIMIT for c's limits as if the container had
@@ -189,7 +191,7 @@ size_t gt_nri_resize_check(const struct gt_nri_update *u, const struct gt_policy
 			   char *id, size_t idsz, struct gt_nri_stale stale[2])
 {
 	const struct gt_nri_create *c = &u->c;
-	snprintf(id, idsz, "%.60s/%.80s/%.80s", c->pod_namespace, c->pod_name, c->name[0] != '\0' ? c->name : c->id);
+	format_id(c, id, idsz);
 	if (!u->has_new_res)
 		return 0;
 	struct gt_settings settings = policy->settings;
@@ -215,7 +217,7 @@ size_t gt_nri_resize_check(const struct gt_nri_update *u, const struct gt_policy
 	static const enum gt_var vars[] = { GT_GOMAXPROCS, GT_GOMEMLIMIT };
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
 		enum gt_var v = vars[i];
-		const char *cur = env_value(c, gt_var_names[v]);
+		const char *cur = env_value(c, v);
 		/* Only what gotune set: the value its plan gave for the limits
 		 * the container was created with. A user's own value is theirs. */
 		if (cur == NULL || was.d[v].action != GT_ACT_SET || strcmp(was.d[v].value, cur) != 0)

@@ -103,8 +103,6 @@ static void create_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_req
 	gt_nri_create_free(&c);
 }
 
-/* Serves one request from the runtime. -1 only when the request cannot be
- * read as ttrpc at all: the connection is then not worth keeping. */
 /* What was said already, by container, variable and new value: the
  * kubelet sends a resize as two updates (memory, then CPU), the second
  * still naming the first's change, and may send one again. One line per
@@ -164,6 +162,8 @@ static void update_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_req
 	gt_nri_update_free(&u);
 }
 
+/* Serves one request from the runtime. -1 only when the request cannot be
+ * read as ttrpc at all: the connection is then not worth keeping. */
 static int serve(struct gt_nri_plugin *pl, int fd, const struct gt_ttrpc_msg *m, gt_err_t *err)
 {
 	struct gt_ttrpc_request rq;
@@ -214,11 +214,6 @@ static int send_register(struct gt_nri_plugin *pl, int fd, gt_err_t *err)
 	return send_msg(fd, GT_MUX_RUNTIME_CONN, REGISTER_STREAM, GT_TTRPC_REQUEST, &rq, err);
 }
 
-static long ms_since(const struct timespec *t0)
-{
-	return (long)gt_elapsed_ms(t0);
-}
-
 /* One connection, from registration until the runtime closes it (or we
  * are told to stop). Requests on conn 1 can arrive before the answer to
  * RegisterPlugin on conn 2: one loop serves both. */
@@ -241,7 +236,7 @@ int gt_nri_session(struct gt_nri_plugin *pl, int fd, bool *registered, enum gt_n
 		}
 		int timeout = -1;
 		if (!*registered) {
-			timeout = REGISTER_TIMEOUT_MS - (int)ms_since(&t0);
+			timeout = REGISTER_TIMEOUT_MS - (int)gt_elapsed_ms(&t0);
 			if (timeout <= 0) {
 				gt_error(err, 0, "nri: no answer to RegisterPlugin within %d ms", REGISTER_TIMEOUT_MS);
 				goto out;
@@ -291,7 +286,7 @@ int gt_nri_session(struct gt_nri_plugin *pl, int fd, bool *registered, enum gt_n
 					goto out;
 				}
 				*registered = true;
-				gt_log(LOG_INFO, "nri: registered as %s-%s in %ld ms", pl->idx, pl->name, ms_since(&t0));
+				gt_log(LOG_INFO, "nri: registered as %s-%s in %ld ms", pl->idx, pl->name, (long)gt_elapsed_ms(&t0));
 			}
 			/* Anything else (data frames, stray responses) has no
 			 * meaning for a unary plugin and is dropped. */
