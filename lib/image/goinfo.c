@@ -105,8 +105,22 @@ static void parse_version(struct gt_goinfo *g)
 	g->major = g->minor = g->patch = -1;
 	const char *p = g->version;
 	int a, b, c = 0;
+	g->devel = strncmp(p, "devel ", 6) == 0;
+	if (g->devel) {
+		/* cmd/dist: "devel go1.27-abcdef1234 Tue Jan 6 ...". */
+		p += 6;
+		if (strncmp(p, "go", 2) != 0)
+			return;
+		p += 2;
+		if (!number(&p, &a) || *p++ != '.' || !number(&p, &b) || (*p != '-' && *p != ' '))
+			return;
+		g->major = a;
+		g->minor = b;
+		g->patch = 0;
+		return;
+	}
 	if (strncmp(p, "go", 2) != 0)
-		return; /* "devel go1.27-abcdef ...": not a release */
+		return;
 	p += 2;
 	if (!number(&p, &a) || *p++ != '.' || !number(&p, &b))
 		return;

@@ -13,10 +13,15 @@
 struct gt_goinfo {
 	bool is_go;
 	char version[128];	/* "go1.19.8", "go1.26.8-X:nogreenteagc,jsonv2" */
-	/* 1, 19, 8; -1 when the version is not a release ("devel go1.27-abc ...").
-	 * A pre-release counts as its minor with patch 0 ("go1.26rc1": 1, 26, 0);
-	 * a suffix after the numbers (an experiment, a vendor build) is ignored. */
+	/* 1, 19, 8; -1 when no version can be read. A pre-release counts as its
+	 * minor with patch 0 ("go1.26rc1": 1, 26, 0); a suffix after the numbers
+	 * (an experiment, a vendor build) is ignored. A development build
+	 * ("devel go1.27-abcdef ...", the form since go1.21) counts as the
+	 * release it leads to, patch 0, with devel set: its DefaultGODEBUG is
+	 * computed against that version as a release's is. One without a
+	 * version ("devel +abcdef ...", older) stays -1. */
 	int major, minor, patch;
+	bool devel;
 	char path[256];		/* main package path */
 	char mod[256];		/* main module path */
 	/* Go 1.26 with go.mod "go 1.19" writes about 520 bytes, and the list

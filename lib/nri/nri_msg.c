@@ -235,9 +235,12 @@ static int decode_linux(const struct gt_pb_field *f, struct gt_nri_create *c, gt
 	struct gt_pb_reader r = gt_pb_sub(f);
 	struct gt_pb_field lf;
 	int k;
-	while ((k = gt_pb_next(&r, &lf)) > 0)
+	while ((k = gt_pb_next(&r, &lf)) > 0) {
 		if (lf.num == 3 && decode_resources(&lf, &c->res, err) < 0)
 			return -1;
+		if (lf.num == 5 && take_string(&lf, &c->cgroups_path, err, "LinuxContainer.cgroups_path") < 0)
+			return -1;
+	}
 	return k < 0 ? bad(err, "LinuxContainer") : 0;
 }
 
@@ -347,12 +350,16 @@ static int decode_pod_linux(const struct gt_pb_field *f, struct gt_nri_create *c
 	struct gt_pb_reader r = gt_pb_sub(f);
 	struct gt_pb_field lf;
 	int k;
-	while ((k = gt_pb_next(&r, &lf)) > 0)
+	while ((k = gt_pb_next(&r, &lf)) > 0) {
 		if (lf.num == 2) {
 			c->has_pod_res = true;
 			if (decode_resources(&lf, &c->pod_res, err) < 0)
 				return -1;
 		}
+		if (lf.num == 3 &&
+		    take_string(&lf, &c->pod_cgroup_parent, err, "LinuxPodSandbox.cgroup_parent") < 0)
+			return -1;
+	}
 	return k < 0 ? bad(err, "LinuxPodSandbox") : 0;
 }
 
@@ -407,7 +414,7 @@ static int decode_request(const uint8_t *data, size_t len, struct gt_nri_create 
 	if (k < 0)
 		return bad(err, what);
 	char **strs[] = { &c->pod_id, &c->pod_name, &c->pod_namespace, &c->id, &c->name, &c->res.cpus,
-			  &c->pod_res.cpus };
+			  &c->pod_res.cpus, &c->cgroups_path, &c->pod_cgroup_parent };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		if (*strs[i] == NULL && (*strs[i] = empty()) == NULL)
 			return gt_error(err, ENOMEM, "nri: %s", what);
@@ -449,6 +456,8 @@ void gt_nri_create_free(struct gt_nri_create *c)
 	free(c->name);
 	free_res(&c->res);
 	free_res(&c->pod_res);
+	free(c->cgroups_path);
+	free(c->pod_cgroup_parent);
 	for (size_t i = 0; i < c->n_mounts; i++) {
 		free(c->mounts[i].dest);
 		free(c->mounts[i].type);

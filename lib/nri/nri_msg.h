@@ -70,6 +70,9 @@ struct gt_nri_create {
 	 * pod-level limits or the sum of the containers'). */
 	bool has_pod_res;
 	struct gt_nri_res pod_res;
+	/* Container.linux.cgroups_path and PodSandbox.linux.cgroup_parent:
+	 * where the pod's cgroup, which exists before its containers, is. */
+	char *cgroups_path, *pod_cgroup_parent;
 	struct gt_nri_mount *mounts;
 	size_t n_mounts;
 };

@@ -64,37 +64,46 @@ static void apply_res(struct gt_limits *l, const struct gt_nri_res *r, const str
 	if (r->has_memory)
 		gt_limits_set_memory(l, r->memory);
 	for (size_t i = 0; i < r->n_unified; i++)
-		gt_limits_apply_unified(l, r->unified[i].key, r->unified[i].value, notes);
+		gt_limits_apply_unified(l, r->unified[i].key, r->unified[i].value, h, notes);
 }
 
-/* The pod's resources as a pod-level limit: what the kubelet sends for the
- * pod (spec.resources, or the sum of its containers' limits). */
-static void apply_pod(struct gt_limits *l, const struct gt_nri_res *r, const struct gt_host *h)
+/* The pod's limits where the kernel enforces them: its cgroup, which the
+ * kubelet creates before the pod's containers, read from the host's cgroup
+ * filesystem (a DaemonSet's plugin needs it mounted: --cgroupfs).
+ * PodSandbox.linux.pod_resources is no such limit: the kubelet fills it
+ * with the sum of the limits the containers declare (kuberuntime
+ * calculateSandboxResources -> resourcehelper.PodLimits), but gives the
+ * pod cgroup a quota or a memory.max only when every container declares
+ * one (cm.ResourceConfigForPod: cpuLimitsDeclared, memoryLimitsDeclared).
+ * An app without limits beside a sidecar with them would get the
+ * sidecar's. */
+static void apply_pod(struct gt_limits *l, const struct gt_nri_create *c, const struct gt_host *h)
 {
-	struct gt_limits pl;
-	gt_limits_init(&pl, h);
-	struct gt_notes ignored = { 0 };
-	apply_res(&pl, r, h, &ignored);
-	struct gt_pod_limits pod = { 0 };
-	snprintf(pod.where, sizeof(pod.where), "NRI pod resources");
-	pod.has_memory = pl.has_memory;
-	pod.memory = (uint64_t)pl.memory;
-	pod.has_high = pl.has_high;
-	pod.high = (uint64_t)pl.high;
-	pod.has_quota = pl.has_quota;
-	pod.quota = (uint64_t)pl.quota;
-	pod.period = pl.period;
-	char mem[32] = "-", q[48] = "-";
-	if (pl.has_memory)
-		gt_memhuman((uint64_t)pl.memory, mem, sizeof(mem));
-	if (pl.has_quota)
-		snprintf(q, sizeof(q), "%" PRId64 "/%" PRIu64, pl.quota, pl.period);
-	snprintf(l->pod, sizeof(l->pod), "NRI pod resources: memory %s, cpu quota %s", mem, q);
-	gt_limits_apply_pod(l, &pod);
+	char path[1200];
+	const char *p = c->cgroups_path != NULL ? c->cgroups_path : "";
+	const char *parent = c->pod_cgroup_parent != NULL ? c->pod_cgroup_parent : "";
+	if (p[0] == '\0' && parent[0] != '\0') {
+		/* A path inside the pod's cgroup, whose parent is the pod's:
+		 * for the systemd driver a slice ("kubepods-pod1.slice"). */
+		size_t n = strlen(parent);
+		bool slice = strchr(parent, '/') == NULL && n > 6 && strcmp(parent + n - 6, ".slice") == 0;
+		snprintf(path, sizeof(path), slice ? "%.1100s:gotune:x" : "%.1100s/x", parent);
+		p = path;
+	}
+	if (p[0] != '\0' && h->probe)
+		gt_limits_read_pod(l, p, h, NULL, true);
+	if (l->pod[0] == '\0')
+		snprintf(l->pod, sizeof(l->pod), "not read: %s",
+			 p[0] == '\0' ? "the runtime sent no cgroups path" : "no cgroup filesystem to read");
+	if (!c->has_pod_res || strstr(l->pod, "not ") == NULL)
+		return;
+	/* Say what was left out where the pod's cgroup could not say. */
+	size_t len = strlen(l->pod);
+	snprintf(l->pod + len, sizeof(l->pod) - len, "; NRI pod resources not counted (the declared limits' sum)");
 }
 
 static void limits_from_request(const struct gt_nri_create *c, const struct gt_settings *s, const struct gt_host *h,
-				struct gt_limits *l, struct gt_notes *notes)
+				bool read_pod, struct gt_limits *l, struct gt_notes *notes)
 {
 	gt_limits_init(l, h);
 	apply_res(l, &c->res, h, notes);
@@ -109,8 +118,8 @@ static void limits_from_request(const struct gt_nri_create *c, const struct gt_s
 			free(ms);
 		}
 	}
-	if (c->has_pod_res && s->enabled && s->pod_limits)
-		apply_pod(l, &c->pod_res, h);
+	if (read_pod && s->enabled && s->pod_limits)
+		apply_pod(l, c, h);
 }
 
 /* namespace/pod/container, as every NRI log line names a container. */
@@ -128,7 +137,7 @@ void gt_nri_tune(const struct gt_nri_create *c, const struct gt_policy *policy, 
 	struct gt_settings settings = policy->settings;
 	gt_annotations_apply(&settings, lookup, (void *)c, &t->plan.notes);
 	struct gt_limits limits;
-	limits_from_request(c, &settings, host, &limits, &t->plan.notes);
+	limits_from_request(c, &settings, host, true, &limits, &t->plan.notes);
 	/* The image is not mounted yet when NRI asks: no Go build info. */
 	gt_plan_make(&t->plan, &limits, &settings, (const char *const *)c->env, c->n_env, NULL);
 
@@ -180,8 +189,11 @@ static int plan_bare(const struct gt_nri_create *c, const struct gt_settings *s,
 	for (size_t i = 0; i < c->n_env; i++)
 		if (!limit_var(c->env[i]))
 			env[n++] = c->env[i];
+	/* The pod's cgroup holds its limits as of now, not as of the
+	 * container's creation, and the kubelet raises them before its
+	 * containers': the container's own resources are the whole story. */
 	struct gt_limits limits;
-	limits_from_request(c, s, h, &limits, &p->notes);
+	limits_from_request(c, s, h, false, &limits, &p->notes);
 	gt_plan_make(p, &limits, s, env, n, NULL);
 	free(env);
 	return 0;
@@ -206,11 +218,6 @@ size_t gt_nri_resize_check(const struct gt_nri_update *u, const struct gt_policy
 	memset(&now, 0, sizeof(now));
 	struct gt_nri_create resized = *c;
 	resized.res = u->new_res;
-	/* containerd 2.4 sends the pod's resources as the sandbox was created
-	 * with, and the kubelet raises the pod's own limits before its
-	 * containers': capped by them, a grown container would plan its old
-	 * values. The container's new resources are the whole story. */
-	resized.has_pod_res = false;
 	if (plan_bare(c, &settings, host, &was) < 0 || plan_bare(&resized, &settings, host, &now) < 0)
 		return 0;
 	size_t n = 0;

@@ -154,7 +154,9 @@ static int read_small(int dirfd, const char *rel, char *out, size_t outsz)
 	return 0;
 }
 
-static int read_file(const struct ctl *c, const char *parent, const char *file, char *out, size_t outsz)
+/* parent's path relative to the controller's mount, in rel; -1 when the
+ * mount (a cgroup namespace's) does not hold it. */
+static int rel_path(const struct ctl *c, const char *parent, const char *file, char *rel, size_t relsz)
 {
 	if (c->fd < 0)
 		return -1;
@@ -169,12 +171,39 @@ static int read_file(const struct ctl *c, const char *parent, const char *file, 
 	}
 	while (*p == '/')
 		p++;
-	char rel[MAX_PATH + 64];
 	if (*p == '\0')
-		snprintf(rel, sizeof(rel), "%s", file);
+		snprintf(rel, relsz, "%s", file);
 	else
-		snprintf(rel, sizeof(rel), "%s/%s", p, file);
+		snprintf(rel, relsz, "%s/%s", p, file);
+	return 0;
+}
+
+static int read_file(const struct ctl *c, const char *parent, const char *file, char *out, size_t outsz)
+{
+	char rel[MAX_PATH + 64];
+	if (rel_path(c, parent, file, rel, sizeof(rel)) < 0)
+		return -1;
 	return read_small(c->fd, rel, out, outsz);
+}
+
+/* Whether the cgroup is a directory under this controller, resolved with
+ * the same confinement as its files. */
+static bool has_dir(const struct ctl *c, const char *parent)
+{
+	char rel[MAX_PATH + 64];
+	if (rel_path(c, parent, ".", rel, sizeof(rel)) < 0)
+		return false;
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+	};
+	long r = syscall(SYS_openat2, c->fd, rel, &how, sizeof(how));
+	if (r < 0 && errno == ENOSYS)
+		r = openat(c->fd, rel, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (r < 0)
+		return false;
+	close((int)r);
+	return true;
 }
 
 struct ctls {
@@ -320,6 +349,7 @@ int gt_cgroup_read_limits(const char *parent, const struct gt_host *h, const str
 		if (gt_cpuset_parse(v, &m) > 0)
 			out->cpus = gt_cpumask_count_and(&m, &h->online_mask);
 	}
+	out->found = has_dir(&cs.mem, parent) || has_dir(&cs.cpu, parent) || has_dir(&cs.cpuset, parent);
 	snprintf(out->where, sizeof(out->where), "cgroup %s %.160s", cs.kind, parent);
 	ctl_close(&cs.mem);
 	ctl_close(&cs.cpu);

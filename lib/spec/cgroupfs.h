@@ -23,6 +23,10 @@ struct gt_pod_limits {
 	bool has_quota;
 	uint64_t quota, period;
 	int cpus;		/* the cgroup's effective cpuset, online CPUs only; 0 unknown */
+	/* The cgroup exists under some controller read: a path that is not
+	 * there (another cgroup namespace, a tree not mounted) says nothing,
+	 * which is not the same as "no limits". */
+	bool found;
 	char where[200];	/* "cgroup v1 /kubepods/burstable/pod1", "" when nothing was read */
 };
 
@@ -43,7 +47,8 @@ int gt_cgroup_parent_path(const char *cgroups_path, char *out, size_t outsz, gt_
  * memory.limit_in_bytes, cpu.cfs_quota_us, cpu.cfs_period_us and
  * cpuset.effective_cpus on v1 (a hybrid host has v1 controllers and an
  * empty v2 tree); each controller where the host mounts it. A file that is
- * missing is no limit. -1 only when no cgroup filesystem is found. */
+ * missing is no limit; out->found says whether the cgroup is there at all.
+ * -1 only when no cgroup filesystem is found. */
 int gt_cgroup_read_limits(const char *parent, const struct gt_host *h, const struct gt_mounts *mounts,
 			  struct gt_pod_limits *out, gt_err_t *err);
 

@@ -87,7 +87,8 @@ static void human(uint64_t b, char *out, size_t outsz)
 	gt_memhuman(b, out, outsz);
 }
 
-void gt_limits_apply_unified(struct gt_limits *l, const char *key, const char *value, struct gt_notes *notes)
+void gt_limits_apply_unified(struct gt_limits *l, const char *key, const char *value, const struct gt_host *h,
+			     struct gt_notes *notes)
 {
 	bool unlimited;
 	uint64_t bytes;
@@ -131,6 +132,15 @@ void gt_limits_apply_unified(struct gt_limits *l, const char *key, const char *v
 			l->quota = (int64_t)cm.quota;
 			snprintf(l->quota_from, sizeof(l->quota_from), "unified cpu.max");
 		}
+	} else if (strcmp(key, "cpuset.cpus") == 0) {
+		/* The CPUs the container may run on, over cpu.cpus: what Go
+		 * counts (sched_getaffinity) and so a cap on GOMAXPROCS. An
+		 * empty value is "the parent's", as no cpuset at all. */
+		if (value[0] == '\0') {
+			l->cpuset_cpus = l->cpuset_listed = 0;
+		} else if (gt_limits_set_cpus(l, value, h) < 0) {
+			goto bad;
+		}
 	} else if (strcmp(key, "cpu.weight") == 0) {
 		uint64_t w;
 		if (gt_cg_cpu_weight(value, &w) < 0)
@@ -145,10 +155,11 @@ bad:
 		key, value);
 }
 
-void gt_limits_apply_pod(struct gt_limits *l, const struct gt_pod_limits *pod)
+void gt_limits_apply_pod(struct gt_limits *l, const struct gt_pod_limits *pod, bool kubernetes)
 {
 	if (pod->has_memory && (!l->has_memory || pod->memory < (uint64_t)l->memory) &&
 	    pod->memory < (UINT64_C(1) << 62)) {
+		l->memory_shared = kubernetes && !l->has_memory;
 		l->has_memory = true;
 		l->memory = (int64_t)pod->memory;
 		snprintf(l->memory_from, sizeof(l->memory_from), "pod %.100s", pod->where);
@@ -161,6 +172,10 @@ void gt_limits_apply_pod(struct gt_limits *l, const struct gt_pod_limits *pod)
 	/* Compare CPUs per period, not raw quotas: periods may differ. */
 	if (pod->has_quota && pod->period > 0 && pod->quota <= INT64_MAX &&
 	    (!l->has_quota || (double)pod->quota / (double)pod->period < (double)l->quota / (double)l->period)) {
+		l->quota_from_pod = true;
+		l->leaf_has_quota = l->has_quota;
+		l->leaf_quota = l->quota;
+		l->leaf_period = l->period;
 		l->has_quota = true;
 		l->quota = (int64_t)pod->quota;
 		l->period = pod->period;
@@ -330,15 +345,12 @@ static void mounts_from_spec(yajl_val spec, struct gt_limits *l, const struct gt
 	free(opts);
 }
 
-static void pod_from_cgroup(yajl_val linux_, struct gt_limits *l, const struct gt_host *h, struct lazy_mounts *lm,
-			    struct gt_notes *notes)
+void gt_limits_read_pod(struct gt_limits *l, const char *cgroups_path, const struct gt_host *h,
+			const struct gt_mounts *mounts, bool kubernetes)
 {
-	yajl_val cp = member(linux_, "cgroupsPath", "linux.", notes);
-	if (!YAJL_IS_STRING(cp) || YAJL_GET_STRING(cp)[0] == '\0')
-		return;
 	char parent[1024];
 	gt_err_t err = NULL;
-	if (gt_cgroup_parent_path(YAJL_GET_STRING(cp), parent, sizeof(parent), &err) < 0) {
+	if (gt_cgroup_parent_path(cgroups_path, parent, sizeof(parent), &err) < 0) {
 		snprintf(l->pod, sizeof(l->pod), "not read: %.180s", gt_err_msg(err));
 		gt_err_free(&err);
 		return;
@@ -346,12 +358,13 @@ static void pod_from_cgroup(yajl_val linux_, struct gt_limits *l, const struct g
 	if (parent[0] == '\0')
 		return;
 	struct gt_pod_limits pod;
-	const struct gt_mounts *ms = h->cgroupfs == NULL ? host_mounts(lm, h, notes) : NULL;
-	if (h->cgroupfs == NULL && ms == NULL)
-		return;
-	if (gt_cgroup_read_limits(parent, h, ms, &pod, &err) < 0) {
+	if (gt_cgroup_read_limits(parent, h, mounts, &pod, &err) < 0) {
 		snprintf(l->pod, sizeof(l->pod), "cgroup %.100s not read: %.90s", parent, gt_err_msg(err));
 		gt_err_free(&err);
+		return;
+	}
+	if (!pod.found) {
+		snprintf(l->pod, sizeof(l->pod), "%.110s: not found (pod limits not counted)", pod.where);
 		return;
 	}
 	char mem[32] = "", q[48] = "", c[24] = "";
@@ -365,7 +378,19 @@ static void pod_from_cgroup(yajl_val linux_, struct gt_limits *l, const struct g
 		snprintf(c, sizeof(c), " cpuset %d CPUs", pod.cpus);
 	snprintf(l->pod, sizeof(l->pod), "%.110s:%s%s%s%s", pod.where, mem, q, c,
 		 pod.has_memory || pod.has_quota || pod.cpus > 0 ? "" : " no limits");
-	gt_limits_apply_pod(l, &pod);
+	gt_limits_apply_pod(l, &pod, kubernetes);
+}
+
+static void pod_from_cgroup(yajl_val linux_, struct gt_limits *l, const struct gt_host *h, struct lazy_mounts *lm,
+			    bool kubernetes, struct gt_notes *notes)
+{
+	yajl_val cp = member(linux_, "cgroupsPath", "linux.", notes);
+	if (!YAJL_IS_STRING(cp) || YAJL_GET_STRING(cp)[0] == '\0')
+		return;
+	const struct gt_mounts *ms = h->cgroupfs == NULL ? host_mounts(lm, h, notes) : NULL;
+	if (h->cgroupfs == NULL && ms == NULL)
+		return;
+	gt_limits_read_pod(l, YAJL_GET_STRING(cp), h, ms, kubernetes);
 }
 
 void gt_limits_from_spec(yajl_val spec, const struct gt_host *h, const struct gt_limits_opts *opts,
@@ -419,14 +444,14 @@ void gt_limits_from_spec(yajl_val spec, const struct gt_host *h, const struct gt
 	for (size_t i = 0; YAJL_IS_OBJECT(uni) && i < uni->u.object.len; i++) {
 		yajl_val uv = uni->u.object.values[i];
 		if (YAJL_IS_STRING(uv))
-			gt_limits_apply_unified(l, uni->u.object.keys[i], YAJL_GET_STRING(uv), notes);
+			gt_limits_apply_unified(l, uni->u.object.keys[i], YAJL_GET_STRING(uv), h, notes);
 		else
 			gt_note(notes, "unified %.60s is not a string; ignored", uni->u.object.keys[i]);
 	}
 	struct lazy_mounts lm = { 0 };
 	mounts_from_spec(spec, l, h, &lm, notes);
 	if (opts != NULL && opts->pod_limits && h->probe)
-		pod_from_cgroup(linux_, l, h, &lm, notes);
+		pod_from_cgroup(linux_, l, h, &lm, opts->kubernetes, notes);
 	gt_mounts_free(&lm.m);
 }
 

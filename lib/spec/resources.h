@@ -9,6 +9,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "cgroupfs.h"
+#include "mountinfo.h"
 #include "hostinfo.h"
 #include "notes.h"
 #include "policy.h"
@@ -37,6 +38,15 @@ struct gt_limits {
 	 * "unified cpu.max", "pod cgroup v1 /kubepods/pod1", "NRI pod
 	 * resources". When unified removed a limit, the _from text says so. */
 	char quota_from[120];
+	/* The quota came from a parent cgroup (the pod's), lower than the
+	 * container's own or where it has none. Go >= 1.25 reads only the
+	 * cgroup it runs in (runtime/cgroup_linux.go: "We only read the limit
+	 * from the leaf cgroup"), so its own pick rests on the leaf_ fields:
+	 * what the container's own cgroup holds. */
+	bool quota_from_pod;
+	bool leaf_has_quota;
+	int64_t leaf_quota;
+	uint64_t leaf_period;
 	int cpuset_cpus;	/* CPUs in cpu.cpus that are online, or 0 when unset */
 	int cpuset_listed;	/* CPUs cpu.cpus lists */
 	int pod_cpus;		/* the pod cgroup's effective cpuset (online CPUs), 0 unknown */
@@ -47,6 +57,14 @@ struct gt_limits {
 	bool has_memory;	/* 0 < limit < 2^62 */
 	int64_t memory;
 	char memory_from[120];
+	/* The memory limit is the pod cgroup's and the container has none of
+	 * its own, in a Kubernetes pod: there the kubelet limits the pod
+	 * cgroup only when every regular and init container declares a limit
+	 * (pkg/kubelet/cm/helpers_linux.go ResourceConfigForPod,
+	 * memoryLimitsDeclared), so the limit is the sum of the others'
+	 * budgets, and a container without one (an ephemeral `kubectl debug`
+	 * container) shares what they leave. */
+	bool memory_shared;
 	bool has_high;		/* memory.high below 2^62 (unified, or the pod's) */
 	int64_t high;
 	char high_from[120];
@@ -74,11 +92,18 @@ void gt_limits_set_memory(struct gt_limits *l, int64_t limit);
  * higher precedence and override any previous setting") write the map
  * after memory.max and cpu.max, so its memory.max, memory.high, cpu.max
  * and cpu.weight win. Other keys are not limits gotune reads. */
-void gt_limits_apply_unified(struct gt_limits *l, const char *key, const char *value, struct gt_notes *notes);
+void gt_limits_apply_unified(struct gt_limits *l, const char *key, const char *value, const struct gt_host *h,
+			     struct gt_notes *notes);
 
 /* A pod-level limit bounds the container's: used where the container has
- * none, and where it is lower. */
-void gt_limits_apply_pod(struct gt_limits *l, const struct gt_pod_limits *pod);
+ * none, and where it is lower. kubernetes: see memory_shared. */
+void gt_limits_apply_pod(struct gt_limits *l, const struct gt_pod_limits *pod, bool kubernetes);
+
+/* Reads the limits of the cgroup a container with this cgroupsPath is
+ * created under (the pod's) from h's cgroup filesystem and applies them;
+ * l->pod says what was read, or why nothing was. */
+void gt_limits_read_pod(struct gt_limits *l, const char *cgroups_path, const struct gt_host *h,
+			const struct gt_mounts *mounts, bool kubernetes);
 
 /* Adds a memory-backed mount; more than GT_TMPFS_MAX are summed unlisted. */
 void gt_limits_add_tmpfs(struct gt_limits *l, const char *dest, uint64_t size, const char *how);
@@ -86,6 +111,7 @@ void gt_limits_add_tmpfs(struct gt_limits *l, const char *dest, uint64_t size, c
 /* What to read besides linux.resources. */
 struct gt_limits_opts {
 	bool pod_limits;	/* the cgroup parent's limits (needs h->probe) */
+	bool kubernetes;	/* a container of a Kubernetes pod (see memory_shared) */
 };
 
 /* Reads a spec tree: linux.resources with unified, the mounts, and (with

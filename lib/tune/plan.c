@@ -141,7 +141,9 @@ static void go_cpu_facts(const struct gt_image *img, const char *godebug, const 
 		return;
 	}
 	if (g->major < 0) {
-		snprintf(out->basis, sizeof(out->basis), "%.60s: not a release version", g->version);
+		/* Only development builds from before go1.21 write no version, and
+		 * container-aware GOMAXPROCS came with go1.25. */
+		snprintf(out->basis, sizeof(out->basis), "%.60s: no version to read: taken as fixed at start", g->version);
 		return;
 	}
 	out->known = true;
@@ -161,7 +163,10 @@ static void go_cpu_facts(const struct gt_image *img, const char *godebug, const 
 		from = "the default since go1.25";
 	}
 	out->tracks = strcmp(v, "0") != 0;
-	snprintf(out->basis, sizeof(out->basis), "%.60s: containermaxprocs=%s from %s", g->version, v, from);
+	char dev[48] = "";
+	if (g->devel)
+		snprintf(dev, sizeof(dev), " (a development build: read as go%d.%d)", g->major, g->minor);
+	snprintf(out->basis, sizeof(out->basis), "%.60s: containermaxprocs=%s from %s%s", g->version, v, from, dev);
 }
 
 /* Where the cap on GOMAXPROCS comes from, when it is not the host's online
@@ -229,11 +234,30 @@ static void plan_maxprocs(struct gt_decision *d, const struct gt_limits *l, cons
 		return;
 	}
 	if (go.tracks && l->has_quota) {
-		/* Go's own pick: ceil(quota), at least 2, at most the cap. */
-		uint64_t own = div_round((uint64_t)l->quota, l->period, GT_ROUND_CEIL);
+		/* Go's own pick: ceil of the quota of the cgroup it runs in, at
+		 * least 2, at most the cap; the CPUs it may use where that cgroup
+		 * has no quota. A pod's limit it does not read. */
+		bool leaf = l->quota_from_pod ? l->leaf_has_quota : true;
+		uint64_t own = !leaf ? cap
+				       : l->quota_from_pod ? div_round((uint64_t)l->leaf_quota, l->leaf_period, GT_ROUND_CEIL)
+							   : div_round((uint64_t)l->quota, l->period, GT_ROUND_CEIL);
 		own = own < 2 ? 2 : own;
 		own = own > cap ? cap : own;
 		const char *t = gt_tracking_name(s->tracking);
+		if (l->quota_from_pod) {
+			/* Go would track a limit that is not the one enforced: only
+			 * defer leaves it to Go. */
+			if (s->tracking == GT_TRACK_DEFER || n >= own) {
+				DECIDE(d, GT_ACT_SKIPPED, "%s -> %" PRIu64 "; Go picks %" PRIu64 " itself%s (tracking: %s)", from, n,
+				       own, n >= own ? "" : ": it reads only its own cgroup, not the pod's limit", t);
+				return;
+			}
+			snprintf(d->value, sizeof(d->value), "%" PRIu64, n);
+			DECIDE(d, GT_ACT_SET, "%.150s -> %" PRIu64 " of %" PRIu64 " CPUs%.40s; the limit is the pod cgroup's, which Go does not read: it would pick %" PRIu64 " (tracking: %s, turns Go's tracking off)",
+			       from, n, cap, origin, own, t);
+			set_or_replace(d, "GOMAXPROCS", env, n_env, NULL);
+			return;
+		}
 		if (s->tracking == GT_TRACK_DEFER ||
 		    (s->tracking == GT_TRACK_BELOW_FLOOR && (n >= 2 || n >= own))) {
 			DECIDE(d, GT_ACT_SKIPPED, "%s -> %" PRIu64 "; Go picks %" PRIu64 " itself and tracks the limit (tracking: %s)",
@@ -334,7 +358,15 @@ static void plan_memlimit(struct gt_decision *d, const struct gt_limits *l, cons
 	uint64_t tmpfs = gt_tmpfs_counted(l, s->tmpfs);
 	uint64_t v;
 	char why[sizeof(d->reason)];
-	if (tmpfs > 0) {
+	if (l->memory_shared && !by_high) {
+		/* The limit is the sum of the other containers' budgets, whose
+		 * GOMEMLIMITs aim at ratio x theirs: this one gets what they
+		 * leave. Two Go runtimes aiming at ratio x one cgroup would
+		 * together pass it. */
+		v = gt_mem_scale(base, 1000000u - s->ratio_ppm);
+		snprintf(why, sizeof(why), "%.200s shared with the pod's containers that have limits of their own: "
+			 "this one has none, and gets what their GOMEMLIMITs leave: x (1 - %s)", what, ratio);
+	} else if (tmpfs > 0) {
 		/* A tmpfs is charged to the same cgroup as it fills. Its size is
 		 * the worst case, so it may not take the budget below the floor. */
 		uint64_t budget = base > tmpfs ? base - tmpfs : 0;

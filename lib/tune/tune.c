@@ -245,10 +245,20 @@ static int mark_json(const struct gt_plan *plan, const char *const *view, size_t
 	return 0;
 }
 
+/* A container of a Kubernetes pod, as the CRI runtimes mark it: containerd
+ * (internal/cri/annotations SandboxID) and CRI-O (pkg/annotations
+ * SandboxID). Podman's own pods carry neither. */
+static bool kubernetes_pod(const struct gt_spec *spec)
+{
+	return gt_spec_annotation(spec, "io.kubernetes.cri.sandbox-id") != NULL ||
+	       gt_spec_annotation(spec, "io.kubernetes.cri-o.SandboxID") != NULL;
+}
+
 void gt_tune_limits(const struct gt_spec *spec, const struct gt_host *host, const struct gt_settings *settings,
 		    struct gt_limits *limits, struct gt_notes *notes)
 {
-	struct gt_limits_opts opts = { .pod_limits = settings->enabled && settings->pod_limits };
+	struct gt_limits_opts opts = { .pod_limits = settings->enabled && settings->pod_limits,
+				.kubernetes = kubernetes_pod(spec) };
 	gt_limits_from_spec(spec->tree, host, &opts, limits, notes);
 }
 

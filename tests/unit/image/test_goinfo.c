@@ -119,7 +119,9 @@ static void versions(void)
 		{ "go1.26rc1", 1, 26, 0 },
 		{ "go1.25beta2", 1, 25, 0 },
 		{ "go1.26rc2-X:jsonv2", 1, 26, 0 },
-		{ "devel go1.27-abcdef1234 Tue Jan 6 10:00:00 2026 +0000", -1, -1, -1 },
+		{ "devel go1.27-abcdef1234 Tue Jan 6 10:00:00 2026 +0000", 1, 27, 0 },
+		{ "devel +abcdef1234 Tue Jan 6 10:00:00 2020 +0000", -1, -1, -1 },
+		{ "devel go1.x-abc", -1, -1, -1 },
 		{ "go1.25x", -1, -1, -1 },
 		{ "go1.26rc", -1, -1, -1 },
 		{ "go1.22.9rc1", -1, -1, -1 },
@@ -266,8 +268,9 @@ int main(void)
 	is_str(g.path, "old/app", "  module info through the pointers");
 	ok(!gt_goinfo_at_least(&g, 1, 19), "  older than 1.19");
 	ok(parse(synth(1, 1, "go1.10", body), &g) == 0 && g.minor == 10 && g.patch == 0, "go1.10 (no patch)");
-	ok(parse(synth(1, 1, "devel go1.24-abcdef", body), &g) == 0 && g.major == -1,
-	   "a devel version is not taken for a release");
+	ok(parse(synth(1, 1, "devel go1.24-abcdef", body), &g) == 0 && g.major == 1 && g.minor == 24 && g.devel,
+	   "a devel version counts as the release it leads to, marked devel");
+	ok(parse(synth(1, 1, "go1.24.1", body), &g) == 0 && !g.devel, "a release is not devel");
 	versions();
 	long_godebug();
 	ok(!gt_godebug_value("a=1,b=2", "c", v, sizeof(v)) && gt_godebug_value("x=1,x=2", "x", v, sizeof(v)) &&

@@ -35,6 +35,123 @@ static struct gt_plan plan_of(const struct gt_limits *l, const struct gt_setting
 	return p;
 }
 
+/* Issue 24: a limit on the pod's cgroup is enforced, but Go >= 1.25 reads
+ * only the cgroup it runs in; and a Kubernetes container without a limit
+ * of its own shares its pod's. */
+static void pod_limits_go_sees_not(void)
+{
+	struct gt_settings s = defaults();
+	struct gt_image go126 = { .inspected = true, .go = { .is_go = true, .version = "go1.26.8", .major = 1,
+						     .minor = 26, .patch = 8 } };
+	img = &go126;
+	/* Podman pod --cpus 1.5 on 16 CPUs, the container with shares only. */
+	struct gt_limits l = cpu(0, 100000, 16);
+	struct gt_pod_limits pod = { .has_quota = true, .quota = 150000, .period = 100000, .found = true,
+				      .where = "cgroup v2 /machine.slice/machine-libpod_pod_x.slice" };
+	gt_limits_apply_pod(&l, &pod, false);
+	struct gt_plan p = plan_of(&l, &s, NULL);
+	is_str(p.d[GT_GOMAXPROCS].value, "2", "pod quota 1.5 CPU, go1.26 tracking: set 2 (Go sees no limit, picks 16)");
+	ok(strstr(p.d[GT_GOMAXPROCS].reason, "which Go does not read: it would pick 16") != NULL,
+	   "and says Go would not see the pod's limit: %s", p.d[GT_GOMAXPROCS].reason);
+	s.tracking = GT_TRACK_ALWAYS;
+	p = plan_of(&l, &s, NULL);
+	is_str(p.d[GT_GOMAXPROCS].value, "2", "tracking always: set");
+	s.tracking = GT_TRACK_DEFER;
+	p = plan_of(&l, &s, NULL);
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SKIPPED, "tracking defer: left to Go");
+	ok(strstr(p.d[GT_GOMAXPROCS].reason, "Go picks 16 itself: it reads only its own cgroup") != NULL,
+	   "defer says what Go will pick and why: %s", p.d[GT_GOMAXPROCS].reason);
+	s = defaults();
+	/* The container's own quota above its parent's: Go tracks its own. */
+	l = cpu(400000, 100000, 16);
+	gt_limits_apply_pod(&l, &pod, false);
+	p = plan_of(&l, &s, NULL);
+	is_str(p.d[GT_GOMAXPROCS].value, "2", "own quota 4 CPU under a pod's 1.5: set 2 (Go would pick 4)");
+	ok(strstr(p.d[GT_GOMAXPROCS].reason, "it would pick 4") != NULL, "Go's pick from its own quota: %s",
+	   p.d[GT_GOMAXPROCS].reason);
+	/* The container's own quota is the lower one: the ordinary rule. */
+	l = cpu(50000, 100000, 16);
+	gt_limits_apply_pod(&l, &pod, false);
+	p = plan_of(&l, &s, NULL);
+	ok(!l.quota_from_pod && p.d[GT_GOMAXPROCS].action == GT_ACT_SET &&
+		   strstr(p.d[GT_GOMAXPROCS].reason, "Go would pick 2") != NULL,
+	   "own quota below the pod's: decided as before: %s", p.d[GT_GOMAXPROCS].reason);
+	/* Go 1.24-style binary (no tracking): set, as before. */
+	snprintf(go126.go.default_godebug, sizeof(go126.go.default_godebug), "containermaxprocs=0");
+	l = cpu(0, 100000, 16);
+	gt_limits_apply_pod(&l, &pod, false);
+	p = plan_of(&l, &s, NULL);
+	is_str(p.d[GT_GOMAXPROCS].value, "2", "go.mod < 1.25 (containermaxprocs=0): set 2");
+	go126.go.default_godebug[0] = '\0';
+
+	/* unified cpuset.cpus caps what Go runs on, applied over cpu.cpus. */
+	struct gt_host h;
+	gt_host_fixed(&h, 16);
+	gt_limits_init(&l, &h);
+	gt_limits_set_quota(&l, 400000);
+	gt_limits_set_cpus(&l, "0-7", &h);
+	struct gt_notes notes = { 0 };
+	gt_limits_apply_unified(&l, "cpuset.cpus", "0-1", &h, &notes);
+	is_int(l.cpuset_cpus, 2, "unified cpuset.cpus 0-1 over cpu.cpus 0-7");
+	img = NULL;
+	p = plan_of(&l, &s, NULL);
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SKIPPED, "quota 4 CPUs on cpuset 2: Go already runs 2");
+	gt_limits_apply_unified(&l, "cpuset.cpus", "0-2,x", &h, &notes);
+	ok(notes.n == 1 && l.cpuset_cpus == 2, "a malformed cpuset.cpus is noted and ignored");
+	gt_limits_set_quota(&l, 100000);
+	gt_limits_apply_unified(&l, "cpuset.cpus", "3", &h, &notes);
+	p = plan_of(&l, &s, NULL);
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SKIPPED, "quota 1 CPU, cpuset 1 CPU: Go picks 1");
+
+	/* Devel toolchains: read from DefaultGODEBUG like releases. */
+	struct gt_image dev = { .inspected = true, .go = { .is_go = true, .version = "devel go1.27-abcdef Tue",
+						   .major = 1, .minor = 27, .devel = true } };
+	img = &dev;
+	s.tracking = GT_TRACK_DEFER;
+	l = cpu(50000, 100000, 16);
+	p = plan_of(&l, &s, NULL);
+	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SKIPPED, "devel go1.27, defer: Go tracks; not set");
+	ok(strstr(p.d[GT_GOMAXPROCS].basis, "a development build: read as go1.27") != NULL, "basis says devel: %s",
+	   p.d[GT_GOMAXPROCS].basis);
+	snprintf(dev.go.default_godebug, sizeof(dev.go.default_godebug), "containermaxprocs=0");
+	p = plan_of(&l, &s, NULL);
+	is_str(p.d[GT_GOMAXPROCS].value, "1", "devel go1.27 with go.mod < 1.25 (DefaultGODEBUG): set");
+	struct gt_image old = { .inspected = true, .go = { .is_go = true, .version = "devel +abcdef Tue", .major = -1 } };
+	img = &old;
+	p = plan_of(&l, &s, NULL);
+	is_str(p.d[GT_GOMAXPROCS].value, "1", "devel without a version: fixed at start, set");
+	ok(strstr(p.d[GT_GOMAXPROCS].basis, "no version to read") != NULL, "and the plan says so: %s",
+	   p.d[GT_GOMAXPROCS].basis);
+	s = defaults();
+
+	/* An ephemeral container in a Kubernetes pod whose cgroup holds the sum
+	 * of its siblings' limits: it gets what their GOMEMLIMITs leave. */
+	img = NULL;
+	l = cpu(0, 100000, 16);
+	struct gt_pod_limits mpod = { .has_memory = true, .memory = 128 << 20, .found = true,
+				       .where = "cgroup v1 /kubepods/burstable/pod1" };
+	gt_limits_apply_pod(&l, &mpod, true);
+	ok(l.memory_shared, "no limit of its own in a Kubernetes pod: shared");
+	p = plan_of(&l, &s, NULL);
+	is_str(p.d[GT_GOMEMLIMIT].value, "13421772", "GOMEMLIMIT = 128MiB x (1 - 0.9)");
+	ok(strstr(p.d[GT_GOMEMLIMIT].reason, "gets what their GOMEMLIMITs leave") != NULL, "reason: %s",
+	   p.d[GT_GOMEMLIMIT].reason);
+	l = cpu(0, 100000, 16);
+	gt_limits_apply_pod(&l, &mpod, false);
+	p = plan_of(&l, &s, NULL);
+	ok(!l.memory_shared && strcmp(p.d[GT_GOMEMLIMIT].value, "120795955") == 0 &&
+		   strstr(p.d[GT_GOMEMLIMIT].reason, "x 0.90") != NULL,
+	   "outside Kubernetes (a Podman pod, a --cgroup-parent) the pod's limit is the container's: %s",
+	   p.d[GT_GOMEMLIMIT].value);
+	l = cpu(0, 100000, 16);
+	l.has_memory = true;
+	l.memory = 256 << 20;
+	gt_limits_apply_pod(&l, &mpod, true);
+	p = plan_of(&l, &s, NULL);
+	ok(!l.memory_shared && strstr(p.d[GT_GOMEMLIMIT].reason, "x 0.90") != NULL,
+	   "a limit of its own above the pod's: the pod's x 0.90, not shared");
+}
+
 int main(void)
 {
 	struct gt_settings s = defaults();
@@ -468,5 +585,6 @@ int main(void)
 	is_int(p.d[GT_GOMAXPROCS].action, GT_ACT_SET, "the last GODEBUG (containermaxprocs=0) decides: set");
 	img = NULL;
 	s = defaults();
+	pod_limits_go_sees_not();
 	return tap_done();
 }
