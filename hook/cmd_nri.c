@@ -25,7 +25,7 @@
 #define DEFAULT_IDX "50"
 
 static const char usage[] =
-	"usage: gotune-hook nri [--socket PATH] [--name NAME] [--idx NN] [--policy FILE]\n"
+	"usage: gotune-hook nri [--socket PATH] [--name NAME] [--idx NN] [--policy FILE] [--cgroupfs DIR]\n"
 	"\n"
 	"Runs as an NRI plugin: registers with the container runtime and, for every container it\n"
 	"creates, adds GOMAXPROCS / GOMEMLIMIT (and GOGC / GODEBUG by policy) that the container\n"
@@ -36,11 +36,18 @@ static const char usage[] =
 	"An in-place resize (UpdateContainer) changes nothing: a running process keeps its env.\n"
 	"The plugin logs once what went stale; restart the container to retune it.\n"
 	"Pod annotation KEY.gotune.io/container.NAME: gotune.io/KEY for container NAME alone.\n"
+	"A pod's limits count where its cgroup enforces them: the plugin reads the pod's cgroup\n"
+	"(the kubelet creates it first) from the host's cgroup filesystem. In a DaemonSet, mount\n"
+	"the host's /sys/fs/cgroup and name it with --cgroupfs; without it pod-level limits are\n"
+	"not counted (the kubelet's pod resources are the sum of the limits containers declare,\n"
+	"which the pod cgroup enforces only when every container declares one).\n"
 	"\n"
 	"  --socket PATH   the runtime's NRI socket (default " DEFAULT_SOCKET ")\n"
 	"  --name NAME     plugin name (default " DEFAULT_NAME ")\n"
 	"  --idx NN        two-digit plugin index; lower runs first (default " DEFAULT_IDX ")\n"
-	"  --policy FILE   policy file (default $GOTUNE_POLICY, else /etc/gotune/policy.json)\n";
+	"  --policy FILE   policy file (default $GOTUNE_POLICY, else /etc/gotune/policy.json)\n"
+	"  --cgroupfs DIR  the host's cgroup filesystem as mounted here (default: this process's\n"
+	"                  cgroup mounts, which in a container show only its own cgroup)\n";
 
 static volatile sig_atomic_t stop;
 
@@ -76,9 +83,10 @@ int cmd_nri(int argc, char *argv[])
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' }, { "name", required_argument, NULL, 'n' },
 		{ "idx", required_argument, NULL, 'i' },    { "policy", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
+		{ "cgroupfs", required_argument, NULL, 'g' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
-	const char *socket_path = DEFAULT_SOCKET, *policy_path = NULL;
+	const char *socket_path = DEFAULT_SOCKET, *policy_path = NULL, *cgroupfs = NULL;
 	struct gt_nri_plugin pl = { .name = DEFAULT_NAME, .idx = DEFAULT_IDX, .stop = &stop };
 	/* Started by the runtime: it names us and hands over a connected fd. */
 	const char *env_fd = secure_getenv("NRI_PLUGIN_SOCKET");
@@ -109,6 +117,9 @@ int cmd_nri(int argc, char *argv[])
 			break;
 		case 'p':
 			policy_path = optarg;
+			break;
+		case 'g':
+			cgroupfs = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -152,6 +163,7 @@ int cmd_nri(int argc, char *argv[])
 	/* The plugin's own affinity says nothing of the runtime's, and the
 	 * containers' cgroups are the runtime's to read. */
 	pl.host.affinity = 0;
+	pl.host.cgroupfs = cgroupfs;
 	if (pl.base.log_file[0] != '\0')
 		gt_log_mirror_file(pl.base.log_file);
 

@@ -77,7 +77,8 @@ static void apply_res(struct gt_limits *l, const struct gt_nri_res *r, const str
  * one (cm.ResourceConfigForPod: cpuLimitsDeclared, memoryLimitsDeclared).
  * An app without limits beside a sidecar with them would get the
  * sidecar's. */
-static void apply_pod(struct gt_limits *l, const struct gt_nri_create *c, const struct gt_host *h)
+static void apply_pod(struct gt_limits *l, const struct gt_nri_create *c, const struct gt_host *h,
+		      struct gt_notes *notes)
 {
 	char path[1200];
 	const char *p = c->cgroups_path != NULL ? c->cgroups_path : "";
@@ -90,16 +91,19 @@ static void apply_pod(struct gt_limits *l, const struct gt_nri_create *c, const 
 		snprintf(path, sizeof(path), slice ? "%.1100s:gotune:x" : "%.1100s/x", parent);
 		p = path;
 	}
-	if (p[0] != '\0' && h->probe)
-		gt_limits_read_pod(l, p, h, NULL, true);
+	if (p[0] != '\0' && h->probe && gt_limits_read_pod(l, p, h, NULL, true))
+		return;
 	if (l->pod[0] == '\0')
 		snprintf(l->pod, sizeof(l->pod), "not read: %s",
 			 p[0] == '\0' ? "the runtime sent no cgroups path" : "no cgroup filesystem to read");
-	if (!c->has_pod_res || strstr(l->pod, "not ") == NULL)
-		return;
-	/* Say what was left out where the pod's cgroup could not say. */
-	size_t len = strlen(l->pod);
-	snprintf(l->pod + len, sizeof(l->pod) - len, "; NRI pod resources not counted (the declared limits' sum)");
+	/* Where the pod's resources name a limit the container lacks, say
+	 * that it is not used and why: it may or may not be enforced. */
+	const struct gt_nri_res *r = &c->pod_res;
+	bool mem = r->has_memory && r->memory > 0 && !l->has_memory, cpu = r->has_quota && r->quota > 0 && !l->has_quota;
+	if (c->has_pod_res && (mem || cpu))
+		gt_note(notes, "the pod's resources (the sum of its containers' declared limits) not counted: the pod "
+			"cgroup enforces them only when every container declares one, and it was not read (%.120s; "
+			"gotune-hook nri --cgroupfs)", l->pod);
 }
 
 static void limits_from_request(const struct gt_nri_create *c, const struct gt_settings *s, const struct gt_host *h,
@@ -119,7 +123,7 @@ static void limits_from_request(const struct gt_nri_create *c, const struct gt_s
 		}
 	}
 	if (read_pod && s->enabled && s->pod_limits)
-		apply_pod(l, c, h);
+		apply_pod(l, c, h, notes);
 }
 
 /* namespace/pod/container, as every NRI log line names a container. */

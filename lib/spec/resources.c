@@ -345,7 +345,7 @@ static void mounts_from_spec(yajl_val spec, struct gt_limits *l, const struct gt
 	free(opts);
 }
 
-void gt_limits_read_pod(struct gt_limits *l, const char *cgroups_path, const struct gt_host *h,
+bool gt_limits_read_pod(struct gt_limits *l, const char *cgroups_path, const struct gt_host *h,
 			const struct gt_mounts *mounts, bool kubernetes)
 {
 	char parent[1024];
@@ -353,19 +353,19 @@ void gt_limits_read_pod(struct gt_limits *l, const char *cgroups_path, const str
 	if (gt_cgroup_parent_path(cgroups_path, parent, sizeof(parent), &err) < 0) {
 		snprintf(l->pod, sizeof(l->pod), "not read: %.180s", gt_err_msg(err));
 		gt_err_free(&err);
-		return;
+		return false;
 	}
 	if (parent[0] == '\0')
-		return;
+		return true;	/* at the root: no pod */
 	struct gt_pod_limits pod;
 	if (gt_cgroup_read_limits(parent, h, mounts, &pod, &err) < 0) {
 		snprintf(l->pod, sizeof(l->pod), "cgroup %.100s not read: %.90s", parent, gt_err_msg(err));
 		gt_err_free(&err);
-		return;
+		return false;
 	}
 	if (!pod.found) {
 		snprintf(l->pod, sizeof(l->pod), "%.110s: not found (pod limits not counted)", pod.where);
-		return;
+		return false;
 	}
 	char mem[32] = "", q[48] = "", c[24] = "";
 	if (pod.has_memory) {
@@ -379,6 +379,7 @@ void gt_limits_read_pod(struct gt_limits *l, const char *cgroups_path, const str
 	snprintf(l->pod, sizeof(l->pod), "%.110s:%s%s%s%s", pod.where, mem, q, c,
 		 pod.has_memory || pod.has_quota || pod.cpus > 0 ? "" : " no limits");
 	gt_limits_apply_pod(l, &pod, kubernetes);
+	return true;
 }
 
 static void pod_from_cgroup(yajl_val linux_, struct gt_limits *l, const struct gt_host *h, struct lazy_mounts *lm,

@@ -101,8 +101,9 @@ void gt_limits_apply_pod(struct gt_limits *l, const struct gt_pod_limits *pod, b
 
 /* Reads the limits of the cgroup a container with this cgroupsPath is
  * created under (the pod's) from h's cgroup filesystem and applies them;
- * l->pod says what was read, or why nothing was. */
-void gt_limits_read_pod(struct gt_limits *l, const char *cgroups_path, const struct gt_host *h,
+ * l->pod says what was read, or why nothing was. False when the cgroup
+ * could not be read: nothing is known of the pod's limits. */
+bool gt_limits_read_pod(struct gt_limits *l, const char *cgroups_path, const struct gt_host *h,
 			const struct gt_mounts *mounts, bool kubernetes);
 
 /* Adds a memory-backed mount; more than GT_TMPFS_MAX are summed unlisted. */

@@ -352,7 +352,14 @@ done
 
 # Pod-level limits: the container has a CPU request only; its pod cgroup
 # (the slice of its systemd cgroupsPath) has the limits. A copy of a v2
-# host, then the same pod on a v1 host with the cgroupfs driver.
+# host, then the same pod on a v1 host with the cgroupfs driver. In a
+# Kubernetes pod (CRI annotations) such a container shares the limit with
+# containers that have their own: the kubelet limits the pod cgroup only
+# when every container declares a limit, and gives a container without one
+# the pod-level limit where spec.resources sets it (kuberuntime
+# getMemoryLimit), so this is an ephemeral (kubectl debug) container; it
+# gets what the others' GOMEMLIMITs leave, 0.1 of the pod's. Without CRI
+# annotations (a Podman pod, a --cgroup-parent) the pod's limit is its own.
 f=$fixtures/containerd-cri-v2-podlevel-config.json
 slice=$(jq -r '.linux.cgroupsPath | split(":")[0]' "$f")
 pod=$tmp/cg2/kubepods.slice/kubepods-burstable.slice/$slice
@@ -363,8 +370,12 @@ echo max >"$pod/memory.high"
 echo "100000 100000" >"$pod/cpu.max"
 echo 0-3 >"$pod/cpuset.cpus.effective"
 "$hook" plan --json --host-cpus 4 --cgroupfs "$tmp/cg2" "$f" >"$tmp/p.json"
-check "pod-level limits on v2: GOMAXPROCS 1 from the pod's cpu.max, GOMEMLIMIT 0.9 x 512MiB" \
-	jq -e '.vars.GOMAXPROCS.value == "1" and .vars.GOMEMLIMIT.value == "483183820" and (.limits.pod | test("cgroup v2 /kubepods.slice/kubepods-burstable.slice/"))' "$tmp/p.json"
+check "pod-level limits on v2, Kubernetes: GOMAXPROCS 1 from the pod's cpu.max, GOMEMLIMIT 0.1 x 512MiB (shared)" \
+	jq -e '.vars.GOMAXPROCS.value == "1" and .vars.GOMEMLIMIT.value == "53687091" and (.vars.GOMEMLIMIT.reason | test("leave: x \\(1 - 0.90\\)")) and (.limits.pod | test("cgroup v2 /kubepods.slice/kubepods-burstable.slice/"))' "$tmp/p.json"
+jq 'del(.annotations)' "$f" >"$tmp/noncri.json"
+"$hook" plan --json --host-cpus 4 --cgroupfs "$tmp/cg2" "$tmp/noncri.json" >"$tmp/p.json"
+check "the same without CRI annotations (a Podman pod): GOMEMLIMIT 0.9 x 512MiB" \
+	jq -e '.vars.GOMAXPROCS.value == "1" and .vars.GOMEMLIMIT.value == "483183820"' "$tmp/p.json"
 "$hook" plan --host-cpus 4 --cgroupfs "$tmp/cg2" "$f" >"$tmp/p.txt"
 check "plan says where the pod limit came from" grep -q 'memory limit  536870912 bytes (512MiB) from pod cgroup v2 /kubepods.slice' "$tmp/p.txt"
 printf '{"pod_limits": false}' >"$tmp/nopod.json"
@@ -377,8 +388,22 @@ echo 268435456 >"$tmp/cg1/memory/kubepods/burstable/pod$uid/memory.limit_in_byte
 echo 50000 >"$tmp/cg1/cpu,cpuacct/kubepods/burstable/pod$uid/cpu.cfs_quota_us"
 echo 100000 >"$tmp/cg1/cpu,cpuacct/kubepods/burstable/pod$uid/cpu.cfs_period_us"
 "$hook" plan --json --host-cpus 4 --cgroupfs "$tmp/cg1" "$tmp/v1pod.json" >"$tmp/p.json"
-check "pod-level limits on v1 (cgroupfs driver): 0.5 CPU -> 1, 256MiB -> 230.4MiB" \
-	jq -e '.vars.GOMAXPROCS.value == "1" and .vars.GOMEMLIMIT.value == "241591910" and (.limits.pod | test("cgroup v1 /kubepods/burstable/pod"))' "$tmp/p.json"
+check "pod-level limits on v1 (cgroupfs driver), Kubernetes: 0.5 CPU -> 1, 256MiB x 0.1 (shared)" \
+	jq -e '.vars.GOMAXPROCS.value == "1" and .vars.GOMEMLIMIT.value == "26843545" and (.limits.pod | test("cgroup v1 /kubepods/burstable/pod"))' "$tmp/p.json"
+jq '.linux.resources.memory.limit = 134217728' "$tmp/v1pod.json" >"$tmp/v1own.json"
+"$hook" plan --json --host-cpus 4 --cgroupfs "$tmp/cg1" "$tmp/v1own.json" >"$tmp/p.json"
+check "a limit of its own (128MiB) in that pod: 0.9 x its own, the pod's quota" \
+	jq -e '.vars.GOMAXPROCS.value == "1" and .vars.GOMEMLIMIT.value == "120795955"' "$tmp/p.json"
+jq '.linux.cgroupsPath = "/kubepods/burstable/podgone/ctr1"' "$tmp/v1pod.json" >"$tmp/gone.json"
+"$hook" plan --json --host-cpus 4 --cgroupfs "$tmp/cg1" "$tmp/gone.json" >"$tmp/p.json"
+check "a pod cgroup that is not there is not taken for one without limits: the plan says not found" \
+	jq -e '.changed == false and (.limits.pod | test("not found"))' "$tmp/p.json"
+# unified cpuset.cpus (runc and crun write it after cpu.cpus): a quota of 4
+# CPUs on a 16-CPU host, run on 2.
+jq '.linux.resources.cpu = {"quota": 400000, "period": 100000} | .linux.resources.unified = {"cpuset.cpus": "0-1"} | del(.annotations) | del(.linux.cgroupsPath)' "$f" >"$tmp/cpuset.json"
+"$hook" plan --json --host-cpus 16 "$tmp/cpuset.json" >"$tmp/p.json"
+check "unified cpuset.cpus 0-1 caps a 4-CPU quota: GOMAXPROCS not set (Go runs 2)" \
+	jq -e '.vars.GOMAXPROCS.action == "skipped" and .limits.cpuset_cpus == 2' "$tmp/p.json"
 jq '.linux.cgroupsPath = "/kubepods/../../../etc/x"' "$f" >"$tmp/evil.json"
 "$hook" plan --json --host-cpus 4 --cgroupfs "$tmp/cg1" "$tmp/evil.json" >"$tmp/p.json"
 check "a cgroupsPath with .. is not read" jq -e '.changed == false and (.limits.pod | test("not read"))' "$tmp/p.json"

@@ -116,17 +116,23 @@ def linux_resources(r):
 
 def create_request(pod=None, container=None):
     """pod: {id,name,namespace,annotations,resources (the pod_resources of
-    PodSandbox.linux = 8, LinuxPodSandbox.pod_resources = 2)}; container:
-    {id,name,env,annotations,quota,period,shares,memory,cpus,unified,
-    mounts: [(destination, type, source, [options])]}."""
+    PodSandbox.linux = 8, LinuxPodSandbox.pod_resources = 2), cgroup_parent
+    (LinuxPodSandbox = 3)}; container: {id,name,env,annotations,quota,
+    period,shares,memory,cpus,unified,mounts: [(destination, type, source,
+    [options])], cgroups_path (LinuxContainer = 5)}."""
     pod = pod or {}
     c = container or {}
     pb = f_str(1, pod.get("id", "pod0")) + f_str(2, pod.get("name", "pod")) + \
         f_str(4, pod.get("namespace", "default"))
     for k, v in pod.get("annotations", {}).items():
         pb += map_entry(6, k, v)
+    linux = b""
     if "resources" in pod:
-        pb += f_bytes(8, f_bytes(2, linux_resources(pod["resources"])))
+        linux += f_bytes(2, linux_resources(pod["resources"]))
+    if "cgroup_parent" in pod:
+        linux += f_str(3, pod["cgroup_parent"])
+    if linux:
+        pb += f_bytes(8, linux)
     cb = f_str(1, c.get("id", "ctr0")) + f_str(2, pod.get("id", "pod0")) + f_str(3, c.get("name", "app"))
     for k, v in c.get("annotations", {}).items():
         cb += map_entry(6, k, v)
@@ -140,8 +146,11 @@ def create_request(pod=None, container=None):
             mb += f_str(4, o)
         cb += f_bytes(9, mb)
     res = linux_resources(c)
-    if res:
-        cb += f_bytes(11, f_bytes(3, res))
+    linux = f_bytes(3, res) if res else b""
+    if "cgroups_path" in c:
+        linux += f_str(5, c["cgroups_path"])
+    if linux:
+        cb += f_bytes(11, linux)
     return f_bytes(1, pb) + f_bytes(2, cb)
 
 

@@ -63,8 +63,23 @@ policy = os.path.join(work, "policy.json")
 with open(policy, "w") as f:
     json.dump({}, f)
 host_cpus = os.cpu_count()
+# A copy of a cgroup v1 host's tree (the cgroupfs driver): pod A's cgroup
+# has limits (every container declared one), pod B's has none (an app
+# without limits beside a sidecar with them: the kubelet limits the pod
+# cgroup only when all declare, cm.ResourceConfigForPod).
+cg = os.path.join(work, "cg")
+for ctl, files in (("memory", {"A": {"memory.limit_in_bytes": "536870912"},
+                               "B": {"memory.limit_in_bytes": "9223372036854771712"}}),
+                   ("cpu", {"A": {"cpu.cfs_quota_us": "100000", "cpu.cfs_period_us": "100000"},
+                            "B": {"cpu.cfs_quota_us": "-1", "cpu.cfs_period_us": "100000"}})):
+    for pod, fs in files.items():
+        d = os.path.join(cg, ctl, "kubepods", "burstable", "pod" + pod)
+        os.makedirs(d)
+        for name, value in fs.items():
+            with open(os.path.join(d, name), "w") as f:
+                f.write(value + "\n")
 rt = P.Runtime(sock)
-plugin = P.start_plugin(HOOK, sock, policy)
+plugin = P.start_plugin(HOOK, sock, policy, extra=("--cgroupfs", cg))
 try:
     c = rt.accept()
     name, idx, events, more = c.handshake()
@@ -119,16 +134,38 @@ try:
         "memory": 256 << 20, "unified": {"memory.high": "255012864", "memory.min": "134217728"}}))
     ok(env_of(out) == {"GOMEMLIMIT": str(255012864 * 9 // 10)}, "GOMEMLIMIT = 0.9 x min(limit, unified memory.high)",
        env_of(out))
+    # Pod-level limits (issue 24): only what the pod's cgroup enforces.
+    mesh = {"resources": {"memory": 1 << 30, "quota": 200000, "period": 100000, "shares": 2048}}
+    code, _, out, _ = c.call("CreateContainer", P.create_request(pod=mesh, container={"shares": 2, "quota": -1}))
+    ok(code == 0 and out == b"",
+       "pod resources alone (the sum of declared limits: a sidecar's) are not a limit: the app is untouched",
+       env_of(out) if out else out)
+    code, _, out, _ = c.call("CreateContainer", P.create_request(
+        pod=mesh, container={"shares": 2, "quota": -1, "cgroups_path": "/kubepods/burstable/podB/app"}))
+    ok(code == 0 and out == b"", "the mesh pattern: the pod's cgroup has no limit, the app is untouched",
+       env_of(out) if out else out)
     code, _, out, _ = c.call("CreateContainer", P.create_request(
         pod={"resources": {"memory": 512 << 20, "quota": 100000, "period": 100000}},
-        container={"shares": 256}))
-    want = {"GOMEMLIMIT": str((512 << 20) * 9 // 10)}
+        container={"shares": 256, "cgroups_path": "/kubepods/burstable/podA/debug"}))
+    want = {"GOMEMLIMIT": str((512 << 20) // 10)}
     if host_cpus > 1:
         want["GOMAXPROCS"] = "1"
-    ok(env_of(out) == want, "pod-level limits: a container without limits gets its pod's", env_of(out))
+    ok(env_of(out) == want, "a container without limits in a limited pod cgroup (kubectl debug) gets what the "
+       "others' GOMEMLIMITs leave: 512MiB x 0.1; GOMAXPROCS from the pod's quota", env_of(out))
     code, _, out, _ = c.call("CreateContainer", P.create_request(
-        pod={"resources": {"memory": 512 << 20}}, container={"memory": 128 << 20}))
-    ok(env_of(out) == {"GOMEMLIMIT": str((128 << 20) * 9 // 10)}, "a container's own lower limit stays", env_of(out))
+        pod={"resources": {"memory": 512 << 20, "quota": 100000, "period": 100000},
+             "cgroup_parent": "/kubepods/burstable/podA"}, container={"shares": 256}))
+    ok(env_of(out) == want, "the pod's cgroup found from the sandbox's cgroup_parent alone", env_of(out))
+    code, _, out, _ = c.call("CreateContainer", P.create_request(
+        pod={"resources": {"memory": 512 << 20}},
+        container={"memory": 128 << 20, "cgroups_path": "/kubepods/burstable/podA/app"}))
+    want = {"GOMEMLIMIT": str((128 << 20) * 9 // 10)}
+    if host_cpus > 1:
+        want["GOMAXPROCS"] = "1"
+    ok(env_of(out) == want, "a container's own lower limit stays; the pod cgroup's quota bounds it", env_of(out))
+    code, _, out, _ = c.call("CreateContainer", P.create_request(
+        pod={"resources": {"memory": 512 << 20}}, container={"cgroups_path": "/kubepods/burstable/podZ/app"}))
+    ok(code == 0 and out == b"", "a pod cgroup that is not there: pod limits not counted", out)
     code, _, out, _ = c.call("CreateContainer", P.create_request(container={
         "memory": 200 << 20, "mounts": [("/scratch", "tmpfs", "tmpfs", ["size=40m"]),
                                         ("/dev/shm", "tmpfs", "shm", ["size=65536k"]),
