@@ -24,6 +24,25 @@ static const char usage[] =
 	"usage: gotune-hook plan [--policy FILE] [--json] [--host-cpus N] [--cgroupfs DIR] [--mountinfo FILE]\n"
 	"                        [--bundle DIR | FILE | -]\n";
 
+/* How the user's engine changes a running container's limits, for the
+ * advice after the env: the engine is told by what it writes into the
+ * spec (CRI's sandbox annotations, Podman's manager annotation, Docker's
+ * cgroupsPath). */
+static const char *resize_command(const struct gt_spec *spec)
+{
+	static const char *const cgpath[] = { "linux", "cgroupsPath", NULL };
+	const char *manager = gt_spec_annotation(spec, "io.container.manager");
+	const char *cp = gt_spec_string(spec, cgpath);
+	if (gt_spec_annotation(spec, "io.kubernetes.cri.sandbox-id") != NULL ||
+	    gt_spec_annotation(spec, "io.kubernetes.cri-o.SandboxID") != NULL)
+		return "an in-place resize (kubectl patch pod --subresource resize)";
+	if (manager != NULL && strcmp(manager, "libpod") == 0)
+		return "podman update --cpus/--memory";
+	if (cp != NULL && (strncmp(cp, "/docker/", 8) == 0 || strstr(cp, ":docker:") != NULL))
+		return "docker update --cpus/--memory";
+	return "a change of its limits (runc update, crun update)";
+}
+
 static void print_env(const struct gt_tune *t, const char *in, size_t in_len, FILE *f)
 {
 	cleanup_spec struct gt_spec spec;
@@ -37,12 +56,13 @@ static void print_env(const struct gt_tune *t, const char *in, size_t in_len, FI
 	fprintf(f, "\nresulting process.env%s:\n", t->changed ? "" : " (unchanged)");
 	for (size_t i = 0; i < spec.n_env; i++)
 		fprintf(f, "  %s\n", spec.env[i]);
-	/* Users resize pods in place and expect the env to follow: it cannot. */
+	/* Users resize containers in place and expect the env to follow: it
+	 * cannot. */
 	if (t->plan.d[GT_GOMAXPROCS].action == GT_ACT_SET || t->plan.d[GT_GOMEMLIMIT].action == GT_ACT_SET)
 		fprintf(f, "\nthese values hold for the limits above: a running process keeps its env, so after\n"
-			   "an in-place resize (kubectl patch --subresource resize) restart the container to\n"
-			   "retune it (Go >= 1.25 follows a CPU limit itself where GOMAXPROCS is unset:\n"
-			   "gomaxprocs.tracking=defer)\n");
+			   "%s restart the container to retune it\n"
+			   "(Go >= 1.25 follows a CPU limit itself where GOMAXPROCS is unset: gomaxprocs.tracking=defer)\n",
+			   resize_command(&spec));
 }
 
 static int print_json(const struct gt_tune *t, const char *source, const struct gt_policy *policy)

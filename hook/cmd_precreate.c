@@ -40,6 +40,9 @@ int cmd_precreate(int argc, char *argv[])
 	bool strict = false;
 	int too_big = gt_read_fd(STDIN_FILENO, GT_SPEC_MAX_BYTES, &in, &err) < 0;
 
+	/* Podman keeps annotations of a filter's output, not unknown members:
+	 * the record of what gotune wrote goes there, for plan and prestart. */
+	tune.mark = tune.mark_annotation = true;
 	if (!too_big && hook_load_policy(policy_path, &policy, &err) == 0) {
 		strict = policy.strict;
 		hook_confine(&policy, GT_PHASE_TUNE);

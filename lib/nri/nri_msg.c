@@ -509,6 +509,13 @@ void gt_nri_create_response_encode(struct gt_pb_writer *w, const struct gt_nri_a
 	if (a->n_env == 0 && a->prestart_hook == NULL)
 		return;
 	size_t adj = gt_pb_begin(w, 1);
+	if (a->record != NULL) {
+		/* ContainerAdjustment.annotations = 2: map entries {key = 1, value = 2} */
+		size_t e = gt_pb_begin(w, 2);
+		gt_pb_put_string_field(w, 1, "gotune.io/env");
+		gt_pb_put_string_field(w, 2, a->record);
+		gt_pb_end(w, e);
+	}
 	for (size_t i = 0; i < a->n_env; i++) {
 		size_t kv = gt_pb_begin(w, 4);
 		gt_pb_put_string_field(w, 1, a->env[i].key);

@@ -105,6 +105,10 @@ struct gt_nri_adjust {
 		const char *key, *value;
 	} env[GT_NRI_ADJUST_ENV_MAX];
 	const char *prestart_hook;	/* host path, NULL for none */
+	/* The annotation gotune.io/env: JSON text recording the variables
+	 * added, so that `plan` and the prestart audit on the bundle tell
+	 * gotune's values from the user's. NULL for none. */
+	const char *record;
 };
 
 void gt_nri_register_encode(struct gt_pb_writer *w, const char *name, const char *idx);

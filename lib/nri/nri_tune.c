@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_scan.h"
 #include "memfmt.h"
 
 /* Kubernetes has no per-container annotations, so NRI plugins read
@@ -132,6 +133,31 @@ static void format_id(const struct gt_nri_create *c, char *id, size_t idsz)
 	snprintf(id, idsz, "%.60s/%.80s/%.80s", c->pod_namespace, c->pod_name, c->name[0] != '\0' ? c->name : c->id);
 }
 
+/* {"GOMAXPROCS":{"wrote":"1"},...}: the wrapper's record of what it wrote,
+ * in the form precreate writes as an annotation. False (no record) when
+ * it does not fit: values longer than 64 bytes (a GODEBUG from an
+ * annotation) are not recorded. */
+static bool record_json(const struct gt_nri_adjust *a, char *out, size_t outsz)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < a->n_env; i++) {
+		/* gt_json_quote writes at most 6 bytes a byte, and 2 quotes. */
+		char k[6 * 16 + 3], v[6 * 64 + 3];
+		if (strlen(a->env[i].key) > 16 || strlen(a->env[i].value) > 64)
+			return false;
+		size_t kl = gt_json_quote(a->env[i].key, k), vl = gt_json_quote(a->env[i].value, v);
+		int w = snprintf(out + len, outsz - len, "%s%.*s:{\"wrote\":%.*s}", i ? "," : "{", (int)kl, k, (int)vl, v);
+		if (w < 0 || (size_t)w >= outsz - len - 1)
+			return false;
+		len += (size_t)w;
+	}
+	if (len == 0)
+		return false;
+	out[len++] = '}';
+	out[len] = '\0';
+	return true;
+}
+
 void gt_nri_tune(const struct gt_nri_create *c, const struct gt_policy *policy, const struct gt_host *host,
 		 struct gt_nri_tune *t)
 {
@@ -166,6 +192,8 @@ void gt_nri_tune(const struct gt_nri_create *c, const struct gt_policy *policy, 
 	}
 	if (settings.enabled && policy->nri_prestart_hook[0] != '\0')
 		t->adjust.prestart_hook = policy->nri_prestart_hook;
+	if (record_json(&t->adjust, t->record, sizeof(t->record)))
+		t->adjust.record = t->record;
 }
 
 /* The env value the container runs with for variable v, or NULL. */

@@ -13,7 +13,8 @@
 
 struct gt_nri_tune {
 	struct gt_plan plan;
-	struct gt_nri_adjust adjust;	/* points into plan and policy */
+	struct gt_nri_adjust adjust;	/* points into plan, policy and record */
+	char record[400];
 	char id[GT_ID_MAX];		/* namespace/pod/container, for logs */
 };
 

@@ -261,14 +261,41 @@ oom:
 int gt_spec_render(const struct gt_spec *spec, const struct gt_env_edit *edits, size_t n_edits,
 		   struct gt_buf *out, gt_err_t *err)
 {
-	return gt_spec_render_member(spec, edits, n_edits, NULL, NULL, out, err);
+	return gt_spec_render_member(spec, edits, n_edits, NULL, out, err);
+}
+
+/* A member key:value_json of the object at obj (a span start): its value
+ * replaced where it is, or the member added first (with a comma unless the
+ * object is empty). */
+static int member_splice(const struct gt_spec *spec, size_t obj, const char *key, const char *value_json,
+			 struct splice *out, gt_err_t *err)
+{
+	struct gt_span v;
+	unsigned found = gt_json_member(spec->text, spec->len, obj, key, &v);
+	if (found > 1)
+		return gt_error(err, 0, "render spec: %u \"%.60s\" members", found, key);
+	char *text = NULL;
+	char *qkey = quote_dup(key);
+	bool empty = gt_json_is_empty_container(spec->text, spec->len, obj);
+	int r = qkey == NULL ? -1 : found == 1 ? asprintf(&text, "%s", value_json)
+					       : asprintf(&text, "%s:%s%s", qkey, value_json, empty ? "" : ",");
+	free(qkey);
+	if (r < 0)
+		return gt_error(err, ENOMEM, "render spec");
+	*out = found == 1 ? (struct splice){ v.start, v.end, text, strlen(text), text }
+			   : (struct splice){ obj + 1, obj + 1, text, strlen(text), text };
+	return 0;
 }
 
 int gt_spec_render_member(const struct gt_spec *spec, const struct gt_env_edit *edits, size_t n_edits,
-			  const char *key, const char *value_json, struct gt_buf *out, gt_err_t *err)
+			  const struct gt_spec_extras *x, struct gt_buf *out, gt_err_t *err)
 {
-	/* one splice per edit, one per deleted run, the append, the member */
-	struct splice *sp = calloc(2 * n_edits + 3, sizeof(*sp));
+	static const struct gt_spec_extras none = { 0 };
+	if (x == NULL)
+		x = &none;
+	/* one splice per edit, one per deleted run, the append, the member,
+	 * the annotation */
+	struct splice *sp = calloc(2 * n_edits + 4, sizeof(*sp));
 	if (sp == NULL)
 		return gt_error(err, ENOMEM, "render spec");
 	size_t ns = 0, n_app = 0, n_del = 0;
@@ -307,26 +334,33 @@ int gt_spec_render_member(const struct gt_spec *spec, const struct gt_env_edit *
 		}
 		sp[ns++] = s;
 	}
-	if (key != NULL) {
-		/* A top-level member: its value replaced where it is, or the
-		 * member added first in the root object (which has at least
-		 * "process", hence the comma). */
-		size_t root = gt_json_skip_ws(spec->text, spec->len, 0);
-		struct gt_span v;
-		unsigned found = gt_json_member(spec->text, spec->len, root, key, &v);
-		if (found > 1) {
-			gt_error(err, 0, "render spec: %u \"%s\" members", found, key);
-			goto out;
-		}
-		char *text = NULL;
-		char *qkey = quote_dup(key);
-		int r = qkey == NULL ? -1 : found == 1 ? asprintf(&text, "%s", value_json)
-						       : asprintf(&text, "%s:%s,", qkey, value_json);
-		free(qkey);
-		if (r < 0)
+	/* The root object has at least "process": a member added first there
+	 * always takes a comma. */
+	size_t root = gt_json_skip_ws(spec->text, spec->len, 0);
+	if (x->member != NULL && member_splice(spec, root, x->member, x->member_json, &sp[ns++], err) < 0)
+		goto out;
+	if (x->annotation != NULL) {
+		char *qv = quote_dup(x->annotation_value);
+		if (qv == NULL)
 			goto oom;
-		sp[ns++] = found == 1 ? (struct splice){ v.start, v.end, text, strlen(text), text }
-				      : (struct splice){ root + 1, root + 1, text, strlen(text), text };
+		struct gt_span a;
+		unsigned found = gt_json_member(spec->text, spec->len, root, "annotations", &a);
+		int r = 0;
+		if (found == 1 && spec->text[a.start] == '{') {
+			r = member_splice(spec, a.start, x->annotation, qv, &sp[ns++], err);
+		} else if (found == 0) {
+			char *qk = quote_dup(x->annotation), *text = NULL;
+			if (qk == NULL || asprintf(&text, "\"annotations\":{%s:%s},", qk, qv) < 0)
+				r = gt_error(err, ENOMEM, "render spec");
+			else
+				sp[ns++] = (struct splice){ root + 1, root + 1, text, strlen(text), text };
+			free(qk);
+		} else {
+			/* null, not an object, or twice: leave it as the engine wrote it */
+		}
+		free(qv);
+		if (r < 0)
+			goto out;
 	}
 	qsort(sp, ns, sizeof(*sp), cmp_splice);
 

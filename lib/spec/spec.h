@@ -56,10 +56,17 @@ struct gt_env_edit {
 int gt_spec_render(const struct gt_spec *spec, const struct gt_env_edit *edits, size_t n_edits,
 		   struct gt_buf *out, gt_err_t *err);
 
-/* The same, and when key is not NULL the top-level member key set to
- * value_json (valid JSON text): replaced in place, or added first. */
+/* Besides the env: a top-level member set to JSON text, and an annotation
+ * set to a string (NULL keys: none). Each replaced in place, or added
+ * first in its object ("annotations" made when there is none). */
+struct gt_spec_extras {
+	const char *member, *member_json;
+	const char *annotation, *annotation_value;
+};
+
+/* The same as gt_spec_render, with the extras. */
 int gt_spec_render_member(const struct gt_spec *spec, const struct gt_env_edit *edits, size_t n_edits,
-			  const char *key, const char *value_json, struct gt_buf *out, gt_err_t *err);
+			  const struct gt_spec_extras *x, struct gt_buf *out, gt_err_t *err);
 
 /* String at a path of object keys (e.g. {"root","path",NULL}), or NULL. */
 const char *gt_spec_string(const struct gt_spec *spec, const char *const *path);

@@ -11,7 +11,7 @@ static bool is_var(const char *entry, const char *var)
 }
 
 void gt_audit_env(const struct gt_limits *limits, const struct gt_settings *settings, const char *const *env,
-		  size_t n_env, const struct gt_image *image, struct gt_audit_result *out)
+		  size_t n_env, const struct gt_image *image, unsigned ours, struct gt_audit_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	const char **rest = calloc(n_env + 1, sizeof(*rest));
@@ -39,7 +39,7 @@ void gt_audit_env(const struct gt_limits *limits, const struct gt_settings *sett
 			what = "as planned";
 		} else {
 			out->status[v] = GT_AUDIT_OTHER;
-			what = planned ? "differs from the plan" : "set by the container";
+			what = ours & (1u << v) ? "gotune's, differs from the plan now" : "the container's own, kept";
 		}
 		int w = snprintf(out->line + len, sizeof(out->line) - len, "%s%s=%s (%s)", len ? " " : "",
 				 gt_var_names[v], have != NULL ? have : planned ? d->value : "-", what);

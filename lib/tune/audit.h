@@ -21,8 +21,10 @@ struct gt_audit_result {
 };
 
 /* Plans as if GOMAXPROCS and GOMEMLIMIT were absent and compares with the
- * env the container really got. */
+ * env the container really got. ours: the variables gotune's record says
+ * it wrote (gt_tune_ours); another value is the container's own, which
+ * gotune keeps by design. */
 void gt_audit_env(const struct gt_limits *limits, const struct gt_settings *settings, const char *const *env,
-		  size_t n_env, const struct gt_image *image, struct gt_audit_result *out);
+		  size_t n_env, const struct gt_image *image, unsigned ours, struct gt_audit_result *out);
 
 #endif

@@ -18,10 +18,36 @@ static const char *spec_annotation(void *ctx, const char *key)
 	return gt_spec_annotation(ctx, key);
 }
 
+/* The container's id as the runtime knows it (what the prestart hook and
+ * the wrapper name it by), from the last part of cgroupsPath where engines
+ * put it: "/libpod_parent/libpod-ID", "machine.slice:libpod:ID",
+ * "/docker/ID", "system.slice:docker:ID", "/kubepods/.../ID",
+ * "kubepods-...slice:cri-containerd:ID", "...slice:crio:ID": 64 hex
+ * digits after an optional "name-" prefix, before an optional ".scope". */
+static bool id_from_cgroups_path(const struct gt_spec *spec, char *out, size_t outsz)
+{
+	static const char *const path[] = { "linux", "cgroupsPath", NULL };
+	const char *cp = gt_spec_string(spec, path);
+	if (cp == NULL)
+		return false;
+	const char *last = cp;
+	for (const char *p = cp; *p != '\0'; p++)
+		if (*p == '/' || *p == ':' || *p == '-')
+			last = p + 1;
+	size_t n = strspn(last, "0123456789abcdef");
+	if (n != 64 || (last[n] != '\0' && strcmp(last + n, ".scope") != 0))
+		return false;
+	snprintf(out, outsz, "%.64s", last);
+	return true;
+}
+
 /* Engines put the container's name in different places; any of them makes
- * a log line findable. */
+ * a log line findable. The runtime's id first: it is what the other lines
+ * (prestart, the wrapper) name the container by. */
 static void guess_id(const struct gt_spec *spec, char *out, size_t outsz)
 {
+	if (id_from_cgroups_path(spec, out, outsz))
+		return;
 	static const char *const keys[] = {
 		"io.kubernetes.cri.container-name", "io.kubernetes.container.name",
 		"io.podman.annotations.name", "org.opencontainers.image.ref.name", NULL,
@@ -47,14 +73,22 @@ static void guess_id(const struct gt_spec *spec, char *out, size_t outsz)
 struct mark {
 	const char *wrote[GT_NVARS];	/* NULL: not gotune's */
 	const char *was[GT_NVARS];	/* the container's value before, NULL if none */
+	yajl_val owned;		/* the annotation's record, parsed */
 };
 
 static void read_mark(const struct gt_spec *spec, struct mark *m);
 
+static void mark_free(struct mark *m)
+{
+	yajl_tree_free(m->owned);
+	m->owned = NULL;
+}
+#define cleanup_mark __attribute__((cleanup(mark_free)))
+
 int gt_tune_exec_edits(const struct gt_spec *config, const char *const *env, size_t n_env, struct gt_env_edit *out,
 		       size_t *n_out, gt_err_t *err)
 {
-	struct mark m;
+	cleanup_mark struct mark m;
 	read_mark(config, &m);
 	*n_out = 0;
 	for (int v = 0; v < GT_NVARS; v++) {
@@ -82,12 +116,35 @@ int gt_tune_exec_edits(const struct gt_spec *config, const char *const *env, siz
 	return 0;
 }
 
+unsigned gt_tune_ours(const struct gt_spec *spec)
+{
+	cleanup_mark struct mark m;
+	read_mark(spec, &m);
+	unsigned ours = 0;
+	for (int v = 0; v < GT_NVARS; v++) {
+		long i = gt_env_find(spec->env, spec->n_env, gt_var_names[v]);
+		if (m.wrote[v] != NULL && i >= 0 && strcmp(spec->env[i] + strlen(gt_var_names[v]) + 1, m.wrote[v]) == 0)
+			ours |= 1u << v;
+	}
+	return ours;
+}
+
 static void read_mark(const struct gt_spec *spec, struct mark *m)
 {
 	memset(m, 0, sizeof(*m));
 	yajl_val obj = NULL;
-	if (gt_json_get(spec->tree, GT_TUNE_MARK, &obj) != 1 || !YAJL_IS_OBJECT(obj))
-		return;
+	if (gt_json_get(spec->tree, GT_TUNE_MARK, &obj) != 1 || !YAJL_IS_OBJECT(obj)) {
+		/* The annotation form, as precreate and NRI write it. */
+		const char *a = gt_spec_annotation(spec, GT_TUNE_MARK);
+		gt_err_t err = NULL;
+		if (a == NULL || strlen(a) > 4096 || gt_json_parse(a, strlen(a), "record", &m->owned, &err) < 0) {
+			gt_err_free(&err);
+			return;
+		}
+		obj = m->owned;
+		if (!YAJL_IS_OBJECT(obj))
+			return;
+	}
 	for (int v = 0; v < GT_NVARS; v++) {
 		yajl_val e = NULL, w = NULL, was = NULL;
 		if (gt_json_get(obj, gt_var_names[v], &e) != 1 || gt_json_get(e, "wrote", &w) != 1 || !YAJL_IS_STRING(w))
@@ -108,6 +165,7 @@ struct env_view {
 	const char **view;
 	size_t *map;
 	size_t n_view;
+	const char *ours[GT_NVARS];	/* gotune's earlier value still in the env, or NULL */
 };
 
 static void env_view_free(struct env_view *e, size_t n)
@@ -120,8 +178,7 @@ static void env_view_free(struct env_view *e, size_t n)
 	free(e->map);
 }
 
-static int env_view_make(const struct gt_spec *spec, const struct mark *m, struct env_view *e,
-			 struct gt_notes *notes, gt_err_t *err)
+static int env_view_make(const struct gt_spec *spec, const struct mark *m, struct env_view *e, gt_err_t *err)
 {
 	size_t n = spec->n_env;
 	memset(e, 0, sizeof(*e));
@@ -142,7 +199,7 @@ static int env_view_make(const struct gt_spec *spec, const struct mark *m, struc
 		size_t klen = strlen(gt_var_names[v]);
 		if (last < 0 || strcmp(spec->env[last] + klen + 1, m->wrote[v]) != 0)
 			continue;	/* changed since: the user's now */
-		gt_note(notes, "%s=%.60s was written by gotune earlier: recomputed", gt_var_names[v], m->wrote[v]);
+		e->ours[v] = m->wrote[v];
 		if (m->was[v] == NULL) {
 			e->item[last] = NULL;
 			continue;
@@ -159,6 +216,23 @@ static int env_view_make(const struct gt_spec *spec, const struct mark *m, struc
 			e->view[e->n_view++] = e->item[i];
 		}
 	return 0;
+}
+
+/* A value gotune wrote before (its record says so, and the env still
+ * holds it) is recomputed like any: the normal case for a bundle run
+ * again, and for `plan` on a tuned bundle. Each decision says so, so that
+ * gotune's value is never taken for the user's. */
+static void credit_earlier(struct gt_plan *plan, const struct env_view *e)
+{
+	for (int v = 0; v < GT_NVARS; v++) {
+		struct gt_decision *d = &plan->d[v];
+		if (e->ours[v] == NULL)
+			continue;
+		size_t len = strlen(d->reason);
+		bool same = (d->action == GT_ACT_SET || d->action == GT_ACT_MERGED) && strcmp(d->value, e->ours[v]) == 0;
+		snprintf(d->reason + len, sizeof(d->reason) - len, "; %s=%.60s in the env is gotune's own%s", gt_var_names[v],
+			 e->ours[v], same ? ", unchanged" : d->action == GT_ACT_SKIPPED ? ", taken back" : ", replaced");
+	}
 }
 
 /* The plan's edits of the view, as edits of the spec's env: view indices
@@ -275,14 +349,14 @@ int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, c
 	gt_annotations_apply(&settings, spec_annotation, &spec, &t->plan.notes);
 	struct gt_limits limits;
 	gt_tune_limits(&spec, host, &settings, &limits, &t->plan.notes);
-	struct mark mark;
+	cleanup_mark struct mark mark;
 	read_mark(&spec, &mark);
 	struct env_view ev;
 	int ret = -1;
 	struct gt_env_edit *pe = NULL, *edits = NULL;
 	size_t n_pe = 0, n_edits = 0;
 	struct gt_buf mj = { 0 };
-	if (env_view_make(&spec, &mark, &ev, &t->plan.notes, err) < 0)
+	if (env_view_make(&spec, &mark, &ev, err) < 0)
 		goto out;
 	/* Only worth a look when there is something to decide. */
 	struct gt_image image;
@@ -290,6 +364,7 @@ int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, c
 	if (look)
 		gt_image_inspect(&spec, bundle_dir, &image);
 	gt_plan_make(&t->plan, &limits, &settings, ev.view, ev.n_view, look ? &image : NULL);
+	credit_earlier(&t->plan, &ev);
 
 	if (gt_plan_edits(&t->plan, ev.view, ev.n_view, &pe, &n_pe, err) < 0 ||
 	    spec_edits(&spec, &ev, pe, n_pe, &edits, &n_edits, err) < 0)
@@ -302,7 +377,11 @@ int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, c
 	bool record = t->mark && (gt_plan_changes(&t->plan) || had_mark);
 	if (record && mark_json(&t->plan, ev.view, ev.n_view, &mj, err) < 0)
 		goto out;
-	if (record) {
+	if (record && t->mark_annotation) {
+		const char *old = gt_spec_annotation(&spec, GT_TUNE_MARK);
+		if (old != NULL && strcmp(old, mj.data) == 0)
+			record = false;	/* the same record is there */
+	} else if (record) {
 		size_t root = gt_json_skip_ws(text, len, 0);
 		struct gt_span old;
 		if (gt_json_member(text, len, root, GT_TUNE_MARK, &old) == 1 && old.end - old.start == mj.len &&
@@ -312,7 +391,15 @@ int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, c
 	ret = 0;
 	if (n_edits == 0 && !record)
 		goto out;
-	ret = gt_spec_render_member(&spec, edits, n_edits, record ? GT_TUNE_MARK : NULL, mj.data, &t->out, err);
+	struct gt_spec_extras x = { 0 };
+	if (record && t->mark_annotation) {
+		x.annotation = GT_TUNE_MARK;
+		x.annotation_value = mj.data;
+	} else if (record) {
+		x.member = GT_TUNE_MARK;
+		x.member_json = mj.data;
+	}
+	ret = gt_spec_render_member(&spec, edits, n_edits, &x, &t->out, err);
 	if (ret == 0)
 		t->changed = true;
 out:

@@ -19,9 +19,14 @@ struct gt_tune {
 	 * a variable still holding the value gotune wrote is recomputed, one
 	 * changed since is the user's. */
 	bool mark;
+	/* In, with mark: write the record as the annotation GT_TUNE_MARK
+	 * instead (precreate: Podman reads a filter's output into its typed
+	 * spec, which keeps annotations and drops unknown members). */
+	bool mark_annotation;
 };
 
-/* gotune's top-level member in a spec it rewrote in place. */
+/* gotune's record of the variables it wrote: a top-level member of a spec
+ * it rewrote in place (the wrapper), or an annotation (precreate, NRI). */
 #define GT_TUNE_MARK "gotune.io/env"
 
 void gt_tune_free(struct gt_tune *t);
@@ -38,6 +43,12 @@ int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, c
  * when they ask for them): what the tuning and the prestart audit use. */
 void gt_tune_limits(const struct gt_spec *spec, const struct gt_host *host, const struct gt_settings *settings,
 		    struct gt_limits *limits, struct gt_notes *notes);
+
+/* The variables the spec's env holds as gotune wrote them, by its record
+ * (the wrapper's member, precreate's or NRI's annotation): bit v for
+ * gt_var_names[v]. A value equal to a plan without a record may be the
+ * user's. */
+unsigned gt_tune_ours(const struct gt_spec *spec);
 
 /* For a process exec'd into a container whose config gotune tuned (its
  * GT_TUNE_MARK record): the edits of the process env (env, n_env) that

@@ -90,7 +90,8 @@ void gt_bundle_audit(struct gt_bundle *hb, char *out, size_t outsz)
 	struct gt_image image;
 	gt_image_inspect(spec, hb->bundle, &image);
 	struct gt_audit_result audit;
-	gt_audit_env(&limits, s, spec->env, spec->n_env, s->go_aware || s->go_only ? &image : NULL, &audit);
+	gt_audit_env(&limits, s, spec->env, spec->n_env, s->go_aware || s->go_only ? &image : NULL, gt_tune_ours(spec),
+		     &audit);
 	snprintf(out, outsz, "env %s", audit.line);
 }
 

@@ -669,17 +669,19 @@ ws_matrix_run() {
 
 # gt_check_env_only DESC ORIG NEW: NEW is valid JSON, differs from ORIG only
 # in process.env and gotune's record of what it wrote (the top-level
-# "gotune.io/env", which runtimes ignore), keeps every ORIG env entry in
+# "gotune.io/env", which runtimes ignore, or the annotation of that name,
+# which precreate writes: Podman keeps it), keeps every ORIG env entry in
 # order and adds exactly GOMAXPROCS and GOMEMLIMIT, the two recorded.
 gt_check_env_only() {
 	local desc=$1 orig=$2 new=$3 why=
 	if ! jq -e . "$new" >/dev/null 2>&1; then
 		why="$new is missing or not valid JSON"
-	elif ! diff <(jq -S 'del(.process.env)' "$orig") \
-		<(jq -S 'del(.process.env, ."gotune.io/env")' "$new") >"$GT_TMP/diff.txt" 2>&1; then
+	elif ! diff <(jq -S 'del(.process.env) | if .annotations == {} then del(.annotations) else . end' "$orig") \
+		<(jq -S 'del(.process.env, ."gotune.io/env", .annotations."gotune.io/env")
+			| if .annotations == {} then del(.annotations) else . end' "$new") >"$GT_TMP/diff.txt" 2>&1; then
 		why="the spec changed outside process.env and gotune.io/env"
-	elif ! jq -e 'if has("gotune.io/env") then ."gotune.io/env" as $m
-		| (.process.env | map(select(test("^GO(MAXPROCS|MEMLIMIT)=")) | split("=") | {(.[0]): {wrote: .[1]}})
+	elif ! jq -e '(."gotune.io/env" // (.annotations."gotune.io/env" // "null" | fromjson)) as $m
+		| if $m then (.process.env | map(select(test("^GO(MAXPROCS|MEMLIMIT)=")) | split("=") | {(.[0]): {wrote: .[1]}})
 		| add) == $m else true end' "$new" >/dev/null 2>&1; then
 		why="gotune.io/env does not record exactly the GOMAXPROCS and GOMEMLIMIT written"
 	elif ! jq -e -n --slurpfile a "$orig" --slurpfile b "$new" '

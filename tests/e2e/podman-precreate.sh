@@ -12,7 +12,8 @@
 # spec going in and out captured (only process.env may change); policy
 # named by GOTUNE_POLICY in hook.env; --env GOMAXPROCS=3 kept; --annotation
 # gotune.io/disable=true; a corrupt policy (fail open; the stderr is caught by
-# a small shell drop-in, since Podman drops it).
+# a small shell drop-in, since Podman drops it); the go126 witness in a
+# Podman pod created with --cpus, which only the pod's cgroup holds.
 #
 # Podman gets its own --root/--runroot/--tmpdir (vfs) under a temp dir, so the
 # host's storage is not touched. It uses runc: Podman's default crun refuses
@@ -163,6 +164,65 @@ if gt_need_hook "$d"; then
 	gt_expect corrupt "$d" -- "${DEFAULT[@]}"
 	cat "$GT_TMP/runs/corrupt.hook-stderr" >>"$GT_TMP/runs/corrupt.err" 2>/dev/null
 	gt_expect_stderr corrupt "podman + precreate: corrupt policy is reported on the hook's stderr" 'policy'
+fi
+
+# --- 7. a Podman pod's CPU limit (issue 24): `podman pod create --cpus`
+# puts the quota on the pod's cgroup (the parent of the container's
+# cgroupsPath), which the container has none of. Go >= 1.25 reads only the
+# cgroup it runs in ("We only read the limit from the leaf cgroup",
+# runtime/cgroup_linux.go), so the Go 1.26 witness (go.mod 1.26) would see
+# no limit; gotune reads the pod's cgroup and sets GOMAXPROCS, and says Go
+# would not have seen it. No infra container (its pause image is not here).
+# With --cpus 0.5: 1, where Go alone picks 2; with --cpus 1.5: 2 on this
+# 2-CPU host either way (ceil 1.5 is 2), which the plan says. Podman puts
+# a pod's limits on its cgroup only with an infra container (without one
+# they are dropped), whose image Podman builds from catatonit; the infra
+# container gets the sandbox's rlimits through containers.conf, as there
+# is no --ulimit for it.
+printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n' >"$GT_TMP/containers.conf"
+podpod() { # NAME CPUS [podman run options]: the go126 witness in a new pod
+	local name=$1 cpus=$2 pod=$GT_ID-$1-pod
+	shift 2
+	gt_defer "${PODMAN[@]}" pod rm -f "$pod"
+	CONTAINERS_CONF=$GT_TMP/containers.conf "${PODMAN[@]}" pod create --network none --cpus "$cpus" --name "$pod" \
+		>"$GT_TMP/runs/$name.pod" 2>&1 || return 1
+	CONTAINERS_CONF=$GT_TMP/containers.conf ENTRY=/witness-go126 podman_run "$name" "$@" --pod "$pod"
+}
+d="podman pod create --cpus 0.5, go126 witness (go.mod 1.26) without a limit of its own"
+if [ -n "${GT_MATRIX_WHY[go126]+set}" ]; then
+	tap_skip "$d" "${GT_MATRIX_WHY[go126]}"
+elif gt_need_hook "$d"; then
+	# podman_run's own --cpus/--memory would give the container a limit:
+	# this one runs with none (PODRUN), in the pod.
+	podman_run() {
+		local name=$1 hooks=$2 id=$GT_ID-$1
+		shift 2
+		gt_defer "${PODMAN[@]}" rm -f "$id"
+		gt_run "$name" env CONTAINERS_CONF="$GT_TMP/containers.conf" "${PODMAN[@]}" --hooks-dir "$hooks" \
+			run --rm --name "$id" "$@" --rootfs "$ROOTFS" "${ENTRY:-/witness}"
+	}
+	if ! podpod pod-none 0.5 "$HOOKS/none"; then
+		tap_skip "$d" "podman cannot create a pod here: $(head -c 300 "$GT_TMP/runs/pod-none.pod" | tr '\n' ' ')"
+	else
+		gt_expect pod-none "$d, Podman alone: Go picks 2 (it does not see its pod's quota)" -- \
+			GOMAXPROCS=2 ENV_GOMAXPROCS= "MEMLIMIT=$GT_UNSET_MEMLIMIT"
+		podpod pod-gotune 0.5 "$HOOKS/capture"
+		gt_expect pod-gotune "$d, precreate drop-in: GOMAXPROCS=1 from the pod's quota" -- \
+			GOMAXPROCS=1 ENV_GOMAXPROCS=1 "MEMLIMIT=$GT_UNSET_MEMLIMIT"
+		# The pod's cgroup really holds the quota, and the plan says Go
+		# would not read it.
+		"$GOTUNE_HOOK" plan --policy "$POLICY" "$GT_TMP/spec-before.json" >"$GT_TMP/runs/pod-plan.txt" 2>&1
+		if grep -q "cpu quota     50000 per 100000 us period from pod cgroup" "$GT_TMP/runs/pod-plan.txt" &&
+			grep -q "the limit is the pod cgroup's, which Go does not read: it would pick 2" "$GT_TMP/runs/pod-plan.txt"; then
+			tap_ok "$d: plan reads the pod cgroup's quota and says Go would not see it"
+		else
+			tap_not_ok "$d: plan reads the pod cgroup's quota and says Go would not see it"
+		fi
+		tap_diag_file "gotune-hook plan on the spec Podman gave the hook" "$GT_TMP/runs/pod-plan.txt"
+		podpod pod15 1.5 "$HOOKS/capture"
+		gt_expect pod15 "podman pod create --cpus 1.5, go126 witness: GOMAXPROCS=2 (ceil 1.5 on 2 CPUs: nothing to set)" -- \
+			GOMAXPROCS=2 ENV_GOMAXPROCS=
+	fi
 fi
 
 tap_done

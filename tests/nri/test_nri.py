@@ -289,9 +289,14 @@ try:
        (code, msg, out, want_out))
     top = sorted(set(num for num, _, _ in P.parse(out)))
     adj_fields = sorted(set(num for a in P.fields(out, 1) for num, _, _ in P.parse(a)))
-    ok(top == [1] and adj_fields == [4],
-       "the answer holds only adjust.env (fields v0.2 defined), nothing a v0.4 runtime would refuse",
-       (top, adj_fields))
+    ok(top == [1] and adj_fields == [2, 4],
+       "the answer holds only adjust.annotations and adjust.env (fields v0.2 defined), nothing a v0.4 runtime "
+       "would refuse", (top, adj_fields))
+    ann = {b"".join(P.fields(e, 1)).decode(): b"".join(P.fields(e, 2)).decode()
+           for a in P.fields(out, 1) for e in P.fields(a, 2)}
+    rec = json.loads(ann.get("gotune.io/env", "null"))
+    ok(rec == {k: {"wrote": v} for k, v in P.adjustment(out)["env"]},
+       "the annotation gotune.io/env records exactly the variables added (plan and prestart read it)", (ann, rec))
     for m in ("RunPodSandbox", "UpdatePodSandbox", "PostUpdatePodSandbox", "StopPodSandbox", "RemovePodSandbox",
               "PostCreateContainer", "StartContainer", "PostStartContainer", "PostUpdateContainer",
               "RemoveContainer", "ValidateContainerAdjustment"):
