@@ -118,4 +118,45 @@ else
 	tap_diag "prestart line: ${line:-none}"
 	tap_diag_file "fallback log" "$GT_STATE_HOST/gotune.log"
 fi
+
+# What the lines and `plan` say of gotune's values and the user's (issue
+# 24): precreate and prestart name a container by the same (full) id; a
+# GOMAXPROCS the user sets is kept and the audit says so, not that it
+# "differs"; `plan` on the bundle Podman ran (its StaticDir) credits a
+# precreate-tuned value to gotune.
+full=$(podman_run user2 --env GOMAXPROCS=2)
+for _ in $(seq 50); do
+	grep -q " prestart id=$full done: " "$GT_STATE_HOST/gotune.log" 2>/dev/null && break
+	sleep 0.1
+done
+pre=$(grep -F " precreate id=$full " "$GT_STATE_HOST/gotune.log" 2>/dev/null)
+line=$(grep -F " prestart id=$full done: " "$GT_STATE_HOST/gotune.log" 2>/dev/null)
+if [ -n "$full" ] && [[ $pre == *" precreate id=$full tuned: "* ]] && [ -n "$line" ]; then
+	tap_ok "precreate and prestart name the container by the same id (${#full} characters)"
+else
+	tap_not_ok "precreate and prestart name the container by the same id"
+	tap_diag_file "fallback log" "$GT_STATE_HOST/gotune.log"
+fi
+if [[ $line == *"GOMAXPROCS=2 (the container's own, kept) GOMEMLIMIT=180MiB (as planned)"* ]]; then
+	tap_ok "--env GOMAXPROCS=2: the prestart audit says the container's own, kept"
+else
+	tap_not_ok "--env GOMAXPROCS=2: the prestart audit says the container's own, kept"
+	tap_diag "prestart line: ${line:-none}"
+fi
+gt_expect user2 "--env GOMAXPROCS=2: the witness runs with 2" -- GOMAXPROCS=2 ENV_GOMAXPROCS=2 \
+	"MEMLIMIT=$GT_EXPECT_MEMLIMIT"
+for c in replay user2; do
+	b=$("${FRESH_PODMAN[@]}" inspect --format '{{.StaticDir}}' "$GT_ID-$c" 2>/dev/null)
+	"${GT_FRESH[@]}" "$GOTUNE_HOOK" plan --bundle "$b" >"$GT_TMP/runs/plan-$c.txt" 2>&1
+done
+if grep -q "^GOMAXPROCS  set       1 .*GOMAXPROCS=1 in the env is gotune's own, unchanged" "$GT_TMP/runs/plan-replay.txt" &&
+	! grep -q "^warning" "$GT_TMP/runs/plan-replay.txt" &&
+	grep -q "^GOMAXPROCS  kept      2              user set GOMAXPROCS=2" "$GT_TMP/runs/plan-user2.txt" &&
+	grep -q "^podman update --cpus/--memory restart the container" "$GT_TMP/runs/plan-replay.txt"; then
+	tap_ok "plan --bundle \$(podman inspect -f '{{.StaticDir}}' ID): gotune's value credited to gotune, the user's to the user, Podman's command in the advice"
+else
+	tap_not_ok "plan --bundle on Podman's bundles: gotune's value credited to gotune, the user's to the user"
+fi
+tap_diag_file "plan --bundle (precreate-tuned)" "$GT_TMP/runs/plan-replay.txt"
+tap_diag_file "plan --bundle (--env GOMAXPROCS=2)" "$GT_TMP/runs/plan-user2.txt"
 tap_done
