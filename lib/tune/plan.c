@@ -244,29 +244,21 @@ static void plan_maxprocs(struct gt_decision *d, const struct gt_limits *l, cons
 		own = own < 2 ? 2 : own;
 		own = own > cap ? cap : own;
 		const char *t = gt_tracking_name(s->tracking);
-		if (l->quota_from_pod) {
-			/* Go would track a limit that is not the one enforced: only
-			 * defer leaves it to Go. */
-			if (s->tracking == GT_TRACK_DEFER || n >= own) {
-				DECIDE(d, GT_ACT_SKIPPED, "%s -> %" PRIu64 "; Go picks %" PRIu64 " itself%s (tracking: %s)", from, n,
-				       own, n >= own ? "" : ": it reads only its own cgroup, not the pod's limit", t);
-				return;
-			}
-			snprintf(d->value, sizeof(d->value), "%" PRIu64, n);
-			DECIDE(d, GT_ACT_SET, "%.150s -> %" PRIu64 " of %" PRIu64 " CPUs%.40s; the limit is the pod cgroup's, which Go does not read: it would pick %" PRIu64 " (tracking: %s, turns Go's tracking off)",
-			       from, n, cap, origin, own, t);
-			set_or_replace(d, "GOMAXPROCS", env, n_env, NULL);
-			return;
-		}
-		if (s->tracking == GT_TRACK_DEFER ||
-		    (s->tracking == GT_TRACK_BELOW_FLOOR && (n >= 2 || n >= own))) {
-			DECIDE(d, GT_ACT_SKIPPED, "%s -> %" PRIu64 "; Go picks %" PRIu64 " itself and tracks the limit (tracking: %s)",
-			       from, n, own, t);
+		/* A limit on the pod's cgroup Go would not track at all: only
+		 * defer leaves that to Go. Its own, below-floor leaves to Go
+		 * where Go's floor of 2 is no worse. */
+		bool pod = l->quota_from_pod;
+		if (s->tracking == GT_TRACK_DEFER || n >= own ||
+		    (!pod && s->tracking == GT_TRACK_BELOW_FLOOR && n >= 2)) {
+			DECIDE(d, GT_ACT_SKIPPED, "%.150s -> %" PRIu64 "; Go picks %" PRIu64 " itself%s (tracking: %s)", from, n,
+			       own, !pod ? " and tracks the limit" : n >= own ? "" : ": it reads only its own cgroup, not the pod's limit",
+			       t);
 			return;
 		}
 		snprintf(d->value, sizeof(d->value), "%" PRIu64, n);
-		DECIDE(d, GT_ACT_SET, "%s -> %" PRIu64 " of %" PRIu64 " CPUs%s; Go would pick %" PRIu64 " (tracking: %s, turns Go's tracking off)",
-		       from, n, cap, origin, own, t);
+		DECIDE(d, GT_ACT_SET, "%.150s -> %" PRIu64 " of %" PRIu64 " CPUs%.40s; %s %" PRIu64 " (tracking: %s, turns Go's tracking off)",
+		       from, n, cap, origin,
+		       pod ? "the limit is the pod cgroup's, which Go does not read: it would pick" : "Go would pick", own, t);
 		set_or_replace(d, "GOMAXPROCS", env, n_env, NULL);
 		return;
 	}
