@@ -29,6 +29,8 @@
 #     tuned by the .conf's policy; its start-up lines are in log_file;
 #   - gotune-runc as the runc shim's BinaryName: tuned, and `crictl exec`
 #     into the container tuned as the container.
+# GT_CTRD_PIN=CONTAINERD17 runs the same on the pinned containerd 1.7
+# (tests/e2e/containerd17-nri.sh).
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -41,8 +43,8 @@ gt_make_rootfs "$ROOTFS"
 GT_MATRIX=(go119 go126)
 gt_matrix_rootfs "$ROOTFS"
 gt_containerd2_config
-gt_containerd2_start || skip_all "containerd $CONTAINERD2_VERSION does not start here"
-tap_diag "$("$GT_CTRD2_BIN/containerd" --version), crictl $CRICTL_VERSION (.ci/pins)"
+gt_containerd2_start || skip_all "containerd $GT_CTRD2_VERSION does not start here"
+tap_diag "$("$GT_CTRD2_BIN/containerd" --version), config version $GT_CTRD_CONFIG_VERSION, crictl $CRICTL_VERSION (.ci/pins)"
 if ! gt_containerd2_images "$ROOTFS"; then
 	tap_diag_file "import" "$GT_CTRD2_DIR/import.log"
 	bail_out "cannot import the test images"
@@ -62,7 +64,7 @@ if [ "$(cat "$GT_TMP/runs/baseline.rc")" != 0 ]; then
 	tap_diag_file "containerd log" "$GT_TMP/clog-tail"
 	skip_all "crictl cannot run a pod here: $(head -c 300 "$GT_TMP/runs/baseline.err" | tr '\n' ' ')"
 fi
-gt_expect baseline "containerd 2 + crictl, no plugin: Go defaults" -- "${DEFAULT[@]}"
+gt_expect baseline "containerd $GT_CTRD2_VERSION + crictl, no plugin: Go defaults" -- "${DEFAULT[@]}"
 
 # plugin_wait N: containerd's log says "50-gotune" registered N times.
 plugin_wait() {
@@ -103,7 +105,7 @@ if [ "$GT_HAVE_HOOK" -eq 1 ]; then
 fi
 
 # --- 2. the external plugin
-d="external NRI plugin registers with containerd $CONTAINERD2_VERSION"
+d="external NRI plugin registers with containerd $GT_CTRD2_VERSION"
 if gt_need_hook "$d"; then
 	if plugin_wait 1; then tap_ok "$d"; else
 		tap_not_ok "$d"
@@ -236,7 +238,7 @@ if gt_need_hook "$d"; then
 fi
 
 # --- 6. the wrapper as the runc shim's BinaryName (no plugin)
-d="gotune-runc as containerd 2's runc BinaryName: tuned"
+d="gotune-runc as containerd $GT_CTRD2_VERSION's runc BinaryName: tuned"
 if gt_need_hook "$d"; then
 	gt_containerd2_halt
 	gt_containerd2_config "$(gt_runc_link)"
@@ -244,7 +246,7 @@ if gt_need_hook "$d"; then
 	if gt_containerd2_start; then
 		mapfile -t TUNED < <(gt_checks_tuned)
 		for v in go119 go126; do
-			d="gotune-runc as containerd 2's runc BinaryName, $v witness: tuned"
+			d="gotune-runc as containerd $GT_CTRD2_VERSION's runc BinaryName, $v witness: tuned"
 			have "$v" || { tap_skip "$d" "${GT_MATRIX_WHY[$v]}"; continue; }
 			gt_crictl_run "bin-$v" "/witness-$v"
 			gt_expect "bin-$v" "$d" -- "${TUNED[@]}" "GOVERSION~^go1\\.${v#go1}"

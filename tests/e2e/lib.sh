@@ -948,21 +948,52 @@ gt_readme_line() {
 	printf '%s\n' "$l"
 }
 
+# gt_readme_block FIRST-LINE: the fenced code block of README.md whose
+# first line is FIRST-LINE, that line included, without the fences (a
+# config the README gives, as a user copies it). Bails out when there is
+# none.
+gt_readme_block() {
+	local b
+	b=$(awk -v f="$1" '/^```/ { if (on) exit; fence = 1; next }
+		fence && $0 == f { on = 1 } fence = 0; on { print }' "$GT_SRCDIR/README.md")
+	[ -n "$b" ] || bail_out "README.md has no code block starting with '$1'"
+	printf '%s\n' "$b"
+}
+
 # gt_containerd2_init: find the pinned containerd 2.x and crictl (.ci/pins,
 # built by `.ci/deps test`); skips the script, saying why, when they are
 # not there. Sets GT_CTRD2_BIN and GT_CRICTL_BIN.
+# With GT_CTRD_PIN=CONTAINERD17 (tests/e2e/containerd17-nri.sh) it is the
+# pinned containerd 1.7 instead, whose config is version 2. Sets
+# GT_CTRD2_VERSION too.
 gt_containerd2_init() {
 	# shellcheck source=/dev/null # .ci/pins: the pinned versions
 	. "$GT_SRCDIR/.ci/pins"
-	GT_CTRD2_BIN=$CONTAINERD2_BIN
-	GT_CRICTL_BIN=$CRICTL_BIN/crictl
-	local b
+	local pin=${GT_CTRD_PIN:-CONTAINERD2} b
+	local bin_var=${pin}_BIN ver_var=${pin}_VERSION
+	GT_CTRD2_VERSION=${!ver_var}
+	GT_CTRD_CONFIG_VERSION=3
+	[ "$pin" = CONTAINERD2 ] || GT_CTRD_CONFIG_VERSION=2
 	for b in containerd containerd-shim-runc-v2 ctr; do
-		[ -x "$GT_CTRD2_BIN/$b" ] ||
-			skip_all "containerd $CONTAINERD2_VERSION not built here ($GT_CTRD2_BIN/$b; .ci/deps test builds it)"
+		[ -x "${!bin_var}/$b" ] ||
+			skip_all "containerd $GT_CTRD2_VERSION not built here (${!bin_var}/$b; .ci/deps test builds it)"
 	done
+	gt_containerd_cri_init "${!bin_var}"
+}
+
+# gt_containerd_cri_init BINDIR [DIR]: a private containerd of BINDIR (its
+# containerd, shim and ctr) with CRI, in DIR (default GT_TMP/ctrd2),
+# driven by the pinned crictl: sets
+# GT_CTRD2_BIN, GT_CRICTL_BIN, GT_CTRD2_DIR, the sockets, GT_CRICTL and
+# GT_CTR2 for gt_containerd2_start, gt_containerd2_images and
+# gt_crictl_run; stopped at exit. Skips the script without crictl.
+gt_containerd_cri_init() {
+	# shellcheck source=/dev/null # .ci/pins: the pinned versions
+	. "$GT_SRCDIR/.ci/pins"
+	GT_CTRD2_BIN=$1
+	GT_CRICTL_BIN=$CRICTL_BIN/crictl
 	[ -x "$GT_CRICTL_BIN" ] || skip_all "crictl $CRICTL_VERSION not built here ($GT_CRICTL_BIN; .ci/deps test builds it)"
-	GT_CTRD2_DIR=$GT_TMP/ctrd2
+	GT_CTRD2_DIR=${2:-$GT_TMP/ctrd2}
 	mkdir -p "$GT_CTRD2_DIR/logs" "$GT_CTRD2_DIR/nri/plugins" "$GT_CTRD2_DIR/nri/conf.d"
 	GT_CTRD2_SOCK=$GT_CTRD2_DIR/containerd.sock
 	GT_NRI_SOCK=$GT_CTRD2_DIR/nri/nri.sock
@@ -985,6 +1016,44 @@ gt_containerd2_config() {
 	# The NRI section exactly as shipped, with this run's paths.
 	nri=$(sed -e "s#/var/run/nri/nri.sock#$GT_NRI_SOCK#" -e "s#/opt/nri/plugins#$d/nri/plugins#" \
 		-e "s#/etc/nri/conf.d#$d/nri/conf.d#" -e '/^#/d' "$GT_SRCDIR/hook/nri/containerd-nri.toml")
+	if [ "${GT_CTRD_CONFIG_VERSION:-3}" = 2 ]; then
+		# containerd 1.7: the same settings in config version 2, the
+		# runc table in full (README "containerd").
+		cat >"$d/config.toml" <<-EOT
+			version = 2
+			root = "$d/root"
+			state = "$d/state"
+			disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
+			  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs",
+			  "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing",
+			  "io.containerd.internal.v1.opt"]
+
+			[grpc]
+			  address = "$GT_CTRD2_SOCK"
+			[ttrpc]
+			  address = "$GT_CTRD2_SOCK.ttrpc"
+			[metrics]
+			  address = ""
+
+			[plugins."io.containerd.grpc.v1.cri"]
+			  sandbox_image = "gotune.test/pause:1"
+			  restrict_oom_score_adj = true
+			  stream_server_address = "127.0.0.1"
+			  [plugins."io.containerd.grpc.v1.cri".cni]
+			    bin_dir = "$d/cni/bin"
+			    conf_dir = "$d/cni/conf"
+			  [plugins."io.containerd.grpc.v1.cri".containerd]
+			    snapshotter = "overlayfs"
+			  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+			    runtime_type = "io.containerd.runc.v2"
+			    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+			      Root = "$d/runc"
+			      BinaryName = "${1:-}"
+
+			$nri
+		EOT
+		return
+	fi
 	cat >"$d/config.toml" <<-EOT
 		version = 3
 		root = "$d/root"
