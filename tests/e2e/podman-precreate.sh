@@ -12,7 +12,9 @@
 # spec going in and out captured (only process.env may change); policy
 # named by GOTUNE_POLICY in hook.env; --env GOMAXPROCS=3 kept; --annotation
 # gotune.io/disable=true; a corrupt policy (fail open; the stderr is caught by
-# a small shell drop-in, since Podman drops it).
+# a small shell drop-in, since Podman drops it); `podman exec` into a
+# running container: Go's defaults with the drop-in, tuned with
+# --runtime gotune-runc.
 #
 # Podman gets its own --root/--runroot/--tmpdir (vfs) under a temp dir, so the
 # host's storage is not touched. It uses runc: Podman's default crun refuses
@@ -163,6 +165,47 @@ if gt_need_hook "$d"; then
 	gt_expect corrupt "$d" -- "${DEFAULT[@]}"
 	cat "$GT_TMP/runs/corrupt.hook-stderr" >>"$GT_TMP/runs/corrupt.err" 2>/dev/null
 	gt_expect_stderr corrupt "podman + precreate: corrupt policy is reported on the hook's stderr" 'policy'
+fi
+
+# --- 7. podman exec. Podman builds an exec's process from the container's
+# spec as it was before the hooks ran (podman v4.3.1
+# libpod/oci_conmon_exec_common.go, prepareProcessExec: a copy of
+# c.config.Spec.Process; precreate edits only the bundle's copy, and no hook
+# runs at exec): the precreate drop-in cannot tune an exec. The runtime
+# wrapper, which sees `exec --process FILE`, does (README "Podman").
+# exec_case NAME DESC PODMAN... -- CHECKS...: a detached sleeper in a
+# 0.5 CPU / 200 MiB container made by PODMAN..., then a plain `podman
+# exec` of the witness into it.
+exec_case() {
+	local name=$1 desc=$2 id=$GT_ID-$1
+	shift 2
+	local pm=()
+	while [ "$1" != -- ]; do pm+=("$1"); shift; done
+	shift
+	gt_defer "${pm[@]}" rm -f "$id"
+	if gt_run "$name-start" "${pm[@]}" run -d --name "$id" --net none \
+		--ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --cpus 0.5 --memory 200m \
+		--rootfs "$ROOTFS" /bin/sleep 120; then
+		# A plain `podman exec`: the container keeps its runtime.
+		gt_run "$name" "${PODMAN[@]}" exec "$id" /witness
+	else
+		cp "$GT_TMP/runs/$name-start.err" "$GT_TMP/runs/$name.err"
+		echo 1 >"$GT_TMP/runs/$name.rc"
+	fi
+	gt_expect "$name" "$desc" -- "$@"
+	timeout 30 "${pm[@]}" rm -f "$id" >/dev/null 2>&1
+}
+d="podman + precreate drop-in: podman exec into the tuned container gets Go's defaults (no hook runs at exec)"
+if gt_need_hook "$d"; then
+	exec_case exec-precreate "$d" "${PODMAN[@]}" --hooks-dir "$HOOKS/gotune" -- "${DEFAULT[@]}"
+fi
+d="podman --runtime gotune-runc: podman exec gets the container's tuning"
+if gt_need_hook "$d"; then
+	PODMAN_W=("${PODMAN[@]}")
+	for i in "${!PODMAN_W[@]}"; do
+		[ "${PODMAN_W[i]}" = --runtime ] && PODMAN_W[i + 1]=$(gt_runc_link)
+	done
+	exec_case exec-wrapper "$d" "${PODMAN_W[@]}" --hooks-dir "$HOOKS/none" -- "${TUNED[@]}"
 fi
 
 tap_done
