@@ -23,6 +23,8 @@ static const char help[] =
 	"\n"
 	"commands:\n"
 	"  precreate            Podman hooks.d stage \"precreate\": spec on stdin, tuned spec on stdout\n"
+	"                       (the container's process only: podman exec runs untuned; the runtime\n"
+	"                       wrapper, podman --runtime gotune-runc, tunes exec too)\n"
 	"  runtime [--runtime PATH] -- ARGS...\n"
 	"                       act as runc/crun: tune <bundle>/config.json on create/run, give an\n"
 	"                       exec'd process the container's tuning, then exec the real runtime\n"
