@@ -1009,8 +1009,9 @@ gt_containerd_cri_init() {
 # plugin dirs under GT_CTRD2_DIR; NRI on with the settings of
 # hook/nri/containerd-nri.toml; the CRI plugin serving host-network pods
 # (no CNI), its sandbox image the local gotune.test/pause:1;
-# restrict_oom_score_adj because root here lacks CAP_SYS_RESOURCE. With
-# BINARYNAME, runc is that binary (the wrapper).
+# restrict_oom_score_adj because root here lacks CAP_SYS_RESOURCE; the runc
+# table in full, as README gives it. With BINARYNAME, runc is that binary
+# (the wrapper).
 gt_containerd2_config() {
 	local d=$GT_CTRD2_DIR nri
 	# The NRI section exactly as shipped, with this run's paths.
@@ -1082,6 +1083,8 @@ gt_containerd2_config() {
 		  [plugins."io.containerd.cri.v1.runtime".cni]
 		    bin_dirs = ["$d/cni/bin"]
 		    conf_dir = "$d/cni/conf"
+		  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+		    runtime_type = "io.containerd.runc.v2"
 		  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
 		    Root = "$d/runc"
 		    BinaryName = "${1:-}"
@@ -1151,7 +1154,8 @@ gt_containerd2_images() {
 # waits for the container to exit, then writes its output (from the CRI
 # log) to GT_TMP/runs/NAME.out, its exit code to NAME.rc and crictl's
 # errors to NAME.err; the pod is removed. The wall time of
-# runp+create+start is in NAME.ms. With --exec the container runs a sleep
+# runp+create+start is in NAME.ms. GT_CRICTL_POD_NS (JSON) adds to the
+# pod's namespace_options. With --exec the container runs a sleep
 # and ENTRY is run in it with `crictl exec` (its output and status are
 # NAME.out and NAME.rc).
 gt_crictl_run() {
@@ -1171,8 +1175,8 @@ gt_crictl_run() {
 		--argjson ann "$(gt_json_map ${pann[@]+"${pann[@]}"})" '{
 		metadata: {name: $name, namespace: "gotune-e2e", uid: $uid},
 		log_directory: $logs,
-		linux: {security_context: {namespace_options: {network: 2}}},
-		annotations: $ann}' >"$r.pod.json"
+		linux: {security_context: {namespace_options: ({network: 2} + $ns)}},
+		annotations: $ann}' --argjson ns "${GT_CRICTL_POD_NS:-{\}}" >"$r.pod.json"
 	jq -n --arg entry "$entry" --argjson limits "$limits" --argjson exec "$exec" \
 		--argjson quota "$GT_CPU_QUOTA" --argjson period "$GT_CPU_PERIOD" --argjson mem "$GT_MEM_LIMIT" \
 		--argjson ann "$(gt_json_map ${cann[@]+"${cann[@]}"})" '{
