@@ -19,6 +19,9 @@
 #   - the external plugin started with the README's command: both Go
 #     versions tuned; a pod annotation, a container annotation that
 #     overrides it, gotune.io/disable; a container without limits untouched;
+#   - crictl update of a running tuned container: containerd sends the
+#     plugin UpdateContainer, the plugin names the stale values, the
+#     update succeeds;
 #   - containerd restarted under the running plugin: it registers again
 #     and the next pod is tuned;
 #   - the plugin stopped (SIGTERM), then hanging (SIGSTOP) past NRI's
@@ -136,6 +139,26 @@ d="external plugin: a container without limits: untouched"
 if gt_need_hook "$d"; then
 	gt_crictl_run ext-nolimits /witness-go119 --no-limits
 	gt_expect ext-nolimits "$d" -- "${DEFAULT[@]}"
+fi
+
+# --- 2a. an in-place update (crictl update): containerd asks the plugin
+# (it subscribed to UpdateContainer, events 0x88), which answers with no
+# change and says what went stale; the update goes through.
+d="external plugin: crictl update of a tuned container succeeds, and the plugin names the stale values"
+if gt_need_hook "$d"; then
+	gt_crictl_run upd /witness-go119 --keep
+	cid=$(cat "$GT_TMP/runs/upd.cid" 2>/dev/null)
+	gt_run upd-update "${GT_CRICTL[@]}" update --cpu-period "$GT_CPU_PERIOD" --cpu-quota 150000 --memory 402653184 "$cid"
+	for _ in $(seq 30); do grep -q 'resized: GOMAXPROCS=1 no longer matches' "$GT_TMP/plugin.log" && break; sleep 0.1; done
+	if [ -n "$cid" ] && [ "$(cat "$GT_TMP/runs/upd-update.rc")" = 0 ] &&
+		grep -q 'resized: GOMAXPROCS=1 no longer matches.*GOMEMLIMIT=180MiB no longer matches' "$GT_TMP/plugin.log"; then
+		tap_ok "$d"
+	else
+		tap_not_ok "$d"
+		_gt_run_diag upd-update
+		tap_diag_file "plugin" "$GT_TMP/plugin.log"
+	fi
+	gt_crictl_rmp "$GT_TMP/runs/upd.pod"
 fi
 
 # --- 3. containerd restarted under the running plugin

@@ -1149,22 +1149,25 @@ gt_containerd2_images() {
 }
 
 # gt_crictl_run NAME ENTRY [--pod-ann K=V]... [--ann K=V]... [--no-limits]
-# [--exec]: a host-network pod with one container running ENTRY (0.5 CPU,
+# [--exec] [--keep]: a host-network pod with one container running ENTRY (0.5 CPU,
 # 200 MiB unless --no-limits), created with crictl runp, create and start;
 # waits for the container to exit, then writes its output (from the CRI
 # log) to GT_TMP/runs/NAME.out, its exit code to NAME.rc and crictl's
 # errors to NAME.err; the pod is removed. The wall time of
 # runp+create+start is in NAME.ms. GT_CRICTL_POD_NS (JSON) adds to the
-# pod's namespace_options. With --exec the container runs a sleep
+# pod's namespace_options and is the container's. With --exec the container runs a sleep
 # and ENTRY is run in it with `crictl exec` (its output and status are
-# NAME.out and NAME.rc).
+# NAME.out and NAME.rc). With --keep the container runs a sleep and is
+# left running: its pod and container IDs are in NAME.pod and NAME.cid
+# (gt_crictl_rmp removes it).
 gt_crictl_run() {
-	local name=$1 entry=$2 limits=true exec=false
+	local name=$1 entry=$2 limits=true exec=false keep=false
 	shift 2
 	local pann=() cann=() r=$GT_TMP/runs/$name d=$GT_CTRD2_DIR pod cid st=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--exec) exec=true; shift ;;
+		--keep) keep=true; shift ;;
 		--pod-ann) pann+=("$2"); shift 2 ;;
 		--ann) cann+=("$2"); shift 2 ;;
 		--no-limits) limits=false; shift ;;
@@ -1177,16 +1180,18 @@ gt_crictl_run() {
 		log_directory: $logs,
 		linux: {security_context: {namespace_options: ({network: 2} + $ns)}},
 		annotations: $ann}' --argjson ns "${GT_CRICTL_POD_NS:-{\}}" >"$r.pod.json"
-	jq -n --arg entry "$entry" --argjson limits "$limits" --argjson exec "$exec" \
+	jq -n --arg entry "$entry" --argjson limits "$limits" --argjson exec "$exec" --argjson keep "$keep" \
 		--argjson quota "$GT_CPU_QUOTA" --argjson period "$GT_CPU_PERIOD" --argjson mem "$GT_MEM_LIMIT" \
 		--argjson ann "$(gt_json_map ${cann[@]+"${cann[@]}"})" '{
 		metadata: {name: "witness"},
 		image: {image: "gotune.test/witness:1"},
-		command: (if $exec then ["/bin/sleep", "300"] else [$entry] end),
+		command: (if $exec or $keep then ["/bin/sleep", "300"] else [$entry] end),
 		log_path: "witness.log",
 		annotations: $ann,
-		linux: {resources: (if $limits then {cpu_period: $period, cpu_quota: $quota,
-			memory_limit_in_bytes: $mem} else {} end)}}' >"$r.ctr.json"
+		linux: ({resources: (if $limits then {cpu_period: $period, cpu_quota: $quota,
+			memory_limit_in_bytes: $mem} else {} end)}
+			+ if $ns == {} then {} else {security_context: {namespace_options: $ns}} end)}' \
+		--argjson ns "${GT_CRICTL_POD_NS:-{\}}" >"$r.ctr.json"
 	: >"$r.err"
 	local t0 t1
 	t0=$(date +%s%N)
@@ -1196,6 +1201,11 @@ gt_crictl_run() {
 		timeout -k 5 "$GT_TIMEOUT" "${GT_CRICTL[@]}" start "$cid" >/dev/null 2>>"$r.err"; then
 		t1=$(date +%s%N)
 		echo $(((t1 - t0) / 1000000)) >"$r.ms"
+		if [ "$keep" = true ]; then
+			echo "$pod" >"$r.pod"
+			echo "$cid" >"$r.cid"
+			return 0
+		fi
 		if [ "$exec" = true ]; then
 			timeout -k 5 "$GT_TIMEOUT" "${GT_CRICTL[@]}" exec "$cid" "$entry" >"$r.exec.out" 2>>"$r.err"
 			echo $? >"$r.rc"
@@ -1225,6 +1235,16 @@ gt_crictl_run() {
 		timeout 30 "${GT_CRICTL[@]}" stopp "$pod" >/dev/null 2>&1
 		timeout 30 "${GT_CRICTL[@]}" rmp -f "$pod" >/dev/null 2>&1
 	fi
+	return 0
+}
+
+# gt_crictl_rmp FILE: stop and remove the pod whose ID FILE holds (a pod
+# gt_crictl_run --keep left running).
+gt_crictl_rmp() {
+	local pod
+	pod=$(cat "$1" 2>/dev/null) || return 0
+	timeout 30 "${GT_CRICTL[@]}" stopp "$pod" >/dev/null 2>&1
+	timeout 30 "${GT_CRICTL[@]}" rmp -f "$pod" >/dev/null 2>&1
 	return 0
 }
 
