@@ -98,12 +98,7 @@ crio_config() {
 }
 
 crio_start() {
-	"$CRIO_BIN/crio" --config "$D/crio.conf" --config-dir "$D/conf.d" --log-level info \
-		</dev/null >>"$D/crio.log" 2>&1 &
-	GT_CTRD2_PID=$!
-	gt_wait_daemon "$GT_CTRD2_PID" 300 timeout 5 "${GT_CRICTL[@]}" info && return 0
-	tap_diag_file "CRI-O log" "$D/crio.log" 40
-	return 1
+	gt_cri_start "$D/crio.log" "$CRIO_BIN/crio" --config "$D/crio.conf" --config-dir "$D/conf.d" --log-level info
 }
 
 # tuned_case NAME DESC ENTRY [-- annotations for plan]

@@ -1100,12 +1100,20 @@ gt_containerd2_config() {
 # config, the pinned shim first on its PATH; waits until CRI answers.
 # Its log accumulates in GT_CTRD2_DIR/containerd.log.
 gt_containerd2_start() {
-	local d=$GT_CTRD2_DIR
-	env PATH="$GT_CTRD2_BIN:$PATH" "$GT_CTRD2_BIN/containerd" --config "$d/config.toml" --log-level info \
-		</dev/null >>"$d/containerd.log" 2>&1 &
+	gt_cri_start "$GT_CTRD2_DIR/containerd.log" env PATH="$GT_CTRD2_BIN:$PATH" \
+		"$GT_CTRD2_BIN/containerd" --config "$GT_CTRD2_DIR/config.toml" --log-level info
+}
+
+# gt_cri_start LOG CMD...: start a CRI daemon (containerd, CRI-O) as
+# GT_CTRD2_PID, its output appended to LOG, and wait up to 60 s until
+# crictl info answers; on failure LOG's first lines are diagnostics.
+gt_cri_start() {
+	local log=$1
+	shift
+	"$@" </dev/null >>"$log" 2>&1 &
 	GT_CTRD2_PID=$!
-	gt_wait_daemon "$GT_CTRD2_PID" 150 timeout 5 "${GT_CRICTL[@]}" info && return 0
-	tap_diag_file "containerd log" "$d/containerd.log" 40
+	gt_wait_daemon "$GT_CTRD2_PID" 300 timeout 5 "${GT_CRICTL[@]}" info && return 0
+	tap_diag_file "$(basename "$log" .log) log" "$log" 40
 	return 1
 }
 
