@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "containerd_config.h"
 #include "fileio.h"
 #include "hook.h"
 #include "nri_msg.h"
@@ -37,7 +38,7 @@
 
 static const char usage[] =
 	"usage: gotune-hook nri-install [--plugin-dir DIR] [--conf-dir DIR] [--idx NN] [--name NAME]\n"
-	"                               [--binary PATH] [--policy FILE] [--check]\n"
+	"                               [--binary PATH] [--policy FILE] [--containerd-config FILE] [--check]\n"
 	"\n"
 	"Links DIR/NN-NAME to this gotune-hook (or PATH), writes the policy FILE as the plugin's\n"
 	"config CONFDIR/NN-NAME.conf, then starts the plugin through the link as the runtime\n"
@@ -50,7 +51,12 @@ static const char usage[] =
 	"  --conf-dir DIR    the runtime's plugin_config_path (default /etc/nri/conf.d)\n"
 	"  --idx NN          two-digit index (default 50)   --name NAME  (default gotune)\n"
 	"  --binary PATH     the gotune-hook to link to (default: this one)\n"
-	"  --policy FILE     validate FILE and install it as the plugin's config\n";
+	"  --policy FILE     validate FILE and install it as the plugin's config\n"
+	"  --containerd-config FILE\n"
+	"                    containerd's config to check (default /etc/containerd/config.toml, when\n"
+	"                    there): a warning, never a failure, for a CRI runtime table without\n"
+	"                    runtime_type or a default runtime it no longer defines, which fail\n"
+	"                    every pod (or the CRI plugin) on containerd 1.6 and 1.7\n";
 
 struct peer {
 	int fd;
@@ -277,6 +283,25 @@ static int install_conf(const char *dir, const char *name, const struct gt_buf *
 	return gt_write_atomic_at(dfd, name, text->data, text->len, err);
 }
 
+/* The plugin is of no use where containerd fails every pod before NRI is
+ * asked, and gotune's own README once gave such a runtime table: say so,
+ * without failing the install (the config is containerd's, not ours). A
+ * missing default file is a host without containerd. */
+static void warn_containerd_config(const char *path)
+{
+	const char *p = path != NULL ? path : "/etc/containerd/config.toml";
+	cleanup_err gt_err_t err = NULL;
+	struct gt_ctrd_findings f;
+	if (gt_containerd_config_check_file(p, &f, &err) < 0) {
+		if (path != NULL || err->errno_ != ENOENT)
+			fprintf(stderr, "gotune-hook nri-install: warning: cannot check containerd's config: %s\n",
+				gt_err_msg(err));
+		return;
+	}
+	for (size_t i = 0; i < f.n; i++)
+		fprintf(stderr, "gotune-hook nri-install: warning: %s: %s\n", p, f.msg[i]);
+}
+
 int cmd_nri_install(int argc, char *argv[])
 {
 	static const struct option opts[] = {
@@ -284,10 +309,11 @@ int cmd_nri_install(int argc, char *argv[])
 		{ "idx", required_argument, NULL, 'i' },	{ "name", required_argument, NULL, 'n' },
 		{ "binary", required_argument, NULL, 'b' },	{ "policy", required_argument, NULL, 'p' },
 		{ "check", no_argument, NULL, 'k' },		{ "help", no_argument, NULL, 'h' },
+		{ "containerd-config", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *plugin_dir = "/opt/nri/plugins", *conf_dir = "/etc/nri/conf.d", *idx = "50", *name = "gotune";
-	const char *binary = NULL, *policy_path = NULL;
+	const char *binary = NULL, *policy_path = NULL, *ctrd_config = NULL;
 	bool check_only = false;
 	int c;
 	optind = 1;
@@ -300,6 +326,7 @@ int cmd_nri_install(int argc, char *argv[])
 		case 'b': binary = optarg; break;
 		case 'p': policy_path = optarg; break;
 		case 'k': check_only = true; break;
+		case 'C': ctrd_config = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -310,6 +337,8 @@ int cmd_nri_install(int argc, char *argv[])
 		fprintf(stderr, "gotune-hook nri-install: bad arguments\n%s", usage);
 		return 2;
 	}
+
+	warn_containerd_config(ctrd_config);
 
 	cleanup_err gt_err_t err = NULL;
 	char self[PATH_MAX], link[PATH_MAX], conf_name[256], conf_path[PATH_MAX];

@@ -489,6 +489,17 @@ ok $(( $? != 1 )) "nri-install --check: a dangling link fails"
 install -m 0777 "$hook" "$ni/loose-hook"
 "$hook" nri-install --plugin-dir "$ni/p4" --conf-dir "$ni/c4" --binary "$ni/loose-hook" >/dev/null 2>"$ni/err"
 ok $(( $? != 1 )) "nri-install: a binary others may write is refused"
+# containerd's config: a CRI runc table without runtime_type (README's
+# table before it was fixed) fails every pod on containerd 1.6/1.7.
+printf 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n  BinaryName = "/usr/local/bin/gotune-runc"\n' >"$ni/ctrd-bad.toml"
+"$hook" nri-install --plugin-dir "$ni/plugins" --conf-dir "$ni/conf.d" --containerd-config "$ni/ctrd-bad.toml" --check >"$ni/out" 2>"$ni/err"
+ok $? "nri-install --check --containerd-config: a config that breaks pods is a warning, not a failure"
+check "nri-install --check: ... the warning names the table and runtime_type" \
+	grep -q 'warning: .*ctrd-bad.toml: \[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc\] has no runtime_type' "$ni/err"
+printf 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n  runtime_type = "io.containerd.runc.v2"\n' >"$ni/ctrd-good.toml"
+"$hook" nri-install --plugin-dir "$ni/plugins" --conf-dir "$ni/conf.d" --containerd-config "$ni/ctrd-good.toml" --check >"$ni/out" 2>"$ni/err"
+ok $(( $? != 0 )) "nri-install --check --containerd-config: a good config ..."
+check "... gives no warning" sh -c "! grep -q warning '$ni/err'"
 
 # real fixtures through precreate: output parses and differs only in env
 # and gotune's record of it (the annotation gotune.io/env, which Podman

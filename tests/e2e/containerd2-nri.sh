@@ -19,6 +19,9 @@
 #   - the external plugin started with the README's command: both Go
 #     versions tuned; a pod annotation, a container annotation that
 #     overrides it, gotune.io/disable; a container without limits untouched;
+#   - crictl update of a running tuned container: containerd sends the
+#     plugin UpdateContainer, the plugin names the stale values, the
+#     update succeeds;
 #   - containerd restarted under the running plugin: it registers again
 #     and the next pod is tuned;
 #   - the plugin stopped (SIGTERM), then hanging (SIGSTOP) past NRI's
@@ -29,6 +32,8 @@
 #     tuned by the .conf's policy; its start-up lines are in log_file;
 #   - gotune-runc as the runc shim's BinaryName: tuned, and `crictl exec`
 #     into the container tuned as the container.
+# GT_CTRD_PIN=CONTAINERD17 runs the same on the pinned containerd 1.7
+# (tests/e2e/containerd17-nri.sh).
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -41,8 +46,8 @@ gt_make_rootfs "$ROOTFS"
 GT_MATRIX=(go119 go126)
 gt_matrix_rootfs "$ROOTFS"
 gt_containerd2_config
-gt_containerd2_start || skip_all "containerd $CONTAINERD2_VERSION does not start here"
-tap_diag "$("$GT_CTRD2_BIN/containerd" --version), crictl $CRICTL_VERSION (.ci/pins)"
+gt_containerd2_start || skip_all "containerd $GT_CTRD2_VERSION does not start here"
+tap_diag "$("$GT_CTRD2_BIN/containerd" --version), config version $GT_CTRD_CONFIG_VERSION, crictl $CRICTL_VERSION (.ci/pins)"
 if ! gt_containerd2_images "$ROOTFS"; then
 	tap_diag_file "import" "$GT_CTRD2_DIR/import.log"
 	bail_out "cannot import the test images"
@@ -62,7 +67,7 @@ if [ "$(cat "$GT_TMP/runs/baseline.rc")" != 0 ]; then
 	tap_diag_file "containerd log" "$GT_TMP/clog-tail"
 	skip_all "crictl cannot run a pod here: $(head -c 300 "$GT_TMP/runs/baseline.err" | tr '\n' ' ')"
 fi
-gt_expect baseline "containerd 2 + crictl, no plugin: Go defaults" -- "${DEFAULT[@]}"
+gt_expect baseline "containerd $GT_CTRD2_VERSION + crictl, no plugin: Go defaults" -- "${DEFAULT[@]}"
 
 # plugin_wait N: containerd's log says "50-gotune" registered N times.
 plugin_wait() {
@@ -103,7 +108,7 @@ if [ "$GT_HAVE_HOOK" -eq 1 ]; then
 fi
 
 # --- 2. the external plugin
-d="external NRI plugin registers with containerd $CONTAINERD2_VERSION"
+d="external NRI plugin registers with containerd $GT_CTRD2_VERSION"
 if gt_need_hook "$d"; then
 	if plugin_wait 1; then tap_ok "$d"; else
 		tap_not_ok "$d"
@@ -134,6 +139,26 @@ d="external plugin: a container without limits: untouched"
 if gt_need_hook "$d"; then
 	gt_crictl_run ext-nolimits /witness-go119 --no-limits
 	gt_expect ext-nolimits "$d" -- "${DEFAULT[@]}"
+fi
+
+# --- 2a. an in-place update (crictl update): containerd asks the plugin
+# (it subscribed to UpdateContainer, events 0x88), which answers with no
+# change and says what went stale; the update goes through.
+d="external plugin: crictl update of a tuned container succeeds, and the plugin names the stale values"
+if gt_need_hook "$d"; then
+	gt_crictl_run upd /witness-go119 --keep
+	cid=$(cat "$GT_TMP/runs/upd.cid" 2>/dev/null)
+	gt_run upd-update "${GT_CRICTL[@]}" update --cpu-period "$GT_CPU_PERIOD" --cpu-quota 150000 --memory 402653184 "$cid"
+	for _ in $(seq 30); do grep -q 'resized: GOMAXPROCS=1 no longer matches' "$GT_TMP/plugin.log" && break; sleep 0.1; done
+	if [ -n "$cid" ] && [ "$(cat "$GT_TMP/runs/upd-update.rc")" = 0 ] &&
+		grep -q 'resized: GOMAXPROCS=1 no longer matches.*GOMEMLIMIT=180MiB no longer matches' "$GT_TMP/plugin.log"; then
+		tap_ok "$d"
+	else
+		tap_not_ok "$d"
+		_gt_run_diag upd-update
+		tap_diag_file "plugin" "$GT_TMP/plugin.log"
+	fi
+	gt_crictl_rmp "$GT_TMP/runs/upd.pod"
 fi
 
 # --- 3. containerd restarted under the running plugin
@@ -236,7 +261,7 @@ if gt_need_hook "$d"; then
 fi
 
 # --- 6. the wrapper as the runc shim's BinaryName (no plugin)
-d="gotune-runc as containerd 2's runc BinaryName: tuned"
+d="gotune-runc as containerd $GT_CTRD2_VERSION's runc BinaryName: tuned"
 if gt_need_hook "$d"; then
 	gt_containerd2_halt
 	gt_containerd2_config "$(gt_runc_link)"
@@ -244,7 +269,7 @@ if gt_need_hook "$d"; then
 	if gt_containerd2_start; then
 		mapfile -t TUNED < <(gt_checks_tuned)
 		for v in go119 go126; do
-			d="gotune-runc as containerd 2's runc BinaryName, $v witness: tuned"
+			d="gotune-runc as containerd $GT_CTRD2_VERSION's runc BinaryName, $v witness: tuned"
 			have "$v" || { tap_skip "$d" "${GT_MATRIX_WHY[$v]}"; continue; }
 			gt_crictl_run "bin-$v" "/witness-$v"
 			gt_expect "bin-$v" "$d" -- "${TUNED[@]}" "GOVERSION~^go1\\.${v#go1}"

@@ -950,21 +950,52 @@ gt_readme_line() {
 	printf '%s\n' "$l"
 }
 
+# gt_readme_block FIRST-LINE: the fenced code block of README.md whose
+# first line is FIRST-LINE, that line included, without the fences (a
+# config the README gives, as a user copies it). Bails out when there is
+# none.
+gt_readme_block() {
+	local b
+	b=$(awk -v f="$1" '/^```/ { if (on) exit; fence = 1; next }
+		fence && $0 == f { on = 1 } fence = 0; on { print }' "$GT_SRCDIR/README.md")
+	[ -n "$b" ] || bail_out "README.md has no code block starting with '$1'"
+	printf '%s\n' "$b"
+}
+
 # gt_containerd2_init: find the pinned containerd 2.x and crictl (.ci/pins,
 # built by `.ci/deps test`); skips the script, saying why, when they are
 # not there. Sets GT_CTRD2_BIN and GT_CRICTL_BIN.
+# With GT_CTRD_PIN=CONTAINERD17 (tests/e2e/containerd17-nri.sh) it is the
+# pinned containerd 1.7 instead, whose config is version 2. Sets
+# GT_CTRD2_VERSION too.
 gt_containerd2_init() {
 	# shellcheck source=/dev/null # .ci/pins: the pinned versions
 	. "$GT_SRCDIR/.ci/pins"
-	GT_CTRD2_BIN=$CONTAINERD2_BIN
-	GT_CRICTL_BIN=$CRICTL_BIN/crictl
-	local b
+	local pin=${GT_CTRD_PIN:-CONTAINERD2} b
+	local bin_var=${pin}_BIN ver_var=${pin}_VERSION
+	GT_CTRD2_VERSION=${!ver_var}
+	GT_CTRD_CONFIG_VERSION=3
+	[ "$pin" = CONTAINERD2 ] || GT_CTRD_CONFIG_VERSION=2
 	for b in containerd containerd-shim-runc-v2 ctr; do
-		[ -x "$GT_CTRD2_BIN/$b" ] ||
-			skip_all "containerd $CONTAINERD2_VERSION not built here ($GT_CTRD2_BIN/$b; .ci/deps test builds it)"
+		[ -x "${!bin_var}/$b" ] ||
+			skip_all "containerd $GT_CTRD2_VERSION not built here (${!bin_var}/$b; .ci/deps test builds it)"
 	done
+	gt_containerd_cri_init "${!bin_var}"
+}
+
+# gt_containerd_cri_init BINDIR [DIR]: a private containerd of BINDIR (its
+# containerd, shim and ctr) with CRI, in DIR (default GT_TMP/ctrd2),
+# driven by the pinned crictl: sets
+# GT_CTRD2_BIN, GT_CRICTL_BIN, GT_CTRD2_DIR, the sockets, GT_CRICTL and
+# GT_CTR2 for gt_containerd2_start, gt_containerd2_images and
+# gt_crictl_run; stopped at exit. Skips the script without crictl.
+gt_containerd_cri_init() {
+	# shellcheck source=/dev/null # .ci/pins: the pinned versions
+	. "$GT_SRCDIR/.ci/pins"
+	GT_CTRD2_BIN=$1
+	GT_CRICTL_BIN=$CRICTL_BIN/crictl
 	[ -x "$GT_CRICTL_BIN" ] || skip_all "crictl $CRICTL_VERSION not built here ($GT_CRICTL_BIN; .ci/deps test builds it)"
-	GT_CTRD2_DIR=$GT_TMP/ctrd2
+	GT_CTRD2_DIR=${2:-$GT_TMP/ctrd2}
 	mkdir -p "$GT_CTRD2_DIR/logs" "$GT_CTRD2_DIR/nri/plugins" "$GT_CTRD2_DIR/nri/conf.d"
 	GT_CTRD2_SOCK=$GT_CTRD2_DIR/containerd.sock
 	GT_NRI_SOCK=$GT_CTRD2_DIR/nri/nri.sock
@@ -980,13 +1011,52 @@ gt_containerd2_init() {
 # plugin dirs under GT_CTRD2_DIR; NRI on with the settings of
 # hook/nri/containerd-nri.toml; the CRI plugin serving host-network pods
 # (no CNI), its sandbox image the local gotune.test/pause:1;
-# restrict_oom_score_adj because root here lacks CAP_SYS_RESOURCE. With
-# BINARYNAME, runc is that binary (the wrapper).
+# restrict_oom_score_adj because root here lacks CAP_SYS_RESOURCE; the runc
+# table in full, as README gives it. With BINARYNAME, runc is that binary
+# (the wrapper).
 gt_containerd2_config() {
 	local d=$GT_CTRD2_DIR nri
 	# The NRI section exactly as shipped, with this run's paths.
 	nri=$(sed -e "s#/var/run/nri/nri.sock#$GT_NRI_SOCK#" -e "s#/opt/nri/plugins#$d/nri/plugins#" \
 		-e "s#/etc/nri/conf.d#$d/nri/conf.d#" -e '/^#/d' "$GT_SRCDIR/hook/nri/containerd-nri.toml")
+	if [ "${GT_CTRD_CONFIG_VERSION:-3}" = 2 ]; then
+		# containerd 1.7: the same settings in config version 2, the
+		# runc table in full (README "containerd").
+		cat >"$d/config.toml" <<-EOT
+			version = 2
+			root = "$d/root"
+			state = "$d/state"
+			disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
+			  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs",
+			  "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing",
+			  "io.containerd.internal.v1.opt"]
+
+			[grpc]
+			  address = "$GT_CTRD2_SOCK"
+			[ttrpc]
+			  address = "$GT_CTRD2_SOCK.ttrpc"
+			[metrics]
+			  address = ""
+
+			[plugins."io.containerd.grpc.v1.cri"]
+			  sandbox_image = "gotune.test/pause:1"
+			  restrict_oom_score_adj = true
+			  stream_server_address = "127.0.0.1"
+			  [plugins."io.containerd.grpc.v1.cri".cni]
+			    bin_dir = "$d/cni/bin"
+			    conf_dir = "$d/cni/conf"
+			  [plugins."io.containerd.grpc.v1.cri".containerd]
+			    snapshotter = "overlayfs"
+			  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+			    runtime_type = "io.containerd.runc.v2"
+			    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+			      Root = "$d/runc"
+			      BinaryName = "${1:-}"
+
+			$nri
+		EOT
+		return
+	fi
 	cat >"$d/config.toml" <<-EOT
 		version = 3
 		root = "$d/root"
@@ -1015,6 +1085,8 @@ gt_containerd2_config() {
 		  [plugins."io.containerd.cri.v1.runtime".cni]
 		    bin_dirs = ["$d/cni/bin"]
 		    conf_dir = "$d/cni/conf"
+		  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+		    runtime_type = "io.containerd.runc.v2"
 		  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
 		    Root = "$d/runc"
 		    BinaryName = "${1:-}"
@@ -1030,12 +1102,20 @@ gt_containerd2_config() {
 # config, the pinned shim first on its PATH; waits until CRI answers.
 # Its log accumulates in GT_CTRD2_DIR/containerd.log.
 gt_containerd2_start() {
-	local d=$GT_CTRD2_DIR
-	env PATH="$GT_CTRD2_BIN:$PATH" "$GT_CTRD2_BIN/containerd" --config "$d/config.toml" --log-level info \
-		</dev/null >>"$d/containerd.log" 2>&1 &
+	gt_cri_start "$GT_CTRD2_DIR/containerd.log" env PATH="$GT_CTRD2_BIN:$PATH" \
+		"$GT_CTRD2_BIN/containerd" --config "$GT_CTRD2_DIR/config.toml" --log-level info
+}
+
+# gt_cri_start LOG CMD...: start a CRI daemon (containerd, CRI-O) as
+# GT_CTRD2_PID, its output appended to LOG, and wait up to 60 s until
+# crictl info answers; on failure LOG's first lines are diagnostics.
+gt_cri_start() {
+	local log=$1
+	shift
+	"$@" </dev/null >>"$log" 2>&1 &
 	GT_CTRD2_PID=$!
-	gt_wait_daemon "$GT_CTRD2_PID" 150 timeout 5 "${GT_CRICTL[@]}" info && return 0
-	tap_diag_file "containerd log" "$d/containerd.log" 40
+	gt_wait_daemon "$GT_CTRD2_PID" 300 timeout 5 "${GT_CRICTL[@]}" info && return 0
+	tap_diag_file "$(basename "$log" .log) log" "$log" 40
 	return 1
 }
 
@@ -1079,21 +1159,25 @@ gt_containerd2_images() {
 }
 
 # gt_crictl_run NAME ENTRY [--pod-ann K=V]... [--ann K=V]... [--no-limits]
-# [--exec]: a host-network pod with one container running ENTRY (0.5 CPU,
+# [--exec] [--keep]: a host-network pod with one container running ENTRY (0.5 CPU,
 # 200 MiB unless --no-limits), created with crictl runp, create and start;
 # waits for the container to exit, then writes its output (from the CRI
 # log) to GT_TMP/runs/NAME.out, its exit code to NAME.rc and crictl's
 # errors to NAME.err; the pod is removed. The wall time of
-# runp+create+start is in NAME.ms. With --exec the container runs a sleep
+# runp+create+start is in NAME.ms. GT_CRICTL_POD_NS (JSON) adds to the
+# pod's namespace_options and is the container's. With --exec the container runs a sleep
 # and ENTRY is run in it with `crictl exec` (its output and status are
-# NAME.out and NAME.rc).
+# NAME.out and NAME.rc). With --keep the container runs a sleep and is
+# left running: its pod and container IDs are in NAME.pod and NAME.cid
+# (gt_crictl_rmp removes it).
 gt_crictl_run() {
-	local name=$1 entry=$2 limits=true exec=false
+	local name=$1 entry=$2 limits=true exec=false keep=false
 	shift 2
 	local pann=() cann=() r=$GT_TMP/runs/$name d=$GT_CTRD2_DIR pod cid st=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--exec) exec=true; shift ;;
+		--keep) keep=true; shift ;;
 		--pod-ann) pann+=("$2"); shift 2 ;;
 		--ann) cann+=("$2"); shift 2 ;;
 		--no-limits) limits=false; shift ;;
@@ -1104,18 +1188,20 @@ gt_crictl_run() {
 		--argjson ann "$(gt_json_map ${pann[@]+"${pann[@]}"})" '{
 		metadata: {name: $name, namespace: "gotune-e2e", uid: $uid},
 		log_directory: $logs,
-		linux: {security_context: {namespace_options: {network: 2}}},
-		annotations: $ann}' >"$r.pod.json"
-	jq -n --arg entry "$entry" --argjson limits "$limits" --argjson exec "$exec" \
+		linux: {security_context: {namespace_options: ({network: 2} + $ns)}},
+		annotations: $ann}' --argjson ns "${GT_CRICTL_POD_NS:-{\}}" >"$r.pod.json"
+	jq -n --arg entry "$entry" --argjson limits "$limits" --argjson exec "$exec" --argjson keep "$keep" \
 		--argjson quota "$GT_CPU_QUOTA" --argjson period "$GT_CPU_PERIOD" --argjson mem "$GT_MEM_LIMIT" \
 		--argjson ann "$(gt_json_map ${cann[@]+"${cann[@]}"})" '{
 		metadata: {name: "witness"},
 		image: {image: "gotune.test/witness:1"},
-		command: (if $exec then ["/bin/sleep", "300"] else [$entry] end),
+		command: (if $exec or $keep then ["/bin/sleep", "300"] else [$entry] end),
 		log_path: "witness.log",
 		annotations: $ann,
-		linux: {resources: (if $limits then {cpu_period: $period, cpu_quota: $quota,
-			memory_limit_in_bytes: $mem} else {} end)}}' >"$r.ctr.json"
+		linux: ({resources: (if $limits then {cpu_period: $period, cpu_quota: $quota,
+			memory_limit_in_bytes: $mem} else {} end)}
+			+ if $ns == {} then {} else {security_context: {namespace_options: $ns}} end)}' \
+		--argjson ns "${GT_CRICTL_POD_NS:-{\}}" >"$r.ctr.json"
 	: >"$r.err"
 	local t0 t1
 	t0=$(date +%s%N)
@@ -1125,6 +1211,11 @@ gt_crictl_run() {
 		timeout -k 5 "$GT_TIMEOUT" "${GT_CRICTL[@]}" start "$cid" >/dev/null 2>>"$r.err"; then
 		t1=$(date +%s%N)
 		echo $(((t1 - t0) / 1000000)) >"$r.ms"
+		if [ "$keep" = true ]; then
+			echo "$pod" >"$r.pod"
+			echo "$cid" >"$r.cid"
+			return 0
+		fi
 		if [ "$exec" = true ]; then
 			timeout -k 5 "$GT_TIMEOUT" "${GT_CRICTL[@]}" exec "$cid" "$entry" >"$r.exec.out" 2>>"$r.err"
 			echo $? >"$r.rc"
@@ -1154,6 +1245,16 @@ gt_crictl_run() {
 		timeout 30 "${GT_CRICTL[@]}" stopp "$pod" >/dev/null 2>&1
 		timeout 30 "${GT_CRICTL[@]}" rmp -f "$pod" >/dev/null 2>&1
 	fi
+	return 0
+}
+
+# gt_crictl_rmp FILE: stop and remove the pod whose ID FILE holds (a pod
+# gt_crictl_run --keep left running).
+gt_crictl_rmp() {
+	local pod
+	pod=$(cat "$1" 2>/dev/null) || return 0
+	timeout 30 "${GT_CRICTL[@]}" stopp "$pod" >/dev/null 2>&1
+	timeout 30 "${GT_CRICTL[@]}" rmp -f "$pod" >/dev/null 2>&1
 	return 0
 }
 

@@ -12,8 +12,10 @@
 # spec going in and out captured (only process.env may change); policy
 # named by GOTUNE_POLICY in hook.env; --env GOMAXPROCS=3 kept; --annotation
 # gotune.io/disable=true; a corrupt policy (fail open; the stderr is caught by
-# a small shell drop-in, since Podman drops it); the go126 witness in a
-# Podman pod created with --cpus, which only the pod's cgroup holds.
+# a small shell drop-in, since Podman drops it); `podman exec` into a
+# running container: Go's defaults with the drop-in, tuned with
+# --runtime gotune-runc; the go126 witness in a Podman pod created with
+# --cpus, which only the pod's cgroup holds.
 #
 # Podman gets its own --root/--runroot/--tmpdir (vfs) under a temp dir, so the
 # host's storage is not touched. It uses runc: Podman's default crun refuses
@@ -166,13 +168,54 @@ if gt_need_hook "$d"; then
 	gt_expect_stderr corrupt "podman + precreate: corrupt policy is reported on the hook's stderr" 'policy'
 fi
 
-# --- 7. a Podman pod's CPU limit (issue 24): `podman pod create --cpus`
+# --- 7. podman exec. Podman builds an exec's process from the container's
+# spec as it was before the hooks ran (podman v4.3.1
+# libpod/oci_conmon_exec_common.go, prepareProcessExec: a copy of
+# c.config.Spec.Process; precreate edits only the bundle's copy, and no hook
+# runs at exec): the precreate drop-in cannot tune an exec. The runtime
+# wrapper, which sees `exec --process FILE`, does (README "Podman").
+# exec_case NAME DESC PODMAN... -- CHECKS...: a detached sleeper in a
+# 0.5 CPU / 200 MiB container made by PODMAN..., then a plain `podman
+# exec` of the witness into it.
+exec_case() {
+	local name=$1 desc=$2 id=$GT_ID-$1
+	shift 2
+	local pm=()
+	while [ "$1" != -- ]; do pm+=("$1"); shift; done
+	shift
+	gt_defer "${pm[@]}" rm -f "$id"
+	if gt_run "$name-start" "${pm[@]}" run -d --name "$id" --net none \
+		--ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --cpus 0.5 --memory 200m \
+		--rootfs "$ROOTFS" /bin/sleep 120; then
+		# A plain `podman exec`: the container keeps its runtime.
+		gt_run "$name" "${PODMAN[@]}" exec "$id" /witness
+	else
+		cp "$GT_TMP/runs/$name-start.err" "$GT_TMP/runs/$name.err"
+		echo 1 >"$GT_TMP/runs/$name.rc"
+	fi
+	gt_expect "$name" "$desc" -- "$@"
+	timeout 30 "${pm[@]}" rm -f "$id" >/dev/null 2>&1
+}
+d="podman + precreate drop-in: podman exec into the tuned container gets Go's defaults (no hook runs at exec)"
+if gt_need_hook "$d"; then
+	exec_case exec-precreate "$d" "${PODMAN[@]}" --hooks-dir "$HOOKS/gotune" -- "${DEFAULT[@]}"
+fi
+d="podman --runtime gotune-runc: podman exec gets the container's tuning"
+if gt_need_hook "$d"; then
+	PODMAN_W=("${PODMAN[@]}")
+	for i in "${!PODMAN_W[@]}"; do
+		[ "${PODMAN_W[i]}" = --runtime ] && PODMAN_W[i + 1]=$(gt_runc_link)
+	done
+	exec_case exec-wrapper "$d" "${PODMAN_W[@]}" --hooks-dir "$HOOKS/none" -- "${TUNED[@]}"
+fi
+
+# --- 8. a Podman pod's CPU limit (issue 24): `podman pod create --cpus`
 # puts the quota on the pod's cgroup (the parent of the container's
 # cgroupsPath), which the container has none of. Go >= 1.25 reads only the
 # cgroup it runs in ("We only read the limit from the leaf cgroup",
 # runtime/cgroup_linux.go), so the Go 1.26 witness (go.mod 1.26) would see
 # no limit; gotune reads the pod's cgroup and sets GOMAXPROCS, and says Go
-# would not have seen it. No infra container (its pause image is not here).
+# would not have seen it.
 # With --cpus 0.5: 1, where Go alone picks 2; with --cpus 1.5: 2 on this
 # 2-CPU host either way (ceil 1.5 is 2), which the plan says. Podman puts
 # a pod's limits on its cgroup only with an infra container (without one
