@@ -1,4 +1,5 @@
 #include "session.h"
+#include "counters.h"
 #include "elapsed.h"
 #include "event.h"
 #include "fileio.h"
@@ -78,7 +79,8 @@ static void create_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_req
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cleanup_err gt_err_t err = NULL;
 	struct gt_nri_create c;
-	struct gt_log_event ev = { .entry = "nri", .id = "", .outcome = "unchanged" };
+	struct gt_log_event ev = { .entry = "nri", .id = "" };
+	enum gt_outcome outcome = GT_OUT_PASSTHROUGH;
 	struct gt_nri_tune t;
 	if (gt_nri_create_decode(rq->payload, rq->len, &c, &err) == 0) {
 		gt_nri_tune(&c, &pl->policy, &pl->host, &t);
@@ -89,17 +91,19 @@ static void create_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_req
 			gt_error(&err, 0, "nri: adjustment too large");
 			out->failed = false;
 			out->len = 0;
-		} else if (t.adjust.n_env > 0) {
-			ev.outcome = "tuned";
+		} else {
+			outcome = gt_plan_outcome(&t.plan);
 		}
 	}
 	if (err != NULL) {
 		ev.error = gt_err_msg(err);
-		ev.outcome = "passthrough";
+		outcome = GT_OUT_PASSTHROUGH;
 		ev.plan = NULL;
 	}
+	ev.outcome = gt_outcome_name(outcome);
 	ev.ms = gt_elapsed_ms(&t0);
 	gt_log_event(&ev, pl->policy.log_file);
+	gt_counters_count(pl->policy.metrics_file, GT_COUNT_CONTAINER, "nri", outcome, pl->policy.sha256);
 	gt_nri_create_free(&c);
 }
 
