@@ -43,6 +43,13 @@ static const char help[] =
 	"  nri-install [--plugin-dir DIR] [--conf-dir DIR] [--policy FILE] [--check]\n"
 	"                       link gotune into the runtime's NRI plugin dir and check that it starts\n"
 	"                       and registers there before the runtime is restarted\n"
+	"  nri-status [--status FILE]\n"
+	"                       the NRI plugin's readiness (nri --status FILE): exit 0 when it is\n"
+	"                       registered with its policy file as it is now in force\n"
+	"  doctor [--json] [--root DIR] [--since TIME]\n"
+	"                       check this host: the policy, each engine and whether it is wired\n"
+	"                       to gotune, the state directory, where lines go, recent decisions;\n"
+	"                       exit 1 on any error\n"
 	"  confine-check [tune|prewarm|record]\n"
 	"                       apply a phase's confinement (seccomp, no_new_privs, capabilities)\n"
 	"                       and show what the kernel reports and what is refused\n"
@@ -164,6 +171,10 @@ int main(int argc, char *argv[])
 		return cmd_nri(argc - 1, argv + 1);
 	if (strcmp(cmd, "nri-install") == 0)
 		return cmd_nri_install(argc - 1, argv + 1);
+	if (strcmp(cmd, "nri-status") == 0)
+		return cmd_nri_status(argc - 1, argv + 1);
+	if (strcmp(cmd, "doctor") == 0)
+		return cmd_doctor(argc - 1, argv + 1);
 	if (strcmp(cmd, "confine-check") == 0)
 		return cmd_confine_check(argc - 1, argv + 1);
 	fprintf(stderr, "gotune-hook: unknown command \"%s\"; see gotune-hook --help\n", cmd);

@@ -7,6 +7,7 @@
 #include "nri_msg.h"
 #include "nri_tune.h"
 #include "nri_wire.h"
+#include "status.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -54,13 +55,16 @@ static void configure(struct gt_nri_plugin *pl, const struct gt_ttrpc_request *r
 		gt_log(LOG_WARNING, "nri: Configure: %s; keeping policy %s", gt_err_msg(err), pl->policy.source);
 	} else {
 		pl->policy = pl->base;
+		pl->from_runtime = false;
 		if (c.config[0] != '\0') {
 			struct gt_policy p;
 			gt_policy_defaults(&p);
-			if (gt_policy_parse(&p, c.config, strlen(c.config), "from the runtime's plugin config", &err) < 0)
+			if (gt_policy_parse(&p, c.config, strlen(c.config), "from the runtime's plugin config", &err) < 0) {
 				gt_log(LOG_WARNING, "nri: %s; keeping policy %s", gt_err_msg(err), pl->base.source);
-			else
+			} else {
 				pl->policy = p;
+				pl->from_runtime = true;
+			}
 		}
 		/* The policy in force is known now: its log_file gets the
 		 * start-up lines held so far (a plugin the runtime starts
@@ -191,6 +195,9 @@ static int serve(struct gt_nri_plugin *pl, int fd, const struct gt_ttrpc_msg *m,
 			gt_log(LOG_WARNING, "nri: Synchronize: %s", gt_err_msg(serr));
 		gt_nri_synchronize_response_encode(&out, more);
 	} else if (gt_pb_str_eq(rq.method, "CreateContainer")) {
+		/* The policy as it is now: the next pod after a ConfigMap
+		 * edit gets it, with no wait for the idle tick. */
+		gt_nri_policy_check(pl);
 		create_container(pl, &rq, &out);
 	} else if (gt_pb_str_eq(rq.method, "Shutdown")) {
 		gt_log(LOG_INFO, "nri: the runtime is shutting down");
@@ -238,7 +245,8 @@ int gt_nri_session(struct gt_nri_plugin *pl, int fd, bool *registered, enum gt_n
 			rc = 0;
 			goto out;
 		}
-		int timeout = -1;
+		/* Idle: look at the policy file every GT_NRI_WATCH_MS. */
+		int timeout = GT_NRI_WATCH_MS;
 		if (!*registered) {
 			timeout = REGISTER_TIMEOUT_MS - (int)gt_elapsed_ms(&t0);
 			if (timeout <= 0) {
@@ -254,8 +262,11 @@ int gt_nri_session(struct gt_nri_plugin *pl, int fd, bool *registered, enum gt_n
 			gt_error(err, errno, "nri: poll");
 			goto out;
 		}
-		if (n == 0)
+		if (n == 0) {
+			if (*registered)
+				gt_nri_policy_check(pl);
 			continue;
+		}
 		ssize_t got = read(fd, buf, sizeof(buf));
 		if (got < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
@@ -290,7 +301,9 @@ int gt_nri_session(struct gt_nri_plugin *pl, int fd, bool *registered, enum gt_n
 					goto out;
 				}
 				*registered = true;
+				pl->registered = true;
 				gt_log(LOG_INFO, "nri: registered as %s-%s in %ld ms", pl->idx, pl->name, (long)gt_elapsed_ms(&t0));
+				gt_nri_status_write(pl);
 			}
 			/* Anything else (data frames, stray responses) has no
 			 * meaning for a unary plugin and is dropped. */
@@ -300,6 +313,10 @@ int gt_nri_session(struct gt_nri_plugin *pl, int fd, bool *registered, enum gt_n
 	}
 out:
 	gt_wire_free(&w);
+	if (pl->registered) {
+		pl->registered = false;
+		gt_nri_status_write(pl);
+	}
 	return rc;
 }
 
@@ -345,6 +362,7 @@ int gt_nri_serve_fd(struct gt_nri_plugin *pl, int fd)
 		gt_log(LOG_ERR, "nri: %s", gt_err_msg(err));
 	else
 		gt_log(LOG_INFO, "nri: %s", end == GT_NRI_STOPPED ? "stopped" : "the runtime closed the connection");
+	gt_nri_status_clear(pl);
 	return rc;
 }
 
@@ -381,4 +399,5 @@ void gt_nri_run(struct gt_nri_plugin *pl, const char *socket_path)
 		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 	}
 	gt_log(LOG_INFO, "nri: stopped");
+	gt_nri_status_clear(pl);
 }

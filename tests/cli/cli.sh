@@ -284,7 +284,7 @@ ok $(( $? != 2 )) "unknown command is a usage error"
 # Every command's --help: usage on stdout, exit 0. The list must cover every
 # command the top-level help names, so a new command cannot be missed.
 cmds=(precreate runtime prestart createRuntime prewarm record poststart profile "profile record" "profile show" nri
-	nri-install confine-check plan)
+	nri-install nri-status doctor confine-check plan)
 for c in $("$hook" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-zA-Z-]*\).*/\1/p'); do
 	found=1
 	for k in "${cmds[@]}"; do [ "$k" = "$c" ] && found=0; done
