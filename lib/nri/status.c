@@ -72,7 +72,7 @@ void gt_nri_status_write(const struct gt_nri_plugin *pl)
 				close(nf);
 		}
 		if (fd >= 0)
-			gt_write_atomic_at(fd, base, (const char *)buf, len, &err);
+			gt_replace_at(fd, base, (const char *)buf, len, false, &err);
 	}
 	if (fd >= 0)
 		close(fd);

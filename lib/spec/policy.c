@@ -688,7 +688,7 @@ static int apply_top(struct ctx *c, const char *k, yajl_val v)
 
 /* From a policy that is readable JSON but invalid, what says where gotune
  * reports and what it runs (runtime, log_file, metrics.file) still holds
- * when it is well formed itself: the containers that pass through are
+ * when it is well formed itself, and its SHA-256 names it in the counters: the containers that pass through are
  * then logged and counted where the operator looks, and the wrapper still
  * finds the runtime it was given. */
 static void salvage(struct gt_policy *p, yajl_val tree)
@@ -738,6 +738,7 @@ int gt_policy_parse(struct gt_policy *p, const char *text, size_t len, const cha
 				: apply_top(&c, tree->u.object.keys[i], tree->u.object.values[i]);
 		if (r < 0) {
 			salvage(p, tree);
+			gt_sha256_hex(text, len, p->sha256);
 			return -1;
 		}
 	}

@@ -122,8 +122,9 @@ void gt_policy_defaults(struct gt_policy *p);
  * Unknown keys and wrong types are errors naming the key, origin, line and
  * column ("policy FILE:LINE:COL: ..."), with the key most likely meant.
  * On an error *p is unchanged but for runtime, log_file and metrics_file,
- * taken from a document that is valid JSON where it names them well: a
- * broken policy's passthroughs are still logged and counted there. */
+ * taken from a document that is valid JSON where it names them well, and
+ * sha256, of the broken text: its passthroughs are still logged and
+ * counted there, under its own name. */
 int gt_policy_parse(struct gt_policy *p, const char *text, size_t len, const char *origin, gt_err_t *err);
 
 /* Loads a policy file. A missing file is not an error when missing_ok (the

@@ -187,7 +187,10 @@ int gt_counters_add(const char *file, enum gt_counter_kind kind, const char *ent
 			close(fd);
 		}
 	}
-	if (gt_write_atomic_at(dfd, base, text, len, err) < 0)
+	/* No fsync: it made an update 1.5 ms instead of 0.15 on this
+	 * machine's disk, each container waiting its turn at the lock; a
+	 * crash may lose the last counts, which Prometheus reads as a reset. */
+	if (gt_replace_at(dfd, base, text, len, false, err) < 0)
 		return gt_error_wrap(err, "metrics file %s", file);
 	return 0;	/* the lock goes with lfd */
 }
