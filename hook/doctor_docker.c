@@ -79,10 +79,10 @@ static void check(struct doctor *d, const char *path, const char *who)
 		if (!doctor_executable(d, bin, why, sizeof(why))) {
 			doctor_say(d, s, DOCTOR_ERROR,
 				   "%s: %s: runtime \"%s\" is %s, which is not there (%s): %s fails (\"fork/exec %s: no "
-				   "such file or directory\"); reinstall gotune, or remove the runtime%s and restart dockerd "
-				   "(README: Docker, Uninstall)",
+				   "such file or directory\"); reinstall gotune, or take it out of daemon.json%s and reload "
+				   "dockerd (README: Uninstall, Docker)",
 				   who, path, name, bin, why, is_default ? "every docker run" : "docker run --runtime with it",
-				   bin, is_default ? " and \"default-runtime\"" : "");
+				   bin, is_default ? " with \"default-runtime\": \"runc\"" : "");
 			continue;
 		}
 		gt_json_get(rt, "runtimeArgs", &args);
