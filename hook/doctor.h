@@ -108,6 +108,11 @@ struct doctor_toml_value {
 typedef void (*doctor_toml_fn)(void *ctx, const char *const *segs, size_t n_segs, const struct doctor_toml_value *v);
 /* 0, or -1 with the line of the first thing it could not read. */
 int doctor_toml(const char *text, size_t len, doctor_toml_fn fn, void *ctx, unsigned *bad_line);
+/* Reads the TOML file path under the root through fn; a part it cannot
+ * read is a warning in section. -1 (err set) when the file is not there or
+ * not readable. */
+int doctor_toml_file(struct doctor *d, const char *section, const char *path, doctor_toml_fn fn, void *ctx,
+		     gt_err_t *err);
 /* segs match pattern: each pattern segment equal, "*" any one segment. */
 bool doctor_toml_match(const char *const *segs, size_t n, const char *const *pattern);
 

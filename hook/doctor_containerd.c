@@ -97,18 +97,13 @@ static void running(struct doctor *d, int pid, const char *const *argv, int argc
 static void check(struct doctor *d, const char *path, const char *who)
 {
 	static const char s[] = "containerd";
-	cleanup_buf struct gt_buf buf = { 0 };
 	cleanup_err gt_err_t err = NULL;
-	if (doctor_read(d, path, &buf, &err) < 0) {
+	static struct cfg c;
+	memset(&c, 0, sizeof(c));
+	if (doctor_toml_file(d, s, path, on_key, &c, &err) < 0) {
 		doctor_say(d, s, DOCTOR_INFO, "%s: %s: containerd's defaults (runc, no gotune)", who, gt_err_msg(err));
 		return;
 	}
-	static struct cfg c;
-	memset(&c, 0, sizeof(c));
-	unsigned bad_line = 0;
-	if (doctor_toml(buf.data, buf.len, on_key, &c, &bad_line) < 0)
-		doctor_say(d, s, DOCTOR_WARN, "%s: %s:%u: not read past this line (doctor reads a subset of TOML)", who,
-			   path, bad_line);
 	bool wired = false;
 	for (size_t i = 0; i < c.n_rt; i++) {
 		if (!doctor_is_gotune(c.rt[i].binary))

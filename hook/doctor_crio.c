@@ -55,15 +55,9 @@ static void on_key(void *ctx, const char *const *segs, size_t n, const struct do
 
 static void read_one(struct doctor *d, const char *path, struct cfg *c)
 {
-	cleanup_buf struct gt_buf buf = { 0 };
 	cleanup_err gt_err_t err = NULL;
-	if (doctor_read(d, path, &buf, &err) < 0)
-		return;
 	c->file = path;
-	unsigned bad = 0;
-	if (doctor_toml(buf.data, buf.len, on_key, c, &bad) < 0)
-		doctor_say(d, "cri-o", DOCTOR_WARN, "%s:%u: not read past this line (doctor reads a subset of TOML)",
-			   path, bad);
+	(void)doctor_toml_file(d, "cri-o", path, on_key, c, &err);
 }
 
 static void running(struct doctor *d, int pid, const char *const *argv, int argc, void *ctx)

@@ -46,12 +46,8 @@ static void on_key(void *ctx, const char *const *segs, size_t n, const struct do
 
 static void read_one(struct doctor *d, const char *path, struct cfg *c)
 {
-	cleanup_buf struct gt_buf buf = { 0 };
 	cleanup_err gt_err_t err = NULL;
-	unsigned bad = 0;
-	if (doctor_read(d, path, &buf, &err) == 0 && doctor_toml(buf.data, buf.len, on_key, c, &bad) < 0)
-		doctor_say(d, "podman", DOCTOR_WARN, "%s:%u: not read past this line (doctor reads a subset of TOML)",
-			   path, bad);
+	(void)doctor_toml_file(d, "podman", path, on_key, c, &err);
 }
 
 void doctor_podman(struct doctor *d)

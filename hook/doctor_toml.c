@@ -245,3 +245,16 @@ bool doctor_toml_match(const char *const *segs, size_t n, const char *const *pat
 			return false;
 	return i == n;
 }
+
+int doctor_toml_file(struct doctor *d, const char *section, const char *path, doctor_toml_fn fn, void *ctx,
+		     gt_err_t *err)
+{
+	cleanup_buf struct gt_buf buf = { 0 };
+	if (doctor_read(d, path, &buf, err) < 0)
+		return -1;
+	unsigned bad = 0;
+	if (doctor_toml(buf.data, buf.len, fn, ctx, &bad) < 0)
+		doctor_say(d, section, DOCTOR_WARN, "%s:%u: not read past this line (doctor reads a subset of TOML)", path,
+			   bad);
+	return 0;
+}
