@@ -44,6 +44,14 @@ jq -c '.annotations = {"gotune.io/mode": "enforce"}' "$tmp/spec.json" >"$tmp/ann
 check "gotune.io/mode=enforce cannot leave the policy's audit" cmp "$tmp/ann2.json" "$tmp/out"
 check "... and the line says so" grep -q "gotune.io/mode=enforce: the policy's audit mode stands" "$tmp/err"
 
+# prestart's env check knows audit mode: nothing was meant to set the values.
+mkdir -p "$tmp/ab/rootfs"
+jq -c '.root = {path: "rootfs"} | .process.args = ["/x"]' "$tmp/ann.json" >"$tmp/ab/config.json"
+printf '{"ociVersion":"1.0.2","id":"aud","status":"creating","pid":1,"bundle":"%s"}' "$tmp/ab" |
+	"$hook" prestart 2>"$tmp/err"
+check "audit: prestart says the values are not set because of audit mode, not that tuning is not wired" \
+	grep -q 'GOMEMLIMIT=180MiB (not set: audit mode; enforce would set it)' "$tmp/err"
+
 # --- the wrapper: create in audit mode leaves config.json as it was
 cat >"$tmp/fake-runtime" <<'SH'
 #!/bin/sh
