@@ -88,6 +88,12 @@ static void create_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_req
 	struct gt_nri_tune t;
 	if (gt_nri_create_decode(rq->payload, rq->len, &c, &err) == 0) {
 		gt_nri_tune(&c, &pl->policy, &pl->host, &t);
+		/* Each container's line says while the file is broken which
+		 * policy it was decided by. */
+		if (!pl->from_runtime && pl->watch.path != NULL && !pl->watch.ok)
+			gt_note(&t.plan.notes, "the policy file is invalid (see the plugin's warning); decided by %s%.12s",
+				pl->policy.sha256[0] ? "the last good policy, sha256 " : "the built-in defaults",
+				pl->policy.sha256);
 		ev.id = t.id;
 		ev.plan = &t.plan;
 		gt_nri_create_response_encode(out, &t.adjust);

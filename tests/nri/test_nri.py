@@ -433,6 +433,7 @@ except subprocess.TimeoutExpired:
     child.kill()
 err = child.stderr.read().decode(errors="replace")
 ok("bad-policy.json" in err and "built-in defaults" in err, "... and says why", err[-500:])
+ok("decided by the built-in defaults" in err, "... and each container's line says the defaults decided it", err[-800:])
 
 
 
@@ -545,6 +546,9 @@ log = errlog.read()
 ok("reloaded (sha256" in log, "the log says when the policy was reloaded", log[-1500:])
 ok("gomemlimit.ratoi\" is unknown; did you mean \"gomemlimit.ratio\"?; keeping the policy in force" in log,
    "the log says a broken edit keeps the policy in force, with the key", log[-1500:])
+ok("tuned: GOMAXPROCS (skipped: no CPU quota [image not inspected]) GOMEMLIMIT=128MiB (set: memory limit 256MiB x "
+   "0.50); warning: the policy file is invalid (see the plugin's warning); decided by the last good policy, sha256 " in log,
+   "while the file is broken, each container's line says it was decided by the last good policy", log[-1500:])
 ok("nri id=default/pod/app audit: GOMAXPROCS (skipped: no CPU quota [image not inspected]) GOMEMLIMIT=128MiB (would set" in log, "an audit line says what it would set",
    log[-1500:])
 
