@@ -19,13 +19,15 @@
 #include "event.h"
 #include "log.h"
 #include "session.h"
+#include "status.h"
 
 #define DEFAULT_SOCKET "/var/run/nri/nri.sock"
 #define DEFAULT_NAME "gotune"
 #define DEFAULT_IDX "50"
 
 static const char usage[] =
-	"usage: gotune-hook nri [--socket PATH] [--name NAME] [--idx NN] [--policy FILE] [--cgroupfs DIR]\n"
+	"usage: gotune-hook nri [--socket PATH] [--name NAME] [--idx NN] [--policy FILE] [--status FILE]\n"
+	"                       [--cgroupfs DIR]\n"
 	"\n"
 	"Runs as an NRI plugin: registers with the container runtime and, for every container it\n"
 	"creates, adds GOMAXPROCS / GOMEMLIMIT (and GOGC / GODEBUG by policy) that the container\n"
@@ -41,11 +43,18 @@ static const char usage[] =
 	"the host's /sys/fs/cgroup and name it with --cgroupfs; without it pod-level limits are\n"
 	"not counted (the kubelet's pod resources are the sum of the limits containers declare,\n"
 	"which the pod cgroup enforces only when every container declares one).\n"
+	"The policy file is read again when it changes (a ConfigMap edit: no restart); a broken\n"
+	"new text leaves the last good policy in force and says so at warning level. An invalid\n"
+	"policy at start: the plugin does not register until the file is fixed (a plugin the\n"
+	"runtime starts registers with the built-in defaults instead, and says why).\n"
 	"\n"
 	"  --socket PATH   the runtime's NRI socket (default " DEFAULT_SOCKET ")\n"
 	"  --name NAME     plugin name (default " DEFAULT_NAME ")\n"
 	"  --idx NN        two-digit plugin index; lower runs first (default " DEFAULT_IDX ")\n"
 	"  --policy FILE   policy file (default $GOTUNE_POLICY, else /etc/gotune/policy.json)\n"
+	"  --status FILE   keep the plugin's state here for `gotune-hook nri-status` (a readiness\n"
+	"                  probe) and `gotune-hook doctor`: ready when registered with the\n"
+	"                  policy file as it is now in force\n"
 	"  --cgroupfs DIR  the host's cgroup filesystem as mounted here (default: this process's\n"
 	"                  cgroup mounts, which in a container show only its own cgroup)\n";
 
@@ -83,7 +92,8 @@ int cmd_nri(int argc, char *argv[])
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' }, { "name", required_argument, NULL, 'n' },
 		{ "idx", required_argument, NULL, 'i' },    { "policy", required_argument, NULL, 'p' },
-		{ "cgroupfs", required_argument, NULL, 'g' }, { "help", no_argument, NULL, 'h' },
+		{ "status", required_argument, NULL, 'S' }, { "cgroupfs", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *socket_path = DEFAULT_SOCKET, *policy_path = NULL, *cgroupfs = NULL;
@@ -121,6 +131,9 @@ int cmd_nri(int argc, char *argv[])
 		case 'g':
 			cgroupfs = optarg;
 			break;
+		case 'S':
+			pl.status_file = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -143,20 +156,28 @@ int cmd_nri(int argc, char *argv[])
 	gt_log_mirror("nri");
 
 	cleanup_err gt_err_t err = NULL;
+	bool runtime_started = env_fd != NULL && env_fd[0] != '\0';
+	pl.watch.path = hook_policy_path(policy_path, &pl.watch.missing_ok);
+	gt_nri_policy_seed(&pl);
 	gt_policy_defaults(&pl.base);
-	if (hook_load_policy(policy_path, &pl.base, &err) < 0) {
+	pl.watch.ok = hook_load_policy(policy_path, &pl.base, &err) == 0;
+	if (!pl.watch.ok) {
+		snprintf(pl.watch.error, sizeof(pl.watch.error), "%s", gt_err_msg(err));
+		gt_err_free(&err);
+		gt_policy_defaults(&pl.base);
 		/* Started by the runtime, a plugin that does not register
 		 * stops every plugin start on NRI <= v0.6, and containerd
 		 * with it: register with the defaults (the runtime's config,
-		 * if any, still applies) and say why. A DaemonSet's plugin
-		 * exits, and the bad policy shows in its restarts. */
-		if (env_fd == NULL || env_fd[0] == '\0') {
-			fprintf(stderr, "gotune-hook nri: %s\n", gt_err_msg(err));
-			return 1;
+		 * if any, still applies) and say why. An external plugin (a
+		 * DaemonSet's) does not register: it stays up, not ready,
+		 * says why, and registers once the file is fixed. */
+		if (runtime_started) {
+			gt_log(LOG_WARNING, "nri: %s; using the built-in defaults", pl.watch.error);
+		} else {
+			pl.waiting = true;
+			gt_log(LOG_ERR, "nri: %s; not registering with the runtime until it is fixed (checked every %d s)",
+			       pl.watch.error, GT_NRI_WATCH_MS / 1000);
 		}
-		gt_log(LOG_WARNING, "nri: %s; using the built-in defaults", gt_err_msg(err));
-		gt_err_free(&err);
-		gt_policy_defaults(&pl.base);
 	}
 	pl.policy = pl.base;
 	gt_host_init(&pl.host);
@@ -172,6 +193,16 @@ int cmd_nri(int argc, char *argv[])
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	drop_privileges(&pl.base);
+	gt_nri_status_write(&pl);
+	while (pl.waiting && !stop) {
+		struct timespec ts = { GT_NRI_WATCH_MS / 1000, (GT_NRI_WATCH_MS % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+		gt_nri_policy_check(&pl);
+	}
+	if (stop) {
+		gt_nri_status_clear(&pl);
+		return 0;
+	}
 
 	if (env_fd != NULL && env_fd[0] != '\0') {
 		char *tail;

@@ -58,7 +58,8 @@ static void print_env(const struct gt_tune *t, const char *in, size_t in_len, FI
 		fprintf(f, "  %s\n", spec.env[i]);
 	/* Users resize containers in place and expect the env to follow: it
 	 * cannot. */
-	if (t->plan.d[GT_GOMAXPROCS].action == GT_ACT_SET || t->plan.d[GT_GOMEMLIMIT].action == GT_ACT_SET)
+	if (!t->plan.settings.audit &&
+	    (t->plan.d[GT_GOMAXPROCS].action == GT_ACT_SET || t->plan.d[GT_GOMEMLIMIT].action == GT_ACT_SET))
 		fprintf(f, "\nthese values hold for the limits above: a running process keeps its env, so after\n"
 			   "%s restart the container to retune it\n"
 			   "(Go >= 1.25 follows a CPU limit itself where GOMAXPROCS is unset: gomaxprocs.tracking=defer)\n",
@@ -74,6 +75,8 @@ static int print_json(const struct gt_tune *t, const char *source, const struct 
 	yajl_gen_map_open(g);
 	gt_gen_kv(g, "spec", source);
 	gt_gen_kv(g, "policy", policy->source);
+	if (policy->sha256[0] != '\0')
+		gt_gen_kv(g, "policy_sha256", policy->sha256);
 	gt_gen_str(g, "changed");
 	yajl_gen_bool(g, t->changed);
 	gt_plan_json(&t->plan, g);
@@ -241,7 +244,12 @@ int cmd_plan(int argc, char *argv[])
 	}
 	if (json)
 		return print_json(&tune, source, &policy) < 0 ? 1 : 0;
-	printf("spec:   %s\npolicy: %s\n\n", source, policy.source);
+	printf("spec:   %s\npolicy: %s\n", source, policy.source);
+	if (tune.plan.settings.audit)
+		printf("mode:   audit (%s): nothing is changed; a decision below is what enforce would do\n\n",
+		       tune.plan.settings.audit_by_annotation ? "annotation gotune.io/mode" : "policy \"mode\"");
+	else
+		printf("mode:   enforce\n\n");
 	gt_plan_table(&tune.plan, stdout);
 	print_env(&tune, in.data, in.len, stdout);
 	if (strcmp(source, "-") != 0)

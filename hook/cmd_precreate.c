@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "confine.h"
+#include "counters.h"
 #include "fileio.h"
 #include "hook.h"
 #include "hostinfo.h"
@@ -16,7 +17,14 @@
 #include "spec.h"
 #include "tune.h"
 
-static const char usage[] = "usage: gotune-hook precreate [--policy FILE] < config.json > config.json\n";
+static const char usage[] =
+	"usage: gotune-hook precreate [--policy FILE] < config.json > tuned.json\n"
+	"\n"
+	"Podman runs it from its hooks.d drop-in (stage precreate) and replaces the spec with\n"
+	"what it prints. By hand, write to another file: the shell empties a file it\n"
+	"redirects output to before gotune reads it, so '< config.json > config.json' loses\n"
+	"the spec. Any error of gotune's prints the input unchanged and exits 0 (a strict\n"
+	"policy: 1).\n";
 
 int cmd_precreate(int argc, char *argv[])
 {
@@ -36,7 +44,8 @@ int cmd_precreate(int argc, char *argv[])
 	cleanup_err gt_err_t err = NULL;
 	cleanup_buf struct gt_buf in = { 0 };
 	cleanup_tune struct gt_tune tune = { 0 };
-	struct gt_log_event ev = { .entry = "precreate", .id = "", .outcome = "passthrough" };
+	struct gt_log_event ev = { .entry = "precreate", .id = "" };
+	enum gt_outcome outcome = GT_OUT_PASSTHROUGH;
 	bool strict = false;
 	int too_big = gt_read_fd(STDIN_FILENO, GT_SPEC_MAX_BYTES, &in, &err) < 0;
 
@@ -50,9 +59,17 @@ int cmd_precreate(int argc, char *argv[])
 		gt_host_init(&host);
 		if (gt_tune_spec(in.data, in.len, &policy, &host, NULL, &tune, &err) == 0) {
 			ev.plan = &tune.plan;
-			ev.outcome = tune.changed ? "tuned" : "unchanged";
+			outcome = gt_plan_outcome(&tune.plan);
 		}
+	} else if (!too_big) {
+		/* A broken policy: the line still names the container, read
+		 * confined as by default. */
+		struct gt_policy fallback;
+		gt_policy_defaults(&fallback);
+		hook_confine(&fallback, GT_PHASE_TUNE);
+		gt_tune_id(in.data, in.len, tune.id, sizeof(tune.id));
 	}
+	ev.outcome = gt_outcome_name(outcome);
 	ev.id = tune.id;
 	if (err != NULL)
 		ev.error = gt_err_msg(err);
@@ -66,6 +83,7 @@ int cmd_precreate(int argc, char *argv[])
 		rc = gt_copy_fd(STDIN_FILENO, STDOUT_FILENO, &werr);
 	ev.ms = gt_elapsed_ms(&t0);
 	gt_log_event(&ev, policy.log_file);
+	gt_counters_count(policy.metrics_file, GT_COUNT_CONTAINER, "precreate", outcome, policy.sha256);
 	if (rc < 0) {
 		gt_log(LOG_ERR, "precreate: writing the spec: %s", gt_err_msg(werr));
 		return 1;

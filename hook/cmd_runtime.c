@@ -18,6 +18,7 @@
 #include "bundle.h"
 #include "cleanup.h"
 #include "confine.h"
+#include "counters.h"
 #include "detach.h"
 #include "fileio.h"
 #include "hook.h"
@@ -140,17 +141,20 @@ static int tune_and_log(const struct gt_rt_args *ra, const struct gt_policy *pol
 	cleanup_tune struct gt_tune tune = { 0 };
 	if (ra->id != NULL)
 		snprintf(tune.id, sizeof(tune.id), "%s", ra->id);
-	struct gt_log_event ev = { .entry = "runtime", .outcome = "passthrough" };
+	struct gt_log_event ev = { .entry = "runtime" };
+	enum gt_outcome outcome = GT_OUT_PASSTHROUGH;
 	if (policy_rc == 0 && ra->refuse != NULL)
 		gt_error(err, 0, "%s: runc and crun read this bundle/config option differently; not tuned", ra->refuse);
 	else if (policy_rc == 0 && tune_bundle(ra, policy, &tune, err) == 0) {
 		ev.plan = &tune.plan;
-		ev.outcome = tune.changed ? "tuned" : "unchanged";
+		outcome = gt_plan_outcome(&tune.plan);
 	}
+	ev.outcome = gt_outcome_name(outcome);
 	ev.id = tune.id;
 	ev.error = *err != NULL ? gt_err_msg(*err) : NULL;
 	ev.ms = gt_elapsed_ms(t0);
 	gt_log_event(&ev, policy->log_file);
+	gt_counters_count(policy->metrics_file, GT_COUNT_CONTAINER, "runtime", outcome, policy->sha256);
 	return *err != NULL && policy->strict ? 1 : 0;
 }
 
@@ -267,8 +271,17 @@ static int run_wrapper(const char *policy_path, const char *runtime_path, const 
 
 	if (ra.tunes && policy_rc == 0 && ra.refuse == NULL)
 		replay_detached(&ra, &policy);
-	if (ra.exec && policy_rc == 0 && policy.settings.enabled)
+	if (ra.exec && policy_rc == 0 && policy.settings.enabled) {
 		argv = hook_exec_tune(&ra, runtime, argc, argv, &policy, &t0);
+	} else if (ra.exec && policy_rc != 0) {
+		/* Said for every exec while the policy is broken, not only at
+		 * create: the process runs without the container's tuning. */
+		struct gt_log_event ev = { .entry = "runtime-exec", .id = ra.id != NULL ? ra.id : "",
+					   .outcome = gt_outcome_name(GT_OUT_PASSTHROUGH), .error = gt_err_msg(err),
+					   .ms = gt_elapsed_ms(&t0) };
+		gt_log_event(&ev, policy.log_file);
+		gt_counters_count(policy.metrics_file, GT_COUNT_EXEC, NULL, GT_OUT_PASSTHROUGH, policy.sha256);
+	}
 
 	argv[0] = runtime;
 	execv(runtime, argv);

@@ -7,16 +7,22 @@
 #include "hook.h"
 #include "log.h"
 
-int hook_load_policy(const char *explicit_path, struct gt_policy *p, gt_err_t *err)
+const char *hook_policy_path(const char *explicit_path, bool *missing_ok)
 {
-	gt_policy_defaults(p);
 	/* The only variable gotune reads, and only when not setuid-tainted:
 	 * engines that cannot pass arguments (ctr --runc-binary) still need
 	 * a way to name a policy. */
 	const char *path = explicit_path != NULL ? explicit_path : secure_getenv("GOTUNE_POLICY");
-	if (path != NULL && path[0] != '\0')
-		return gt_policy_load(p, path, false, err);
-	return gt_policy_load(p, GT_POLICY_DEFAULT_PATH, true, err);
+	*missing_ok = path == NULL || path[0] == '\0';
+	return *missing_ok ? GT_POLICY_DEFAULT_PATH : path;
+}
+
+int hook_load_policy(const char *explicit_path, struct gt_policy *p, gt_err_t *err)
+{
+	gt_policy_defaults(p);
+	bool missing_ok;
+	const char *path = hook_policy_path(explicit_path, &missing_ok);
+	return gt_policy_load(p, path, missing_ok, err);
 }
 
 void hook_confine(const struct gt_policy *p, int phase)

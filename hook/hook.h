@@ -21,6 +21,10 @@ int cmd_plan(int argc, char *argv[]);
 int cmd_prestart(int argc, char *argv[]);
 int cmd_prewarm(int argc, char *argv[]);
 
+/* The policy file named by --policy, else $GOTUNE_POLICY, else the default
+ * path (where a missing file means defaults: *missing_ok). */
+const char *hook_policy_path(const char *explicit_path, bool *missing_ok);
+
 /* Loads the policy named by --policy, else $GOTUNE_POLICY, else the default
  * path (where a missing file means defaults). */
 int hook_load_policy(const char *explicit_path, struct gt_policy *p, gt_err_t *err);
@@ -40,5 +44,7 @@ int cmd_record(int argc, char *argv[]);
 int cmd_profile(int argc, char *argv[]);
 int cmd_nri(int argc, char *argv[]);
 int cmd_nri_install(int argc, char *argv[]);
+int cmd_nri_status(int argc, char *argv[]);
+int cmd_doctor(int argc, char *argv[]);
 
 #endif

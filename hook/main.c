@@ -46,6 +46,13 @@ static const char help[] =
 	"                       link gotune into the runtime's NRI plugin dir and check that it starts\n"
 	"                       and registers there before the runtime is restarted; warns about a\n"
 	"                       containerd config whose CRI runtime lost its runtime_type\n"
+	"  nri-status [--status FILE]\n"
+	"                       the NRI plugin's readiness (nri --status FILE): exit 0 when it is\n"
+	"                       registered with its policy file as it is now in force\n"
+	"  doctor [--json] [--root DIR] [--since TIME]\n"
+	"                       check this host: the policy, each engine and whether it is wired\n"
+	"                       to gotune, the state directory, where lines go, recent decisions;\n"
+	"                       exit 1 on any error\n"
 	"  confine-check [tune|prewarm|record]\n"
 	"                       apply a phase's confinement (seccomp, no_new_privs, capabilities)\n"
 	"                       and show what the kernel reports and what is refused\n"
@@ -92,6 +99,7 @@ static const char help_rules[] =
 	"\n"
 	"per-container annotations:\n"
 	"  gotune.io/disable=true        leave this container alone\n"
+	"  gotune.io/mode=audit          plan and log what would be set, change nothing\n"
 	"  gotune.io/gomaxprocs=off|on   gotune.io/gomemlimit=off|on\n"
 	"  gotune.io/memory-ratio=0.8    a plain decimal in (0, 1]: 0.8, .8, 1 (no sign, exponent, spaces)\n"
 	"  gotune.io/rounding=ceil|floor\n"
@@ -108,6 +116,12 @@ static const char help_rules[] =
 	"  gotune-hook plan --bundle /run/containerd/io.containerd.runtime.v2.task/k8s.io/ID\n"
 	"  gotune-hook runtime --runtime /usr/sbin/runc -- run --bundle ./mybundle demo\n"
 	"  podman --hooks-dir /usr/local/share/gotune/podman-hooks.d run --cpus 0.5 --memory 200m IMAGE\n"
+	"  gotune-hook doctor --since 1h\n"
+	"\n"
+	"A broken policy, an unknown gotune.io/ annotation or a bad value is named (file:line:column,\n"
+	"the key meant) in plan, in doctor and in each container's log line, at warning level.\n"
+	"Policy \"mode\": \"audit\" changes nothing and logs what it would set; \"metrics\": {\"file\":\n"
+	"PATH} keeps Prometheus counters of what gotune did (node_exporter's textfile collector).\n"
 	"\n"
 	"Every command takes --help. See gotune-hook(8) for the policy keys, setup for each engine,\n"
 	"and logging.\n";
@@ -167,6 +181,10 @@ int main(int argc, char *argv[])
 		return cmd_nri(argc - 1, argv + 1);
 	if (strcmp(cmd, "nri-install") == 0)
 		return cmd_nri_install(argc - 1, argv + 1);
+	if (strcmp(cmd, "nri-status") == 0)
+		return cmd_nri_status(argc - 1, argv + 1);
+	if (strcmp(cmd, "doctor") == 0)
+		return cmd_doctor(argc - 1, argv + 1);
 	if (strcmp(cmd, "confine-check") == 0)
 		return cmd_confine_check(argc - 1, argv + 1);
 	fprintf(stderr, "gotune-hook: unknown command \"%s\"; see gotune-hook --help\n", cmd);

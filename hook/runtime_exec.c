@@ -19,6 +19,7 @@
 
 #include "cleanup.h"
 #include "confine.h"
+#include "counters.h"
 #include "fileio.h"
 #include "hook.h"
 #include "json.h"
@@ -134,8 +135,8 @@ static int state_bundle(const char *runtime, char *const argv[], int subcmd, con
 /* In the confined child: the edits for the process, written into the
  * process file when there is one. Fills entries (NUL-separated "K=V") with
  * what the process gets. */
-static int compute(const struct gt_rt_args *ra, const char *bundle, char *entries, size_t entsz, size_t *entlen,
-		   gt_err_t *err)
+static int compute(const struct gt_rt_args *ra, const char *bundle, bool audit, char *entries, size_t entsz,
+		   size_t *entlen, gt_err_t *err)
 {
 	cleanup_close int bfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (bfd < 0)
@@ -190,7 +191,7 @@ static int compute(const struct gt_rt_args *ra, const char *bundle, char *entrie
 		memcpy(entries + *entlen, edits[i].entry, l);
 		*entlen += l;
 	}
-	if (ret == 0 && n > 0 && ra->process != NULL) {
+	if (ret == 0 && n > 0 && ra->process != NULL && !audit) {
 		cleanup_buf struct gt_buf out = { 0 };
 		ret = gt_spec_render(&proc, edits, n, &out, err);
 		if (ret == 0)
@@ -221,7 +222,7 @@ static int compute_confined(const struct gt_rt_args *ra, const struct gt_policy 
 		char buf[ANSWER_MAX];
 		size_t len = 0;
 		gt_err_t cerr = NULL;
-		int r = compute(ra, bundle, buf + 3, sizeof(buf) - 3, &len, &cerr);
+		int r = compute(ra, bundle, policy->settings.audit, buf + 3, sizeof(buf) - 3, &len, &cerr);
 		if (r == 0) {
 			memcpy(buf, "OK", 3);
 			len += 3;
@@ -263,26 +264,31 @@ char **hook_exec_tune(const struct gt_rt_args *ra, const char *runtime, int argc
 	char bundle[PATH_MAX], entries[ANSWER_MAX], detail[ANSWER_MAX + 64] = "";
 	size_t entlen = 0;
 	cleanup_err gt_err_t err = NULL;
-	struct gt_log_event ev = { .entry = "runtime-exec", .id = ra->id != NULL ? ra->id : "",
-				   .outcome = "passthrough" };
+	struct gt_log_event ev = { .entry = "runtime-exec", .id = ra->id != NULL ? ra->id : "" };
+	enum gt_outcome outcome = GT_OUT_PASSTHROUGH;
+	bool audit = policy->settings.audit;
 	if (ra->id == NULL)
 		gt_error(&err, 0, "exec names no container");
 	else if (ra->refuse != NULL)
 		gt_error(&err, 0, "%s: more --env options than the wrapper reads; left alone", ra->refuse);
 	else if (state_bundle(runtime, argv, ra->subcmd, ra->id, bundle, sizeof(bundle), &err) == 0 &&
 		 compute_confined(ra, policy, bundle, entries, sizeof(entries), &entlen, &err) == 0) {
-		ev.outcome = entlen > 0 ? "tuned" : "unchanged";
+		outcome = entlen == 0 ? GT_OUT_SKIPPED : audit ? GT_OUT_AUDIT : GT_OUT_TUNED;
 		size_t dl = 0;
+		if (audit && entlen > 0)
+			dl = (size_t)snprintf(detail, sizeof(detail), "would add (audit mode, nothing changed):");
 		for (size_t i = 0; i < entlen; i += strlen(entries + i) + 1)
 			dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "%s%s", dl ? " " : "", entries + i);
 		if (entlen == 0)
 			snprintf(detail, sizeof(detail), "nothing to add (no variable gotune wrote that the process lacks)");
 	}
+	ev.outcome = gt_outcome_name(outcome);
 	ev.error = err != NULL ? gt_err_msg(err) : NULL;
 	ev.detail = detail;
 	ev.ms = gt_elapsed_ms(t0);
 	gt_log_event(&ev, policy->log_file);
-	if (entlen == 0 || ra->process != NULL)
+	gt_counters_count(policy->metrics_file, GT_COUNT_EXEC, NULL, outcome, policy->sha256);
+	if (entlen == 0 || ra->process != NULL || audit)
 		return argv;
 
 	/* The inline form: each variable as "-e K=V" right after "exec". */

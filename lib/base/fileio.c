@@ -2,6 +2,7 @@
 #include "cleanup.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +164,11 @@ static int open_temp_beside(int dirfd, const char *name, char *tmp, size_t tmpsz
 
 int gt_write_atomic_at(int dirfd, const char *name, const char *data, size_t len, gt_err_t *err)
 {
+	return gt_replace_at(dirfd, name, data, len, true, err);
+}
+
+int gt_replace_at(int dirfd, const char *name, const char *data, size_t len, bool durable, gt_err_t *err)
+{
 	struct stat st;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT)
@@ -195,7 +201,7 @@ int gt_write_atomic_at(int dirfd, const char *name, const char *data, size_t len
 	if ((st.st_uid != geteuid() || st.st_gid != getegid()) && fchown(fd, st.st_uid, st.st_gid) < 0)
 		goto fail;
 	what = "fsync";
-	if (fsync(fd) < 0)
+	if (durable && fsync(fd) < 0)
 		goto fail;
 	what = "rename";
 	if (renameat(dirfd, tmp, dirfd, name) < 0)

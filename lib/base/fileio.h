@@ -2,6 +2,7 @@
 #ifndef GOTUNE_FILEIO_H
 #define GOTUNE_FILEIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include "err.h"
@@ -28,6 +29,9 @@ int gt_read_file_at(int dirfd, const char *path, size_t max, struct gt_buf *out,
  * owner as the file it replaces (0600 and ours for a new file), fsync,
  * rename. */
 int gt_write_atomic_at(int dirfd, const char *name, const char *data, size_t len, gt_err_t *err);
+/* The same; without durable, no fsync: a reader still sees the old or the
+ * new text whole, and a crash may lose the update (counters, a status). */
+int gt_replace_at(int dirfd, const char *name, const char *data, size_t len, bool durable, gt_err_t *err);
 
 /* Writes all of data, retrying short writes and EINTR. */
 int gt_write_all(int fd, const char *data, size_t len, gt_err_t *err);

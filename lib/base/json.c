@@ -4,13 +4,14 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
 /* yajl_tree_parse accepts comments, which the engines' JSON decoders do
  * not; a strict pass first also gives the byte offset of an error. */
-static int strict_check(const char *text, size_t len, const char *what, gt_err_t *err)
+static int strict_check(const char *text, size_t len, const char *what, size_t *where, gt_err_t *err)
 {
 	yajl_handle h = yajl_alloc(NULL, NULL, NULL);
 	if (h == NULL)
@@ -26,6 +27,7 @@ static int strict_check(const char *text, size_t len, const char *what, gt_err_t
 	int ret = 0;
 	if (st != yajl_status_ok) {
 		size_t off = at_end ? len : yajl_get_bytes_consumed(h);
+		*where = off;
 		unsigned char *m = yajl_get_error(h, 0, (const unsigned char *)text, len);
 		char *nl = m != NULL ? strchr((char *)m, '\n') : NULL;
 		if (nl != NULL)
@@ -41,15 +43,26 @@ static int strict_check(const char *text, size_t len, const char *what, gt_err_t
 
 int gt_json_parse(const char *text, size_t len, const char *what, yajl_val *out, gt_err_t *err)
 {
+	size_t where;
+	return gt_json_parse_at(text, len, what, out, &where, err);
+}
+
+int gt_json_parse_at(const char *text, size_t len, const char *what, yajl_val *out, size_t *where, gt_err_t *err)
+{
 	*out = NULL;
+	*where = SIZE_MAX;
 	const char *nul = memchr(text, '\0', len);
-	if (nul != NULL)
-		return gt_error(err, 0, "%s: invalid JSON at byte %zu: NUL byte", what, (size_t)(nul - text));
-	size_t where = 0;
-	if (gt_json_depth(text, len, GT_JSON_MAX_DEPTH, &where) > GT_JSON_MAX_DEPTH)
+	if (nul != NULL) {
+		*where = (size_t)(nul - text);
+		return gt_error(err, 0, "%s: invalid JSON at byte %zu: NUL byte", what, *where);
+	}
+	size_t deep = 0;
+	if (gt_json_depth(text, len, GT_JSON_MAX_DEPTH, &deep) > GT_JSON_MAX_DEPTH) {
+		*where = deep;
 		return gt_error(err, 0, "%s: nested deeper than %d levels at byte %zu", what,
-				GT_JSON_MAX_DEPTH, where);
-	if (strict_check(text, len, what, err) < 0)
+				GT_JSON_MAX_DEPTH, deep);
+	}
+	if (strict_check(text, len, what, where, err) < 0)
 		return -1;
 	char ebuf[256] = "";
 	*out = yajl_tree_parse(text, ebuf, sizeof(ebuf));

@@ -19,6 +19,9 @@ static inline void gt_yajl_free_p(yajl_val *v) { yajl_tree_free(*v); }
  * trailing data, valid UTF-8), nesting at most GT_JSON_MAX_DEPTH. Errors
  * name the byte offset. what names the input in messages. */
 int gt_json_parse(const char *text, size_t len, const char *what, yajl_val *out, gt_err_t *err);
+/* The same, with the offset of the error in *where (SIZE_MAX when the
+ * error has no place, such as out of memory). */
+int gt_json_parse_at(const char *text, size_t len, const char *what, yajl_val *out, size_t *where, gt_err_t *err);
 
 /* Looks up key in an object. Returns 1 and sets *out when present once, 0
  * when absent (or obj is not an object), -1 when the key is duplicated:

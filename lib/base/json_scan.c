@@ -138,16 +138,24 @@ static bool key_equals(const char *s, size_t start, size_t end, const char *key)
 
 unsigned gt_json_member(const char *s, size_t len, size_t obj, const char *key, struct gt_span *val)
 {
+	return gt_json_member_key(s, len, obj, key, NULL, val);
+}
+
+unsigned gt_json_member_key(const char *s, size_t len, size_t obj, const char *key, size_t *key_at,
+			    struct gt_span *val)
+{
 	unsigned found = 0;
 	size_t pos = gt_json_skip_ws(s, len, obj + 1);
 	while (pos < len && s[pos] == '"') {
-		size_t kend = string_end(s, len, pos);
+		size_t kstart = pos, kend = string_end(s, len, pos);
 		bool match = key_equals(s, pos, kend, key);
 		pos = gt_json_skip_ws(s, len, kend);
 		pos = gt_json_skip_ws(s, len, pos + 1); /* ':' */
 		size_t vend = gt_json_value_end(s, len, pos);
 		if (match) {
 			found++;
+			if (key_at != NULL)
+				*key_at = kstart;
 			val->start = pos;
 			val->end = vend;
 		}
@@ -200,4 +208,18 @@ size_t gt_json_quote(const char *str, char *out)
 	out[n++] = '"';
 	out[n] = '\0';
 	return n;
+}
+
+void gt_json_line_col(const char *s, size_t len, size_t off, unsigned *line, unsigned *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < off && i < len; i++) {
+		if (s[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)s[i] & 0xc0) != 0x80) {
+			(*col)++;	/* a character, not a UTF-8 continuation byte */
+		}
+	}
 }

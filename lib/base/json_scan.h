@@ -30,6 +30,16 @@ size_t gt_json_value_end(const char *s, size_t len, size_t pos);
  * last one's value. Keys are compared after unescaping. */
 unsigned gt_json_member(const char *s, size_t len, size_t obj, const char *key, struct gt_span *val);
 
+/* The same, also giving the offset of the last match's key (its opening
+ * quote) in *key_at when key_at is not NULL. */
+unsigned gt_json_member_key(const char *s, size_t len, size_t obj, const char *key, size_t *key_at,
+			    struct gt_span *val);
+
+/* Line and column (both from 1; a column counts characters, not UTF-8
+ * bytes, as editors do) of byte off in s: what a person looks for when an
+ * error names a place in a file they wrote. */
+void gt_json_line_col(const char *s, size_t len, size_t off, unsigned *line, unsigned *col);
+
 /* Calls fn for each element of the array starting at arr (the '['). */
 void gt_json_elements(const char *s, size_t len, size_t arr,
 		      void (*fn)(void *ctx, struct gt_span elem), void *ctx);

@@ -37,6 +37,9 @@ static const int tune_syscalls[] = {
 	/* the atomic rewrite of config.json */
 	SCMP_SYS(fchmod), SCMP_SYS(fchown), SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(unlinkat),
 	/* (rename, and flock for the live marker on temp files: common) */
+	/* the counters file's lock is waited for in 1 ms steps, up to a
+	 * bound: a blocking flock could hold a container forever */
+	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
 };
 static const int prewarm_syscalls[] = {
 	/* background mode: a detached child */

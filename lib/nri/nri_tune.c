@@ -166,6 +166,10 @@ void gt_nri_tune(const struct gt_nri_create *c, const struct gt_policy *policy, 
 
 	struct gt_settings settings = policy->settings;
 	gt_annotations_apply(&settings, lookup, (void *)c, &t->plan.notes);
+	for (size_t i = 0; i < c->n_annotations; i++)
+		gt_annotation_check_key(c->annotations[i].key, &t->plan.notes);
+	for (size_t i = 0; i < c->n_pod_annotations; i++)
+		gt_annotation_check_key(c->pod_annotations[i].key, &t->plan.notes);
 	struct gt_limits limits;
 	limits_from_request(c, &settings, host, true, &limits, &t->plan.notes);
 	/* The image is not mounted yet when NRI asks: no Go build info. */
@@ -192,6 +196,11 @@ void gt_nri_tune(const struct gt_nri_create *c, const struct gt_policy *policy, 
 	}
 	if (settings.enabled && policy->nri_prestart_hook[0] != '\0')
 		t->adjust.prestart_hook = policy->nri_prestart_hook;
+	/* Audit: the plan says what would be added; nothing is. */
+	if (settings.audit) {
+		t->adjust.n_env = 0;
+		t->adjust.prestart_hook = NULL;
+	}
 	if (record_json(&t->adjust, t->record, sizeof(t->record)))
 		t->adjust.record = t->record;
 }

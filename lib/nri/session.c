@@ -1,4 +1,5 @@
 #include "session.h"
+#include "counters.h"
 #include "elapsed.h"
 #include "event.h"
 #include "fileio.h"
@@ -6,6 +7,7 @@
 #include "nri_msg.h"
 #include "nri_tune.h"
 #include "nri_wire.h"
+#include "status.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -53,13 +55,16 @@ static void configure(struct gt_nri_plugin *pl, const struct gt_ttrpc_request *r
 		gt_log(LOG_WARNING, "nri: Configure: %s; keeping policy %s", gt_err_msg(err), pl->policy.source);
 	} else {
 		pl->policy = pl->base;
+		pl->from_runtime = false;
 		if (c.config[0] != '\0') {
 			struct gt_policy p;
 			gt_policy_defaults(&p);
-			if (gt_policy_parse(&p, c.config, strlen(c.config), "from the runtime's plugin config", &err) < 0)
+			if (gt_policy_parse(&p, c.config, strlen(c.config), "from the runtime's plugin config", &err) < 0) {
 				gt_log(LOG_WARNING, "nri: %s; keeping policy %s", gt_err_msg(err), pl->base.source);
-			else
+			} else {
 				pl->policy = p;
+				pl->from_runtime = true;
+			}
 		}
 		/* The policy in force is known now: its log_file gets the
 		 * start-up lines held so far (a plugin the runtime starts
@@ -78,10 +83,17 @@ static void create_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_req
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cleanup_err gt_err_t err = NULL;
 	struct gt_nri_create c;
-	struct gt_log_event ev = { .entry = "nri", .id = "", .outcome = "unchanged" };
+	struct gt_log_event ev = { .entry = "nri", .id = "" };
+	enum gt_outcome outcome = GT_OUT_PASSTHROUGH;
 	struct gt_nri_tune t;
 	if (gt_nri_create_decode(rq->payload, rq->len, &c, &err) == 0) {
 		gt_nri_tune(&c, &pl->policy, &pl->host, &t);
+		/* Each container's line says while the file is broken which
+		 * policy it was decided by. */
+		if (!pl->from_runtime && pl->watch.path != NULL && !pl->watch.ok)
+			gt_note(&t.plan.notes, "the policy file is invalid (see the plugin's warning); decided by %s%.12s",
+				pl->policy.sha256[0] ? "the last good policy, sha256 " : "the built-in defaults",
+				pl->policy.sha256);
 		ev.id = t.id;
 		ev.plan = &t.plan;
 		gt_nri_create_response_encode(out, &t.adjust);
@@ -89,17 +101,19 @@ static void create_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_req
 			gt_error(&err, 0, "nri: adjustment too large");
 			out->failed = false;
 			out->len = 0;
-		} else if (t.adjust.n_env > 0) {
-			ev.outcome = "tuned";
+		} else {
+			outcome = gt_plan_outcome(&t.plan);
 		}
 	}
 	if (err != NULL) {
 		ev.error = gt_err_msg(err);
-		ev.outcome = "passthrough";
+		outcome = GT_OUT_PASSTHROUGH;
 		ev.plan = NULL;
 	}
+	ev.outcome = gt_outcome_name(outcome);
 	ev.ms = gt_elapsed_ms(&t0);
 	gt_log_event(&ev, pl->policy.log_file);
+	gt_counters_count(pl->policy.metrics_file, GT_COUNT_CONTAINER, "nri", outcome, pl->policy.sha256);
 	gt_nri_create_free(&c);
 }
 
@@ -187,6 +201,9 @@ static int serve(struct gt_nri_plugin *pl, int fd, const struct gt_ttrpc_msg *m,
 			gt_log(LOG_WARNING, "nri: Synchronize: %s", gt_err_msg(serr));
 		gt_nri_synchronize_response_encode(&out, more);
 	} else if (gt_pb_str_eq(rq.method, "CreateContainer")) {
+		/* The policy as it is now: the next pod after a ConfigMap
+		 * edit gets it, with no wait for the idle tick. */
+		gt_nri_policy_check(pl);
 		create_container(pl, &rq, &out);
 	} else if (gt_pb_str_eq(rq.method, "Shutdown")) {
 		gt_log(LOG_INFO, "nri: the runtime is shutting down");
@@ -234,7 +251,8 @@ int gt_nri_session(struct gt_nri_plugin *pl, int fd, bool *registered, enum gt_n
 			rc = 0;
 			goto out;
 		}
-		int timeout = -1;
+		/* Idle: look at the policy file every GT_NRI_WATCH_MS. */
+		int timeout = GT_NRI_WATCH_MS;
 		if (!*registered) {
 			timeout = REGISTER_TIMEOUT_MS - (int)gt_elapsed_ms(&t0);
 			if (timeout <= 0) {
@@ -250,8 +268,11 @@ int gt_nri_session(struct gt_nri_plugin *pl, int fd, bool *registered, enum gt_n
 			gt_error(err, errno, "nri: poll");
 			goto out;
 		}
-		if (n == 0)
+		if (n == 0) {
+			if (*registered)
+				gt_nri_policy_check(pl);
 			continue;
+		}
 		ssize_t got = read(fd, buf, sizeof(buf));
 		if (got < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
@@ -286,7 +307,9 @@ int gt_nri_session(struct gt_nri_plugin *pl, int fd, bool *registered, enum gt_n
 					goto out;
 				}
 				*registered = true;
+				pl->registered = true;
 				gt_log(LOG_INFO, "nri: registered as %s-%s in %ld ms", pl->idx, pl->name, (long)gt_elapsed_ms(&t0));
+				gt_nri_status_write(pl);
 			}
 			/* Anything else (data frames, stray responses) has no
 			 * meaning for a unary plugin and is dropped. */
@@ -296,6 +319,10 @@ int gt_nri_session(struct gt_nri_plugin *pl, int fd, bool *registered, enum gt_n
 	}
 out:
 	gt_wire_free(&w);
+	if (pl->registered) {
+		pl->registered = false;
+		gt_nri_status_write(pl);
+	}
 	return rc;
 }
 
@@ -341,6 +368,7 @@ int gt_nri_serve_fd(struct gt_nri_plugin *pl, int fd)
 		gt_log(LOG_ERR, "nri: %s", gt_err_msg(err));
 	else
 		gt_log(LOG_INFO, "nri: %s", end == GT_NRI_STOPPED ? "stopped" : "the runtime closed the connection");
+	gt_nri_status_clear(pl);
 	return rc;
 }
 
@@ -377,4 +405,5 @@ void gt_nri_run(struct gt_nri_plugin *pl, const char *socket_path)
 		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 	}
 	gt_log(LOG_INFO, "nri: stopped");
+	gt_nri_status_clear(pl);
 }

@@ -1,4 +1,5 @@
 #include "annotations.h"
+#include "nearmiss.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@ const char *const gt_annotation_keys[] = {
 	GT_ANNOTATION_PREFIX "prewarm",
 	GT_ANNOTATION_PREFIX "prewarm-files",
 	GT_ANNOTATION_PREFIX "record",
+	GT_ANNOTATION_PREFIX "mode",
 	NULL,
 };
 
@@ -94,9 +96,72 @@ bad:
 	gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "prewarm-files: bad or too many paths; ignored");
 }
 
+/* The known names without the prefix, for suggestions. */
+static size_t short_names(const char **out, size_t max)
+{
+	size_t n = 0, pl = strlen(GT_ANNOTATION_PREFIX);
+	for (const char *const *k = gt_annotation_keys; *k != NULL && n + 1 < max; k++)
+		out[n++] = *k + pl;
+	out[n] = NULL;
+	return n;
+}
+
+void gt_annotation_check_key(const char *key, struct gt_notes *notes)
+{
+	static const char pod_form[] = "." GT_ANNOTATION_PREFIX "container.";
+	size_t pl = strlen(GT_ANNOTATION_PREFIX);
+	const char *name;
+	size_t nlen;
+	/* gotune's own record of the variables it wrote (precreate, NRI) */
+	if (strcmp(key, GT_ANNOTATION_PREFIX "env") == 0)
+		return;
+	if (strncmp(key, GT_ANNOTATION_PREFIX, pl) == 0) {
+		name = key + pl;
+		nlen = strlen(name);
+	} else {
+		/* NRI's per-container pod form: NAME.gotune.io/container.CONTAINER */
+		const char *f = strstr(key, pod_form);
+		if (f == NULL)
+			return;
+		name = key;
+		nlen = (size_t)(f - key);
+	}
+	const char *known[32];
+	short_names(known, 32);
+	char word[GT_NEAR_MISS_MAX + 1];
+	if (nlen <= GT_NEAR_MISS_MAX) {
+		memcpy(word, name, nlen);
+		word[nlen] = '\0';
+		for (const char *const *k = known; *k != NULL; k++)
+			if (strcmp(*k, word) == 0)
+				return;
+	} else {
+		word[0] = '\0';
+	}
+	const char *near = word[0] != '\0' ? gt_near_miss(word, known) : NULL;
+	if (near != NULL && name == key) /* the pod form: the same form, the name mended */
+		gt_note(notes, "annotation %.80s is unknown; did you mean %s%.60s? ignored", key, near, key + nlen);
+	else if (near != NULL)
+		gt_note(notes, "annotation %.80s is unknown; did you mean " GT_ANNOTATION_PREFIX "%s? ignored", key, near);
+	else
+		gt_note(notes, "annotation %.80s is unknown; ignored (see gotune-hook --help)", key);
+}
+
 void gt_annotations_apply(struct gt_settings *s, gt_annotation_fn get, void *ctx, struct gt_notes *notes)
 {
 	const char *v;
+	if ((v = get(ctx, GT_ANNOTATION_PREFIX "mode")) != NULL) {
+		if (strcmp(v, "audit") == 0) {
+			s->audit_by_annotation = !s->audit;
+			s->audit = true;
+		} else if (strcmp(v, "enforce") == 0) {
+			/* A container cannot leave an audit the operator set. */
+			if (s->audit)
+				gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "mode=enforce: the policy's audit mode stands");
+		} else {
+			gt_note(notes, "annotation " GT_ANNOTATION_PREFIX "mode=\"%.40s\": expected audit or enforce; ignored", v);
+		}
+	}
 	if ((v = get(ctx, GT_ANNOTATION_PREFIX "disable")) != NULL) {
 		int b = parse_bool(v);
 		if (b < 0)

@@ -1,10 +1,14 @@
 #include "policy.h"
 #include "fileio.h"
 #include "json.h"
+#include "json_scan.h"
+#include "nearmiss.h"
+#include "sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +247,9 @@ static const struct gt_policy_key keys[] = {
 	{ "profile.max_count", "integer" },
 	{ "nri", "object" },
 	{ "nri.prestart_hook", "string" },
+	{ "mode", "string" },
+	{ "metrics", "object" },
+	{ "metrics.file", "string" },
 	{ NULL, NULL },
 };
 
@@ -254,12 +261,102 @@ const struct gt_policy_key *gt_policy_keys(void)
 struct ctx {
 	struct gt_policy *p;
 	const char *origin;
+	const char *text;
+	size_t len;
 	gt_err_t *err;
 };
 
+/* Where the member named by a dotted path sits in the text (its key's
+ * opening quote), or SIZE_MAX. GODEBUG names may hold dots themselves, so
+ * at each level the longest part of the path that is a member wins. */
+static size_t locate(const char *text, size_t len, const char *path)
+{
+	size_t obj = gt_json_skip_ws(text, len, 0), at = SIZE_MAX;
+	const char *rest = path;
+	for (unsigned depth = 0; *rest != '\0' && depth < 8 && obj < len && text[obj] == '{'; depth++) {
+		size_t n = strlen(rest);
+		bool found = false;
+		while (n > 0 && n < 256) {
+			char seg[256];
+			memcpy(seg, rest, n);
+			seg[n] = '\0';
+			struct gt_span v;
+			size_t k;
+			if (gt_json_member_key(text, len, obj, seg, &k, &v) > 0) {
+				at = k;
+				obj = v.start;
+				rest += n;
+				if (*rest == '.')
+					rest++;
+				found = true;
+				break;
+			}
+			const char *dot = memrchr(rest, '.', n);
+			n = dot != NULL ? (size_t)(dot - rest) : 0;
+		}
+		if (!found)
+			break;
+	}
+	return at;
+}
+
+/* "policy FILE:LINE:COLUMN: " as compilers write it, so an editor (or a
+ * person) goes straight to the place; the key's place when it is found. */
+static int positioned(gt_err_t *err, const char *origin, const char *text, size_t len, size_t at, const char *msg)
+{
+	if (at == SIZE_MAX || at > len)
+		return gt_error(err, 0, "policy %s: %s", origin, msg);
+	unsigned line, col;
+	gt_json_line_col(text, len, at, &line, &col);
+	return gt_error(err, 0, "policy %s:%u:%u: %s", origin, line, col, msg);
+}
+
+/* The key the writer most likely meant: a near miss among its siblings
+ * ("gomemlimit.ratoi": "gomemlimit.ratio"), else the same name at another
+ * level ("ratio" at the top: "gomemlimit.ratio"). */
+static void suggest(const char *key, char *out, size_t outsz)
+{
+	out[0] = '\0';
+	const char *dot = strrchr(key, '.');
+	size_t plen = dot != NULL ? (size_t)(dot - key) : 0;
+	const char *leaf = dot != NULL ? dot + 1 : key;
+	const char *leaves[64];
+	size_t n = 0;
+	for (const struct gt_policy_key *k = keys; k->path != NULL && n + 1 < 64; k++) {
+		const char *kd = strrchr(k->path, '.');
+		size_t kplen = kd != NULL ? (size_t)(kd - k->path) : 0;
+		if (kplen == plen && strncmp(k->path, key, plen) == 0)
+			leaves[n++] = kd != NULL ? kd + 1 : k->path;
+	}
+	leaves[n] = NULL;
+	const char *near = gt_near_miss(leaf, leaves);
+	if (near != NULL) {
+		snprintf(out, outsz, "%.*s%s%s", (int)plen, key, plen ? "." : "", near);
+		return;
+	}
+	for (const struct gt_policy_key *k = keys; k->path != NULL; k++) {
+		const char *kd = strrchr(k->path, '.');
+		if (kd != NULL && strcmp(kd + 1, leaf) == 0 && strcmp(k->path, key) != 0) {
+			snprintf(out, outsz, "%s", k->path);
+			return;
+		}
+	}
+}
+
 static int bad(struct ctx *c, const char *key, const char *why)
 {
-	return gt_error(c->err, 0, "policy %s: key \"%s\" %s", c->origin, key, why);
+	char msg[600];
+	snprintf(msg, sizeof(msg), "key \"%.200s\" %s", key, why);
+	return positioned(c->err, c->origin, c->text, c->len, locate(c->text, c->len, key), msg);
+}
+
+static int unknown(struct ctx *c, const char *key)
+{
+	char near[128], why[200] = "is unknown";
+	suggest(key, near, sizeof(near));
+	if (near[0] != '\0')
+		snprintf(why, sizeof(why), "is unknown; did you mean \"%s\"?", near);
+	return bad(c, key, why);
 }
 
 static int want_bool(struct ctx *c, const char *key, yajl_val v, bool *out)
@@ -273,13 +370,20 @@ static int want_bool(struct ctx *c, const char *key, yajl_val v, bool *out)
 	return 0;
 }
 
+/* An absolute path; "" stands for none, the default of the keys that have
+ * one, so a policy can hold every key at its default. */
 static int want_path(struct ctx *c, const char *key, yajl_val v, char *out, size_t outsz)
 {
 	if (!YAJL_IS_STRING(v))
 		return bad(c, key, "must be a string");
 	const char *s = YAJL_GET_STRING(v);
+	if (s[0] == '\0' && strcmp(key, "profile.dir") != 0) {
+		out[0] = '\0';
+		return 0;
+	}
 	if (s[0] != '/' || strlen(s) >= outsz)
-		return bad(c, key, "must be an absolute path");
+		return bad(c, key, strcmp(key, "profile.dir") == 0 ? "must be an absolute path"
+								   : "must be an absolute path, or \"\" for none");
 	snprintf(out, outsz, "%s", s);
 	return 0;
 }
@@ -325,7 +429,7 @@ static int apply_gomaxprocs(struct ctx *c, yajl_val obj)
 		} else {
 			char full[256];
 			snprintf(full, sizeof(full), "gomaxprocs.%s", k);
-			return bad(c, full, "is unknown");
+			return unknown(c, full);
 		}
 	}
 	return 0;
@@ -354,7 +458,7 @@ static int apply_gomemlimit(struct ctx *c, yajl_val obj)
 		} else {
 			char full[256];
 			snprintf(full, sizeof(full), "gomemlimit.%s", k);
-			return bad(c, full, "is unknown");
+			return unknown(c, full);
 		}
 	}
 	return 0;
@@ -436,7 +540,7 @@ static int apply_prewarm(struct ctx *c, yajl_val obj)
 		} else {
 			char full[256];
 			snprintf(full, sizeof(full), "prewarm.%.200s", k);
-			return bad(c, full, "is unknown");
+			return unknown(c, full);
 		}
 	}
 	return 0;
@@ -481,7 +585,7 @@ static int apply_profile(struct ctx *c, yajl_val obj)
 		} else {
 			char full[256];
 			snprintf(full, sizeof(full), "profile.%.200s", k);
-			return bad(c, full, "is unknown");
+			return unknown(c, full);
 		}
 	}
 	return 0;
@@ -501,7 +605,26 @@ static int apply_nri(struct ctx *c, yajl_val obj)
 		} else {
 			char full[256];
 			snprintf(full, sizeof(full), "nri.%.200s", k);
-			return bad(c, full, "is unknown");
+			return unknown(c, full);
+		}
+	}
+	return 0;
+}
+
+static int apply_metrics(struct ctx *c, yajl_val obj)
+{
+	if (!YAJL_IS_OBJECT(obj))
+		return bad(c, "metrics", "must be an object");
+	for (size_t i = 0; i < obj->u.object.len; i++) {
+		const char *k = obj->u.object.keys[i];
+		if (strcmp(k, "file") == 0) {
+			if (want_path(c, "metrics.file", obj->u.object.values[i], c->p->metrics_file,
+				      sizeof(c->p->metrics_file)) < 0)
+				return -1;
+		} else {
+			char full[256];
+			snprintf(full, sizeof(full), "metrics.%.200s", k);
+			return unknown(c, full);
 		}
 	}
 	return 0;
@@ -544,13 +667,48 @@ static int apply_top(struct ctx *c, const char *k, yajl_val v)
 		return apply_profile(c, v);
 	if (strcmp(k, "nri") == 0)
 		return apply_nri(c, v);
+	if (strcmp(k, "metrics") == 0)
+		return apply_metrics(c, v);
+	if (strcmp(k, "mode") == 0) {
+		const char *m = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : "";
+		if (strcmp(m, "enforce") != 0 && strcmp(m, "audit") != 0)
+			return bad(c, k, "must be \"enforce\" or \"audit\"");
+		p->settings.audit = strcmp(m, "audit") == 0;
+		return 0;
+	}
 	if (strcmp(k, "gogc") == 0) {
-		if (!YAJL_IS_STRING(v) || !gt_valid_gogc(YAJL_GET_STRING(v)))
-			return bad(c, k, "must be \"off\" or a string of digits such as \"100\"");
+		/* "": not set, the default. */
+		if (!YAJL_IS_STRING(v) || (YAJL_GET_STRING(v)[0] != '\0' && !gt_valid_gogc(YAJL_GET_STRING(v))))
+			return bad(c, k, "must be \"off\" or a string of digits such as \"100\" (\"\": not set)");
 		snprintf(p->settings.gogc, sizeof(p->settings.gogc), "%s", YAJL_GET_STRING(v));
 		return 0;
 	}
-	return bad(c, k, "is unknown");
+	return unknown(c, k);
+}
+
+/* From a policy that is readable JSON but invalid, what says where gotune
+ * reports and what it runs (runtime, log_file, metrics.file) still holds
+ * when it is well formed itself, and its SHA-256 names it in the counters: the containers that pass through are
+ * then logged and counted where the operator looks, and the wrapper still
+ * finds the runtime it was given. */
+static void salvage(struct gt_policy *p, yajl_val tree)
+{
+	static const char *const runtime[] = { "runtime", NULL }, *const log_file[] = { "log_file", NULL },
+				 *const metrics[] = { "metrics", "file", NULL };
+	const struct {
+		const char *const *path;
+		char *out;
+		size_t size;
+	} keep[] = {
+		{ runtime, p->runtime, sizeof(p->runtime) },
+		{ log_file, p->log_file, sizeof(p->log_file) },
+		{ metrics, p->metrics_file, sizeof(p->metrics_file) },
+	};
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		yajl_val v = gt_json_path(tree, keep[i].path);
+		if (YAJL_IS_STRING(v) && v->u.string[0] == '/' && strlen(v->u.string) < keep[i].size)
+			snprintf(keep[i].out, keep[i].size, "%s", v->u.string);
+	}
 }
 
 int gt_policy_parse(struct gt_policy *p, const char *text, size_t len, const char *origin, gt_err_t *err)
@@ -558,20 +716,34 @@ int gt_policy_parse(struct gt_policy *p, const char *text, size_t len, const cha
 	char what[4200];
 	snprintf(what, sizeof(what), "policy %s", origin);
 	cleanup_yajl yajl_val tree = NULL;
-	if (gt_json_parse(text, len, what, &tree, err) < 0)
-		return -1;
+	size_t where;
+	if (gt_json_parse_at(text, len, what, &tree, &where, err) < 0) {
+		/* The parser's message, placed by line and column. */
+		cleanup_err gt_err_t perr = *err;
+		*err = NULL;
+		const char *m = gt_err_msg(perr);
+		size_t wl = strlen(what);
+		if (strncmp(m, what, wl) == 0 && strncmp(m + wl, ": ", 2) == 0)
+			m += wl + 2;
+		return positioned(err, origin, text, len, where, m);
+	}
 	if (!YAJL_IS_OBJECT(tree))
-		return gt_error(err, 0, "%s: must be a JSON object", what);
+		return positioned(err, origin, text, len, gt_json_skip_ws(text, len, 0), "must be a JSON object");
 	struct gt_policy next = *p;
-	struct ctx c = { &next, origin, err };
+	struct ctx c = { &next, origin, text, len, err };
 	for (size_t i = 0; i < tree->u.object.len; i++) {
 		yajl_val dup;
-		if (gt_json_get(tree, tree->u.object.keys[i], &dup) < 0)
-			return bad(&c, tree->u.object.keys[i], "appears twice");
-		if (apply_top(&c, tree->u.object.keys[i], tree->u.object.values[i]) < 0)
+		int r = gt_json_get(tree, tree->u.object.keys[i], &dup) < 0
+				? bad(&c, tree->u.object.keys[i], "appears twice")
+				: apply_top(&c, tree->u.object.keys[i], tree->u.object.values[i]);
+		if (r < 0) {
+			salvage(p, tree);
+			gt_sha256_hex(text, len, p->sha256);
 			return -1;
+		}
 	}
 	snprintf(next.source, sizeof(next.source), "%s", origin);
+	gt_sha256_hex(text, len, next.sha256);
 	*p = next;
 	return 0;
 }

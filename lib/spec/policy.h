@@ -93,6 +93,11 @@ struct gt_settings {
 	unsigned profile_settle_ms;	/* stop when nothing new was touched this long */
 	unsigned profile_max_ms;	/* and in any case after this long */
 	unsigned profile_max_count;	/* profiles kept in profile_dir; oldest go first */
+	/* Audit mode: everything is planned and logged as what it would set,
+	 * and nothing is changed (policy "mode": "audit", or the annotation
+	 * gotune.io/mode: audit for one container). */
+	bool audit;
+	bool audit_by_annotation;
 };
 
 struct gt_policy {
@@ -105,12 +110,21 @@ struct gt_policy {
 	 * none), so prewarm runs for containers it tunes. */
 	char nri_prestart_hook[4096];
 	char source[4096];	/* file it came from, or "built-in defaults" */
+	char sha256[65];	/* of the policy text; "" for the built-in defaults */
+	/* Prometheus counters of what gotune did, kept in this file ("" for
+	 * none): the node_exporter textfile collector's format. */
+	char metrics_file[4096];
 };
 
 void gt_policy_defaults(struct gt_policy *p);
 
 /* Validates and applies a policy document (JSON text) over the defaults.
- * Unknown keys and wrong types are errors naming the key and origin. */
+ * Unknown keys and wrong types are errors naming the key, origin, line and
+ * column ("policy FILE:LINE:COL: ..."), with the key most likely meant.
+ * On an error *p is unchanged but for runtime, log_file and metrics_file,
+ * taken from a document that is valid JSON where it names them well, and
+ * sha256, of the broken text: its passthroughs are still logged and
+ * counted there, under its own name. */
 int gt_policy_parse(struct gt_policy *p, const char *text, size_t len, const char *origin, gt_err_t *err);
 
 /* Loads a policy file. A missing file is not an error when missing_ok (the

@@ -32,8 +32,10 @@ void gt_audit_env(const struct gt_limits *limits, const struct gt_settings *sett
 		const char *what;
 		if (have == NULL) {
 			out->status[v] = planned ? GT_AUDIT_MISSING : GT_AUDIT_NONE;
-			what = planned ? "MISSING: env tuning is not wired in (precreate hook, runtime wrapper or NRI)"
-				       : "not needed";
+			/* In audit mode nothing was meant to set it. */
+			what = !planned	       ? "not needed"
+			       : settings->audit ? "not set: audit mode; enforce would set it"
+						 : "MISSING: env tuning is not wired in (precreate hook, runtime wrapper or NRI)";
 		} else if (planned && strcmp(have, d->value) == 0) {
 			out->status[v] = GT_AUDIT_TUNED;
 			what = "as planned";

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,12 +81,15 @@ void gt_log_event(const struct gt_log_event *ev, const char *log_file)
 		gt_plan_summary(ev->plan, summary, sizeof(summary));
 	else if (ev->detail != NULL)
 		snprintf(summary, sizeof(summary), "%s", ev->detail);
+	/* A line with something wrong in it is a warning: an operator who
+	 * filters on level must see a misspelled annotation or a bad value. */
+	bool noted = ev->plan != NULL && (ev->plan->notes.n > 0 || ev->plan->notes.dropped > 0);
 	if (ev->error != NULL)
 		gt_log_unmirrored(LOG_WARNING, "%s id=%s %s (%s) %.2fms", ev->entry, ev->id[0] ? ev->id : "-", ev->outcome,
 		       ev->error, ev->ms);
 	else
-		gt_log_unmirrored(LOG_INFO, "%s id=%s %s: %s %.2fms", ev->entry, ev->id[0] ? ev->id : "-", ev->outcome, summary,
-		       ev->ms);
+		gt_log_unmirrored(noted ? LOG_WARNING : LOG_INFO, "%s id=%s %s: %s %.2fms", ev->entry,
+				  ev->id[0] ? ev->id : "-", ev->outcome, summary, ev->ms);
 	if (log_file != NULL && log_file[0] != '\0')
 		append_json(ev, log_file);
 }

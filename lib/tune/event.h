@@ -11,7 +11,8 @@ struct gt_log_event {
 	const char *id;		/* container id or name, may be "" */
 	const struct gt_plan *plan;	/* NULL when planning failed */
 	const char *error;	/* NULL on success */
-	const char *outcome;	/* "tuned", "unchanged", "passthrough", "warmed" */
+	const char *outcome;	/* gt_outcome_name (tuned, kept, skipped, audit,
+				 * passthrough), or the hook's own ("done", ...) */
 	const char *detail;	/* free text when there is no plan (prestart) */
 	double ms;
 };

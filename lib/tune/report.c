@@ -13,8 +13,11 @@ void gt_plan_summary(const struct gt_plan *plan, char *out, size_t outsz)
 		/* Quiet about what nobody asked for. */
 		if (d->action == GT_ACT_SKIPPED && (v == GT_GOGC || v == GT_GODEBUG))
 			continue;
-		int w = snprintf(out + len, outsz - len, "%s%s%s%s (%s: %s%s%s%s)", len ? " " : "", gt_var_names[v],
-				 d->value[0] ? "=" : "", d->value, gt_action_name(d->action), d->reason,
+		/* Audit mode changes nothing: the line says what it would. */
+		bool would = plan->settings.audit && (d->action == GT_ACT_SET || d->action == GT_ACT_REPLACED ||
+						      d->action == GT_ACT_MERGED);
+		int w = snprintf(out + len, outsz - len, "%s%s%s%s (%s%s: %s%s%s%s)", len ? " " : "", gt_var_names[v],
+				 d->value[0] ? "=" : "", d->value, would ? "would " : "", gt_action_name(d->action), d->reason,
 				 d->basis[0] ? " [" : "", d->basis, d->basis[0] ? "]" : "");
 		if (w < 0)
 			break;
@@ -129,6 +132,7 @@ static void gen_int(yajl_gen g, const char *k, long long v)
 void gt_plan_json(const struct gt_plan *plan, yajl_gen g)
 {
 	const struct gt_limits *l = &plan->limits;
+	gt_gen_kv(g, "mode", plan->settings.audit ? "audit" : "enforce");
 	gt_gen_str(g, "limits");
 	yajl_gen_map_open(g);
 	if (l->has_quota) {

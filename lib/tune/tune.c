@@ -41,6 +41,28 @@ static bool id_from_cgroups_path(const struct gt_spec *spec, char *out, size_t o
 	return true;
 }
 
+/* Podman's container id: its own files are bound into the container from
+ * <storage>/<driver>-containers/<64 hex>/userdata/ (hostname, hosts,
+ * .containerenv), and the spec names no id otherwise (its hostname is the
+ * id's first 12 characters). */
+static bool podman_id(const struct gt_spec *spec, char *out, size_t outsz)
+{
+	yajl_val mounts = NULL;
+	if (gt_json_get(spec->tree, "mounts", &mounts) != 1 || !YAJL_IS_ARRAY(mounts))
+		return false;
+	for (size_t i = 0; i < mounts->u.array.len && i < 256; i++) {
+		yajl_val src = NULL, m = mounts->u.array.values[i];
+		if (gt_json_get(m, "source", &src) != 1 || !YAJL_IS_STRING(src))
+			continue;
+		const char *s = src->u.string, *u = strstr(s, "/userdata/");
+		if (u == NULL || u - s < 65 || u[-65] != '/' || strspn(u - 64, "0123456789abcdef") < 64)
+			continue;
+		snprintf(out, outsz, "%.64s", u - 64);
+		return true;
+	}
+	return false;
+}
+
 /* Engines put the container's name in different places; any of them makes
  * a log line findable. The runtime's id first: it is what the other lines
  * (prestart, the wrapper) name the container by. */
@@ -59,6 +81,8 @@ static void guess_id(const struct gt_spec *spec, char *out, size_t outsz)
 			return;
 		}
 	}
+	if (podman_id(spec, out, outsz))
+		return;
 	static const char *const hostname[] = { "hostname", NULL };
 	yajl_val h = gt_json_path(spec->tree, hostname);
 	if (YAJL_IS_STRING(h))
@@ -347,6 +371,10 @@ int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, c
 
 	struct gt_settings settings = policy->settings;
 	gt_annotations_apply(&settings, spec_annotation, &spec, &t->plan.notes);
+	yajl_val ann = NULL;
+	if (gt_json_get(spec.tree, "annotations", &ann) == 1 && YAJL_IS_OBJECT(ann))
+		for (size_t i = 0; i < ann->u.object.len; i++)
+			gt_annotation_check_key(ann->u.object.keys[i], &t->plan.notes);
 	struct gt_limits limits;
 	gt_tune_limits(&spec, host, &settings, &limits, &t->plan.notes);
 	cleanup_mark struct mark mark;
@@ -389,7 +417,8 @@ int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, c
 			record = false;	/* the same record is there */
 	}
 	ret = 0;
-	if (n_edits == 0 && !record)
+	/* Audit: everything above was decided; nothing is written. */
+	if ((n_edits == 0 && !record) || settings.audit)
 		goto out;
 	struct gt_spec_extras x = { 0 };
 	if (record && t->mark_annotation) {
@@ -408,4 +437,13 @@ out:
 	gt_env_edits_free(pe, n_pe);
 	env_view_free(&ev, spec.n_env);
 	return ret;
+}
+
+void gt_tune_id(const char *text, size_t len, char *out, size_t outsz)
+{
+	cleanup_spec struct gt_spec spec;
+	gt_err_t err = NULL;
+	if (gt_spec_parse(&spec, text, len, &err) == 0)
+		guess_id(&spec, out, outsz);
+	gt_err_free(&err);
 }

@@ -39,6 +39,11 @@ void gt_tune_free(struct gt_tune *t);
 int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, const struct gt_host *host,
 		 const char *bundle_dir, struct gt_tune *t, gt_err_t *err);
 
+/* The container's name or id from a spec alone (text NUL-terminated), as
+ * the tuning finds it: for a line that must name the container when
+ * nothing else can be done with it (a broken policy). "" when none. */
+void gt_tune_id(const char *text, size_t len, char *out, size_t outsz);
+
 /* The limits of a parsed spec under these settings (pod-level limits only
  * when they ask for them): what the tuning and the prestart audit use. */
 void gt_tune_limits(const struct gt_spec *spec, const struct gt_host *host, const struct gt_settings *settings,

@@ -48,7 +48,7 @@ printf '%s' "$spec" >"$tmp/in"
 rc=$?
 cmp -s "$tmp/in" "$tmp/out"
 ok $(( rc != 0 || $? != 0 )) "corrupt policy: spec unchanged, exit 0"
-check "corrupt policy: log names the file and offset" grep -q "bad-policy.json: invalid JSON at byte" "$tmp/err"
+check "corrupt policy: log names the file, line and column, and offset" grep -q "bad-policy.json:1:13: invalid JSON at byte 12" "$tmp/err"
 printf '{"gomaxprocs":{"rouding":"floor"}}' >"$tmp/typo-policy.json"
 "$hook" precreate --policy "$tmp/typo-policy.json" <"$tmp/in" 2>&1 >/dev/null | grep -q '"gomaxprocs.rouding" is unknown'
 ok $? "policy typo: log names the key"
@@ -303,7 +303,7 @@ ok $(( $? != 2 )) "unknown command is a usage error"
 # Every command's --help: usage on stdout, exit 0. The list must cover every
 # command the top-level help names, so a new command cannot be missed.
 cmds=(precreate runtime prestart createRuntime prewarm record poststart profile "profile record" "profile show" nri
-	nri-install confine-check plan)
+	nri-install nri-status doctor confine-check plan)
 for c in $("$hook" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-zA-Z-]*\).*/\1/p'); do
 	found=1
 	for k in "${cmds[@]}"; do [ "$k" = "$c" ] && found=0; done

@@ -14,6 +14,12 @@
 #   gotune-policy  gotune-hook with runtimeArgs ["runtime", "--policy", P, "--"]
 #   gotune-bad     the same with a corrupt policy (fail open)
 # and "default-runtime": "gotune". Checked: plain runc (the defaults);
+# `gotune-hook doctor` on this host sees the running dockerd's daemon.json
+# wired (and the corrupt policy of gotune-bad); after gotune-runc is
+# removed with daemon.json left as it was, doctor names the leftover
+# default-runtime and every `docker run` fails as it says; after README's
+# Uninstall steps (daemon.json edited, dockerd reloaded), runs work and
+# doctor finds nothing of gotune's;
 # --runtime gotune and the default runtime (tuned); a policy through
 # runtimeArgs (ratio 0.5, log_file with a short `ms`); the user's -e
 # GOMAXPROCS kept; exec, stop and rm through the wrapper, and `docker exec`
@@ -44,7 +50,10 @@ BAD_POLICY=$(gt_policy "$GT_TMP/policy-corrupt.json" '{ "strict": ')
 LOG_FILE=$GT_TMP/gotune-log.json
 gt_policy "$POLICY" "{\"gomemlimit\": {\"ratio\": 0.5}, \"log_file\": \"$LOG_FILE\", \"runtime\": \"$RUNC\"}" >/dev/null
 if [ "$GT_HAVE_HOOK" -eq 1 ]; then
-	LINK=$(gt_runc_link)
+	# A link of this run's own: the uninstall below removes it.
+	mkdir -p "$GT_TMP/bin"
+	LINK=$GT_TMP/bin/gotune-runc
+	ln -s "$GOTUNE_HOOK" "$LINK"
 fi
 # README "Docker": the runtimes entry as shown there, this build's path.
 README_JSON=$(gt_readme_line '{ "runtimes": { "gotune": { "path": "/usr/local/bin/gotune-runc" } } }')
@@ -216,6 +225,95 @@ if gt_need_hook "$d"; then
 			tap_diag_file "$r stderr" "$GT_TMP/runs/$r.err" 5
 		done
 	fi
+fi
+
+# --- 8. doctor on this host, then an uninstall done halfway, then as README says
+doctor_checks() {
+	local pid out=$GT_TMP/doctor.out rc
+	pid=$(cat "$DK/docker.pid")
+	"$GOTUNE_HOOK" doctor >"$out" 2>&1
+	rc=$?
+	d="doctor: the running dockerd's daemon.json is wired (runtime gotune, the default-runtime)"
+	if grep -qF "ok      dockerd pid $pid: $DK/daemon.json: runtime \"gotune\" is $LINK, the default-runtime: every container goes through gotune" "$out" &&
+		grep -qF "ok      dockerd pid $pid: $DK/daemon.json: runtime \"gotune-policy\" is $GOTUNE_HOOK: containers run with --runtime gotune-policy" "$out" &&
+		grep -qF "ok      dockerd pid $pid: runtime \"gotune-policy\": policy $POLICY valid" "$out"; then
+		tap_ok "$d"
+	else
+		tap_not_ok "$d"
+		tap_diag_file "doctor" "$out"
+	fi
+	d="doctor: gotune-bad's corrupt policy is an error, with line and column; exit 1"
+	if [ "$rc" = 1 ] && grep -qF "error   dockerd pid $pid: runtime \"gotune-bad\": policy $BAD_POLICY:2:1: invalid JSON" "$out"; then
+		tap_ok "$d"
+	else
+		tap_not_ok "$d"
+		tap_diag "exit $rc"
+		tap_diag_file "doctor" "$out"
+	fi
+	cp "$out" "$GT_TMP/doctor-wired.out"
+	# The issue's misspelled key, as the host's policy.
+	printf '{\n  "gomemlimit": {\n    "ratoi": 0.8\n  }\n}\n' >"$GT_TMP/typo.json"
+	"$GOTUNE_HOOK" doctor --policy "$GT_TMP/typo.json" >"$out" 2>&1
+	rc=$?
+	d="doctor with a misspelled policy key: exit 1, file:line:column, the key meant, what it does to containers"
+	if [ "$rc" = 1 ] && grep -qF "error   policy $GT_TMP/typo.json:3:5: key \"gomemlimit.ratoi\" is unknown; did you mean \"gomemlimit.ratio\"?" "$out" &&
+		grep -qF "error   every container passes through untuned until the policy is fixed" "$out"; then
+		tap_ok "$d"
+	else
+		tap_not_ok "$d"
+		tap_diag_file "doctor" "$out"
+	fi
+	cp "$out" "$GT_TMP/doctor-typo.out"
+
+	# Uninstalled halfway: the binary gone, daemon.json as it was.
+	rm -f "$LINK"
+	gt_run gone "${DOCKER[@]}" run --rm --network none "$IMAGE" /witness
+	"$GOTUNE_HOOK" doctor >"$out" 2>&1
+	rc=$?
+	d="binary removed, daemon.json left: docker run fails, and doctor names the leftover default-runtime and what it breaks"
+	if [ "$(cat "$GT_TMP/runs/gone.rc")" != 0 ] && grep -qF "fork/exec $LINK: no such file or directory" "$GT_TMP/runs/gone.err" &&
+		[ "$rc" = 1 ] &&
+		grep -qF "error   dockerd pid $pid: $DK/daemon.json: runtime \"gotune\" is $LINK, which is not there (no such file): every docker run fails (\"fork/exec $LINK: no such file or directory\")" "$out"; then
+		tap_ok "$d"
+	else
+		tap_not_ok "$d"
+		tap_diag "doctor exit $rc"
+		tap_diag_file "docker run stderr" "$GT_TMP/runs/gone.err" 5
+		tap_diag_file "doctor" "$out"
+	fi
+	cp "$out" "$GT_TMP/doctor-half.out"
+
+	# README "Uninstall", Docker: the command verbatim (this run's daemon.json),
+	# then a reload (systemctl reload docker: SIGHUP).
+	local cmd
+	cmd=$(gt_readme_line "jq '.\"default-runtime\" = \"runc\"")
+	cmd=${cmd//\/etc\/docker\/daemon.json/$DK\/daemon.json}
+	if ! (cd "$GT_TMP" && eval "$cmd"); then
+		tap_not_ok "README's Uninstall command for Docker runs"
+		return
+	fi
+	local before
+	before=$(grep -c 'Reloaded configuration' "$DK/dockerd.log")
+	kill -HUP "$pid"
+	for _ in $(seq 50); do
+		[ "$(grep -c 'Reloaded configuration' "$DK/dockerd.log")" -gt "$before" ] && break
+		sleep 0.1
+	done
+	drun after
+	gt_expect after "README's Uninstall (daemon.json edited, dockerd reloaded): docker run works, untuned" -- "${DEFAULT[@]}"
+	"$GOTUNE_HOOK" doctor >"$out" 2>&1
+	d="... and doctor finds nothing of gotune's in daemon.json"
+	if ! grep -q "^  error   dockerd" "$out" && grep -qF "info    dockerd pid $pid: $DK/daemon.json: not wired" "$out"; then
+		tap_ok "$d"
+	else
+		tap_not_ok "$d"
+		tap_diag_file "daemon.json" "$DK/daemon.json"
+		tap_diag_file "doctor" "$out"
+	fi
+	cp "$out" "$GT_TMP/doctor-after.out"
+}
+if gt_need_hook "doctor on a real dockerd"; then
+	doctor_checks
 fi
 
 if [ "$_gt_failed" -gt 0 ]; then

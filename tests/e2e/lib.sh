@@ -548,6 +548,23 @@ _gt_run_diag() {
 	fi
 }
 
+# gt_witness_check FILE CHECK...: one line for each CHECK (gt_expect's
+# KEY=VALUE or KEY~REGEX) that the witness output in FILE does not meet.
+gt_witness_check() {
+	local f=$1 c k v got
+	shift
+	for c in "$@"; do
+		k=${c%%[=~]*}
+		v=${c:${#k}+1}
+		got=$(gt_witness_get "$f" "$k")
+		case ${c:${#k}:1} in
+		'~') printf '%s\n' "$got" | grep -Eq -- "$v" || echo "$k: got '$got', wanted /$v/" ;;
+		'=') [ "$got" = "$v" ] || echo "$k: got '$got', wanted '$v'" ;;
+		*) echo "bad check $c" ;;
+		esac
+	done
+}
+
 # gt_expect NAME DESC [SPEC] -- CHECK...: one TAP point. The run NAME must
 # have exited 0 and printed the full witness output, and every CHECK must hold:
 #   KEY=VALUE   the witness printed exactly VALUE for KEY
@@ -558,7 +575,7 @@ gt_expect() {
 	shift 2
 	if [ "${1:-}" != -- ]; then spec=$1; shift; fi
 	[ "${1:-}" = -- ] && shift
-	local r=$GT_TMP/runs/$name bad=() c k v got
+	local r=$GT_TMP/runs/$name bad=()
 	local rc
 	rc=$(cat "$r.rc" 2>/dev/null || echo "?")
 	if [ "$rc" != 0 ]; then
@@ -566,16 +583,7 @@ gt_expect() {
 	elif ! gt_witness_complete "$r.out"; then
 		bad+=("witness output incomplete")
 	else
-		for c in "$@"; do
-			k=${c%%[=~]*}
-			v=${c:${#k}+1}
-			got=$(gt_witness_get "$r.out" "$k")
-			case ${c:${#k}:1} in
-			'~') printf '%s\n' "$got" | grep -Eq -- "$v" || bad+=("$k: got '$got', wanted /$v/") ;;
-			'=') [ "$got" = "$v" ] || bad+=("$k: got '$got', wanted '$v'") ;;
-			*) bail_out "gt_expect: bad check $c" ;;
-			esac
-		done
+		mapfile -t bad < <(gt_witness_check "$r.out" "$@")
 	fi
 	if [ ${#bad[@]} -eq 0 ]; then
 		tap_ok "$desc"

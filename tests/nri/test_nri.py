@@ -475,6 +475,165 @@ except subprocess.TimeoutExpired:
     child.kill()
 err = child.stderr.read().decode(errors="replace")
 ok("bad-policy.json" in err and "built-in defaults" in err, "... and says why", err[-500:])
+ok("decided by the built-in defaults" in err, "... and each container's line says the defaults decided it", err[-800:])
+
+
+
+# A policy as a Kubernetes ConfigMap volume holds it: DIR/policy.json ->
+# ..data/policy.json, ..data -> ..<timestamp>; an update writes a new
+# timestamped directory and renames a new ..data link over the old one.
+class ConfigMap:
+    def __init__(self, d):
+        self.d = d
+        self.gen = 0
+        os.makedirs(d)
+        os.symlink("..data/policy.json", os.path.join(d, "policy.json"))
+
+    def write(self, text):
+        self.gen += 1
+        ts = "..2026_12_04_00_00_%02d.%d" % (self.gen, os.getpid())
+        os.makedirs(os.path.join(self.d, ts))
+        with open(os.path.join(self.d, ts, "policy.json"), "w") as f:
+            f.write(text)
+        os.symlink(ts, os.path.join(self.d, "..data_tmp"))
+        os.rename(os.path.join(self.d, "..data_tmp"), os.path.join(self.d, "..data"))
+
+    @property
+    def path(self):
+        return os.path.join(self.d, "policy.json")
+
+
+def status_of(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def nri_status(path):
+    r = subprocess.run([HOOK, "nri-status", "--status", path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return r.returncode, r.stdout.decode(errors="replace")
+
+
+cm = ConfigMap(os.path.join(work, "cm"))
+cm.write(json.dumps({"gomemlimit": {"ratio": 0.9}}))
+status = os.path.join(work, "run", "nri.status")
+metrics = os.path.join(work, "metrics", "gotune.prom")
+errlog = open(os.path.join(work, "reload.err"), "w+")
+rt = P.Runtime(sock)
+plugin = P.start_plugin(HOOK, sock, cm.path, extra=("--status", status), stderr=errlog)
+mem = 256 << 20
+try:
+    c = rt.accept()
+    c.handshake()
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={"memory": mem}))
+    ok(env_of(out) == {"GOMEMLIMIT": str(mem * 9 // 10)}, "reload: the ConfigMap's first policy (ratio 0.9)", env_of(out))
+    rc, text = nri_status(status)
+    ok(rc == 0 and text.startswith("ready: registered"), "nri-status: ready once registered", text)
+
+    # The ConfigMap edited: the very next container gets the new policy.
+    cm.write(json.dumps({"gomemlimit": {"ratio": 0.5}, "metrics": {"file": metrics}}))
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={"memory": mem}))
+    ok(env_of(out) == {"GOMEMLIMIT": str(mem // 2)}, "reload: the next container after an edit gets ratio 0.5, "
+       "no restart", env_of(out))
+    ok(plugin.poll() is None, "... the plugin is the same process")
+
+    # A broken edit: the last good policy stays in force, and it says so.
+    cm.write('{"gomemlimit": {"ratoi": 0.7}}')
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={"memory": mem}))
+    ok(env_of(out) == {"GOMEMLIMIT": str(mem // 2)}, "a broken edit: containers keep the last good policy (0.5)",
+       env_of(out))
+    st = status_of(status)
+    ok(st.get("ready") is False and st.get("registered") is True and "invalid now" in st.get("reason", ""),
+       "... the status says not ready, registered, and why", st)
+    rc, text = nri_status(status)
+    ok(rc == 1 and "gomemlimit.ratoi" in text and "last good policy stays in force" in text,
+       "... nri-status exits 1 and names the key", text)
+    # Counted with the policy in force (its metrics file).
+    code, _, out, _ = c.call("CreateContainer", P.create_request(
+        container={"memory": mem, "annotations": {"gotune.io/mode": "audit"}}))
+    ok(code == 0 and out == b"", "gotune.io/mode=audit: no adjustment", out)
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={"env": ["GOMEMLIMIT=1MiB"], "memory": mem}))
+    with open(metrics) as f:
+        prom = f.read()
+    ok('gotune_containers_total{entry="nri",outcome="tuned"} 2' in prom and
+       'gotune_containers_total{entry="nri",outcome="audit"} 1' in prom and
+       'gotune_containers_total{entry="nri",outcome="kept"} 1' in prom,
+       "counters: nri tuned 2, audit 1, kept 1", prom)
+
+    # Fixed again, and in audit mode for every container.
+    cm.write(json.dumps({"mode": "audit", "gomemlimit": {"ratio": 0.5}}))
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={"memory": mem}))
+    ok(code == 0 and out == b"", "policy mode audit: no adjustment", out)
+    time.sleep(0.1)
+    rc, text = nri_status(status)
+    ok(rc == 0, "a fixed policy: ready again", text)
+    # An edit while idle is seen within the idle tick (2 s), without a request.
+    cm.write('{"gomaxprocs": {"rounding": "sideways"}}')
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline and status_of(status).get("ready", True):
+        time.sleep(0.2)
+    ok(status_of(status).get("ready") is False, "an edit while idle is seen within the idle tick")
+    c.close()
+    plugin.send_signal(signal.SIGTERM)
+    plugin.wait(timeout=5)
+    ok(not os.path.exists(status), "a stopped plugin leaves no status file (not ready)")
+finally:
+    if plugin.poll() is None:
+        plugin.kill()
+    rt.stop()
+errlog.seek(0)
+log = errlog.read()
+ok("reloaded (sha256" in log, "the log says when the policy was reloaded", log[-1500:])
+ok("gomemlimit.ratoi\" is unknown; did you mean \"gomemlimit.ratio\"?; keeping the policy in force" in log,
+   "the log says a broken edit keeps the policy in force, with the key", log[-1500:])
+ok("tuned: GOMAXPROCS (skipped: no CPU quota [image not inspected]) GOMEMLIMIT=128MiB (set: memory limit 256MiB x "
+   "0.50); warning: the policy file is invalid (see the plugin's warning); decided by the last good policy, sha256 " in log,
+   "while the file is broken, each container's line says it was decided by the last good policy", log[-1500:])
+ok("nri id=default/pod/app audit: GOMAXPROCS (skipped: no CPU quota [image not inspected]) GOMEMLIMIT=128MiB (would set" in log, "an audit line says what it would set",
+   log[-1500:])
+
+# An invalid policy at start: the plugin does not register, stays up, not
+# ready, says why; once the file is fixed it registers.
+cm2 = ConfigMap(os.path.join(work, "cm2"))
+cm2.write('{"gomemlimit": {"ratoi": 0.5}}')
+status2 = os.path.join(work, "run", "nri2.status")
+errlog2 = open(os.path.join(work, "start.err"), "w+")
+rt = P.Runtime(sock)
+plugin = P.start_plugin(HOOK, sock, cm2.path, extra=("--status", status2), stderr=errlog2)
+try:
+    try:
+        rt.accept(timeout=3)
+        ok(False, "an invalid policy at start: the plugin does not dial the runtime")
+    except socket.timeout:
+        ok(plugin.poll() is None, "an invalid policy at start: the plugin stays up and does not register")
+    rc, text = nri_status(status2)
+    ok(rc == 1 and "not registering with the runtime until the policy is fixed" in text and "ratoi" in text,
+       "... nri-status: not ready, and why", text)
+    cm2.write(json.dumps({"gomemlimit": {"ratio": 0.5}}))
+    t0 = time.monotonic()
+    c = rt.accept(timeout=10)
+    c.handshake()
+    code, _, out, _ = c.call("CreateContainer", P.create_request(container={"memory": mem}))
+    ok(env_of(out) == {"GOMEMLIMIT": str(mem // 2)},
+       "... fixed: it registers (%.1f s) and tunes with the fixed policy" % (time.monotonic() - t0), env_of(out))
+    rc, text = nri_status(status2)
+    ok(rc == 0, "... and is ready", text)
+    c.close()
+finally:
+    plugin.send_signal(signal.SIGTERM)
+    try:
+        plugin.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        plugin.kill()
+    rt.stop()
+errlog2.seek(0)
+log = errlog2.read()
+ok("not registering with the runtime until it is fixed" in log and "valid now" in log,
+   "the log says why it waits, and when it registers", log[-1500:])
+rc, text = nri_status(os.path.join(work, "run", "none.status"))
+ok(rc == 1 and text.startswith("not ready"), "nri-status without a status file: not ready", text)
 
 shutil.rmtree(work, ignore_errors=True)
 print("1..%d" % n)

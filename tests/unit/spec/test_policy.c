@@ -7,7 +7,9 @@
 #include "annotations.h"
 #include "fileio.h"
 #include "json.h"
+#include "nearmiss.h"
 #include "policy.h"
+#include "sha256.h"
 #include "tap.h"
 
 static int parse(struct gt_policy *p, const char *text, char *msg, size_t msgsz)
@@ -188,6 +190,68 @@ static void man_lists_everything(const char *schema_path, const char *man_path)
 	gt_buf_free(&man);
 }
 
+/* The schema's leaf keys (objects with properties are walked into;
+ * godebug, an object of free-form names, is a leaf) are all in the
+ * example, which must hold every key. */
+static int example_keys(yajl_val props, yajl_val example, const char *prefix, int *count)
+{
+	int missing = 0;
+	for (size_t i = 0; YAJL_IS_OBJECT(props) && i < props->u.object.len; i++) {
+		const char *name = props->u.object.keys[i];
+		yajl_val ex = NULL;
+		if (gt_json_get(example, name, &ex) != 1) {
+			printf("# policy key %s%s is in the schema, not in the example\n", prefix, name);
+			missing++;
+			continue;
+		}
+		const char *sub[] = { "properties", NULL };
+		yajl_val children = gt_json_path(props->u.object.values[i], sub);
+		if (YAJL_IS_OBJECT(children)) {
+			char pre[130];
+			snprintf(pre, sizeof(pre), "%s%s.", prefix, name);
+			missing += example_keys(children, ex, pre, count);
+		} else {
+			(*count)++;
+		}
+	}
+	return missing;
+}
+
+/* schema/policy.example.json (as built: this build's prefix) holds every
+ * key of the schema, each at the default the code applies. */
+static void example_is_complete(const char *schema_path, const char *example_path)
+{
+	struct gt_buf schema = { 0 }, example = { 0 };
+	gt_err_t err = NULL;
+	yajl_val st = NULL, et = NULL;
+	if (gt_read_file_at(-100, schema_path, 1 << 20, &schema, &err) < 0 ||
+	    gt_json_parse(schema.data, schema.len, "schema", &st, &err) < 0 ||
+	    gt_read_file_at(-100, example_path, 1 << 20, &example, &err) < 0 ||
+	    gt_json_parse(example.data, example.len, "example", &et, &err) < 0) {
+		ok(0, "schema and example load: %s", gt_err_msg(err));
+		gt_err_free(&err);
+		return;
+	}
+	const char *props[] = { "properties", NULL };
+	int count = 0;
+	int missing = example_keys(gt_json_path(st, props), et, "", &count);
+	ok(missing == 0 && count > 40, "the example holds all %d keys of the schema", count);
+
+	struct gt_policy want, got;
+	gt_policy_defaults(&want);
+	gt_policy_defaults(&got);
+	int r = gt_policy_parse(&got, example.data, example.len, "example", &err);
+	ok(r == 0, "the example is a valid policy %s", r < 0 ? gt_err_msg(err) : "");
+	gt_err_free(&err);
+	memcpy(got.source, want.source, sizeof(got.source));
+	memcpy(got.sha256, want.sha256, sizeof(got.sha256));
+	ok(memcmp(&want, &got, sizeof(want)) == 0, "... and every key in it is at its default");
+	yajl_tree_free(st);
+	yajl_tree_free(et);
+	gt_buf_free(&schema);
+	gt_buf_free(&example);
+}
+
 int main(int argc, char *argv[])
 {
 	struct gt_policy p;
@@ -301,8 +365,88 @@ int main(int argc, char *argv[])
 	ok(parse(&p, "{\"gogc\":\"-1\"}", msg, sizeof(msg)) == 0 && strcmp(p.settings.gogc, "-1") == 0,
 	   "policy gogc -1 (off, as Go reads it)");
 
+	/* Places and near misses: what a person who mistyped a key needs. */
+	ok(parse(&p, "{\n  \"gomemlimit\": {\n    \"ratoi\": 0.8\n  }\n}", msg, sizeof(msg)) < 0 &&
+		   contains(msg, "policy /etc/gotune/policy.json:3:5: key \"gomemlimit.ratoi\" is unknown; did you mean "
+				 "\"gomemlimit.ratio\"?"),
+	   "an unknown key: file:line:column and the key meant");
+	ok(parse(&p, "{\"ratio\": 0.5}", msg, sizeof(msg)) < 0 && contains(msg, ":1:2: ") &&
+		   contains(msg, "did you mean \"gomemlimit.ratio\""),
+	   "a key at the wrong level: the one meant");
+	ok(parse(&p, "{\"gomaxprocs\": {\"minimum\": 0}}", msg, sizeof(msg)) < 0 && contains(msg, ":1:17: "),
+	   "a bad value: the place of its key");
+	ok(parse(&p, "{\"godebug\": {\"a.b\": \"x y\"}}", msg, sizeof(msg)) < 0 && contains(msg, ":1:14: "),
+	   "a GODEBUG name with a dot is found whole");
+	ok(parse(&p, "{\n \"strict\": ", msg, sizeof(msg)) < 0 && contains(msg, "policy.json:2:12: invalid JSON"),
+	   "a syntax error: line and column");
+	ok(parse(&p, "{\"a\": \"\u00e9\u00e9\", \"b\": 1}", msg, sizeof(msg)) < 0 && contains(msg, ":1:"),
+	   "columns are found past escapes");
+	ok(parse(&p, "{\"$schema\": \"\xc3\xa9\xc3\xa9\", \"bogus\": 1}", msg, sizeof(msg)) < 0 &&
+		   contains(msg, ":1:19: "),
+	   "a column counts characters, not UTF-8 bytes");
+	ok(parse(&p, "{\"mdoe\": \"audit\"}", msg, sizeof(msg)) < 0 && contains(msg, "did you mean \"mode\""),
+	   "mode misspelled: suggested");
+	ok(parse(&p, "{\"zzzzzz\": 1}", msg, sizeof(msg)) < 0 && !strstr(msg, "did you mean"),
+	   "no suggestion for a name far from every key");
+	is_int(gt_edit_distance("ratoi", "ratio"), 1, "a swap of neighbours is one edit");
+	ok(gt_near_miss("gc", (const char *const[]){ "gogc", NULL }) == NULL, "no suggestion for a short name 2 edits off");
+
+	/* mode, metrics, and "" for the keys whose default is none */
+	ok(parse(&p, "{\"mode\": \"audit\", \"metrics\": {\"file\": \"/var/lib/x/gotune.prom\"}}", msg,
+		 sizeof(msg)) == 0 && p.settings.audit && strcmp(p.metrics_file, "/var/lib/x/gotune.prom") == 0,
+	   "mode audit and metrics.file applied");
+	ok(parse(&p, "{\"mode\": \"dryrun\"}", msg, sizeof(msg)) < 0 && contains(msg, "\"enforce\" or \"audit\""),
+	   "mode: only enforce or audit");
+	ok(parse(&p, "{\"runtime\": \"\", \"log_file\": \"\", \"gogc\": \"\", \"nri\": {\"prestart_hook\": \"\"}}", msg,
+		 sizeof(msg)) == 0 && p.runtime[0] == '\0' && p.settings.gogc[0] == '\0',
+	   "\"\" is none for runtime, log_file, gogc, nri.prestart_hook");
+	ok(parse(&p, "{\"profile\": {\"dir\": \"\"}}", msg, sizeof(msg)) < 0, "profile.dir has a default: \"\" refused");
+	ok(parse(&p, "{}", msg, sizeof(msg)) == 0 && strlen(p.sha256) == 64 &&
+		   strcmp(p.sha256, "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a") == 0,
+	   "the policy's SHA-256 is of its text");
+	char hex[GT_SHA256_HEX];
+	gt_sha256_hex("abc", 3, hex);
+	is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "SHA-256 of abc");
+	static char big[1000];
+	memset(big, 'a', sizeof(big));
+	gt_sha256_hex(big, sizeof(big), hex);
+	is_str(hex, "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3", "SHA-256 of 1000 a's");
+	/* What says where gotune reports survives a policy broken elsewhere. */
+	gt_policy_defaults(&p);
+	gt_err_t serr = NULL;
+	const char *salv = "{\"metrics\": {\"file\": \"/m/g.prom\"}, \"log_file\": \"/l.json\", \"ratoi\": 1}";
+	ok(gt_policy_parse(&p, salv, strlen(salv), "x", &serr) < 0 && strcmp(p.metrics_file, "/m/g.prom") == 0 &&
+		   strcmp(p.log_file, "/l.json") == 0 && !p.settings.audit,
+	   "a broken policy still names its metrics file and log_file");
+	gt_err_free(&serr);
+
+	/* unknown annotation keys and gotune.io/mode */
+	struct gt_notes an = { 0 };
+	gt_annotation_check_key("gotune.io/gomemlimt", &an);
+	gt_annotation_check_key("gotune.io/gomemlimit", &an);
+	gt_annotation_check_key("io.kubernetes.cri.container-name", &an);
+	gt_annotation_check_key("memory-ration.gotune.io/container.app", &an);
+	gt_annotation_check_key("gotune.io/zzzzzzzz", &an);
+	ok(an.n == 3 && contains(an.text[0], "gotune.io/gomemlimt is unknown; did you mean gotune.io/gomemlimit?") &&
+		   contains(an.text[1], "did you mean memory-ratio.gotune.io/container.app?") && contains(an.text[2], "is unknown; ignored"),
+	   "unknown gotune.io/ keys noted, with the key meant; known and foreign keys not");
+	gt_policy_defaults(&p);
+	s = p.settings;
+	struct gt_notes mn = { 0 };
+	const char *const am[] = { "gotune.io/mode", "audit", NULL };
+	gt_annotations_apply(&s, ann_get, &(struct ann){ am }, &mn);
+	ok(s.audit && s.audit_by_annotation && mn.n == 0, "gotune.io/mode: audit");
+	parse(&p, "{\"mode\": \"audit\"}", msg, sizeof(msg));
+	s = p.settings;
+	const char *const ae[] = { "gotune.io/mode", "enforce", NULL };
+	gt_annotations_apply(&s, ann_get, &(struct ann){ ae }, &mn);
+	ok(s.audit && mn.n == 1 && contains(mn.text[0], "audit mode stands"),
+	   "gotune.io/mode: enforce cannot leave the policy's audit");
+
 	if (argc > 1)
 		schema_matches_code(argv[1]);
+	if (argc > 3)
+		example_is_complete(argv[1], argv[3]);
 	if (argc > 2)
 		man_lists_everything(argv[1], argv[2]);
 	return tap_done();
