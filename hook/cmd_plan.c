@@ -33,8 +33,7 @@ static const char *resize_command(const struct gt_spec *spec)
 	static const char *const cgpath[] = { "linux", "cgroupsPath", NULL };
 	const char *manager = gt_spec_annotation(spec, "io.container.manager");
 	const char *cp = gt_spec_string(spec, cgpath);
-	if (gt_spec_annotation(spec, "io.kubernetes.cri.sandbox-id") != NULL ||
-	    gt_spec_annotation(spec, "io.kubernetes.cri-o.SandboxID") != NULL)
+	if (gt_tune_kubernetes_pod(spec))
 		return "an in-place resize (kubectl patch pod --subresource resize)";
 	if (manager != NULL && strcmp(manager, "libpod") == 0)
 		return "podman update --cpus/--memory";

@@ -345,9 +345,14 @@ static int mark_json(const struct gt_plan *plan, const char *const *view, size_t
 
 /* A container of a Kubernetes pod, as the CRI runtimes mark it: containerd
  * (internal/cri/annotations SandboxID) and CRI-O (pkg/annotations
- * SandboxID). Podman's own pods carry neither. */
-static bool kubernetes_pod(const struct gt_spec *spec)
+ * SandboxID). Podman writes CRI-O's annotation names too, into the
+ * containers of its own pods (seen on Podman 4.3.1), and names itself in
+ * io.container.manager: its pods are not the kubelet's. */
+bool gt_tune_kubernetes_pod(const struct gt_spec *spec)
 {
+	const char *manager = gt_spec_annotation(spec, "io.container.manager");
+	if (manager != NULL && strcmp(manager, "libpod") == 0)
+		return false;
 	return gt_spec_annotation(spec, "io.kubernetes.cri.sandbox-id") != NULL ||
 	       gt_spec_annotation(spec, "io.kubernetes.cri-o.SandboxID") != NULL;
 }
@@ -356,7 +361,7 @@ void gt_tune_limits(const struct gt_spec *spec, const struct gt_host *host, cons
 		    struct gt_limits *limits, struct gt_notes *notes)
 {
 	struct gt_limits_opts opts = { .pod_limits = settings->enabled && settings->pod_limits,
-				.kubernetes = kubernetes_pod(spec) };
+				.kubernetes = gt_tune_kubernetes_pod(spec) };
 	gt_limits_from_spec(spec->tree, host, &opts, limits, notes);
 }
 

@@ -49,6 +49,10 @@ void gt_tune_id(const char *text, size_t len, char *out, size_t outsz);
 void gt_tune_limits(const struct gt_spec *spec, const struct gt_host *host, const struct gt_settings *settings,
 		    struct gt_limits *limits, struct gt_notes *notes);
 
+/* Whether the spec is a container of a Kubernetes pod (the kubelet's
+ * rules for pod cgroups apply), as the CRI runtimes mark it. */
+bool gt_tune_kubernetes_pod(const struct gt_spec *spec);
+
 /* The variables the spec's env holds as gotune wrote them, by its record
  * (the wrapper's member, precreate's or NRI's annotation): bit v for
  * gt_var_names[v]. A value equal to a plan without a record may be the

@@ -393,8 +393,14 @@ check "pod-level limits on v2, Kubernetes: GOMAXPROCS 1 from the pod's cpu.max, 
 	jq -e '.vars.GOMAXPROCS.value == "1" and .vars.GOMEMLIMIT.value == "53687091" and (.vars.GOMEMLIMIT.reason | test("leave: x \\(1 - 0.90\\)")) and (.limits.pod | test("cgroup v2 /kubepods.slice/kubepods-burstable.slice/"))' "$tmp/p.json"
 jq 'del(.annotations)' "$f" >"$tmp/noncri.json"
 "$hook" plan --json --host-cpus 4 --cgroupfs "$tmp/cg2" "$tmp/noncri.json" >"$tmp/p.json"
-check "the same without CRI annotations (a Podman pod): GOMEMLIMIT 0.9 x 512MiB" \
+check "the same without CRI annotations (a --cgroup-parent): GOMEMLIMIT 0.9 x 512MiB" \
 	jq -e '.vars.GOMAXPROCS.value == "1" and .vars.GOMEMLIMIT.value == "483183820"' "$tmp/p.json"
+# Podman writes CRI-O's annotation names into its own pods' containers, and
+# names itself: not a Kubernetes pod.
+jq '.annotations = {"io.container.manager": "libpod", "io.kubernetes.cri-o.SandboxID": "abc"}' "$f" >"$tmp/podman-pod.json"
+"$hook" plan --json --host-cpus 4 --cgroupfs "$tmp/cg2" "$tmp/podman-pod.json" >"$tmp/p.json"
+check "a Podman pod's container (CRI-O's annotation names, io.container.manager libpod): GOMEMLIMIT 0.9 x 512MiB" \
+	jq -e '.vars.GOMEMLIMIT.value == "483183820"' "$tmp/p.json"
 "$hook" plan --host-cpus 4 --cgroupfs "$tmp/cg2" "$f" >"$tmp/p.txt"
 check "plan says where the pod limit came from" grep -q 'memory limit  536870912 bytes (512MiB) from pod cgroup v2 /kubepods.slice' "$tmp/p.txt"
 printf '{"pod_limits": false}' >"$tmp/nopod.json"
