@@ -144,7 +144,7 @@ if gt_need_hook "$d"; then
 	else
 		tap_ok "ctr + wrapper: nothing of gotune's in the container's stderr"
 	fi
-	if jq -e 'select(.msg | test("gotune: runtime .*policy-corrupt.json: invalid JSON")) | .level == "warning"' \
+	if jq -e 'select(.msg | test("gotune: runtime .*policy-corrupt\\.json(:[0-9]+:[0-9]+)?: invalid JSON")) | .level == "warning"' \
 		"$GT_TMP/runtime-log.json" >/dev/null 2>&1; then
 		tap_ok "ctr + wrapper: the corrupt policy is reported in the runtime's JSON log"
 	else
