@@ -34,10 +34,15 @@ static const char *spec_annotation(void *ctx, const char *key)
 	return gt_spec_annotation(ctx, key);
 }
 
+/* Paths come from an image: the kernel's maps file escapes only a
+ * newline, so an ESC sequence in a file name would reach the terminal of
+ * whoever runs `profile show`. */
 static void print_profile(const struct gt_profile *p)
 {
 	uint64_t total = 0;
-	printf("entry %s (%" PRIu64 " bytes, %s)\n", p->entry, p->entry_size,
+	char safe[4 * sizeof(p->entry)];
+	gt_log_escape(p->entry, safe, sizeof(safe));
+	printf("entry %s (%" PRIu64 " bytes, %s)\n", safe, p->entry_size,
 	       p->entry_id[0] ? p->entry_id : "no build ID: keyed by path, size and mtime");
 	for (size_t i = 0; i < p->n_files; i++) {
 		const struct gt_profile_file *f = &p->files[i];
@@ -45,7 +50,8 @@ static void print_profile(const struct gt_profile *p)
 		for (size_t k = 0; k < f->n_ranges; k++)
 			bytes += f->ranges[k].len;
 		total += bytes;
-		printf("  %10" PRIu64 " of %10" PRIu64 " bytes in %4zu ranges  %s\n", bytes, f->size, f->n_ranges, f->path);
+		gt_log_escape(f->path, safe, sizeof(safe));
+		printf("  %10" PRIu64 " of %10" PRIu64 " bytes in %4zu ranges  %s\n", bytes, f->size, f->n_ranges, safe);
 	}
 	printf("%zu files, %" PRIu64 " bytes to warm\n", p->n_files, total);
 }

@@ -223,4 +223,33 @@ if grep -q 'Bus error\|SIGBUS\|core dumped' "$GT_TMP/race.err"; then
 else
 	tap_ok "no SIGBUS from the truncated file"
 fi
+# 9. No forged log line: an annotation and a prewarm path with a newline,
+# CR, ESC and BEL, through the wrapper and real runc on a fresh host
+# (no syslog: the fallback log) with runc's own --log in JSON. Every line
+# is one line, escaped; none starts a line of its own that looks like ours.
+gt_fresh_host
+evil=$'/data/x\nFAKE gotune[1] error: INJECTED\e[2J\a\rend'
+b=$(bundle forge "$(printf '.annotations = {"gotune.io/rounding": %s, "gotune.io/prewarm-files": %s}
+	| .hooks = {createRuntime: [{path: %s, args: ["gotune-hook", "createRuntime"]}]}' \
+	"$(jq -Rn --arg v $'up\nFAKE gotune[1] warning: runtime id=other tuned\e]0;t\a' '$v')" "$(jq -Rn --arg v "$evil" '$v')" \
+	"$(jq -Rn --arg v "$GOTUNE_HOOK" '$v')")")
+gt_run forge "${GT_FRESH[@]}" "$WRAP" "${STATE[@]}" --log "$GT_TMP/runc-log.json" --log-format json \
+	run --bundle "$b" "$GT_ID-forge"
+flog=$GT_STATE_HOST/gotune.log
+for _ in $(seq 50); do grep -q createRuntime "$flog" 2>/dev/null && break; sleep 0.1; done
+if ! grep -q '^FAKE' "$flog" && ! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$flog" &&
+	grep -qF 'up\nFAKE gotune[1] warning' "$flog" && grep -qF '/data/x\nFAKE gotune[1] error: INJECTED\x1b[2J\x07\rend' "$flog"; then
+	tap_ok "forged newline, CR, ESC, BEL in an annotation and a prewarm path: escaped in gotune.log, no line forged"
+else
+	tap_not_ok "forged newline, CR, ESC, BEL in an annotation and a prewarm path: escaped in gotune.log, no line forged"
+	tap_diag_file gotune.log "$flog"
+fi
+if [ -s "$GT_TMP/runc-log.json" ] && jq -es 'all(.[]; type == "object")' "$GT_TMP/runc-log.json" >/dev/null 2>&1 &&
+	grep -q 'gotune: runtime' "$GT_TMP/runc-log.json"; then
+	tap_ok "... runc's --log (JSON): every line a JSON object, gotune's among them"
+else
+	tap_not_ok "... runc's --log (JSON): every line a JSON object, gotune's among them"
+	tap_diag_file runc-log.json "$GT_TMP/runc-log.json"
+fi
+
 tap_done
