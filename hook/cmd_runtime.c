@@ -28,6 +28,12 @@
 #include "runtime_exec.h"
 #include "spec.h"
 #include "tune.h"
+#include "waitchild.h"
+
+/* The tuning child reads the spec and the image's entrypoint: a few ms
+ * (every list and read in it is bounded). Past this, something blocks it
+ * (a log_file that is a FIFO nobody reads): the runtime goes on. */
+#define TUNE_TIMEOUT_MS 3000u
 
 static const char usage[] =
 	"usage: gotune-hook runtime [--policy FILE] [--runtime PATH] -- RUNTIME-ARGS...\n"
@@ -175,8 +181,8 @@ static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy 
 	if (pid < 0)
 		return;
 	if (pid > 0) {
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		int status;
+		gt_wait_child(pid, 1000, &status); /* it forks once and exits */
 		return;
 	}
 	if (fork() != 0)
@@ -255,11 +261,13 @@ static int run_wrapper(const char *policy_path, const char *runtime_path, const 
 				return rc;
 		} else {
 			int status = 0;
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
-			if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+			int wr = gt_wait_child(pid, TUNE_TIMEOUT_MS, &status);
+			if (wr == -ETIMEDOUT)
+				gt_log(LOG_WARNING, "runtime: the tuning child took over %u ms: killed; the spec is as it "
+				       "left it (rewritten whole or not at all)", TUNE_TIMEOUT_MS);
+			else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 				return WEXITSTATUS(status); /* strict policy */
-			if (!WIFEXITED(status))
+			else if (!WIFEXITED(status))
 				gt_log(LOG_WARNING, "runtime: the tuning child died (signal %d); spec left as it was",
 				       WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		}

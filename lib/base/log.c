@@ -67,7 +67,7 @@ static const char *level_name(int prio)
  * take the last error-level line as the failure reason) parse it. */
 static bool to_runtime_log(int prio, const char *msg)
 {
-	cleanup_close int fd = open(runtime_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	cleanup_close int fd = open(runtime_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
 	if (fd < 0)
 		return false;
 	const char *level = level_name(prio);
@@ -98,7 +98,9 @@ static bool to_runtime_log(int prio, const char *msg)
 
 /* The file is opened for each line (a hook writes one or two) and never
  * followed through a link; past GT_LOG_FALLBACK_MAX it becomes .1, so the
- * two together stay bounded. The flock makes one writer rotate. */
+ * two together stay bounded. The flock makes one writer rotate; the others
+ * write on and never wait for it. Every log file is opened O_NONBLOCK: a
+ * FIFO nobody reads must not hold a hook (ENXIO instead). */
 static int open_fallback(void)
 {
 	int fd = open(GT_LOG_FALLBACK, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
@@ -117,7 +119,7 @@ static int open_fallback(void)
 	if (st.st_size < GT_LOG_FALLBACK_MAX)
 		return fd;
 	struct stat now;
-	if (flock(fd, LOCK_EX) == 0 && lstat(GT_LOG_FALLBACK, &now) == 0 && now.st_ino == st.st_ino &&
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && lstat(GT_LOG_FALLBACK, &now) == 0 && now.st_ino == st.st_ino &&
 	    now.st_dev == st.st_dev)
 		rename(GT_LOG_FALLBACK, GT_LOG_FALLBACK ".1");
 	close(fd); /* and the lock: the next writer opens the new file */
@@ -149,7 +151,7 @@ static size_t n_held;
 
 static void mirror_write(int prio, const char *line, const char *ts)
 {
-	cleanup_close int fd = open(mirror_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	cleanup_close int fd = open(mirror_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
 	if (fd < 0)
 		return;
 	yajl_gen g = yajl_gen_alloc(NULL);
