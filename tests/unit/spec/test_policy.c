@@ -301,6 +301,48 @@ int main(int argc, char *argv[])
 	ok(parse(&p, "{\"gogc\":\"-1\"}", msg, sizeof(msg)) == 0 && strcmp(p.settings.gogc, "-1") == 0,
 	   "policy gogc -1 (off, as Go reads it)");
 
+	/* Issue 29's node-wide knobs. */
+	gt_policy_defaults(&p);
+	ok(p.workers.max_recorders == 2 && p.workers.max_readers == 4 && p.workers.cgroup &&
+		   p.settings.profile_max_per_image == 16 && !p.record_only_set,
+	   "defaults: 2 recorders, 4 readers, the workers' cgroup, 16 profiles per image, anyone may ask to be recorded");
+	ok(parse(&p, "{\"workers\":{\"max_recorders\":0,\"max_readers\":8,\"cgroup\":false},"
+		     "\"profile\":{\"max_per_image\":3}}", msg, sizeof(msg)) == 0 &&
+		   p.workers.max_recorders == 0 && p.workers.max_readers == 8 && !p.workers.cgroup &&
+		   p.settings.profile_max_per_image == 3,
+	   "workers.* and profile.max_per_image are read");
+	ok(parse(&p, "{\"workers\":{\"max_readers\":65}}", msg, sizeof(msg)) < 0 && contains(msg, "workers.max_readers"),
+	   "workers.max_readers over 64 refused: %s", msg);
+	ok(parse(&p, "{\"workers\":{\"max\":1}}", msg, sizeof(msg)) < 0 && contains(msg, "workers.max"),
+	   "an unknown workers key refused: %s", msg);
+	ok(parse(&p, "{\"profile\":{\"record_only\":{\"io.kubernetes.cri.sandbox-namespace\":[\"builds\"],"
+		     "\"io.kubernetes.cri.image-name\":[\"registry.example.com/tools/*\",\"busybox\"]}}}",
+		 msg, sizeof(msg)) == 0 && p.record_only_set && p.n_record_only == 3,
+	   "profile.record_only: names to values");
+	static const struct {
+		const char *const kv[5];
+		bool may;
+	} who[] = {
+		{ { "io.kubernetes.cri.sandbox-namespace", "builds", NULL }, true },
+		{ { "io.kubernetes.cri.sandbox-namespace", "builds2", NULL }, false },
+		{ { "io.kubernetes.cri.image-name", "registry.example.com/tools/cc:1", NULL }, true },
+		{ { "io.kubernetes.cri.image-name", "registry.example.com/toolsx", NULL }, false },
+		{ { "io.kubernetes.cri.image-name", "busybox", NULL }, true },
+		{ { "io.kubernetes.cri.image-name", "busybox:1", NULL }, false },
+		{ { "gotune.io/record", "true", NULL }, false },
+	};
+	for (size_t i = 0; i < sizeof(who) / sizeof(who[0]); i++)
+		ok(gt_policy_may_record(&p, ann_get, &(struct ann){ who[i].kv }) == who[i].may, "%s=%s: %s", who[i].kv[0],
+		   who[i].kv[1], who[i].may ? "may be recorded" : "not recorded");
+	ok(parse(&p, "{\"profile\":{\"record_only\":{}}}", msg, sizeof(msg)) == 0 &&
+		   !gt_policy_may_record(&p, ann_get, &(struct ann){ who[0].kv }),
+	   "record_only {}: no container is recorded");
+	ok(parse(&p, "{}", msg, sizeof(msg)) == 0 && gt_policy_may_record(&p, ann_get, &(struct ann){ who[6].kv }),
+	   "without record_only every container may be");
+	ok(parse(&p, "{\"profile\":{\"record_only\":{\"a\":\"b\"}}}", msg, sizeof(msg)) < 0 &&
+		   contains(msg, "profile.record_only"),
+	   "record_only values must be arrays: %s", msg);
+
 	if (argc > 1)
 		schema_matches_code(argv[1]);
 	if (argc > 2)
