@@ -29,6 +29,7 @@
 #include "spec.h"
 #include "tune.h"
 #include "waitchild.h"
+#include "worker.h"
 
 /* The tuning child reads the spec and the image's entrypoint: a few ms
  * (every list and read in it is bounded). Past this, something blocks it
@@ -193,6 +194,18 @@ static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy 
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	hook_confine(policy, GT_PHASE_PREWARM);
+	/* A detached reader like prestart's: workers.max_readers at once. */
+	char why[300];
+	int slot;
+	if (gt_worker_begin("reader", policy->workers.max_readers, &slot, why, sizeof(why)) < 0) {
+		char detail[400];
+		snprintf(detail, sizeof(detail), "%s (workers.max_readers): not warmed", why);
+		struct gt_log_event sev = { .entry = "runtime-prewarm", .id = ra->id != NULL ? ra->id : "",
+					    .outcome = "skipped", .detail = detail, .ms = gt_elapsed_ms(&t0) };
+		gt_log_event(&sev, policy->log_file);
+		_exit(0);
+	}
+	gt_worker_bound(5, s->prewarm.budget.max_ms / 1000 + 10);
 	const char *bundle = ra->bundle != NULL && ra->bundle[0] != '\0' ? ra->bundle : ".";
 	char summary[2048] = "";
 	gt_err_t err = NULL;
@@ -210,6 +223,9 @@ static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy 
 					 &err);
 	}
 	gt_bundle_free(&hb);
+	size_t n = strlen(summary);
+	if (why[0] != '\0')
+		snprintf(summary + n, sizeof(summary) - n, "; note: %s", why);
 	struct gt_log_event ev = { .entry = "runtime-prewarm", .id = ra->id != NULL ? ra->id : "",
 				   .outcome = rc < 0 ? "passthrough" : "done", .error = rc < 0 ? gt_err_msg(err) : NULL,
 				   .detail = summary, .ms = gt_elapsed_ms(&t0) };
