@@ -157,6 +157,12 @@ struct gt_profile_file *gt_profile_file_of(struct gt_profile *p, const char *pat
 	return f;
 }
 
+void gt_profile_file_normalize(struct gt_profile_file *f)
+{
+	if (f->n_ranges > 0)
+		f->n_ranges = gt_ranges_normalize(f->ranges, f->n_ranges, f->size);
+}
+
 struct gap {
 	uint64_t len;
 	size_t at;	/* between ranges at and at + 1 */
@@ -172,7 +178,7 @@ static int by_gap(const void *a, const void *b)
 
 void gt_profile_coarsen(struct gt_profile_file *f, size_t max)
 {
-	f->n_ranges = gt_ranges_normalize(f->ranges, f->n_ranges, f->size);
+	gt_profile_file_normalize(f);
 	size_t n = f->n_ranges;
 	if (n <= max || n < 2)
 		return;
@@ -252,7 +258,7 @@ int gt_profile_add(struct gt_profile *p, const char *path, uint64_t size, int64_
 /* Adds to f the parts of r (normalized) f does not hold yet. */
 static int add_new(struct gt_profile_file *f, const struct gt_range *r, size_t n, gt_err_t *err)
 {
-	f->n_ranges = gt_ranges_normalize(f->ranges, f->n_ranges, f->size);
+	gt_profile_file_normalize(f);
 	struct gt_range *fresh = malloc((n + f->n_ranges + 1) * sizeof(*fresh));
 	if (fresh == NULL)
 		return gt_error(err, ENOMEM, "profile");
@@ -267,7 +273,8 @@ static int add_new(struct gt_profile_file *f, const struct gt_range *r, size_t n
 		f->cap = f->n_ranges + k;
 	}
 	memcpy(f->ranges + f->n_ranges, fresh, k * sizeof(*fresh));
-	f->n_ranges = gt_ranges_normalize(f->ranges, f->n_ranges + k, f->size);
+	f->n_ranges += k;
+	gt_profile_file_normalize(f);
 	free(fresh);
 	if (f->n_ranges > GT_PROFILE_MAX_RANGES)
 		gt_profile_coarsen(f, GT_PROFILE_MAX_RANGES);
@@ -295,7 +302,7 @@ void gt_profile_fit(struct gt_profile *p)
 	for (;;) {
 		size_t total = 0, big = 0;
 		for (size_t i = 0; i < p->n_files; i++) {
-			p->files[i].n_ranges = gt_ranges_normalize(p->files[i].ranges, p->files[i].n_ranges, p->files[i].size);
+			gt_profile_file_normalize(&p->files[i]);
 			total += p->files[i].n_ranges;
 			if (p->files[i].n_ranges > p->files[big].n_ranges)
 				big = i;
@@ -337,7 +344,7 @@ int gt_profile_merge(struct gt_profile *into, const struct gt_profile *from, gt_
 	}
 	for (size_t i = 0; i < into->n_files; i++) {
 		struct gt_profile_file *f = &into->files[i];
-		f->n_ranges = gt_ranges_normalize(f->ranges, f->n_ranges, f->size);
+		gt_profile_file_normalize(f);
 	}
 	return 0;
 }

@@ -104,6 +104,10 @@ int gt_profile_add_at(struct gt_profile *p, const char *path, uint64_t size, int
 struct gt_profile_file *gt_profile_file_of(struct gt_profile *p, const char *path, uint64_t size, int64_t mtime_ns);
 int gt_profile_file_add(struct gt_profile_file *f, uint64_t off, uint64_t len, uint32_t t, gt_err_t *err);
 
+/* Sorts f's ranges by offset and merges those that overlap (and touching
+ * ones of one time), clipped to the file. */
+void gt_profile_file_normalize(struct gt_profile_file *f);
+
 /* Merges f's ranges until at most max remain: neighbours joined across
  * the smallest gaps first, a joined range taking the earlier of their
  * times, so replay reads a little more in the same first-touch order. */

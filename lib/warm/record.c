@@ -281,7 +281,7 @@ int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, c
 	gt_profile_free(cur);
 	free(cur);
 	for (size_t i = 0; i < p->n_files; i++)
-		p->files[i].n_ranges = gt_ranges_normalize(p->files[i].ranges, p->files[i].n_ranges, p->files[i].size);
+		gt_profile_file_normalize(&p->files[i]);
 	if (cgsz > 0)
 		snprintf(cg, cgsz, "%s", c.cg);
 	return rounds;
