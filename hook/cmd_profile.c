@@ -183,7 +183,7 @@ int cmd_record(int argc, char *argv[])
 	gt_detach(slot >= 0 ? keep_slot : NULL, &slot);
 	/* The recorder's bounds are checked in its loops (record.c); should
 	 * they fail, the kernel ends it: the wait for the exec, max_ms of
-	 * sampling, and hashing an entrypoint of up to 512 MiB. */
+	 * sampling, and hashing an entrypoint of up to 256 MiB. */
 	gt_worker_bound(s.profile_max_ms / 1000 + 8, RECORD_EXEC_WAIT_MS / 1000 + s.profile_max_ms / 1000 + 30);
 	char wait[96] = "";
 	struct gt_record_job job = { .pid = (pid_t)st.pid, .spec = &spec, .bundle = st.bundle, .dir = s.profile_dir,

@@ -11,7 +11,7 @@
 #include "err.h"
 
 /* A larger file is not hashed (nor profiled): hashing reads it whole. */
-#define GT_CONTENT_ID_MAX_BYTES (512u << 20)
+#define GT_CONTENT_ID_MAX_BYTES (256u << 20)
 
 /* The SHA-256 (64 hex digits) of the regular file open on fd (stat st).
  * Hashing reads the whole file, so the digest is kept in cache_dir (made
