@@ -494,11 +494,10 @@ static int apply_workers(struct ctx *c, yajl_val obj)
 			if (want_bool(c, "workers.cgroup", v, &w->cgroup) < 0)
 				return -1;
 		} else if (strcmp(k, "max_recorders") == 0 || strcmp(k, "max_readers") == 0) {
-			char full[64];
-			snprintf(full, sizeof(full), "workers.%s", k);
-			if (want_u64(c, full, v, 0, 64, &u) < 0)
+			bool rec = strcmp(k, "max_recorders") == 0;
+			if (want_u64(c, rec ? "workers.max_recorders" : "workers.max_readers", v, 0, 64, &u) < 0)
 				return -1;
-			*(strcmp(k, "max_recorders") == 0 ? &w->max_recorders : &w->max_readers) = (unsigned)u;
+			*(rec ? &w->max_recorders : &w->max_readers) = (unsigned)u;
 		} else {
 			char full[256];
 			snprintf(full, sizeof(full), "workers.%.200s", k);
