@@ -30,7 +30,7 @@ static int put(const char *dir, const char *file, const char *value)
  * often cpu,cpuacct with a cpu link to it; one that is not mounted is
  * skipped). */
 struct hier {
-	char dir[4200];
+	char cg[4300];		/* the cgroup: a hierarchy's GT_WORKCG_NAME */
 	const char *caps[7];	/* file, value pairs, NULL-ended */
 };
 
@@ -50,7 +50,7 @@ static size_t hierarchies(const char *root, struct hier out[3], bool *v2, gt_err
 	*v2 = sf.f_type == CGROUP2_SUPER_MAGIC;
 	if (*v2) {
 		out[0] = (struct hier){ .caps = { "cpu.max", quota_v2, "memory.max", mem, "pids.max", pids, NULL } };
-		snprintf(out[0].dir, sizeof(out[0].dir), "%s", root);
+		snprintf(out[0].cg, sizeof(out[0].cg), "%.4200s/" GT_WORKCG_NAME, root);
 		return 1;
 	}
 	static const char *const ctls[] = { "cpu", "memory", "pids" };
@@ -62,9 +62,11 @@ static size_t hierarchies(const char *root, struct hier out[3], bool *v2, gt_err
 	size_t n = 0;
 	for (size_t i = 0; i < 3; i++) {
 		struct stat st;
+		char dir[4250];
+		snprintf(dir, sizeof(dir), "%.4200s/%s", root, ctls[i]);
 		out[n] = caps[i];
-		snprintf(out[n].dir, sizeof(out[n].dir), "%s/%s", root, ctls[i]);
-		if (stat(out[n].dir, &st) == 0 && S_ISDIR(st.st_mode))
+		snprintf(out[n].cg, sizeof(out[n].cg), "%s/" GT_WORKCG_NAME, dir);
+		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
 			n++;
 	}
 	if (n == 0)
@@ -80,13 +82,11 @@ int gt_workcg_prepare(const char *root, gt_err_t *err)
 	if (n == 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		char cg[sizeof(h[i].dir) + 32];
-		snprintf(cg, sizeof(cg), "%.4200s/" GT_WORKCG_NAME, h[i].dir);
-		if (mkdir(cg, 0755) == 0) {
+		if (mkdir(h[i].cg, 0755) == 0) {
 			for (const char *const *c = h[i].caps; *c != NULL; c += 2)
-				(void)put(cg, c[0], c[1]); /* a controller this host lacks: no cap of it */
+				(void)put(h[i].cg, c[0], c[1]); /* a controller this host lacks: no cap of it */
 		} else if (errno != EEXIST) {
-			return gt_error(err, errno, "mkdir %s", cg);
+			return gt_error(err, errno, "mkdir %s", h[i].cg);
 		}
 	}
 	return 0;
@@ -101,12 +101,9 @@ int gt_workcg_join(const char *root, char *what, size_t whatsz, gt_err_t *err)
 	size_t n = hierarchies(root, h, &v2, err);
 	if (n == 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		char cg[sizeof(h[i].dir) + 32];
-		snprintf(cg, sizeof(cg), "%.4200s/" GT_WORKCG_NAME, h[i].dir);
-		if (put(cg, "cgroup.procs", "0") < 0)
-			return gt_error(err, errno, "join %s", cg);
-	}
+	for (size_t i = 0; i < n; i++)
+		if (put(h[i].cg, "cgroup.procs", "0") < 0)
+			return gt_error(err, errno, "join %s", h[i].cg);
 	if (v2)
 		snprintf(what, whatsz, "in cgroup %s/" GT_WORKCG_NAME " (v2) after %.1f ms", root, gt_elapsed_ms(&t0));
 	else
