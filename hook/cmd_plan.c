@@ -117,10 +117,15 @@ static void print_profile(const char *text, size_t len, const char *bundle_dir, 
 	struct gt_entry e = { .arg0 = gt_spec_arg0(&spec), .env = spec.env, .n_env = spec.n_env,
 			      .cwd = gt_spec_string(&spec, cwd_path) };
 	struct gt_profile_match m;
-	int r = gt_warmset_find_profile(&rfs, &e, policy->settings.profile_dir, &m);
+	int r = gt_warmset_find_profile(&rfs, &e, gt_profile_image(&spec), policy->settings.profile_dir, &m);
 	gt_rootfs_close(&rfs);
 	if (r < 0) {
 		fprintf(f, "\nworking-set profile: entrypoint %s not found in the rootfs\n", e.arg0);
+		return;
+	}
+	if (m.unidentified) {
+		fprintf(f, "\nworking-set profile: %s not identified yet (its content ID is computed by the next "
+			"recording, never on a start): prestart warms the usual set\n", m.entry);
 		return;
 	}
 	if (r == 0 && m.key[0] == '\0') {
@@ -128,8 +133,8 @@ static void print_profile(const char *text, size_t len, const char *bundle_dir, 
 			policy->settings.profile_dir);
 		return;
 	}
-	fprintf(f, "\nworking-set profile (%s, key %s, %s):\n  ", policy->settings.profile_dir, m.key,
-		m.id[0] ? m.id : "no build ID");
+	fprintf(f, "\nworking-set profile (%s, key %s, content sha256:%.16s..., %s):\n  ", policy->settings.profile_dir,
+		m.key, m.ident.sha, m.ident.image[0] ? m.ident.image : "no image named by the engine");
 	if (r == 0) {
 		fprintf(f, "none recorded for %s: prestart warms the usual set\n", m.entry);
 		return;

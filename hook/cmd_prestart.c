@@ -30,6 +30,7 @@
 #include "state.h"
 #include "tune.h"
 #include "warmset.h"
+#include "worker.h"
 
 static const char usage[] = "usage: gotune-hook prestart|createRuntime [--policy FILE] < state.json\n";
 
@@ -72,11 +73,24 @@ static pid_t background_reader(struct gt_bundle *hb, const struct gt_policy *pol
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	char summary[2048] = "";
 	gt_err_t err = NULL;
-	int rc = gt_bundle_prewarm(hb, GT_PW_POPULATE, summary, sizeof(summary), &err);
+	/* At most workers.max_readers at once on the node, each bounded in
+	 * CPU and time beyond prewarm.max_ms. */
+	char why[300];
+	int slot, rc = 0;
+	bool skipped = gt_worker_begin("reader", policy->workers.max_readers, &slot, why, sizeof(why)) < 0;
+	if (skipped) {
+		snprintf(summary, sizeof(summary), "%s (workers.max_readers): not warmed", why);
+	} else {
+		gt_worker_bound(5, hb->settings.prewarm.budget.max_ms / 1000 + 10);
+		rc = gt_bundle_prewarm(hb, GT_PW_POPULATE, summary, sizeof(summary), &err);
+		size_t n = strlen(summary);
+		if (why[0] != '\0')
+			snprintf(summary + n, sizeof(summary) - n, "; note: %s", why);
+	}
 	struct gt_log_event ev = {
 		.entry = "prewarm-reader",
 		.id = id,
-		.outcome = rc < 0 ? "passthrough" : "done",
+		.outcome = rc < 0 ? "passthrough" : skipped ? "skipped" : "done",
 		.error = rc < 0 ? gt_err_msg(err) : NULL,
 		.detail = summary,
 		.ms = gt_elapsed_ms(&t0),

@@ -29,6 +29,13 @@
 #include "runtime_exec.h"
 #include "spec.h"
 #include "tune.h"
+#include "waitchild.h"
+#include "worker.h"
+
+/* The tuning child reads the spec and the image's entrypoint: a few ms
+ * (every list and read in it is bounded). Past this, something blocks it
+ * (a log_file that is a FIFO nobody reads): the runtime goes on. */
+#define TUNE_TIMEOUT_MS 3000u
 
 static const char usage[] =
 	"usage: gotune-hook runtime [--policy FILE] [--runtime PATH] -- RUNTIME-ARGS...\n"
@@ -179,8 +186,8 @@ static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy 
 	if (pid < 0)
 		return;
 	if (pid > 0) {
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		int status;
+		gt_wait_child(pid, 1000, &status); /* it forks once and exits */
 		return;
 	}
 	if (fork() != 0)
@@ -191,6 +198,18 @@ static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy 
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	hook_confine(policy, GT_PHASE_PREWARM);
+	/* A detached reader like prestart's: workers.max_readers at once. */
+	char why[300];
+	int slot;
+	if (gt_worker_begin("reader", policy->workers.max_readers, &slot, why, sizeof(why)) < 0) {
+		char detail[400];
+		snprintf(detail, sizeof(detail), "%s (workers.max_readers): not warmed", why);
+		struct gt_log_event sev = { .entry = "runtime-prewarm", .id = ra->id != NULL ? ra->id : "",
+					    .outcome = "skipped", .detail = detail, .ms = gt_elapsed_ms(&t0) };
+		gt_log_event(&sev, policy->log_file);
+		_exit(0);
+	}
+	gt_worker_bound(5, s->prewarm.budget.max_ms / 1000 + 10);
 	const char *bundle = ra->bundle != NULL && ra->bundle[0] != '\0' ? ra->bundle : ".";
 	char summary[2048] = "";
 	gt_err_t err = NULL;
@@ -208,6 +227,9 @@ static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy 
 					 &err);
 	}
 	gt_bundle_free(&hb);
+	size_t n = strlen(summary);
+	if (why[0] != '\0')
+		snprintf(summary + n, sizeof(summary) - n, "; note: %s", why);
 	struct gt_log_event ev = { .entry = "runtime-prewarm", .id = ra->id != NULL ? ra->id : "",
 				   .outcome = rc < 0 ? "passthrough" : "done", .error = rc < 0 ? gt_err_msg(err) : NULL,
 				   .detail = summary, .ms = gt_elapsed_ms(&t0) };
@@ -259,11 +281,13 @@ static int run_wrapper(const char *policy_path, const char *runtime_path, const 
 				return rc;
 		} else {
 			int status = 0;
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
-			if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+			int wr = gt_wait_child(pid, TUNE_TIMEOUT_MS, &status);
+			if (wr == -ETIMEDOUT)
+				gt_log(LOG_WARNING, "runtime: the tuning child took over %u ms: killed; the spec is as it "
+				       "left it (rewritten whole or not at all)", TUNE_TIMEOUT_MS);
+			else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 				return WEXITSTATUS(status); /* strict policy */
-			if (!WIFEXITED(status))
+			else if (!WIFEXITED(status))
 				gt_log(LOG_WARNING, "runtime: the tuning child died (signal %d); spec left as it was",
 				       WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		}

@@ -28,6 +28,7 @@
 #include "runtime_exec.h"
 #include "spec.h"
 #include "tune.h"
+#include "waitchild.h"
 
 /* runc and crun answer `state` in milliseconds; a runtime that hangs must
  * not hold the exec longer than this. */
@@ -113,8 +114,8 @@ static int state_bundle(const char *runtime, char *const argv[], int subcmd, con
 	if (rr < 0)
 		kill(pid, SIGKILL);
 	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	/* Its output is over (EOF) or it was killed: it ends at once. */
+	gt_wait_child(pid, 1000, &status);
 	if (rr < 0)
 		return gt_error(err, -rr, "%s state %s", runtime, id);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -244,8 +245,7 @@ static int compute_confined(const struct gt_rt_args *ra, const struct gt_policy 
 	if (rr < 0)
 		kill(pid, SIGKILL);
 	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	gt_wait_child(pid, 1000, &status);
 	buf[len] = '\0';
 	if (rr < 0 || len < 3 || !WIFEXITED(status))
 		return gt_error(err, rr < 0 ? -rr : 0, "the exec child gave no answer");

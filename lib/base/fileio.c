@@ -162,16 +162,14 @@ static int open_temp_beside(int dirfd, const char *name, char *tmp, size_t tmpsz
 	return gt_error(err, EEXIST, "create temp file beside %s", name);
 }
 
-int gt_write_atomic_at(int dirfd, const char *name, const char *data, size_t len, gt_err_t *err)
-{
-	return gt_replace_at(dirfd, name, data, len, true, err);
-}
-
-int gt_replace_at(int dirfd, const char *name, const char *data, size_t len, bool durable, gt_err_t *err)
+/* keep_owner: the replacement gets the mode and owner of the file it
+ * replaces; else it is the temp file as made, 0600 and ours. */
+static int replace_at(int dirfd, const char *name, const char *data, size_t len, bool keep_owner, bool durable,
+		      gt_err_t *err)
 {
 	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno != ENOENT)
+	if (!keep_owner || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (keep_owner && errno != ENOENT)
 			return gt_error(err, errno, "stat %s", name);
 		/* A new file: ours, private. It appears whole or not at all. */
 		st.st_mode = S_IFREG | 0600;
@@ -195,10 +193,10 @@ int gt_replace_at(int dirfd, const char *name, const char *data, size_t len, boo
 	/* The engine may run the runtime as another owner or read the file back
 	 * with its own permissions: keep both as they were. */
 	what = "chmod";
-	if (fchmod(fd, st.st_mode & 07777) < 0)
+	if (keep_owner && fchmod(fd, st.st_mode & 07777) < 0)
 		goto fail;
 	what = "chown";
-	if ((st.st_uid != geteuid() || st.st_gid != getegid()) && fchown(fd, st.st_uid, st.st_gid) < 0)
+	if (keep_owner && (st.st_uid != geteuid() || st.st_gid != getegid()) && fchown(fd, st.st_uid, st.st_gid) < 0)
 		goto fail;
 	what = "fsync";
 	if (durable && fsync(fd) < 0)
@@ -217,6 +215,21 @@ fail:
 fail_with_err:
 	unlinkat(dirfd, tmp, 0);
 	return gt_error_wrap(err, "replace %s", name);
+}
+
+int gt_write_atomic_at(int dirfd, const char *name, const char *data, size_t len, gt_err_t *err)
+{
+	return replace_at(dirfd, name, data, len, true, true, err);
+}
+
+int gt_replace_at(int dirfd, const char *name, const char *data, size_t len, bool durable, gt_err_t *err)
+{
+	return replace_at(dirfd, name, data, len, true, durable, err);
+}
+
+int gt_write_private_at(int dirfd, const char *name, const char *data, size_t len, gt_err_t *err)
+{
+	return replace_at(dirfd, name, data, len, false, true, err);
 }
 
 int gt_mkdir_p(const char *path, mode_t mode, gt_err_t *err)

@@ -33,6 +33,13 @@ int gt_write_atomic_at(int dirfd, const char *name, const char *data, size_t len
  * new text whole, and a crash may lose the update (counters, a status). */
 int gt_replace_at(int dirfd, const char *name, const char *data, size_t len, bool durable, gt_err_t *err);
 
+/* The same for gotune's own state (profiles): the replacement is 0600 and
+ * root's whatever the file it replaces says. A directory that is setgid
+ * (Debian's /var/local, group staff) gives a new file its group; keeping
+ * that group would need a chown the recorder's confinement refuses, and
+ * the file is root's alone by its mode anyway. */
+int gt_write_private_at(int dirfd, const char *name, const char *data, size_t len, gt_err_t *err);
+
 /* Writes all of data, retrying short writes and EINTR. */
 int gt_write_all(int fd, const char *data, size_t len, gt_err_t *err);
 

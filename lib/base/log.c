@@ -67,7 +67,7 @@ static const char *level_name(int prio)
  * take the last error-level line as the failure reason) parse it. */
 static bool to_runtime_log(int prio, const char *msg)
 {
-	cleanup_close int fd = open(runtime_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	cleanup_close int fd = open(runtime_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
 	if (fd < 0)
 		return false;
 	const char *level = level_name(prio);
@@ -98,7 +98,9 @@ static bool to_runtime_log(int prio, const char *msg)
 
 /* The file is opened for each line (a hook writes one or two) and never
  * followed through a link; past GT_LOG_FALLBACK_MAX it becomes .1, so the
- * two together stay bounded. The flock makes one writer rotate. */
+ * two together stay bounded. The flock makes one writer rotate; the others
+ * write on and never wait for it. Every log file is opened O_NONBLOCK: a
+ * FIFO nobody reads must not hold a hook (ENXIO instead). */
 static int open_fallback(void)
 {
 	int fd = open(GT_LOG_FALLBACK, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
@@ -117,7 +119,7 @@ static int open_fallback(void)
 	if (st.st_size < GT_LOG_FALLBACK_MAX)
 		return fd;
 	struct stat now;
-	if (flock(fd, LOCK_EX) == 0 && lstat(GT_LOG_FALLBACK, &now) == 0 && now.st_ino == st.st_ino &&
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && lstat(GT_LOG_FALLBACK, &now) == 0 && now.st_ino == st.st_ino &&
 	    now.st_dev == st.st_dev)
 		rename(GT_LOG_FALLBACK, GT_LOG_FALLBACK ".1");
 	close(fd); /* and the lock: the next writer opens the new file */
@@ -149,7 +151,7 @@ static size_t n_held;
 
 static void mirror_write(int prio, const char *line, const char *ts)
 {
-	cleanup_close int fd = open(mirror_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	cleanup_close int fd = open(mirror_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
 	if (fd < 0)
 		return;
 	yajl_gen g = yajl_gen_alloc(NULL);
@@ -219,32 +221,81 @@ void gt_log(int prio, const char *fmt, ...)
 	va_end(ap);
 }
 
+size_t gt_log_escape(const char *in, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	if (outsz == 0)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p != '\0';) {
+		char rep[8];
+		size_t n = 0, take = 1;
+		unsigned char c = *p;
+		/* A valid UTF-8 sequence of 2 to 4 bytes stands as it is, but
+		 * for the C1 controls (U+0080..U+009F: C2 80..C2 9F), which some
+		 * terminals take as ESC sequences. */
+		size_t seq = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		for (size_t k = 1; k < seq; k++)
+			if ((p[k] & 0xc0) != 0x80)
+				seq = 0;
+		if (seq == 2 && c == 0xc2 && p[1] <= 0x9f)
+			seq = 0;
+		if (c == '\\') {
+			memcpy(rep, "\\\\", 2);
+			n = 2;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			rep[0] = '\\';
+			rep[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+			n = 2;
+		} else if (c < 0x20 || c == 0x7f || (c >= 0x80 && seq == 0)) {
+			rep[0] = '\\';
+			rep[1] = 'x';
+			rep[2] = hex[c >> 4];
+			rep[3] = hex[c & 15];
+			n = 4;
+		} else {
+			take = c >= 0x80 ? seq : 1;
+			memcpy(rep, p, take);
+			n = take;
+		}
+		if (o + n >= outsz)
+			break; /* cut between escapes, never inside one */
+		memcpy(out + o, rep, n);
+		o += n;
+		p += take;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 static void log_line(int prio, bool to_mirror, const char *fmt, va_list ap)
 {
-	char line[4096];
-	if (mirror_entry != NULL && to_mirror) {
-		va_list aq;
-		va_copy(aq, ap);
-		vsnprintf(line, sizeof(line), fmt, aq);
-		va_end(aq);
+	/* Every line is escaped here, whatever it quotes (an annotation, a
+	 * path in an image, a container's name): a newline in a value must
+	 * not start a line of its own that looks like one of ours, nor an
+	 * ESC sequence reach the terminal of whoever reads the log. The
+	 * JSON copies (mirror, runtime --log, log_file) are escaped by
+	 * yajl and take the raw text. */
+	char line[4096], safe[4 * sizeof(line)];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (mirror_entry != NULL && to_mirror)
 		mirror(prio, line);
-	}
+	gt_log_escape(line, safe, sizeof(safe));
 	if (use_syslog) {
-		vsyslog(prio, fmt, ap);
+		syslog(prio, "%s", safe);
 		return;
 	}
-	vsnprintf(line, sizeof(line), fmt, ap);
 	if (use_fallback)
-		to_fallback(prio, line);
+		to_fallback(prio, safe);
 	if (wrapper_mode) {
-		char msg[4200];
+		char msg[sizeof(line) + 16];
 		snprintf(msg, sizeof(msg), "gotune: %s", line);
 		if (runtime_log != NULL && to_runtime_log(prio, msg))
 			return;
 		if (prio > LOG_WARNING)
 			return;
 	}
-	dprintf(STDERR_FILENO, "gotune: %s\n", line);
+	dprintf(STDERR_FILENO, "gotune: %s\n", safe);
 }
 
 void gt_log_unmirrored(int prio, const char *fmt, ...)

@@ -42,6 +42,13 @@ void gt_log_mirror_file(const char *path);
  * mirror (a caller that writes its own JSON to log_file). */
 void gt_log_unmirrored(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* in with every control character escaped, as every line is before it
+ * reaches syslog, stderr or the fallback log: \n \r \t, \\ for a
+ * backslash, \xNN for other bytes below 0x20, DEL, the C1 controls and
+ * bytes that are not UTF-8. Cut at outsz, between escapes; returns the
+ * length. Room for 4x the input is enough. */
+size_t gt_log_escape(const char *in, char *out, size_t outsz);
+
 /* UTC now, as the JSON lines write it. */
 void gt_log_time(char *ts, size_t tssz);
 

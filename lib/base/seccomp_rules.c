@@ -46,6 +46,8 @@ static const int prewarm_syscalls[] = {
 	SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(setsid), SCMP_SYS(wait4),
 	SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
 	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_yield),
+	/* a detached reader's backstop: the kernel ends it past its time */
+	SCMP_SYS(alarm), SCMP_SYS(setitimer),
 };
 static const int record_syscalls[] = {
 	/* the hook leaves a detached recorder */
@@ -56,10 +58,16 @@ static const int record_syscalls[] = {
 	/* the pause between rounds, and SCHED_IDLE (else nice 19) after the first */
 	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_setscheduler), SCMP_SYS(setpriority),
 	/* the atomic write of a profile (its directory, rename and the live
-	 * marker's flock: common), and pruning old ones; no fchown: the write
-	 * asks for it only to give a file back to another owner, and profiles
-	 * are all the recorder's own */
+	 * marker's flock: common), and pruning old ones; no fchown: a
+	 * profile is written 0600 and root's whatever group its directory
+	 * gives (gt_write_private_at) */
 	SCMP_SYS(fchmod), SCMP_SYS(fsync), SCMP_SYS(unlinkat),
+	/* a settled profile is marked as used (pruning keeps the recently
+	 * used); the recorder joins gotune's capped cgroup (which hierarchy:
+	 * statfs) and lowers its own RLIMIT_CPU (prlimit64: common) */
+	SCMP_SYS(utimensat), SCMP_SYS(statfs),
+	/* the recorder's backstop: the kernel ends it past its time */
+	SCMP_SYS(alarm), SCMP_SYS(setitimer),
 };
 
 static const struct {

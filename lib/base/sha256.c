@@ -1,6 +1,5 @@
 #include "sha256.h"
 
-#include <stdint.h>
 #include <string.h>
 
 static const uint32_t k[64] = {
@@ -16,24 +15,24 @@ static const uint32_t k[64] = {
 
 static uint32_t ror(uint32_t x, unsigned n)
 {
-	return (x >> n) | (x << (32 - n));
+	return x >> n | x << (32 - n);
 }
 
-static void block(uint32_t h[8], const unsigned char *p)
+static void compress(struct gt_sha256 *s, const unsigned char *p)
 {
 	uint32_t w[64];
 	for (int i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
 	for (int i = 16; i < 64; i++) {
-		uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
-		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+		uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ w[i - 15] >> 3;
+		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ w[i - 2] >> 10;
 		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
 	}
-	uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+	uint32_t a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3], e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
 	for (int i = 0; i < 64; i++) {
-		uint32_t t1 = hh + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+		uint32_t t1 = h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
 		uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-		hh = g;
+		h = g;
 		g = f;
 		f = e;
 		e = d + t1;
@@ -42,36 +41,65 @@ static void block(uint32_t h[8], const unsigned char *p)
 		b = a;
 		a = t1 + t2;
 	}
-	h[0] += a;
-	h[1] += b;
-	h[2] += c;
-	h[3] += d;
-	h[4] += e;
-	h[5] += f;
-	h[6] += g;
-	h[7] += hh;
+	s->h[0] += a;
+	s->h[1] += b;
+	s->h[2] += c;
+	s->h[3] += d;
+	s->h[4] += e;
+	s->h[5] += f;
+	s->h[6] += g;
+	s->h[7] += h;
 }
 
-void gt_sha256_hex(const void *data, size_t len, char out[GT_SHA256_HEX])
+void gt_sha256_init(struct gt_sha256 *s)
 {
-	uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+	memcpy(s->h, iv, sizeof(iv));
+	s->bytes = 0;
+	s->fill = 0;
+}
+
+void gt_sha256_update(struct gt_sha256 *s, const void *data, size_t len)
+{
 	const unsigned char *p = data;
-	size_t left = len;
-	for (; left >= 64; left -= 64, p += 64)
-		block(h, p);
-	unsigned char tail[128] = { 0 };
-	memcpy(tail, p, left);
-	tail[left] = 0x80;
-	size_t n = left < 56 ? 64 : 128;
-	uint64_t bits = (uint64_t)len * 8;
-	for (int i = 0; i < 8; i++)
-		tail[n - 1 - (size_t)i] = (unsigned char)(bits >> (8 * i));
-	block(h, tail);
-	if (n == 128)
-		block(h, tail + 64);
+	s->bytes += len;
+	if (s->fill > 0) {
+		size_t take = 64 - s->fill < len ? 64 - s->fill : len;
+		memcpy(s->block + s->fill, p, take);
+		s->fill += take;
+		p += take;
+		len -= take;
+		if (s->fill < 64)
+			return;
+		compress(s, s->block);
+		s->fill = 0;
+	}
+	for (; len >= 64; p += 64, len -= 64)
+		compress(s, p);
+	memcpy(s->block, p, len);
+	s->fill = len;
+}
+
+void gt_sha256_hex(struct gt_sha256 *s, char out[65])
+{
 	static const char hex[] = "0123456789abcdef";
+	uint64_t bits = s->bytes * 8;
+	unsigned char pad[72] = { 0x80 };
+	size_t n = (s->fill < 56 ? 56 : 120) - s->fill;
+	for (int i = 0; i < 8; i++)
+		pad[n + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
+	gt_sha256_update(s, pad, n + 8);
 	for (int i = 0; i < 8; i++)
 		for (int j = 0; j < 8; j++)
-			out[8 * i + j] = hex[(h[i] >> (28 - 4 * j)) & 0xf];
+			out[8 * i + j] = hex[s->h[i] >> (28 - 4 * j) & 15];
 	out[64] = '\0';
+}
+
+void gt_sha256_of(const void *data, size_t len, char out[65])
+{
+	struct gt_sha256 s;
+	gt_sha256_init(&s);
+	gt_sha256_update(&s, data, len);
+	gt_sha256_hex(&s, out);
 }

@@ -48,7 +48,11 @@ int gt_entry_find(const struct gt_rootfs *root, const struct gt_entry *e, char *
 	const char *path = gt_entry_env(e, "PATH");
 	if (path == NULL)
 		path = DEFAULT_PATH;
-	for (const char *p = path;;) {
+	unsigned tried = 0;
+	for (const char *p = path;; tried++) {
+		if (tried == GT_SEARCH_LIST_MAX)
+			return gt_error(err, ENOENT, "entrypoint %s not found in the first %d entries of PATH (%zu bytes; "
+					"later ones are not looked at)", e->arg0, GT_SEARCH_LIST_MAX, strlen(path));
 		size_t n = strcspn(p, ":");
 		char dir[PATHBUF];
 		if (n > 0 && n < sizeof(dir)) {
@@ -68,5 +72,5 @@ int gt_entry_find(const struct gt_rootfs *root, const struct gt_entry *e, char *
 			break;
 		p += n + 1;
 	}
-	return gt_error(err, ENOENT, "entrypoint %s not found on PATH %s", e->arg0, path);
+	return gt_error(err, ENOENT, "entrypoint %s not found on PATH %.200s", e->arg0, path);
 }

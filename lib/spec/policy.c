@@ -57,6 +57,11 @@ void gt_policy_defaults(struct gt_policy *p)
 	p->settings.profile_settle_ms = 300;
 	p->settings.profile_max_ms = 5000;
 	p->settings.profile_max_count = 1000;
+	/* Issue 29: one image (one tenant's) keeps at most 16 profiles, so
+	 * it cannot push everyone else's out of max_count; two recorders and
+	 * four detached readers at a time on a node. */
+	p->settings.profile_max_per_image = 16;
+	p->workers = (struct gt_workers){ .max_recorders = 2, .max_readers = 4, .cgroup = true };
 	snprintf(p->source, sizeof(p->source), "built-in defaults");
 }
 
@@ -245,6 +250,12 @@ static const struct gt_policy_key keys[] = {
 	{ "profile.settle_ms", "integer" },
 	{ "profile.max_ms", "integer" },
 	{ "profile.max_count", "integer" },
+	{ "profile.max_per_image", "integer" },
+	{ "profile.record_only", "object" },
+	{ "workers", "object" },
+	{ "workers.max_recorders", "integer" },
+	{ "workers.max_readers", "integer" },
+	{ "workers.cgroup", "boolean" },
 	{ "nri", "object" },
 	{ "nri.prestart_hook", "string" },
 	{ "mode", "string" },
@@ -546,6 +557,76 @@ static int apply_prewarm(struct ctx *c, yajl_val obj)
 	return 0;
 }
 
+/* Issue 29's node-wide knobs: profile.record_only, workers. */
+static int apply_record_only(struct ctx *c, yajl_val obj)
+{
+	struct gt_policy *p = c->p;
+	static const char why[] = "must map annotation names to arrays of values (a trailing * matches a prefix); "
+				  "at most 16 values in all, names under 128 bytes, values under 256";
+	if (!YAJL_IS_OBJECT(obj))
+		return bad(c, "profile.record_only", why);
+	p->record_only_set = true;
+	p->n_record_only = 0;
+	for (size_t i = 0; i < obj->u.object.len; i++) {
+		const char *k = obj->u.object.keys[i];
+		yajl_val v = obj->u.object.values[i];
+		if (!YAJL_IS_ARRAY(v) || k[0] == '\0' || strlen(k) >= sizeof(p->record_only[0].key))
+			return bad(c, "profile.record_only", why);
+		for (size_t j = 0; j < v->u.array.len; j++) {
+			yajl_val e = v->u.array.values[j];
+			if (!YAJL_IS_STRING(e) || strlen(e->u.string) >= sizeof(p->record_only[0].value) ||
+			    p->n_record_only == GT_RECORD_ONLY_MAX)
+				return bad(c, "profile.record_only", why);
+			struct gt_record_rule *r = &p->record_only[p->n_record_only++];
+			snprintf(r->key, sizeof(r->key), "%s", k);
+			snprintf(r->value, sizeof(r->value), "%s", e->u.string);
+		}
+	}
+	return 0;
+}
+
+static int apply_workers(struct ctx *c, yajl_val obj)
+{
+	struct gt_workers *w = &c->p->workers;
+	if (!YAJL_IS_OBJECT(obj))
+		return bad(c, "workers", "must be an object");
+	for (size_t i = 0; i < obj->u.object.len; i++) {
+		const char *k = obj->u.object.keys[i];
+		yajl_val v = obj->u.object.values[i];
+		uint64_t u = 0;
+		if (strcmp(k, "cgroup") == 0) {
+			if (want_bool(c, "workers.cgroup", v, &w->cgroup) < 0)
+				return -1;
+		} else if (strcmp(k, "max_recorders") == 0 || strcmp(k, "max_readers") == 0) {
+			bool rec = strcmp(k, "max_recorders") == 0;
+			if (want_u64(c, rec ? "workers.max_recorders" : "workers.max_readers", v, 0, 64, &u) < 0)
+				return -1;
+			*(rec ? &w->max_recorders : &w->max_readers) = (unsigned)u;
+		} else {
+			char full[256];
+			snprintf(full, sizeof(full), "workers.%.200s", k);
+			return bad(c, full, "is unknown");
+		}
+	}
+	return 0;
+}
+
+bool gt_policy_may_record(const struct gt_policy *p, const char *(*get)(void *ctx, const char *key), void *ctx)
+{
+	if (!p->record_only_set)
+		return true;
+	for (size_t i = 0; i < p->n_record_only; i++) {
+		const struct gt_record_rule *r = &p->record_only[i];
+		const char *v = get(ctx, r->key);
+		size_t n = strlen(r->value);
+		if (v == NULL)
+			continue;
+		if (n > 0 && r->value[n - 1] == '*' ? strncmp(v, r->value, n - 1) == 0 : strcmp(v, r->value) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int apply_profile(struct ctx *c, yajl_val obj)
 {
 	struct gt_settings *s = &c->p->settings;
@@ -563,16 +644,19 @@ static int apply_profile(struct ctx *c, yajl_val obj)
 		} else if (strcmp(k, "max_bytes") == 0) {
 			if (want_u64(c, "profile.max_bytes", v, 0, UINT64_C(1) << 40, &s->profile_max_bytes) < 0)
 				return -1;
+		} else if (strcmp(k, "record_only") == 0) {
+			if (apply_record_only(c, v) < 0)
+				return -1;
 		} else if (strcmp(k, "interval_ms") == 0 || strcmp(k, "settle_ms") == 0 || strcmp(k, "max_ms") == 0 ||
-			   strcmp(k, "max_count") == 0) {
+			   strcmp(k, "max_count") == 0 || strcmp(k, "max_per_image") == 0) {
 			static const struct {
 				const char *key;
 				uint64_t lo, hi;
 			} lim[] = { { "interval_ms", 1, 1000 }, { "settle_ms", 10, 60000 }, { "max_ms", 10, 60000 },
-				    { "max_count", 1, 100000 } };
+				    { "max_count", 1, 100000 }, { "max_per_image", 1, 100000 } };
 			unsigned *dst[] = { &s->profile_interval_ms, &s->profile_settle_ms, &s->profile_max_ms,
-					    &s->profile_max_count };
-			for (size_t j = 0; j < 4; j++) {
+					    &s->profile_max_count, &s->profile_max_per_image };
+			for (size_t j = 0; j < 5; j++) {
 				if (strcmp(k, lim[j].key) != 0)
 					continue;
 				char full[64];
@@ -676,6 +760,8 @@ static int apply_top(struct ctx *c, const char *k, yajl_val v)
 		p->settings.audit = strcmp(m, "audit") == 0;
 		return 0;
 	}
+	if (strcmp(k, "workers") == 0)
+		return apply_workers(c, v);
 	if (strcmp(k, "gogc") == 0) {
 		/* "": not set, the default. */
 		if (!YAJL_IS_STRING(v) || (YAJL_GET_STRING(v)[0] != '\0' && !gt_valid_gogc(YAJL_GET_STRING(v))))
@@ -738,12 +824,12 @@ int gt_policy_parse(struct gt_policy *p, const char *text, size_t len, const cha
 				: apply_top(&c, tree->u.object.keys[i], tree->u.object.values[i]);
 		if (r < 0) {
 			salvage(p, tree);
-			gt_sha256_hex(text, len, p->sha256);
+			gt_sha256_of(text, len, p->sha256);
 			return -1;
 		}
 	}
 	snprintf(next.source, sizeof(next.source), "%s", origin);
-	gt_sha256_hex(text, len, next.sha256);
+	gt_sha256_of(text, len, next.sha256);
 	*p = next;
 	return 0;
 }

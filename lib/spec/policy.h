@@ -93,11 +93,29 @@ struct gt_settings {
 	unsigned profile_settle_ms;	/* stop when nothing new was touched this long */
 	unsigned profile_max_ms;	/* and in any case after this long */
 	unsigned profile_max_count;	/* profiles kept in profile_dir; oldest go first */
+	unsigned profile_max_per_image;	/* of those, per image (or per entrypoint without one) */
 	/* Audit mode: everything is planned and logged as what it would set,
 	 * and nothing is changed (policy "mode": "audit", or the annotation
 	 * gotune.io/mode: audit for one container). */
 	bool audit;
 	bool audit_by_annotation;
+};
+
+/* Who may be recorded: a container whose annotation key has one of the
+ * values (a trailing '*' matches a prefix), for any rule. Meant for the
+ * annotations an engine writes itself (a pod's namespace, the image). */
+#define GT_RECORD_ONLY_MAX 16u
+struct gt_record_rule {
+	char key[128];
+	char value[256];
+};
+
+/* gotune's own detached workers on this node (issue 29): how many at
+ * once, and whether recorders run in its capped cgroup. */
+struct gt_workers {
+	unsigned max_recorders;
+	unsigned max_readers;
+	bool cgroup;
 };
 
 struct gt_policy {
@@ -114,7 +132,16 @@ struct gt_policy {
 	/* Prometheus counters of what gotune did, kept in this file ("" for
 	 * none): the node_exporter textfile collector's format. */
 	char metrics_file[4096];
+	/* Node-wide, never from an annotation: */
+	struct gt_workers workers;
+	bool record_only_set;	/* profile.record_only given: only its rules record */
+	size_t n_record_only;
+	struct gt_record_rule record_only[GT_RECORD_ONLY_MAX];
 };
+
+/* Whether profile.record_only lets a container with these annotations be
+ * recorded (always, when the policy has no such list). */
+bool gt_policy_may_record(const struct gt_policy *p, const char *(*get)(void *ctx, const char *key), void *ctx);
 
 void gt_policy_defaults(struct gt_policy *p);
 

@@ -56,7 +56,7 @@ static void append_json(const struct gt_log_event *ev, const char *log_file)
 	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok) {
 		/* O_APPEND keeps concurrent hooks' lines whole; O_NOFOLLOW so a
 		 * planted link cannot redirect a root-owned write. */
-		cleanup_close int fd = open(log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+		cleanup_close int fd = open(log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
 		if (fd < 0) {
 			gt_log(LOG_WARNING, "cannot open log_file %s: %s", log_file, strerror(errno));
 		} else {

@@ -43,6 +43,8 @@ struct resolver {
 	size_t q_head, q_len;
 	char **seen;
 	size_t n_seen;
+	unsigned lookups;	/* paths tried, for GT_CLOSURE_MAX_LOOKUPS */
+	bool list_cut, lookups_spent;	/* each said once */
 };
 
 static const char *multiarch(uint16_t machine, int bits)
@@ -186,6 +188,14 @@ static int try_path(struct resolver *r, const char *path, bool *found, gt_err_t 
 {
 	struct stat st;
 	gt_err_t miss = NULL;
+	if (r->lookups >= GT_CLOSURE_MAX_LOOKUPS) {
+		if (!r->lookups_spent)
+			gt_note(r->notes, "closure: %u paths tried, the most one start may cost; rest not warmed",
+				GT_CLOSURE_MAX_LOOKUPS);
+		r->lookups_spent = true;
+		return 0;
+	}
+	r->lookups++;
 	int fd = gt_rootfs_open_regular(r->root, path, &st, &miss);
 	gt_err_free(&miss);
 	if (fd < 0)
@@ -209,7 +219,15 @@ static int try_list(struct resolver *r, const char *list, const char *origin_fil
 {
 	if (list == NULL)
 		return 0;
-	for (const char *p = list; !*found;) {
+	unsigned tried = 0;
+	for (const char *p = list; !*found; tried++) {
+		if (tried == GT_SEARCH_LIST_MAX) {
+			if (!r->list_cut)
+				gt_note(r->notes, "closure: a library search list past %d entries; the rest not searched",
+					GT_SEARCH_LIST_MAX);
+			r->list_cut = true;
+			break;
+		}
 		size_t n = strcspn(p, ":;\n");
 		char dir[PATHBUF], cand[PATHBUF];
 		if (n > 0 && expand(r, origin_file, p, n, dir, sizeof(dir)) == 0 && dir[0] == '/' &&

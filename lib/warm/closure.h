@@ -14,6 +14,10 @@
 #include "rootfs.h"
 
 #define GT_CLOSURE_MAX_LIBS 512u
+/* Candidate paths tried for one closure, over all its search lists (each
+ * at most GT_SEARCH_LIST_MAX entries) and libraries: a lookup is an openat2
+ * inside the rootfs, some 2-20 us; clang's closure of 19 files took 29. */
+#define GT_CLOSURE_MAX_LOOKUPS 4096u
 
 /* Adds the entrypoint, its interpreter (also a script's #! interpreter) and
  * its library closure to set, whole files. Libraries that cannot be found

@@ -24,12 +24,16 @@ struct gt_record_opts {
 	/* After the fast phase (or the first sample, without one), take only
 	 * CPU time the container leaves idle (SCHED_IDLE). */
 	bool idle_later;
+	/* And then run in gotune's capped cgroup (workcg.h). */
+	bool join_cgroup;
 };
 
 /* Samples pid and its descendants until they settle, exit, or max_ms,
- * into p, whose entry identity the caller has set. Returns how many
- * samples were taken, or -1. */
-int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, gt_err_t *err);
+ * into p, whose entry identity the caller has set; cg[] says where it
+ * ran once the start was over (join_cgroup). max_ms bounds it however
+ * many processes, mappings and pages a container shows: every loop asks
+ * the clock. Returns how many samples were taken, or -1. */
+int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, char *cg, size_t cgsz, gt_err_t *err);
 
 /* The identity of the file a process runs (/proc/PID/exe): 0, or -1 when
  * the process is gone or not ours to look at. */

@@ -56,8 +56,8 @@ int gt_warmset_add_path(struct gt_pw_set *set, const struct gt_rootfs *root, con
 /* Replays a recorded working set for this entrypoint, if one exists:
  * exactly its ranges, from files that are still the ones recorded (same
  * build ID, else same size and mtime). */
-int gt_warmset_find_profile(const struct gt_rootfs *root, const struct gt_entry *e, const char *dir,
-			    struct gt_profile_match *m)
+int gt_warmset_find_profile(const struct gt_rootfs *root, const struct gt_entry *e, const char *image,
+			    const char *dir, struct gt_profile_match *m)
 {
 	memset(m, 0, sizeof(*m));
 	/* No profile directory (nothing ever recorded on this node): no
@@ -73,15 +73,21 @@ int gt_warmset_find_profile(const struct gt_rootfs *root, const struct gt_entry 
 	struct stat st;
 	int ok = fstat(fd, &st);
 	gt_build_id_fd(fd, m->id);
+	/* Named by its content and image, from the content-ID cache the
+	 * recorder keeps: a start never hashes (1: not known yet). */
+	int r = ok < 0 ? -1 : gt_profile_ident_of(fd, &st, image, dir, false, &m->ident, &miss);
+	gt_err_free(&miss);
 	close(fd);
-	if (ok < 0)
+	if (r < 0)
 		return -1;
-	gt_profile_key(m->entry, (uint64_t)st.st_size, (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
-		       m->id, m->key);
+	m->unidentified = r > 0;
+	if (r > 0)
+		return 0;
+	snprintf(m->key, sizeof(m->key), "%s", m->ident.key);
 	m->profile = calloc(1, sizeof(*m->profile));
 	if (m->profile == NULL)
 		return -1;
-	if (gt_profile_load(dir, m->key, m->profile, &miss) < 0) {
+	if (gt_profile_load(dir, &m->ident, m->profile, &miss) < 0) {
 		gt_err_free(&miss); /* no profile yet */
 		free(m->profile);
 		m->profile = NULL;
@@ -123,10 +129,11 @@ static int cmp_by_file(const void *a, const void *b)
  * else same size and mtime), up to limit bytes: those first touched first
  * (recorded times), else in the profile's order. */
 static int add_profile(struct gt_pw_set *set, const struct gt_rootfs *root, const struct gt_entry *e,
-		       const char *dir, uint64_t limit, struct gt_warmset_info *info, gt_err_t *err)
+		       const char *image, const char *dir, uint64_t limit, struct gt_warmset_info *info,
+		       gt_err_t *err)
 {
 	struct gt_profile_match m;
-	if (gt_warmset_find_profile(root, e, dir, &m) <= 0)
+	if (gt_warmset_find_profile(root, e, image, dir, &m) <= 0)
 		return 0;
 	const struct gt_profile *p = m.profile;
 	snprintf(info->key, sizeof(info->key), "%s", m.key);
@@ -218,7 +225,8 @@ int gt_warmset_from_spec(struct gt_pw_set *set, const struct gt_rootfs *root, co
 		.cwd = gt_spec_string(spec, cwd_path),
 	};
 	memset(info, 0, sizeof(*info));
-	if (s->profile_dir[0] != '\0' && add_profile(set, root, &e, s->profile_dir, s->profile_max_bytes, info, err) < 0)
+	if (s->profile_dir[0] != '\0' && add_profile(set, root, &e, gt_profile_image(spec), s->profile_dir, s->profile_max_bytes, info,
+						  err) < 0)
 		return -1;
 	/* The rest is warmed whole, or not at all when it is larger than
 	 * max_set_bytes: whole closures of large programs were measured to

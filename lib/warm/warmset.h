@@ -19,7 +19,7 @@ int gt_warmset_add_path(struct gt_pw_set *set, const struct gt_rootfs *root, con
  * and the rest (listed files, and the closure when no profile replaces
  * it), each with what was left out and why. */
 struct gt_warmset_info {
-	char key[17];		/* the profile replayed; "" for none */
+	char key[GT_PROFILE_KEY_LEN + 1];	/* the profile replayed; "" for none */
 	unsigned prof_files;	/* its files in the set */
 	unsigned prof_total;	/* its files recorded */
 	unsigned prof_changed;	/* not the recorded file any more: skipped */
@@ -51,13 +51,17 @@ void gt_warmset_describe(const struct gt_warmset_info *info, const struct gt_set
 struct gt_profile_match {
 	char entry[4096];		/* the entrypoint inside the rootfs */
 	char id[GT_BUILD_ID_MAX];	/* its build ID, "" when none */
-	char key[17];
+	struct gt_profile_ident ident;	/* its content and image */
+	bool unidentified;		/* its content ID is not cached yet */
+	char key[GT_PROFILE_KEY_LEN + 1];
 	struct gt_profile *profile;	/* NULL when none is recorded */
 };
-/* 1 with m->profile set, 0 when none is recorded, -1 when the entrypoint
- * is not found. Free with gt_profile_match_free. */
-int gt_warmset_find_profile(const struct gt_rootfs *root, const struct gt_entry *e, const char *dir,
-			    struct gt_profile_match *m);
+/* 1 with m->profile set, 0 when none is recorded (or the entrypoint's
+ * content is not identified yet: m->unidentified), -1 when the entrypoint
+ * is not found. image: gt_profile_image's. Free with
+ * gt_profile_match_free. */
+int gt_warmset_find_profile(const struct gt_rootfs *root, const struct gt_entry *e, const char *image,
+			    const char *dir, struct gt_profile_match *m);
 void gt_profile_match_free(struct gt_profile_match *m);
 
 /* Bytes the set would read. */

@@ -77,6 +77,21 @@ printf '%s' "$spec" | in_fresh_host "$hook" precreate --policy "$tmp/bad.json" >
 	grep -q 'passthrough' "$log"
 ok $? "a full fallback log (1 MiB) becomes gotune.log.1; the line starts a new gotune.log"
 
+# No line can be forged: an annotation with a newline, an ESC sequence and
+# a NUL (JSON \u0000: the value ends there) gives one line, escaped, in the
+# fallback log and on stderr, and no line of its own that looks like ours.
+rm -f "$log" "$log.1"
+forged='x\nFAKE gotune[1] error: X\u001b[2J\u0007\r\u0000after-nul'
+printf '%s' "$spec" | jq --argjson v "\"$forged\"" '.annotations = {"gotune.io/rounding": $v}' >"$tmp/forged.json"
+in_fresh_host "$hook" precreate <"$tmp/forged.json" >/dev/null 2>"$tmp/forged.err"
+for f in "$log" "$tmp/forged.err"; do
+	lines=$(wc -l <"$f" 2>/dev/null)
+	[ "$lines" = 1 ] && ! grep -q '^FAKE' "$f" && ! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$f" &&
+		grep -qF 'x\nFAKE gotune[1] error: X\x1b[2J\x07\r' "$f" && ! grep -q after-nul "$f"
+	ok $? "a newline, ESC, BEL and CR in an annotation are escaped in $(basename "$f"): one line ($lines), none forged"
+	[ "$lines" = 1 ] || diag "$f"
+done
+
 # Syslog, when there is one, is where lines go: no fallback file then. A
 # socket (nobody reads it) stands for /dev/log in a /dev of our own.
 rm -f "$log" "$log.1"
@@ -90,6 +105,23 @@ if python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGR
 	rc=$?
 	[ $rc -eq 0 ] && [ ! -e "$log" ] && ! grep -q passthrough "$tmp/err"
 	ok $? "with /dev/log a socket the line goes to syslog, not to the fallback file nor stderr (status $rc)"
+	# ... escaped there too: the datagram syslog(3) sends holds no newline
+	# or ESC of the annotation's.
+	rm -f "$tmp/log"
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(10)
+open(sys.argv[2], "wb").write(s.recv(65536))' "$tmp/log" "$tmp/datagram" &
+	listener=$!
+	for _ in $(seq 50); do [ -S "$tmp/log" ] && break; sleep 0.1; done
+	in_fresh_host sh -c '
+		mount -t tmpfs none "$1" && touch "$1/null" "$1/log" &&
+		mount --bind /dev/null "$1/null" && mount --bind "$2" "$1/log" && mount --rbind "$1" /dev || exit 125
+		shift 2 && exec "$@"' - "$tmp/dev" "$tmp/log" \
+		"$hook" precreate <"$tmp/forged.json" >/dev/null 2>&1
+	wait "$listener"
+	grep -qF 'x\nFAKE gotune[1] error: X\x1b[2J\x07\r' "$tmp/datagram" 2>/dev/null &&
+		[ "$(tr -cd '\n\r\033\007' <"$tmp/datagram" | wc -c)" = 0 ]
+	ok $? "... and in the syslog datagram: escaped, no newline, CR, ESC or BEL of the annotation's"
 else
 	skip "with /dev/log a socket, the line goes to syslog only" "cannot make a unix socket"
 fi

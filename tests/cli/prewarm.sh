@@ -115,19 +115,28 @@ check "a set over max_set_bytes is not warmed at all, and the line says so" \
 # A recorded working set has its own bound (profile.max_bytes), not
 # max_set_bytes: a profile of 8 MiB is replayed under a max_set_bytes of
 # 1 MiB, cut at 6 MiB, and the line says what was left out and why. The
-# profile is written by hand under the key plan names for the entrypoint.
+# profile is written by hand under the name `profile key` gives the
+# entrypoint (its content ID, which a start only looks up: it never hashes).
 head -c $((8 << 20)) /dev/urandom >"$root/data/big.bin"
 head -c $((2 << 20)) /dev/urandom >"$root/data/listed.bin"
 profiles=$tmp/profiles
 printf '{"profile":{"dir":"%s"}}' "$profiles" >"$tmp/prof-default.json"
 mkdir -p "$profiles"
-key=$("$hook" plan --policy "$tmp/prof-default.json" --bundle "$bundle" 2>&1 | sed -n 's/.*, key \([0-9a-f]*\), .*/\1/p')
+grep -q 'working-set profile: /opt/app/bin/app not identified yet' \
+	<("$hook" plan --policy "$tmp/prof-default.json" --bundle "$bundle" 2>&1)
+ok $? "before any recording, plan says the entrypoint is not identified yet (a start never hashes it)"
+read -r key _ sha _ < <("$hook" profile key --policy "$tmp/prof-default.json" --bundle "$bundle")
+sha=${sha#sha256:}
+[ "$sha" = "$(sha256sum <"$root/opt/app/bin/app" | cut -d' ' -f1)" ] && [ "${#key}" = 49 ]
+ok $? "profile key: the profile's name ($key) and the entrypoint's SHA-256"
 mt() { stat -c '%.9Y' "$1" | tr -d .; }
-id=$("$hook" plan --policy "$tmp/prof-default.json" --bundle "$bundle" 2>&1 | sed -n 's/.*, key [0-9a-f]*, \(gnu:[0-9a-f]*\)).*/\1/p')
-printf 'gotune-profile 2\nentry /opt/app/bin/app\t%s\t%s\t%s\nfile /data/big.bin\t%s\t%s\t-\t0+%s\n' \
-	"$(stat -c %s "$root/opt/app/bin/app")" "$(mt "$root/opt/app/bin/app")" "${id:--}" \
-	$((8 << 20)) "$(mt "$root/data/big.bin")" $((8 << 20)) >"$profiles/$key.profile"
-check "plan finds the hand-written profile (key $key, ${id:-no build ID})" \
+head4() { # the lines of a format 4 profile before its files
+	printf 'gotune-profile 4\nentry /opt/app/bin/app\t%s\t%s\t-\t%s\nimage -\t-\nsettled 0\n' \
+		"$(stat -c %s "$root/opt/app/bin/app")" "$(mt "$root/opt/app/bin/app")" "$sha"
+}
+{ head4; printf 'file /data/big.bin\t%s\t%s\t-\t0+%s\n' $((8 << 20)) "$(mt "$root/data/big.bin")" $((8 << 20)); } \
+	>"$profiles/$key.profile"
+check "plan finds the hand-written profile (key $key)" \
 	grep -q 'matched for /opt/app/bin/app: 1 files, 1 ranges, 8388608 bytes' <("$hook" plan --policy "$tmp/prof-default.json" --bundle "$bundle" 2>&1)
 sed -i 's|"/data"|"/data/listed.bin"|' "$bundle/config.json"
 printf '{"profile":{"dir":"%s","max_bytes":%d},"prewarm":{"mode":"populate","max_set_bytes":%d}}' \
@@ -146,9 +155,8 @@ check "with the default bounds the whole profile (8 MiB) and the listed file are
 # replayed, though the profile lists it second.
 head -c $((2 << 20)) /dev/urandom >"$root/data/late.bin"
 head -c $((2 << 20)) /dev/urandom >"$root/data/early.bin"
-printf 'gotune-profile 3\nentry /opt/app/bin/app\t%s\t%s\t%s\nfile /data/late.bin\t%s\t%s\t-\t0+%s@50\nfile /data/early.bin\t%s\t%s\t-\t0+%s@2\n' \
-	"$(stat -c %s "$root/opt/app/bin/app")" "$(mt "$root/opt/app/bin/app")" "${id:--}" \
-	$((2 << 20)) "$(mt "$root/data/late.bin")" $((2 << 20)) $((2 << 20)) "$(mt "$root/data/early.bin")" $((2 << 20)) \
+{ head4; printf 'file /data/late.bin\t%s\t%s\t-\t0+%s@50\nfile /data/early.bin\t%s\t%s\t-\t0+%s@2\n' \
+	$((2 << 20)) "$(mt "$root/data/late.bin")" $((2 << 20)) $((2 << 20)) "$(mt "$root/data/early.bin")" $((2 << 20)); } \
 	>"$profiles/$key.profile"
 printf '{"profile":{"dir":"%s","max_bytes":%d},"prewarm":{"mode":"populate"}}' "$profiles" $((2 << 20)) >"$tmp/prof-2m.json"
 for f in late early; do dd of="$root/data/$f.bin" oflag=nocache conv=notrunc,fdatasync count=0 status=none 2>/dev/null; done
@@ -160,9 +168,8 @@ check "a profile over profile.max_bytes keeps what the program touched first (ea
 ok $? "... and reads it"
 sed 's/^/# /' "$tmp/err"
 rm -f "$root/data/late.bin" "$root/data/early.bin"
-printf 'gotune-profile 2\nentry /opt/app/bin/app\t%s\t%s\t%s\nfile /data/big.bin\t%s\t%s\t-\t0+%s\n' \
-	"$(stat -c %s "$root/opt/app/bin/app")" "$(mt "$root/opt/app/bin/app")" "${id:--}" \
-	$((8 << 20)) "$(mt "$root/data/big.bin")" $((8 << 20)) >"$profiles/$key.profile"
+{ head4; printf 'file /data/big.bin\t%s\t%s\t-\t0+%s\n' $((8 << 20)) "$(mt "$root/data/big.bin")" $((8 << 20)); } \
+	>"$profiles/$key.profile"
 touch "$root/data/big.bin"
 printf '%s' "$state" | "$hook" prestart --policy "$tmp/prof-default.json" 2>"$tmp/err"
 check "a file changed since recording is skipped, and the line says so" \

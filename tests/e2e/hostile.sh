@@ -223,4 +223,76 @@ if grep -q 'Bus error\|SIGBUS\|core dumped' "$GT_TMP/race.err"; then
 else
 	tap_ok "no SIGBUS from the truncated file"
 fi
+# 9. No forged log line: an annotation and a prewarm path with a newline,
+# CR, ESC and BEL, through the wrapper and real runc on a fresh host
+# (no syslog: the fallback log) with runc's own --log in JSON. Every line
+# is one line, escaped; none starts a line of its own that looks like ours.
+gt_fresh_host
+evil=$'/data/x\nFAKE gotune[1] error: INJECTED\e[2J\a\rend'
+b=$(bundle forge "$(printf '.annotations = {"gotune.io/rounding": %s, "gotune.io/prewarm-files": %s}
+	| .hooks = {createRuntime: [{path: %s, args: ["gotune-hook", "createRuntime"]}]}' \
+	"$(jq -Rn --arg v $'up\nFAKE gotune[1] warning: runtime id=other tuned\e]0;t\a' '$v')" "$(jq -Rn --arg v "$evil" '$v')" \
+	"$(jq -Rn --arg v "$GOTUNE_HOOK" '$v')")")
+gt_run forge "${GT_FRESH[@]}" "$WRAP" "${STATE[@]}" --log "$GT_TMP/runc-log.json" --log-format json \
+	run --bundle "$b" "$GT_ID-forge"
+flog=$GT_STATE_HOST/gotune.log
+for _ in $(seq 50); do grep -q createRuntime "$flog" 2>/dev/null && break; sleep 0.1; done
+if ! grep -q '^FAKE' "$flog" && ! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$flog" &&
+	grep -qF 'up\nFAKE gotune[1] warning' "$flog" && grep -qF '/data/x\nFAKE gotune[1] error: INJECTED\x1b[2J\x07\rend' "$flog"; then
+	tap_ok "forged newline, CR, ESC, BEL in an annotation and a prewarm path: escaped in gotune.log, no line forged"
+else
+	tap_not_ok "forged newline, CR, ESC, BEL in an annotation and a prewarm path: escaped in gotune.log, no line forged"
+	tap_diag_file gotune.log "$flog"
+fi
+if [ -s "$GT_TMP/runc-log.json" ] && jq -es 'all(.[]; type == "object")' "$GT_TMP/runc-log.json" >/dev/null 2>&1 &&
+	grep -q 'gotune: runtime' "$GT_TMP/runc-log.json"; then
+	tap_ok "... runc's --log (JSON): every line a JSON object, gotune's among them"
+else
+	tap_not_ok "... runc's --log (JSON): every line a JSON object, gotune's among them"
+	tap_diag_file runc-log.json "$GT_TMP/runc-log.json"
+fi
+
+# 10. The wrapper waits for its tuning child 3 s at most: a child that
+# stops (SIGSTOP here, as a frozen cgroup or a debugger would stop it) is
+# killed and runc runs the container. Before, the wrapper waited for ever.
+b=$(bundle stopped '.annotations = ([range(20000) | {key: "example.com/a\(.)", value: "v\(.)"}] | from_entries)')
+python3 - "$WRAP" "$b" "$GT_ID-stopped" "$GT_TMP/runs/stopped" "${STATE[@]}" <<'PY' >"$GT_TMP/stopped.txt" 2>&1
+import os, signal, subprocess, sys, time
+wrap, b, cid, out, state = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+t0 = time.monotonic()
+p = subprocess.Popen([wrap, *state, "run", "--bundle", b, cid], stdin=subprocess.DEVNULL,
+                     stdout=open(out + ".out", "w"), stderr=open(out + ".err", "w"))
+stopped = None
+while stopped is None and p.poll() is None and time.monotonic() - t0 < 5:
+    try:
+        kids = open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split()
+    except OSError:
+        break
+    for k in kids:
+        try:
+            os.kill(int(k), signal.SIGSTOP)
+            stopped = int(k)
+        except ProcessLookupError:
+            pass
+try:
+    rc = p.wait(timeout=30)
+except subprocess.TimeoutExpired:
+    p.kill()
+    p.wait()
+    rc = "hung"
+    os.kill(stopped, signal.SIGKILL)  # left stopped, no longer a child of anyone's
+print("stopped %s rc %s after %.1f s" % (stopped, rc, time.monotonic() - t0))
+PY
+read -r _ kid _ rc _ secs _ <"$GT_TMP/stopped.txt"
+if [ "$kid" = None ]; then
+	tap_skip "a stopped tuning child" "the child was gone before it could be stopped ($(cat "$GT_TMP/stopped.txt"))"
+elif [ "$rc" = 0 ] && grep -q 'the tuning child took over 3000 ms: killed' "$GT_TMP/runs/stopped.err" &&
+	gt_witness_complete "$GT_TMP/runs/stopped.out"; then
+	tap_ok "a stopped tuning child: killed after 3 s, runc runs the container (the wrapper returned after $secs s)"
+else
+	tap_not_ok "a stopped tuning child: killed after 3 s, runc runs the container"
+	tap_diag_file result "$GT_TMP/stopped.txt"
+	tap_diag_file stderr "$GT_TMP/runs/stopped.err"
+fi
+
 tap_done

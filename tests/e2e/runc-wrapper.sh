@@ -49,6 +49,22 @@ if gt_need_hook "$d" && [ -w /proc/sys/vm/drop_caches ] && command -v fincore >/
 		tap_not_ok "$d ($pct%)"
 		tap_diag_file pw.jsonl "$GT_TMP/pw.jsonl"
 	fi
+	# workers.max_readers: a reader over the node's limit is skipped, and
+	# says so (0 here: the limit is always reached).
+	pw0=$(gt_policy "$GT_TMP/pw0.json" "{\"runtime\": \"$WS_RUNTIME\", \"log_file\": \"$GT_TMP/pw0.jsonl\",
+		\"profile\": {\"dir\": \"$GT_TMP/no-profiles\"}, \"prewarm\": {\"files\": [\"/data/model.bin\"]},
+		\"workers\": {\"max_readers\": 0}}")
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	ws_run warm0 "$b" env GOTUNE_POLICY="$pw0" "$(gt_runc_link)"
+	if gt_wait_jq "$GT_TMP/pw0.jsonl" 'any(.[]; .entry == "runtime-prewarm" and .outcome == "skipped"
+		and (.detail | test("no reader may run .*workers.max_readers.*not warmed")))' &&
+		[ "$(gt_resident_pct "$WS_ROOTFS/data/model.bin")" -lt 50 ] && [ "$(cat "$GT_TMP/runs/warm0.rc")" = 0 ]; then
+		tap_ok "workers.max_readers reached: the reader is skipped, one line says so, the container runs"
+	else
+		tap_not_ok "workers.max_readers reached: the reader is skipped, one line says so, the container runs"
+		tap_diag_file pw0.jsonl "$GT_TMP/pw0.jsonl"
+	fi
 	rm -f "$WS_ROOTFS/data/model.bin"
 elif gt_need_hook "$d"; then
 	tap_skip "$d" "cannot drop the page cache or no fincore here"

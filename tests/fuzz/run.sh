@@ -37,11 +37,16 @@ seed() { # TARGET: a corpus dir with seeds
 	state) printf '{"ociVersion":"1.0.2","id":"x","status":"creating","pid":1,"bundle":"/b"}' >"$d/s1"
 		printf 'gotune-profile 1\nentry /bin/app\t100\t5\nfile /lib/libc.so.6\t8192\t7\t0+4096,4096+100\n' >"$d/p1" ;;
 	small) printf '0-3,8,10-11' >"$d/c1"; printf '180MiB' >"$d/m1" ;;
+	profile) printf 'gotune-profile 4\nentry /bin/app\t100\t5\t-\t%s\nimage -\t-\nsettled 1\nfile /bin/app\t100000\t5\t-\t0+4096@3,4096+4096@1,16384+100\nfile /lib/libc.so.6\t8192\t7\tgnu:ab\t0+4096\n' \
+			"$(printf '%064d' 0)" >"$d/p4"
+		printf 'gotune-profile 3\nentry /bin/app\t100\t5\t-\nfile /bin/app\t1000000\t5\t-\t0+4096@3,8192+4096@1\n\0' >"$d/p3"
+		head -c 6000 /dev/urandom >>"$d/p3"
+		cp tests/fuzz/regressions/profile-* "$d/" ;;
 	nri) python3 tests/fuzz/nri_seeds.py "$d" ;;
 	elf) for f in /bin/true /etc/ld.so.cache /usr/sbin/runc; do [ -f "$f" ] && head -c 65536 "$f" >"$d/$(basename "$f")"; done ;;
 	esac
 }
-for t in ${FUZZ_TARGETS:-spec policy state small elf nri}; do
+for t in ${FUZZ_TARGETS:-spec policy state small elf nri profile}; do
 	n=$((n + 1))
 	exe=$work/fuzz_$t
 	if ! clang "${flags[@]}" "tests/fuzz/fuzz_$t.c" "${libs[@]}" -lyajl -lm -o "$exe" 2>"$work/build-$t.log"; then

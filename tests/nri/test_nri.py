@@ -387,6 +387,16 @@ try:
     ok(adj["prestart"] == [(hook_path, ["gotune-hook", "prestart"])], "nri.prestart_hook adds the prestart hook",
        adj["prestart"][:1])
     ok(dict(adj["env"]).get("GODEBUG", "") == godebug, "all 12 GODEBUG keys arrive")
+
+    # No forged line: a pod annotation with a newline and ESC, and names
+    # holding them, come out escaped on the plugin's one line (what
+    # `kubectl logs` of the DaemonSet shows). (A NUL in a string field is
+    # refused by the decoder: that container alone is passed through.)
+    code, _, out, _ = c.call("CreateContainer", P.create_request(
+        pod={"name": "forge\nFAKE gotune: nri id=x/y/z tuned: GOMAXPROCS=64", "namespace": "ns\x1b[2J",
+             "annotations": {"gotune.io/rounding": "x\nFAKE gotune: nri id=a/b/c error\x1b]0;t\x07"}},
+        container={"name": "c\rFAKE", "memory": mem}))
+    ok(code == 0 and "GOMEMLIMIT" in dict(P.adjustment(out)["env"]), "a forging pod is tuned as any other")
     c.close()
 
     # SIGTERM: a prompt, clean exit.
@@ -406,6 +416,12 @@ finally:
     rt.stop()
 
 ok("nri id=default/pod/app tuned: " in log, "one log line per decision", log[-2000:])
+forged = [ln for ln in log.splitlines() if "forge" in ln]
+ok(len(forged) == 1 and not any(ln.startswith("FAKE") for ln in log.splitlines()) and
+   not any(ch in log for ch in "\x1b\x07\r\x00") and
+   "ns\\x1b[2J/forge\\nFAKE gotune: nri id=x/y/z tuned: GOMAXPROCS=64/c\\rFAKE" in forged[0] and
+   "x\\nFAKE gotune: nri id=a/b/c error\\x1b]0;t\\x07" in forged[0],
+   "newline, CR, ESC and BEL in names and annotations: one line, escaped, none forged", forged or log[-2000:])
 # 1.5 CPU plans GOMAXPROCS=2, or none where the host has 2 CPUs (Go picks 2).
 stale = ["default/pod/resized resized: "]
 if host_cpus > 1:

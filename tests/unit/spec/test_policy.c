@@ -199,6 +199,14 @@ static int example_keys(yajl_val props, yajl_val example, const char *prefix, in
 	for (size_t i = 0; YAJL_IS_OBJECT(props) && i < props->u.object.len; i++) {
 		const char *name = props->u.object.keys[i];
 		yajl_val ex = NULL;
+		char full[160];
+		snprintf(full, sizeof(full), "%s%s", prefix, name);
+		/* Its absence is its default (anyone may ask to be recorded);
+		 * no value written in the example means that. */
+		if (strcmp(full, "profile.record_only") == 0) {
+			(*count)++;
+			continue;
+		}
 		if (gt_json_get(example, name, &ex) != 1) {
 			printf("# policy key %s%s is in the schema, not in the example\n", prefix, name);
 			missing++;
@@ -405,11 +413,11 @@ int main(int argc, char *argv[])
 		   strcmp(p.sha256, "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a") == 0,
 	   "the policy's SHA-256 is of its text");
 	char hex[GT_SHA256_HEX];
-	gt_sha256_hex("abc", 3, hex);
+	gt_sha256_of("abc", 3, hex);
 	is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "SHA-256 of abc");
 	static char big[1000];
 	memset(big, 'a', sizeof(big));
-	gt_sha256_hex(big, sizeof(big), hex);
+	gt_sha256_of(big, sizeof(big), hex);
 	is_str(hex, "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3", "SHA-256 of 1000 a's");
 	/* What says where gotune reports survives a policy broken elsewhere. */
 	gt_policy_defaults(&p);
@@ -442,6 +450,48 @@ int main(int argc, char *argv[])
 	gt_annotations_apply(&s, ann_get, &(struct ann){ ae }, &mn);
 	ok(s.audit && mn.n == 1 && contains(mn.text[0], "audit mode stands"),
 	   "gotune.io/mode: enforce cannot leave the policy's audit");
+
+	/* Issue 29's node-wide knobs. */
+	gt_policy_defaults(&p);
+	ok(p.workers.max_recorders == 2 && p.workers.max_readers == 4 && p.workers.cgroup &&
+		   p.settings.profile_max_per_image == 16 && !p.record_only_set,
+	   "defaults: 2 recorders, 4 readers, the workers' cgroup, 16 profiles per image, anyone may ask to be recorded");
+	ok(parse(&p, "{\"workers\":{\"max_recorders\":0,\"max_readers\":8,\"cgroup\":false},"
+		     "\"profile\":{\"max_per_image\":3}}", msg, sizeof(msg)) == 0 &&
+		   p.workers.max_recorders == 0 && p.workers.max_readers == 8 && !p.workers.cgroup &&
+		   p.settings.profile_max_per_image == 3,
+	   "workers.* and profile.max_per_image are read");
+	ok(parse(&p, "{\"workers\":{\"max_readers\":65}}", msg, sizeof(msg)) < 0 && contains(msg, "workers.max_readers"),
+	   "workers.max_readers over 64 refused: %s", msg);
+	ok(parse(&p, "{\"workers\":{\"max\":1}}", msg, sizeof(msg)) < 0 && contains(msg, "workers.max"),
+	   "an unknown workers key refused: %s", msg);
+	ok(parse(&p, "{\"profile\":{\"record_only\":{\"io.kubernetes.cri.sandbox-namespace\":[\"builds\"],"
+		     "\"io.kubernetes.cri.image-name\":[\"registry.example.com/tools/*\",\"busybox\"]}}}",
+		 msg, sizeof(msg)) == 0 && p.record_only_set && p.n_record_only == 3,
+	   "profile.record_only: names to values");
+	static const struct {
+		const char *const kv[5];
+		bool may;
+	} who[] = {
+		{ { "io.kubernetes.cri.sandbox-namespace", "builds", NULL }, true },
+		{ { "io.kubernetes.cri.sandbox-namespace", "builds2", NULL }, false },
+		{ { "io.kubernetes.cri.image-name", "registry.example.com/tools/cc:1", NULL }, true },
+		{ { "io.kubernetes.cri.image-name", "registry.example.com/toolsx", NULL }, false },
+		{ { "io.kubernetes.cri.image-name", "busybox", NULL }, true },
+		{ { "io.kubernetes.cri.image-name", "busybox:1", NULL }, false },
+		{ { "gotune.io/record", "true", NULL }, false },
+	};
+	for (size_t i = 0; i < sizeof(who) / sizeof(who[0]); i++)
+		ok(gt_policy_may_record(&p, ann_get, &(struct ann){ who[i].kv }) == who[i].may, "%s=%s: %s", who[i].kv[0],
+		   who[i].kv[1], who[i].may ? "may be recorded" : "not recorded");
+	ok(parse(&p, "{\"profile\":{\"record_only\":{}}}", msg, sizeof(msg)) == 0 &&
+		   !gt_policy_may_record(&p, ann_get, &(struct ann){ who[0].kv }),
+	   "record_only {}: no container is recorded");
+	ok(parse(&p, "{}", msg, sizeof(msg)) == 0 && gt_policy_may_record(&p, ann_get, &(struct ann){ who[6].kv }),
+	   "without record_only every container may be");
+	ok(parse(&p, "{\"profile\":{\"record_only\":{\"a\":\"b\"}}}", msg, sizeof(msg)) < 0 &&
+		   contains(msg, "profile.record_only"),
+	   "record_only values must be arrays: %s", msg);
 
 	if (argc > 1)
 		schema_matches_code(argv[1]);

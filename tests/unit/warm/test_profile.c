@@ -5,6 +5,7 @@
 #include <string.h>
 #include <stdbool.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "buildid.h"
 #include "profile.h"
 #include "record.h"
+#include "sha256.h"
 #include "tap.h"
 
 /* The recorder on this very process: a 4 MiB file mapped, two pages 2 MiB
@@ -35,7 +37,7 @@ static void record_self(void)
 	struct gt_profile *p = calloc(1, sizeof(*p));
 	struct gt_record_opts o = { .interval_ms = 5, .settle_ms = 30, .max_ms = 300 };
 	gt_err_t err = NULL;
-	int rc = gt_record(getpid(), &o, p, &err);
+	int rc = gt_record(getpid(), &o, p, NULL, 0, &err);
 	const struct gt_profile_file *f = NULL;
 	for (size_t i = 0; p != NULL && i < p->n_files; i++)
 		if (strcmp(p->files[i].path, path) == 0)
@@ -104,6 +106,255 @@ static void merge(void)
 	gt_err_free(&err);
 }
 
+/* An identity as gt_profile_ident_of makes it, for a content digest of
+ * 64 times c. */
+static void fake_ident(struct gt_profile_ident *id, char c, const char *image)
+{
+	memset(id, 0, sizeof(*id));
+	memset(id->sha, c, 64);
+	if (image != NULL) {
+		gt_sha256_of(image, strlen(image), id->image_sha);
+		snprintf(id->image, sizeof(id->image), "%s", image);
+	}
+	char both[200], k[65];
+	int n = snprintf(both, sizeof(both), "%s:%s", id->sha, id->image_sha);
+	gt_sha256_of(both, (size_t)n, k);
+	snprintf(id->key, sizeof(id->key), "%.16s-%.32s", id->image_sha[0] ? id->image_sha : id->sha, k);
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	int r = write(fd, data, len) == (ssize_t)len ? 0 : -1;
+	close(fd);
+	return r;
+}
+
+/* Profiles are named by what the entrypoint holds, not by its build ID:
+ * a program that copies another's build ID gets a profile of its own. */
+static void identity(void)
+{
+	char dir[] = "/tmp/gotune-test-ident-XXXXXX";
+	if (mkdtemp(dir) == NULL)
+		return;
+	char a[300], b[300], c[300];
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	snprintf(c, sizeof(c), "%s/c", dir);
+	/* b: a's bytes with one byte changed (the build-ID note would be the
+	 * same); c: a copy of a. */
+	static char bytes[100000];
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (char)(i * 7);
+	write_file(a, bytes, sizeof(bytes));
+	write_file(c, bytes, sizeof(bytes));
+	bytes[50000] ^= 1;
+	write_file(b, bytes, sizeof(bytes));
+	struct gt_profile_ident ia, ib, ic, ii, cached;
+	const char *files[] = { a, b, c };
+	struct gt_profile_ident *ids[] = { &ia, &ib, &ic };
+	gt_err_t err = NULL;
+	int rc = 0;
+	for (int i = 0; i < 3; i++) {
+		int fd = open(files[i], O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		fstat(fd, &st);
+		rc |= gt_profile_ident_of(fd, &st, NULL, dir, true, ids[i], &err);
+		if (i == 0) {
+			rc |= gt_profile_ident_of(fd, &st, "docker.io/library/app:1", dir, true, &ii, &err);
+			rc |= gt_profile_ident_of(fd, &st, NULL, dir, false, &cached, &err);
+		}
+		close(fd);
+	}
+	char hex[65];
+	gt_sha256_of(bytes, sizeof(bytes), hex);
+	ok(rc == 0 && strcmp(ib.sha, hex) == 0 && strlen(ia.key) == GT_PROFILE_KEY_LEN && ia.key[16] == '-',
+	   "the content ID is the SHA-256 of the bytes; the key GROUP-KEY (%s)", ia.key);
+	ok(strcmp(ia.key, ib.key) != 0, "one byte changed: another key");
+	ok(strcmp(ia.key, ic.key) == 0, "the same bytes in another file: the same key");
+	ok(strcmp(ia.key, ii.key) != 0 && strncmp(ii.key, ii.image_sha, 16) == 0,
+	   "the same bytes in an image the engine names: another key, grouped by the image");
+	ok(strcmp(cached.sha, ia.sha) == 0, "... and a start finds the content ID in the cache without hashing");
+	/* A new version of the file (rewritten: new mtime and ctime): the
+	 * cache does not answer for it, and a start does not hash it. */
+	struct timespec later = { 0, 5000000 };
+	nanosleep(&later, NULL);
+	write_file(a, bytes, sizeof(bytes));
+	int fd = open(a, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	fstat(fd, &st);
+	is_int(gt_profile_ident_of(fd, &st, NULL, dir, false, &cached, &err), 1,
+	       "a changed file is not in the cache: not identified yet");
+	close(fd);
+	gt_err_free(&err);
+	unlink(a);
+	unlink(b);
+	unlink(c);
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		ok(0, "clean up %s", dir);
+}
+
+/* Past its range bounds a file is coarsened: the closest neighbours
+ * joined first, each keeping the earlier time. */
+static void coarsen(void)
+{
+	struct gt_profile *p = calloc(1, sizeof(*p));
+	gt_err_t err = NULL;
+	/* 10 000 one-page ranges, gaps of one page, except a larger gap
+	 * every 100; touched in reverse order of offset. */
+	uint64_t off = 0;
+	for (int i = 0; i < 10000; i++) {
+		gt_profile_add_at(p, "/big", UINT64_C(1) << 30, 1, off, 4096, (uint32_t)(10000 - i), &err);
+		off += i % 100 == 99 ? 1u << 20 : 8192;
+	}
+	struct gt_profile_file *f = &p->files[0];
+	ok(f->n_ranges <= GT_PROFILE_MAX_RANGES, "10 000 ranges added one by one: %zu kept (at most %u)", f->n_ranges,
+	   GT_PROFILE_MAX_RANGES);
+	gt_profile_coarsen(f, 100);
+	uint64_t bytes = 0;
+	bool order = true, gaps = true;
+	for (size_t i = 0; i < f->n_ranges; i++) {
+		bytes += f->ranges[i].len;
+		/* each joined run of 100 spans 100 pages + 99 gaps; its time is
+		 * that of its last (touched first) page */
+		order &= f->ranges[i].t == 10000 - (i * 100 + 99);
+		gaps &= f->ranges[i].len == (100 + 99) * 4096u;
+	}
+	ok(f->n_ranges == 100 && gaps, "coarsened to 100: the small gaps joined, the large ones kept (%zu ranges)",
+	   f->n_ranges);
+	ok(order, "... each with the earliest time of what it joined: first-touch order kept");
+	gt_profile_free(p);
+	/* Many files over the total: gt_profile_fit. */
+	for (int k = 0; k < 8; k++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/lib/f%d", k);
+		for (int i = 0; i < 4000; i++)
+			gt_profile_add_at(p, path, UINT64_C(1) << 30, 1, (uint64_t)i * 8192, 4096, 1, &err);
+	}
+	gt_profile_fit(p);
+	size_t total = 0;
+	for (size_t i = 0; i < p->n_files; i++)
+		total += p->files[i].n_ranges;
+	ok(total <= GT_PROFILE_MAX_TOTAL_RANGES && p->n_files == 8, "8 files of 4000 ranges fit: %zu ranges in all", total);
+	char dir[] = "/tmp/gotune-test-fit-XXXXXX";
+	if (mkdtemp(dir) != NULL) {
+		fake_ident(&p->ident, 'c', NULL);
+		snprintf(p->entry, sizeof(p->entry), "/bin/many");
+		ok(gt_profile_write(p, dir, &err) == 0, "... and are written (no \"profile too large\"): %s",
+		   err != NULL ? gt_err_msg(err) : "ok");
+		gt_err_free(&err);
+		char path[300];
+		gt_profile_path(dir, p->ident.key, path, sizeof(path));
+		unlink(path);
+		rmdir(dir);
+	}
+	gt_profile_free(p);
+	free(p);
+}
+
+/* Issue 29's recorder worst case, in this process: one 64 MiB file
+ * mapped 64 times, every other page present. Before, one sample took
+ * minutes (two sorts per page once the file held 4096 ranges) and
+ * max_ms was looked at between samples only. */
+static void many_mappings(void)
+{
+	char path[] = "/tmp/gotune-test-maps-XXXXXX";
+	int fd = mkstemp(path);
+	size_t len = 64u << 20;
+	if (fd < 0 || ftruncate(fd, (off_t)len) < 0) {
+		ok(0, "temp file for the many-mapping recorder");
+		return;
+	}
+	enum { N = 64 };
+	volatile unsigned char *m[N];
+	unsigned sum = 0;
+	for (int i = 0; i < N; i++) {
+		m[i] = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+		if (m[i] == MAP_FAILED) {
+			ok(0, "mmap %d", i);
+			return;
+		}
+		for (size_t o = 0; o < len; o += 4096)
+			sum += m[i][o];
+		/* fault-around maps neighbours too: unmap every other page */
+		for (size_t o = 4096; o < len; o += 8192)
+			madvise((void *)(m[i] + o), 4096, MADV_DONTNEED);
+	}
+	struct gt_profile *p = calloc(1, sizeof(*p));
+	struct gt_record_opts o = { .interval_ms = 10, .settle_ms = 300, .max_ms = 2000 };
+	gt_err_t err = NULL;
+	struct rusage r0, r1;
+	getrusage(RUSAGE_SELF, &r0);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = gt_record(getpid(), &o, p, NULL, 0, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	getrusage(RUSAGE_SELF, &r1);
+	double wall = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) * 1e3 +
+		     (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e3;
+	const struct gt_profile_file *f = NULL;
+	for (size_t i = 0; p != NULL && i < p->n_files; i++)
+		if (strcmp(p->files[i].path, path) == 0)
+			f = &p->files[i];
+	ok(rc > 0 && wall <= o.max_ms + 1000 && cpu <= o.max_ms + 1000,
+	   "%d mappings of a 64 MiB file, every other page present: the recorder ends within max_ms %u + 1 s: "
+	   "%.0f ms, %.0f ms of CPU, %d samples (sum %u)", N, o.max_ms, wall, cpu, rc, sum);
+	ok(f != NULL && f->n_ranges > 0 && f->n_ranges <= GT_PROFILE_MAX_RANGES,
+	   "... the file is in the profile, within %u ranges (%zu)", GT_PROFILE_MAX_RANGES, f != NULL ? f->n_ranges : 0);
+	for (int i = 0; i < N; i++)
+		munmap((void *)m[i], len);
+	close(fd);
+	unlink(path);
+	gt_profile_free(p);
+	free(p);
+	gt_err_free(&err);
+}
+
+/* Pruning: the oldest go, a single image cannot push out the others,
+ * profiles of the old format and strangers are told apart. */
+static void prune(const char *dir)
+{
+	char path[300];
+	struct gt_profile_ident id[8];
+	/* 6 of image A, 2 of no image, older to newer */
+	for (int i = 0; i < 8; i++) {
+		fake_ident(&id[i], (char)('0' + i), i < 6 ? "A" : NULL);
+		gt_profile_path(dir, id[i].key, path, sizeof(path));
+		write_file(path, "", 0);
+		struct timespec t[2] = { { 1000 + i, 0 }, { 1000 + i, 0 } };
+		utimensat(AT_FDCWD, path, t, 0);
+	}
+	snprintf(path, sizeof(path), "%s/0123456789abcdef.profile", dir);
+	write_file(path, "gotune-profile 3\n", 17);
+	snprintf(path, sizeof(path), "%s/notes.txt", dir);
+	write_file(path, "", 0);
+	char group[17];
+	snprintf(group, sizeof(group), "%.16s", id[0].key);
+	/* image A at most 3, all at most 4: A's 3 oldest go (per image), then
+	 * A's next oldest (in all); the old-format profile goes too. */
+	is_int((int)gt_profile_prune(dir, group, 3, 4), 5, "prune: 5 removed");
+	int left = 0;
+	for (int i = 0; i < 8; i++) {
+		gt_profile_path(dir, id[i].key, path, sizeof(path));
+		left |= (access(path, F_OK) == 0) << i;
+	}
+	is_int(left, 0xf0, "... image A's oldest 4 (3 per image, then 1 over all); the 2 of no image kept");
+	snprintf(path, sizeof(path), "%s/0123456789abcdef.profile", dir);
+	ok(access(path, F_OK) != 0, "... and the profile of the old format (keyed by build ID)");
+	snprintf(path, sizeof(path), "%s/notes.txt", dir);
+	ok(access(path, F_OK) == 0, "... never a file that is not a profile");
+	unlink(path);
+	for (int i = 0; i < 8; i++) {
+		gt_profile_path(dir, id[i].key, path, sizeof(path));
+		unlink(path);
+	}
+}
+
 int main(void)
 {
 	record_self();
@@ -117,12 +368,9 @@ int main(void)
 	ok(gt_build_id_fd(fd, id) == 0 && id[0] == '\0', "a non-ELF file has none");
 	close(fd);
 
-	char k1[17], k2[17], k3[17];
-	gt_profile_key("/a", 1, 2, "gnu:abcd", k1);
-	gt_profile_key("/b", 3, 4, "gnu:abcd", k2);
-	gt_profile_key("/a", 1, 2, NULL, k3);
-	ok(strcmp(k1, k2) == 0, "with a build ID the key ignores path, size and mtime");
-	ok(strcmp(k1, k3) != 0 && strlen(k3) == 16, "without one it is path + size + mtime");
+	identity();
+	coarsen();
+	many_mappings();
 
 	struct gt_profile *p = calloc(1, sizeof(*p));
 	gt_err_t err = NULL;
@@ -158,7 +406,7 @@ int main(void)
 	gt_err_free(&err);
 	gt_profile_free(p);
 
-	/* Round trip through a file. */
+	/* Round trip through a file, format 4. */
 	char dir[] = "/tmp/gotune-test-profile-XXXXXX";
 	if (mkdtemp(dir) == NULL)
 		return 1;
@@ -167,61 +415,53 @@ int main(void)
 	p->entry_size = 10;
 	p->entry_mtime_ns = 20;
 	snprintf(p->entry_id, sizeof(p->entry_id), "gnu:0011");
+	fake_ident(&p->ident, 'a', "registry.example/app:1");
+	p->settled = 2;
 	gt_profile_add_at(p, "/bin/x", 10000, 20, 4096, 4096, 12, &err);
 	snprintf(p->files[0].id, sizeof(p->files[0].id), "gnu:0011");
 	ok(gt_profile_write(p, dir, &err) == 0, "write");
-	char key[17];
-	gt_profile_key("/elsewhere", 1, 1, "gnu:0011", key);
-	struct gt_profile *q = calloc(1, sizeof(*q));
-	ok(gt_profile_load(dir, key, q, &err) == 0 && strcmp(q->files[0].id, "gnu:0011") == 0 &&
-		   q->files[0].ranges[0].off == 4096 && q->files[0].ranges[0].t == 12,
-	   "loaded back by build-ID key, IDs, ranges and their times intact");
 	char path[300];
-	snprintf(path, sizeof(path), "%s/%s.profile", dir, key);
-	unlink(path);
+	gt_profile_path(dir, p->ident.key, path, sizeof(path));
+	struct stat pst;
+	ok(stat(path, &pst) == 0 && (pst.st_mode & 07777) == 0600, "written as KEY.profile, 0600 (%o)", pst.st_mode & 07777);
+	struct gt_profile *q = calloc(1, sizeof(*q));
+	ok(gt_profile_load(dir, &p->ident, q, &err) == 0 && strcmp(q->files[0].id, "gnu:0011") == 0 &&
+		   q->files[0].ranges[0].off == 4096 && q->files[0].ranges[0].t == 12 && q->settled == 2 &&
+		   strcmp(q->ident.image, "registry.example/app:1") == 0 && strcmp(q->ident.key, p->ident.key) == 0,
+	   "loaded back by its identity: IDs, image, settled count, ranges and their times intact");
+	gt_profile_free(q);
+	/* A file under the right name that records another entrypoint (a
+	 * hash prefix collided, or it was put there): not loaded. */
+	struct gt_profile_ident other;
+	fake_ident(&other, 'b', "registry.example/app:1");
+	char opath[300];
+	gt_profile_path(dir, other.key, opath, sizeof(opath));
+	rename(path, opath);
+	ok(gt_profile_load(dir, &other, q, &err) < 0, "a profile whose recorded identity is another's is refused: %s",
+	   gt_err_msg(err));
+	gt_err_free(&err);
+	unlink(opath);
+	p->ident.sha[0] = '\0';
+	ok(gt_profile_write(p, dir, &err) < 0, "a profile of an unidentified entrypoint is not written");
+	gt_err_free(&err);
+	fake_ident(&p->ident, 'a', "registry.example/app:1");
 
 	/* A fresh host: the profile directory and its parents are missing. */
 	char deep[100], parent[100];
 	snprintf(parent, sizeof(parent), "%s/state", dir);
 	snprintf(deep, sizeof(deep), "%s/state/profiles", dir);
-	struct stat dst, pst;
+	struct stat dst;
 	ok(gt_profile_write(p, deep, &err) == 0 && stat(deep, &dst) == 0 && stat(parent, &pst) == 0,
 	   "write into a directory whose parents are missing: %s", err != NULL ? gt_err_msg(err) : "created");
 	ok((dst.st_mode & 07777) == 0700 && (pst.st_mode & 07777) == 0755,
 	   "... the directory 0700 (%o), a parent made for it 0755 (%o)", dst.st_mode & 07777, pst.st_mode & 07777);
-	snprintf(path, sizeof(path), "%s/%s.profile", deep, key);
+	gt_profile_path(deep, p->ident.key, path, sizeof(path));
 	unlink(path);
 	rmdir(deep);
 	rmdir(parent);
-
-	/* Pruning: five profiles of increasing age and a stranger. */
-	for (int i = 0; i < 5; i++) {
-		snprintf(path, sizeof(path), "%s/%016x.profile", dir, i);
-		FILE *f = fopen(path, "w");
-		if (f != NULL)
-			fclose(f);
-		struct timespec t[2] = { { 1000 + i, 0 }, { 1000 + i, 0 } };
-		utimensat(AT_FDCWD, path, t, 0);
-	}
-	snprintf(path, sizeof(path), "%s/notes.txt", dir);
-	FILE *f = fopen(path, "w");
-	if (f != NULL)
-		fclose(f);
-	is_int((int)gt_profile_prune(dir, 3), 2, "prune to 3 of 5 removes 2");
-	snprintf(path, sizeof(path), "%s/%016x.profile", dir, 0);
-	ok(access(path, F_OK) != 0, "... the oldest");
-	snprintf(path, sizeof(path), "%s/%016x.profile", dir, 4);
-	ok(access(path, F_OK) == 0, "... not the newest");
-	snprintf(path, sizeof(path), "%s/notes.txt", dir);
-	ok(access(path, F_OK) == 0, "... and never a file that is not a profile");
-	unlink(path);
-	for (int i = 0; i < 5; i++) {
-		snprintf(path, sizeof(path), "%s/%016x.profile", dir, i);
-		unlink(path);
-	}
+	prune(dir);
 	rmdir(dir);
 	gt_profile_free(p);
-	gt_profile_free(q);
 	free(p);
 	free(q);
 	gt_err_free(&err);
