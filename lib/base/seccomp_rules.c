@@ -15,6 +15,8 @@ static const int common_syscalls[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(pread64), SCMP_SYS(readv), SCMP_SYS(writev),
 	SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(open), SCMP_SYS(close), SCMP_SYS(close_range),
 	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(stat), SCMP_SYS(lstat),
+	/* whether a file being replaced is on tmpfs, where fsync does nothing */
+	SCMP_SYS(fstatfs),
 	SCMP_SYS(lseek), SCMP_SYS(readlinkat), SCMP_SYS(readlink), SCMP_SYS(getdents64), SCMP_SYS(fcntl),
 	SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3),
 	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(mremap), SCMP_SYS(brk),
