@@ -19,6 +19,9 @@ struct gt_tune {
 	 * a variable still holding the value gotune wrote is recomputed, one
 	 * changed since is the user's. */
 	bool mark;
+	/* In: inspect the image even where no decision needs it, for a
+	 * report that shows everything (`plan`). */
+	bool explain;
 };
 
 /* gotune's top-level member in a spec it rewrote in place. */
@@ -39,7 +42,24 @@ int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, c
 void gt_tune_limits(const struct gt_spec *spec, const struct gt_host *host, const struct gt_settings *settings,
 		    struct gt_limits *limits, struct gt_notes *notes);
 
-/* For a process exec'd into a container whose config gotune tuned (its
+/* What a process exec'd into a container is to get from its config: the
+ * variables gotune wrote (its GT_TUNE_MARK record) that the config still
+ * holds as written, each with the container's value from before gotune
+ * (was, NULL if none). Pointers into config's tree. */
+struct gt_exec_mark {
+	const char *wrote[GT_NVARS];	/* NULL: nothing of gotune's to give */
+	const char *was[GT_NVARS];
+};
+void gt_tune_exec_mark(const struct gt_spec *config, struct gt_exec_mark *m);
+
+/* The edits of a process env (env, n_env) that give it m's variables: one
+ * the process sets to a value of its own is left out, one it sets to the
+ * container's value from before gotune is replaced. out has room for
+ * GT_NVARS edits, whose entries the caller frees. */
+int gt_tune_exec_apply(const struct gt_exec_mark *m, const char *const *env, size_t n_env, struct gt_env_edit *out,
+		       size_t *n_out, gt_err_t *err);
+
+/* Both: for a process exec'd into a container whose config gotune tuned (its
  * GT_TUNE_MARK record): the edits of the process env (env, n_env) that
  * give it the variables the container got. A variable the container's
  * config no longer holds as gotune wrote it is left out, and so is one the
