@@ -53,24 +53,21 @@ int gt_warmset_add_path(struct gt_pw_set *set, const struct gt_rootfs *root, con
 	return 0;
 }
 
-/* Replays a recorded working set for this entrypoint, if one exists:
- * exactly its ranges, from files that are still the ones recorded (same
- * build ID, else same size and mtime). */
-int gt_warmset_find_profile(const struct gt_rootfs *root, const struct gt_entry *e, const char *dir,
-			    struct gt_profile_match *m)
+/* The entrypoint's profile key in m (entry, id, key): 1; 0 when there is
+ * no profile directory (nothing ever recorded on this node: no need to
+ * look up and read the entrypoint); -1 when the entrypoint is not found. */
+static int match_key(const struct gt_rootfs *root, const struct gt_entry *e, const char *dir,
+		     struct gt_profile_match *m)
 {
 	memset(m, 0, sizeof(*m));
-	/* No profile directory (nothing ever recorded on this node): no
-	 * need to look up and read the entrypoint for a key. */
-	struct stat dst;
-	if (stat(dir, &dst) < 0 || !S_ISDIR(dst.st_mode))
+	struct stat st;
+	if (dir[0] == '\0' || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return 0;
 	gt_err_t miss = NULL;
 	int fd = gt_entry_find(root, e, m->entry, sizeof(m->entry), &miss);
 	gt_err_free(&miss);
 	if (fd < 0)
 		return -1;
-	struct stat st;
 	int ok = fstat(fd, &st);
 	gt_build_id_fd(fd, m->id);
 	close(fd);
@@ -78,9 +75,22 @@ int gt_warmset_find_profile(const struct gt_rootfs *root, const struct gt_entry 
 		return -1;
 	gt_profile_key(m->entry, (uint64_t)st.st_size, (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
 		       m->id, m->key);
+	return 1;
+}
+
+/* Replays a recorded working set for this entrypoint, if one exists:
+ * exactly its ranges, from files that are still the ones recorded (same
+ * build ID, else same size and mtime). */
+int gt_warmset_find_profile(const struct gt_rootfs *root, const struct gt_entry *e, const char *dir,
+			    struct gt_profile_match *m)
+{
+	int found = match_key(root, e, dir, m);
+	if (found <= 0)
+		return found;
 	m->profile = calloc(1, sizeof(*m->profile));
 	if (m->profile == NULL)
 		return -1;
+	gt_err_t miss = NULL;
 	if (gt_profile_load(dir, m->key, m->profile, &miss) < 0) {
 		gt_err_free(&miss); /* no profile yet */
 		free(m->profile);
@@ -88,6 +98,18 @@ int gt_warmset_find_profile(const struct gt_rootfs *root, const struct gt_entry 
 		return 0;
 	}
 	return 1;
+}
+
+bool gt_warmset_has_profile(const struct gt_rootfs *root, const struct gt_entry *e, const char *dir)
+{
+	struct gt_profile_match m;
+	if (match_key(root, e, dir, &m) <= 0)
+		return false;
+	/* gt_profile_load's name for it. */
+	char path[4200];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s.profile", dir, m.key);
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 void gt_profile_match_free(struct gt_profile_match *m)
