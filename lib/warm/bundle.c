@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *spec_annotation(void *ctx, const char *key)
@@ -69,6 +70,11 @@ bool gt_bundle_wants_warm(struct gt_bundle *hb)
 		return false;
 	if (s->prewarm.closure || s->prewarm.n_files > 0)
 		return true;
+	/* No profile directory (nothing ever recorded on this node): a stat,
+	 * and the rootfs is not even opened. */
+	struct stat st;
+	if (s->profile_dir[0] == '\0' || stat(s->profile_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return false;
 	char root_host[PATH_MAX];
 	gt_err_t err = NULL;
 	struct gt_rootfs root;
