@@ -21,6 +21,9 @@ hooks' lines go to the fallback log). Cases:
   default-replay    the same once the annotation is gone: the replay alone
   default-wrapper   `runc run` through gotune-runc, default policy, no hook:
             the wrapper replays that profile
+  default-wrapper-record   README's setup for an engine driven through
+            gotune-runc: the wrapper replays, config.json keeps the `record`
+            hook and gotune.io/record=true (every start is recorded again)
   willneed, populate, background   that mode on the whole closure, no set-size limit
   profile-willneed, profile-populate, profile-background   hand-tuned: the
             working set one earlier run touched (recorded by the record hook
@@ -49,7 +52,8 @@ import subprocess
 import sys
 import time
 
-ALL_CASES = ["none", "default", "default-profile", "default-replay", "default-wrapper", "willneed", "populate",
+ALL_CASES = ["none", "default", "default-profile", "default-replay", "default-wrapper", "default-wrapper-record",
+             "willneed", "populate",
              "background", "profile-willneed", "profile-populate", "profile-background", "wrapper", "wrapper-populate",
              "wrapper-profile", "warm"]
 FRESH_ENV = "GOTUNE_BENCH_FRESH_HOST"
@@ -83,10 +87,12 @@ def make_rootfs(root, binary):
     return size
 
 
-def readme_hooks(hook, record, policy=None):
-    """config.json's hooks as README "Working-set profiles" shows them."""
+def readme_hooks(hook, record, policy=None, replay=True):
+    """config.json's hooks as README "Working-set profiles" shows them
+    (replay=False: the record hook alone, for gotune-runc, which replays
+    itself)."""
     opt = ["--policy", policy] if policy else []
-    hooks = [{"path": hook, "args": ["gotune-hook", "createRuntime"] + opt, "timeout": 10}]
+    hooks = [{"path": hook, "args": ["gotune-hook", "createRuntime"] + opt, "timeout": 10}] if replay else []
     if record:
         hooks.append({"path": hook, "args": ["gotune-hook", "record"] + opt, "timeout": 10})
     return {"createRuntime": hooks}
@@ -105,10 +111,12 @@ def make_bundle(bundle, root, args, hook, policy, case, record=False):
     if case in ("default-profile", "default-replay"):
         # No policy anywhere: what a new user has.
         c["hooks"] = readme_hooks(hook, case == "default-profile")
+    elif case == "default-wrapper-record":
+        c["hooks"] = readme_hooks(hook, True, replay=False)
     elif case not in ("none", "warm") and not case.startswith("wrapper") and not case.startswith("default-"):
         c["hooks"] = {"createRuntime": [{"path": hook, "args": ["gotune-hook", "createRuntime", "--policy", policy[case]],
                                          "timeout": 30}]}
-    if record or case == "default-profile":
+    if record or case in ("default-profile", "default-wrapper-record"):
         c["annotations"] = {"gotune.io/record": "true"}
     if record:
         c["hooks"] = readme_hooks(hook, True, policy.get(case))
@@ -294,7 +302,7 @@ def main():
                         runner, env = ("runc",), None
                         if c.startswith("wrapper"):
                             runner, env = (wrapper,), dict(os.environ, GOTUNE_POLICY=policy[c])
-                        elif c == "default-wrapper":
+                        elif c in ("default-wrapper", "default-wrapper-record"):
                             runner, env = (wrapper,), {k: v for k, v in os.environ.items() if k != "GOTUNE_POLICY"}
                         times[c].append(run_once(os.path.join(work, name, c), f"cs-{name}-{c}-{r}", hot, c != "warm",
                                                  runner, env))
