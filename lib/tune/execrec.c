@@ -1,6 +1,7 @@
 #include "execrec.h"
 #include "cleanup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -124,7 +125,66 @@ int gt_execrec_write(const char *dir, struct gt_execrec *rec, gt_err_t *err)
 		return gt_error(err, E2BIG, "exec record: over %u bytes", GT_EXECREC_MAX);
 	if (gt_mkdir_p(dir, 0700, err) < 0)
 		return -1;
-	return write_new(dir, strrchr(path, '/') + 1, text, o.len, err);
+	if (write_new(dir, strrchr(path, '/') + 1, text, o.len, err) < 0)
+		return -1;
+	/* Records of containers deleted behind the wrapper's back (or by
+	 * `run` itself, which deletes its container) are swept now and then:
+	 * on one write in 64, by the key, so that the directory stays about
+	 * as large as the number of live containers. A minute old at least:
+	 * a record is written before its runtime makes the container's
+	 * state directory. */
+	if ((fnv1a(0xcbf29ce484222325ULL, rec->id, strlen(rec->id)) & 63) == 0)
+		gt_execrec_prune(dir, 60);
+	return 0;
+}
+
+unsigned gt_execrec_prune(const char *dir, int64_t min_age_s)
+{
+	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return 0;
+	int dup_fd = dup(dfd);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (d == NULL) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return 0;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	unsigned removed = 0;
+	struct dirent *de;
+	static struct gt_execrec rec;
+	for (int seen = 0; seen < GT_EXECREC_PRUNE_MAX && (de = readdir(d)) != NULL; seen++) {
+		const char *name = de->d_name;
+		struct stat st;
+		if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+			continue;
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+		    now.tv_sec - st.st_mtim.tv_sec < min_age_s)
+			continue;
+		/* A temp file a killed writer left (".KEY.RANDOM"): a minute old. */
+		if (name[0] == '.') {
+			if (now.tv_sec - st.st_mtim.tv_sec > 60 && unlinkat(dfd, name, 0) == 0)
+				removed++;
+			continue;
+		}
+		char path[PATH_MAX], state[PATH_MAX];
+		gt_err_t err = NULL;
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		int r = gt_execrec_read(path, &rec, &err);
+		gt_err_free(&err);
+		/* Not a record, or its container's state is gone. */
+		bool gone = r < 0;
+		if (!gone) {
+			int n = snprintf(state, sizeof(state), "%s/%s", rec.root, rec.id);
+			gone = n > 0 && (size_t)n < sizeof(state) && stat(state, &st) < 0 && errno == ENOENT;
+		}
+		if (gone && unlinkat(dfd, name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
 }
 
 static int parse_i64(const char *s, int64_t *v)

@@ -41,6 +41,15 @@ int gt_execrec_path(const char *dir, const char *root, const char *id, char *out
  * parents when missing. */
 int gt_execrec_write(const char *dir, struct gt_execrec *rec, gt_err_t *err);
 
+/* Removes from dir the records whose container's state directory is gone
+ * (<root>/<id>: deleted, by the wrapper's `run` itself or behind its
+ * back), files that are no record, and temp files a killed writer left,
+ * at least min_age_s old; looks at most GT_EXECREC_PRUNE_MAX entries.
+ * Returns how many it removed. gt_execrec_write calls it on one write in
+ * 64. */
+#define GT_EXECREC_PRUNE_MAX 8192
+unsigned gt_execrec_prune(const char *dir, int64_t min_age_s);
+
 /* Reads the record at path: 0, or -1 with errno_ ENOENT when there is
  * none. A file that is not root's alone, too large or not a record fails. */
 int gt_execrec_read(const char *path, struct gt_execrec *rec, gt_err_t *err);

@@ -230,6 +230,35 @@ static void crun_checks(void)
 	ok(check(&rec, GT_RT_CRUN, msg, sizeof(msg)) < 0, "crun: no such container: stale (%s)", msg);
 }
 
+/* Records whose container's state directory is gone are swept; a live
+ * one, and one too young, stay. */
+static void prune(void)
+{
+	char dir[300], root[300], live[400], cfg[320];
+	snprintf(dir, sizeof(dir), "%s/prune", tmp);
+	snprintf(root, sizeof(root), "%s/prune-root", tmp);
+	snprintf(live, sizeof(live), "%s/live", root);
+	snprintf(cfg, sizeof(cfg), "%s/config.json", tmp);
+	mkdir(root, 0700);
+	mkdir(live, 0700);
+	static struct gt_execrec rec, back;
+	const char *ids[] = { "live", "gone1", "gone2" };
+	char paths[3][400];
+	for (int i = 0; i < 3; i++) {
+		make_record(&rec, root, ids[i], cfg);
+		gt_execrec_write(dir, &rec, NULL);
+		gt_execrec_path(dir, root, ids[i], paths[i], sizeof(paths[i]));
+	}
+	char junk[400];
+	snprintf(junk, sizeof(junk), "%s/0123456789abcdef", dir);
+	put_file(junk, "not a record");
+	chmod(junk, 0600);
+	is_int(gt_execrec_prune(dir, 60), 0, "nothing younger than a minute is swept");
+	is_int(gt_execrec_prune(dir, 0), 3, "the records of the two containers gone, and a file that is no record, swept");
+	ok(gt_execrec_read(paths[0], &back, NULL) == 0, "the live container's record stays");
+	ok(access(paths[1], F_OK) < 0 && access(paths[2], F_OK) < 0, "the others are gone");
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof(tmp), "/tmp/gotune-execrec.XXXXXX");
@@ -240,6 +269,7 @@ int main(void)
 	roundtrip();
 	runc_checks();
 	crun_checks();
+	prune();
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 	if (system(cmd) != 0)
