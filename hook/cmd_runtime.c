@@ -109,6 +109,8 @@ static int config_path(const struct gt_rt_args *ra, char *out, size_t outsz, gt_
 /* The config the runtime will read once the wrapper is done: the text,
  * where it is and which file it is. */
 struct final_config {
+	int dfd;		/* its directory */
+	char base[PATH_MAX];	/* its name there */
 	struct gt_buf in;	/* as read */
 	const char *text;	/* the tuned text, or in's */
 	size_t len;
@@ -117,7 +119,8 @@ struct final_config {
 	bool known;		/* text and st describe one file */
 };
 
-/* Tunes the bundle's config in place; fail-open is the caller's choice. */
+/* Reads the bundle's config and tunes it in memory; fail-open is the
+ * caller's choice. */
 static int tune_bundle(const struct gt_rt_args *ra, const struct gt_policy *policy, struct gt_tune *tune,
 		       struct final_config *fc, gt_err_t *err)
 {
@@ -128,12 +131,13 @@ static int tune_bundle(const struct gt_rt_args *ra, const struct gt_policy *poli
 	char dir_buf[PATH_MAX], base_buf[PATH_MAX];
 	snprintf(dir_buf, sizeof(dir_buf), "%s", full);
 	snprintf(base_buf, sizeof(base_buf), "%s", full);
-	const char *dir = dirname(dir_buf), *base = basename(base_buf);
+	const char *dir = dirname(dir_buf);
+	snprintf(fc->base, sizeof(fc->base), "%s", basename(base_buf));
 
-	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
+	fc->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fc->dfd < 0)
 		return gt_error(err, errno, "open bundle %s", dir);
-	if (gt_read_file_at_stat(dfd, base, GT_SPEC_MAX_BYTES, &fc->in, &fc->st, err) < 0)
+	if (gt_read_file_at_stat(fc->dfd, fc->base, GT_SPEC_MAX_BYTES, &fc->in, &fc->st, err) < 0)
 		return -1;
 	/* Absolute for the exec record; a path too long for that gets none. */
 	char cwd[PATH_MAX];
@@ -149,10 +153,16 @@ static int tune_bundle(const struct gt_rt_args *ra, const struct gt_policy *poli
 	fc->text = tune->changed ? tune->out.data : fc->in.data;
 	fc->len = tune->changed ? tune->out.len : fc->in.len;
 	fc->known = fc->path[0] == '/';
+	return 0;
+}
+
+/* Replaces the config with the tuned one, when it changed. */
+static int write_bundle(const struct gt_tune *tune, struct final_config *fc, gt_err_t *err)
+{
 	if (!tune->changed)
 		return 0;
 	fc->known = false;
-	if (gt_write_atomic_at_stat(dfd, base, tune->out.data, tune->out.len, &fc->st, err) < 0)
+	if (gt_write_atomic_at_stat(fc->dfd, fc->base, tune->out.data, tune->out.len, &fc->st, err) < 0)
 		return -1;
 	fc->known = fc->path[0] == '/';
 	return 0;
@@ -241,6 +251,8 @@ static int tune_and_log(const struct gt_rt_args *ra, const char *runtime, const 
 {
 	cleanup_tune struct gt_tune tune = { 0 };
 	struct final_config *fc = calloc(1, sizeof(*fc));
+	if (fc != NULL)
+		fc->dfd = -1;
 	if (ra->id != NULL)
 		snprintf(tune.id, sizeof(tune.id), "%s", ra->id);
 	struct gt_log_event ev = { .entry = "runtime", .outcome = "passthrough" };
@@ -249,26 +261,32 @@ static int tune_and_log(const struct gt_rt_args *ra, const char *runtime, const 
 	else if (policy_rc == 0 && ra->refuse != NULL)
 		gt_error(err, 0, "%s: runc and crun read this bundle/config option differently; not tuned", ra->refuse);
 	else if (policy_rc == 0 && tune_bundle(ra, policy, &tune, fc, err) == 0) {
-		ev.plan = &tune.plan;
-		ev.outcome = tune.changed ? "tuned" : "unchanged";
 		/* The config as the runtime will read it, parsed once more
-		 * (gt_tune_spec keeps no tree): the exec record comes from
-		 * it as an exec's own reading would, and the reader's entry
-		 * point and annotations. */
+		 * (gt_tune_spec keeps no tree): the reader starts from it, at
+		 * once (before the rewrite, which may wait on a disk), and the
+		 * exec record comes from it as an exec's own reading would. */
 		cleanup_spec struct gt_spec final;
 		gt_err_t perr = NULL;
-		if (gt_spec_parse(&final, fc->text, fc->len, &perr) == 0) {
-			start_reader(ra, policy, &final, in_child);
-			record_for_exec(ra, runtime, fc, &final, &tune.plan.notes);
-		}
+		bool parsed = gt_spec_parse(&final, fc->text, fc->len, &perr) == 0;
 		gt_err_free(&perr);
+		if (parsed)
+			start_reader(ra, policy, &final, in_child);
+		if (write_bundle(&tune, fc, err) == 0) {
+			ev.plan = &tune.plan;
+			ev.outcome = tune.changed ? "tuned" : "unchanged";
+			if (parsed)
+				record_for_exec(ra, runtime, fc, &final, &tune.plan.notes);
+		}
 	}
 	ev.id = tune.id;
 	ev.error = *err != NULL ? gt_err_msg(*err) : NULL;
 	ev.ms = gt_elapsed_ms(t0);
 	gt_log_event(&ev, policy->log_file);
-	if (fc != NULL)
+	if (fc != NULL) {
 		gt_buf_free(&fc->in);
+		if (fc->dfd >= 0)
+			close(fc->dfd);
+	}
 	free(fc);
 	return *err != NULL && policy->strict ? 1 : 0;
 }
