@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -34,7 +35,7 @@ static void attempt(const char *what, int ret)
 int cmd_confine_check(int argc, char *argv[])
 {
 	static const char usage[] =
-		"usage: gotune-hook confine-check [tune|prewarm|record]\n"
+		"usage: gotune-hook confine-check [tune|prewarm|record|wrap]\n"
 		"apply a phase's confinement (seccomp, no_new_privs, capabilities) as the hooks do, print what\n"
 		"the kernel reports and try calls the allow-list must refuse (default phase: tune)\n";
 	const char *phase = argc > 1 ? argv[1] : "tune";
@@ -53,6 +54,8 @@ int cmd_confine_check(int argc, char *argv[])
 		ph = GT_PHASE_PREWARM;
 	else if (strcmp(phase, "record") == 0)
 		ph = GT_PHASE_RECORD;
+	else if (strcmp(phase, "wrap") == 0)
+		ph = GT_PHASE_WRAP;
 	else {
 		fputs(usage, stderr);
 		return 2;
@@ -81,6 +84,8 @@ int cmd_confine_check(int argc, char *argv[])
 	attempt("ptrace", (int)ptrace(PTRACE_TRACEME, 0, NULL, NULL));
 	attempt("setuid(0)", setuid(0));
 	attempt("chdir", chdir("/"));
+	/* wrap allows prctl for PR_SET_SECCOMP and PR_SET_NO_NEW_PRIVS only */
+	attempt("prctl(dumpable)", prctl(PR_SET_DUMPABLE, 1, 0, 0, 0));
 	char *const args[] = { "true", NULL };
 	attempt("execve", execv("/bin/true", args));
 	return 0;

@@ -219,7 +219,7 @@ int cmd_plan(int argc, char *argv[])
 		return 1;
 	}
 	hook_confine(&policy, GT_PHASE_TUNE);
-	cleanup_tune struct gt_tune tune = { 0 };
+	cleanup_tune struct gt_tune tune = { .explain = true };
 	/* A relative root.path is relative to the bundle: the spec's directory. */
 	char bundle_dir[4200];
 	snprintf(bundle_dir, sizeof(bundle_dir), "%s", source);

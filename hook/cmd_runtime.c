@@ -20,14 +20,17 @@
 #include "confine.h"
 #include "counters.h"
 #include "detach.h"
+#include "execrec.h"
 #include "fileio.h"
 #include "hook.h"
 #include "hostinfo.h"
 #include "event.h"
 #include "log.h"
+#include "rtstate.h"
 #include "runtime_args.h"
 #include "runtime_exec.h"
 #include "spec.h"
+#include "statedir.h"
 #include "tune.h"
 #include "waitchild.h"
 #include "worker.h"
@@ -111,9 +114,23 @@ static int config_path(const struct gt_rt_args *ra, char *out, size_t outsz, gt_
 	return 0;
 }
 
-/* Tunes the bundle's config in place; fail-open is the caller's choice. */
+/* The config the runtime will read once the wrapper is done: the text,
+ * where it is and which file it is. */
+struct final_config {
+	int dfd;		/* its directory */
+	char base[PATH_MAX];	/* its name there */
+	struct gt_buf in;	/* as read */
+	const char *text;	/* the tuned text, or in's */
+	size_t len;
+	char path[PATH_MAX];	/* absolute */
+	struct stat st;		/* the file the runtime reads, as it is now */
+	bool known;		/* text and st describe one file */
+};
+
+/* Reads the bundle's config and tunes it in memory; fail-open is the
+ * caller's choice. */
 static int tune_bundle(const struct gt_rt_args *ra, const struct gt_policy *policy, struct gt_tune *tune,
-		       gt_err_t *err)
+		       struct final_config *fc, gt_err_t *err)
 {
 	char full[PATH_MAX];
 	if (config_path(ra, full, sizeof(full), err) < 0)
@@ -122,75 +139,99 @@ static int tune_bundle(const struct gt_rt_args *ra, const struct gt_policy *poli
 	char dir_buf[PATH_MAX], base_buf[PATH_MAX];
 	snprintf(dir_buf, sizeof(dir_buf), "%s", full);
 	snprintf(base_buf, sizeof(base_buf), "%s", full);
-	const char *dir = dirname(dir_buf), *base = basename(base_buf);
+	const char *dir = dirname(dir_buf);
+	snprintf(fc->base, sizeof(fc->base), "%s", basename(base_buf));
 
-	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
+	fc->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fc->dfd < 0)
 		return gt_error(err, errno, "open bundle %s", dir);
-	cleanup_buf struct gt_buf in = { 0 };
-	if (gt_read_file_at(dfd, base, GT_SPEC_MAX_BYTES, &in, err) < 0)
+	if (gt_read_file_at_stat(fc->dfd, fc->base, GT_SPEC_MAX_BYTES, &fc->in, &fc->st, err) < 0)
 		return -1;
+	/* Absolute for the exec record; a path too long for that gets none. */
+	char cwd[PATH_MAX];
+	int n = full[0] == '/' ? snprintf(fc->path, sizeof(fc->path), "%s", full)
+	      : getcwd(cwd, sizeof(cwd)) != NULL ? snprintf(fc->path, sizeof(fc->path), "%s/%s", cwd, full) : -1;
+	if (n < 0 || (size_t)n >= sizeof(fc->path))
+		fc->path[0] = '\0';
 	tune->mark = true;
 	struct gt_host host;
 	gt_host_init(&host);
-	if (gt_tune_spec(in.data, in.len, policy, &host, bundle, tune, err) < 0)
+	if (gt_tune_spec(fc->in.data, fc->in.len, policy, &host, bundle, tune, err) < 0)
 		return gt_error_wrap(err, "%s", full);
-	if (!tune->changed)
-		return 0;
-	return gt_write_atomic_at(dfd, base, tune->out.data, tune->out.len, err);
+	fc->text = tune->changed ? tune->out.data : fc->in.data;
+	fc->len = tune->changed ? tune->out.len : fc->in.len;
+	fc->known = fc->path[0] == '/';
+	return 0;
 }
 
-/* Tunes the bundle and logs one line; 1 when a strict policy says the
- * error must fail the container. */
-static int tune_and_log(const struct gt_rt_args *ra, const struct gt_policy *policy, int policy_rc,
-			const struct timespec *t0, gt_err_t *err)
+/* Replaces the config with the tuned one, when it changed. */
+static int write_bundle(const struct gt_tune *tune, struct final_config *fc, gt_err_t *err)
 {
-	cleanup_tune struct gt_tune tune = { 0 };
-	if (ra->id != NULL)
-		snprintf(tune.id, sizeof(tune.id), "%s", ra->id);
-	struct gt_log_event ev = { .entry = "runtime" };
-	enum gt_outcome outcome = GT_OUT_PASSTHROUGH;
-	if (policy_rc == 0 && ra->refuse != NULL)
-		gt_error(err, 0, "%s: runc and crun read this bundle/config option differently; not tuned", ra->refuse);
-	else if (policy_rc == 0 && tune_bundle(ra, policy, &tune, err) == 0) {
-		ev.plan = &tune.plan;
-		outcome = gt_plan_outcome(&tune.plan);
-	}
-	ev.outcome = gt_outcome_name(outcome);
-	ev.id = tune.id;
-	ev.error = *err != NULL ? gt_err_msg(*err) : NULL;
-	ev.ms = gt_elapsed_ms(t0);
-	gt_log_event(&ev, policy->log_file);
-	gt_counters_count(policy->metrics_file, GT_COUNT_CONTAINER, "runtime", outcome, policy->sha256);
-	return *err != NULL && policy->strict ? 1 : 0;
+	if (!tune->changed)
+		return 0;
+	fc->known = false;
+	if (gt_write_atomic_at_stat(fc->dfd, fc->base, tune->out.data, tune->out.len, &fc->st, err) < 0)
+		return -1;
+	fc->known = fc->path[0] == '/';
+	return 0;
+}
+
+/* What an exec into this container is to get, recorded for the exec to
+ * find without `runtime state` (gt_execrec). Written only where the exec
+ * can prove the record still holds: runc and crun. */
+static void record_for_exec(const struct gt_rt_args *ra, const char *runtime, const struct final_config *fc,
+			    const struct gt_spec *final, struct gt_notes *notes)
+{
+	enum gt_rt_kind kind = gt_rt_kind_of(runtime);
+	char root[PATH_MAX];
+	if (kind == GT_RT_UNKNOWN || !fc->known || ra->id == NULL || !gt_rt_id_ok(ra->id) ||
+	    gt_rt_root(kind, ra->root, root, sizeof(root)) < 0)
+		return;
+	struct gt_execrec *rec = calloc(1, sizeof(*rec));
+	if (rec == NULL)
+		return;
+	rec->runtime = runtime;
+	rec->root = root;
+	rec->id = ra->id;
+	rec->config = fc->path;
+	gt_file_id_of(&fc->st, &rec->config_id);
+	gt_tune_exec_mark(final, &rec->mark);
+	gt_err_t err = NULL;
+	if (gt_execrec_write(GT_EXEC_RECORD_DIR, rec, &err) < 0)
+		gt_note(notes, "exec record not written: %.120s", gt_err_msg(err));
+	gt_err_free(&err);
+	gt_exec_mark_free(&rec->mark);
+	free(rec);
 }
 
 /* Engines driven through the wrapper may have no prestart hook: when a
- * working-set profile is recorded for this image, or the policy lists
- * files or asks for the closure, warm them from here. In a grandchild,
- * confined, detached: the runtime exec'd below starts at once and never
- * sees a child of ours (crun mistook a stray SIGCHLD for its own). This is
- * also the earliest point gotune sees a container: the reads overlap all of
- * the runtime's own set-up, where a prestart hook overlaps only its end.
- * Costs a stat when there is nothing to warm. */
-static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy *policy)
+ * working-set profile is recorded for this entrypoint, or the policy lists
+ * files or asks for the closure, a detached reader warms them, working
+ * from the spec already read here. This is the earliest point gotune sees
+ * a container: the reads overlap all of the runtime's own set-up, where a
+ * prestart hook overlaps only its end. Whether there is anything to warm
+ * is decided before forking: no reader, no fork, for most containers.
+ * The runtime exec'd later must never see a child of ours (crun mistook a
+ * stray SIGCHLD for its own): from the tuning child, which exits at once,
+ * one fork; from the wrapper itself (confinement off), two. */
+static void start_reader(const struct gt_rt_args *ra, const struct gt_policy *policy, const struct gt_spec *spec,
+			 bool from_child)
 {
-	const struct gt_settings *s = &policy->settings;
-	struct stat st;
-	if (!s->enabled || s->prewarm.mode == GT_PW_OFF)
-		return;
-	if (!s->prewarm.closure && s->prewarm.n_files == 0 &&
-	    (stat(s->profile_dir, &st) < 0 || !S_ISDIR(st.st_mode)))
+	const char *bundle = ra->bundle != NULL && ra->bundle[0] != '\0' ? ra->bundle : ".";
+	struct gt_bundle hb;
+	gt_bundle_from_spec(&hb, policy, bundle, spec);
+	if (!gt_bundle_wants_warm(&hb))
 		return;
 	pid_t pid = fork();
 	if (pid < 0)
 		return;
 	if (pid > 0) {
 		int status;
-		gt_wait_child(pid, 1000, &status); /* it forks once and exits */
+		if (!from_child)
+			gt_wait_child(pid, 1000, &status); /* it forks once and exits */
 		return;
 	}
-	if (fork() != 0)
+	if (!from_child && fork() != 0)
 		_exit(0);
 	/* The log goes to the policy's log_file, or the runtime's --log file,
 	 * which are opened by path. */
@@ -209,35 +250,73 @@ static void replay_detached(const struct gt_rt_args *ra, const struct gt_policy 
 		gt_log_event(&sev, policy->log_file);
 		_exit(0);
 	}
-	gt_worker_bound(5, s->prewarm.budget.max_ms / 1000 + 10);
-	const char *bundle = ra->bundle != NULL && ra->bundle[0] != '\0' ? ra->bundle : ".";
-	char summary[2048] = "";
+	gt_worker_bound(5, policy->settings.prewarm.budget.max_ms / 1000 + 10);
+	char warm[2048] = "", summary[2048];
 	gt_err_t err = NULL;
-	/* gt_bundle_load reads a relative config in the bundle; crun reads
-	 * it from the working directory. */
-	char config[PATH_MAX] = "config.json";
-	if (ra->config != NULL && realpath(ra->config, config) == NULL)
-		snprintf(config, sizeof(config), "%s", ra->config);
-	struct gt_bundle hb;
-	int rc = gt_bundle_load(&hb, policy, bundle, config, &err);
-	if (rc == 0) {
-		/* Already detached: a background reader would only fork again. */
-		enum gt_pw_mode mode = gt_bundle_mode(&hb, false);
-		rc = gt_bundle_prewarm(&hb, mode == GT_PW_BACKGROUND ? GT_PW_POPULATE : mode, summary, sizeof(summary),
-					 &err);
-	}
-	gt_bundle_free(&hb);
+	/* Already detached: a background reader would only fork again. */
+	enum gt_pw_mode mode = gt_bundle_mode(&hb, false);
+	int rc = gt_bundle_warm(&hb, mode == GT_PW_BACKGROUND ? GT_PW_POPULATE : mode, warm, sizeof(warm), &err);
+	gt_bundle_summarize(&hb, "", warm, summary, sizeof(summary));
 	size_t n = strlen(summary);
 	if (why[0] != '\0')
 		snprintf(summary + n, sizeof(summary) - n, "; note: %s", why);
 	struct gt_log_event ev = { .entry = "runtime-prewarm", .id = ra->id != NULL ? ra->id : "",
 				   .outcome = rc < 0 ? "passthrough" : "done", .error = rc < 0 ? gt_err_msg(err) : NULL,
 				   .detail = summary, .ms = gt_elapsed_ms(&t0) };
-	/* Its outcome, also when nothing matched: an operator who expected a
-	 * replay can see why there was none. */
 	gt_log_event(&ev, policy->log_file);
 	gt_err_free(&err);
 	_exit(0);
+}
+
+/* Tunes the bundle, records it for exec, starts the reader if there is
+ * anything to warm, and logs one line; 1 when a strict policy says the
+ * error must fail the container. */
+static int tune_and_log(const struct gt_rt_args *ra, const char *runtime, const struct gt_policy *policy,
+			int policy_rc, bool in_child, const struct timespec *t0, gt_err_t *err)
+{
+	cleanup_tune struct gt_tune tune = { 0 };
+	struct final_config *fc = calloc(1, sizeof(*fc));
+	if (fc != NULL)
+		fc->dfd = -1;
+	if (ra->id != NULL)
+		snprintf(tune.id, sizeof(tune.id), "%s", ra->id);
+	struct gt_log_event ev = { .entry = "runtime" };
+	enum gt_outcome outcome = GT_OUT_PASSTHROUGH;
+	if (fc == NULL)
+		gt_error(err, ENOMEM, "runtime");
+	else if (policy_rc == 0 && ra->refuse != NULL)
+		gt_error(err, 0, "%s: runc and crun read this bundle/config option differently; not tuned", ra->refuse);
+	else if (policy_rc == 0 && tune_bundle(ra, policy, &tune, fc, err) == 0) {
+		/* The config as the runtime will read it, parsed once more
+		 * (gt_tune_spec keeps no tree): the reader starts from it, at
+		 * once (before the rewrite, which may wait on a disk), and the
+		 * exec record comes from it as an exec's own reading would. */
+		cleanup_spec struct gt_spec final;
+		gt_err_t perr = NULL;
+		bool parsed = gt_spec_parse(&final, fc->text, fc->len, &perr) == 0;
+		gt_err_free(&perr);
+		if (parsed)
+			start_reader(ra, policy, &final, in_child);
+		if (write_bundle(&tune, fc, err) == 0) {
+			ev.plan = &tune.plan;
+			outcome = gt_plan_outcome(&tune.plan);
+			if (parsed)
+				record_for_exec(ra, runtime, fc, &final, &tune.plan.notes);
+		}
+	}
+	ev.outcome = gt_outcome_name(outcome);
+	ev.id = tune.id;
+	ev.error = *err != NULL ? gt_err_msg(*err) : NULL;
+	ev.ms = gt_elapsed_ms(t0);
+	gt_log_event(&ev, policy->log_file);
+	gt_counters_count(policy->metrics_file, GT_COUNT_CONTAINER, "runtime", outcome, policy->sha256);
+	if (fc != NULL) {
+		gt_buf_free(&fc->in);
+		if (fc->dfd >= 0)
+			close(fc->dfd);
+	}
+	free(fc);
+	return *err != NULL && policy->strict ? 1 : 0;
 }
 
 static int run_wrapper(const char *policy_path, const char *runtime_path, const char *prefer, int argc,
@@ -273,8 +352,8 @@ static int run_wrapper(const char *policy_path, const char *runtime_path, const 
 		}
 		if (pid == 0) {
 			if (confined)
-				hook_confine(&policy, GT_PHASE_TUNE);
-			int rc = tune_and_log(&ra, &policy, policy_rc, &t0, &err);
+				hook_confine(&policy, GT_PHASE_WRAP);
+			int rc = tune_and_log(&ra, runtime, &policy, policy_rc, confined, &t0, &err);
 			if (confined)
 				_exit(rc);
 			if (rc != 0)
@@ -292,9 +371,6 @@ static int run_wrapper(const char *policy_path, const char *runtime_path, const 
 				       WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		}
 	}
-
-	if (ra.tunes && policy_rc == 0 && ra.refuse == NULL)
-		replay_detached(&ra, &policy);
 	if (ra.exec && policy_rc == 0 && policy.settings.enabled) {
 		argv = hook_exec_tune(&ra, runtime, argc, argv, &policy, &t0);
 	} else if (ra.exec && policy_rc != 0) {
@@ -306,6 +382,8 @@ static int run_wrapper(const char *policy_path, const char *runtime_path, const 
 		gt_log_event(&ev, policy.log_file);
 		gt_counters_count(policy.metrics_file, GT_COUNT_EXEC, NULL, GT_OUT_PASSTHROUGH, policy.sha256);
 	}
+	if (ra.delete_)
+		hook_exec_forget(&ra, runtime);
 
 	argv[0] = runtime;
 	execv(runtime, argv);

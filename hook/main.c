@@ -29,7 +29,10 @@ static const char help[] =
 	"                       act as runc/crun: tune <bundle>/config.json on create/run, give an\n"
 	"                       exec'd process the container's tuning, then exec the real runtime\n"
 	"                       (also installed as gotune-runc and gotune-crun, which take the\n"
-	"                       runtime's own command line)\n"
+	"                       runtime's own command line); an exec finds the tuning in a record\n"
+	"                       written at create (run directory, see --version), used only once\n"
+	"                       runc's or crun's own state proves it is that container's, else in\n"
+	"                       `RUNTIME state`\n"
 	"  prestart             OCI hook (prestart or createRuntime; state JSON on stdin): warm the\n"
 	"                       page cache with listed files (and, by policy, the entrypoint and its\n"
 	"                       libraries), and log whether the env got what the plan wanted\n"
@@ -55,7 +58,7 @@ static const char help[] =
 	"                       check this host: the policy, each engine and whether it is wired\n"
 	"                       to gotune, the state directory, where lines go, recent decisions;\n"
 	"                       exit 1 on any error\n"
-	"  confine-check [tune|prewarm|record]\n"
+	"  confine-check [tune|prewarm|record|wrap]\n"
 	"                       apply a phase's confinement (seccomp, no_new_privs, capabilities)\n"
 	"                       and show what the kernel reports and what is refused\n"
 	"  plan [SPEC]          show the limits found and where each came from, each variable's\n"
@@ -162,7 +165,7 @@ int main(int argc, char *argv[])
 		return 0;
 	}
 	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-		printf("gotune-hook %s\nstate directory %s\n", GOTUNE_VERSION, GT_STATE_DIR);
+		printf("gotune-hook %s\nstate directory %s\nrun directory %s\n", GOTUNE_VERSION, GT_STATE_DIR, GT_RUN_DIR);
 		return 0;
 	}
 	if (strcmp(cmd, "precreate") == 0)

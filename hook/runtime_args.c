@@ -163,6 +163,8 @@ void gt_runtime_args_parse(int argc, char *const argv[], int first, struct gt_rt
 			return;
 		if ((v = flag_value(argc, argv, &i, "log", NULL)) != NULL)
 			out->log = v;
+		else if ((v = flag_value(argc, argv, &i, "root", NULL)) != NULL)
+			out->root = v;
 		else if ((v = flag_value(argc, argv, &i, "log-format", NULL)) != NULL)
 			out->log_json = strcmp(v, "json") == 0;
 		else if (strchr(a, '=') == NULL && in(global_with_value, a))
@@ -175,6 +177,17 @@ void gt_runtime_args_parse(int argc, char *const argv[], int first, struct gt_rt
 	out->tunes = strcmp(cmd, "create") == 0 || strcmp(cmd, "run") == 0;
 	if (strcmp(cmd, "exec") == 0) {
 		parse_exec(argc, argv, i + 1, out);
+		return;
+	}
+	if (strcmp(cmd, "delete") == 0) {
+		/* delete [--force|-f] ID: runc and crun have no option with a
+		 * value here. */
+		for (i++; i < argc && out->id == NULL; i++)
+			if (strcmp(argv[i], "--") == 0)
+				out->id = i + 1 < argc ? argv[i + 1] : NULL;
+			else if (argv[i][0] != '-' || argv[i][1] == '\0')
+				out->id = argv[i];
+		out->delete_ = out->id != NULL;
 		return;
 	}
 	if (!out->tunes)

@@ -14,10 +14,12 @@ struct gt_rt_args {
 	const char *config;	/* crun's --config/-f value, NULL for config.json */
 	const char *id;		/* the container id (first positional after the subcommand) */
 	bool tunes;		/* create or run: the spec is read now */
+	const char *root;	/* the runtime's --root, or NULL for its default */
 	const char *log;	/* the runtime's --log file, or NULL */
 	bool log_json;		/* --log-format json */
 	const char *refuse;	/* a -b/-f form runc and crun read differently: tune nothing */
 	bool exec;		/* exec: the process gets the container's tuning */
+	bool delete_;		/* delete: the container's exec record goes */
 	const char *process;	/* exec --process/-p FILE; NULL for the inline form */
 	const char *exec_env[GT_RT_MAX_ENV];	/* the inline form's --env/-e values */
 	int n_exec_env;

@@ -25,8 +25,11 @@
 #include "json.h"
 #include "event.h"
 #include "log.h"
+#include "execrec.h"
+#include "rtstate.h"
 #include "runtime_exec.h"
 #include "spec.h"
+#include "statedir.h"
 #include "tune.h"
 #include "waitchild.h"
 
@@ -133,22 +136,12 @@ static int state_bundle(const char *runtime, char *const argv[], int subcmd, con
 	return 0;
 }
 
-/* In the confined child: the edits for the process, written into the
- * process file when there is one. Fills entries (NUL-separated "K=V") with
- * what the process gets. */
-static int compute(const struct gt_rt_args *ra, const char *bundle, bool audit, char *entries, size_t entsz,
-		   size_t *entlen, gt_err_t *err)
+/* The edits for the process from mark, written into the process file when
+ * there is one (parsed here: in the confined child). Fills entries
+ * (NUL-separated "K=V") with what the process gets. */
+static int apply_mark(const struct gt_rt_args *ra, const struct gt_exec_mark *mark, bool audit, char *entries,
+		      size_t entsz, size_t *entlen, gt_err_t *err)
 {
-	cleanup_close int bfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (bfd < 0)
-		return gt_error(err, errno, "open bundle %s", bundle);
-	cleanup_buf struct gt_buf cfg = { 0 };
-	cleanup_spec struct gt_spec config;
-	memset(&config, 0, sizeof(config));
-	if (gt_read_file_at(bfd, "config.json", GT_SPEC_MAX_BYTES, &cfg, err) < 0 ||
-	    gt_spec_parse(&config, cfg.data, cfg.len, err) < 0)
-		return gt_error_wrap(err, "%s/config.json", bundle);
-
 	cleanup_buf struct gt_buf ptext = { 0 };
 	cleanup_spec struct gt_spec proc;
 	memset(&proc, 0, sizeof(proc));
@@ -173,7 +166,7 @@ static int compute(const struct gt_rt_args *ra, const char *bundle, bool audit, 
 
 	struct gt_env_edit edits[GT_NVARS];
 	size_t n = 0;
-	if (gt_tune_exec_edits(&config, env, n_env, edits, &n, err) < 0)
+	if (gt_tune_exec_apply(mark, env, n_env, edits, &n, err) < 0)
 		return -1;
 	/* On the command line every -e is the caller's own choice. */
 	for (size_t i = 0; ra->process == NULL && i < n; i++)
@@ -203,10 +196,31 @@ static int compute(const struct gt_rt_args *ra, const char *bundle, bool audit, 
 	return ret;
 }
 
+/* In the confined child: what the process gets when the mark comes from
+ * the container's config in bundle (mark NULL), or from a record. */
+static int compute(const struct gt_rt_args *ra, const char *bundle, const struct gt_exec_mark *given, bool audit,
+		   char *entries, size_t entsz, size_t *entlen, gt_err_t *err)
+{
+	if (given != NULL)
+		return apply_mark(ra, given, audit, entries, entsz, entlen, err);
+	cleanup_close int bfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0)
+		return gt_error(err, errno, "open bundle %s", bundle);
+	cleanup_buf struct gt_buf cfg = { 0 };
+	cleanup_spec struct gt_spec config;
+	memset(&config, 0, sizeof(config));
+	if (gt_read_file_at(bfd, "config.json", GT_SPEC_MAX_BYTES, &cfg, err) < 0 ||
+	    gt_spec_parse(&config, cfg.data, cfg.len, err) < 0)
+		return gt_error_wrap(err, "%s/config.json", bundle);
+	cleanup_exec_mark struct gt_exec_mark mark;
+	gt_tune_exec_mark(&config, &mark);
+	return apply_mark(ra, &mark, audit, entries, entsz, entlen, err);
+}
+
 /* Runs compute in a confined child (the config and the process file are
  * parsed there) and reads its answer. */
 static int compute_confined(const struct gt_rt_args *ra, const struct gt_policy *policy, const char *bundle,
-			    char *entries, size_t entsz, size_t *entlen, gt_err_t *err)
+			    const struct gt_exec_mark *mark, char *entries, size_t entsz, size_t *entlen, gt_err_t *err)
 {
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0)
@@ -223,7 +237,7 @@ static int compute_confined(const struct gt_rt_args *ra, const struct gt_policy 
 		char buf[ANSWER_MAX];
 		size_t len = 0;
 		gt_err_t cerr = NULL;
-		int r = compute(ra, bundle, policy->settings.audit, buf + 3, sizeof(buf) - 3, &len, &cerr);
+		int r = compute(ra, bundle, mark, policy->settings.audit, buf + 3, sizeof(buf) - 3, &len, &cerr);
 		if (r == 0) {
 			memcpy(buf, "OK", 3);
 			len += 3;
@@ -258,21 +272,78 @@ static int compute_confined(const struct gt_rt_args *ra, const struct gt_policy 
 	return 0;
 }
 
+/* The container's exec record, when there is one and it proves to still
+ * describe the container with this id (gt_execrec_check): 1. 0 when there
+ * is none to use (then the runtime is asked); a stale one is removed. */
+static int from_record(const struct gt_rt_args *ra, const char *runtime, struct gt_execrec *rec, char *why,
+		       size_t whysz)
+{
+	enum gt_rt_kind kind = gt_rt_kind_of(runtime);
+	char root[PATH_MAX], path[PATH_MAX];
+	if (kind == GT_RT_UNKNOWN || !gt_rt_id_ok(ra->id) || gt_rt_root(kind, ra->root, root, sizeof(root)) < 0 ||
+	    gt_execrec_path(GT_EXEC_RECORD_DIR, root, ra->id, path, sizeof(path)) < 0) {
+		snprintf(why, whysz, "no record for this runtime");
+		return 0;
+	}
+	cleanup_err gt_err_t err = NULL;
+	if (gt_execrec_read(path, rec, &err) < 0) {
+		snprintf(why, whysz, "%s", err->errno_ == ENOENT ? "no record" : gt_err_msg(err));
+		return 0;
+	}
+	if (strcmp(rec->runtime, runtime) != 0 || strcmp(rec->root, root) != 0 || strcmp(rec->id, ra->id) != 0)
+		gt_error(&err, 0, "the record at %s is another container's", path);
+	else
+		gt_execrec_check(rec, kind, &err);
+	if (err == NULL)
+		return 1;
+	snprintf(why, whysz, "stale record (%.200s)", gt_err_msg(err));
+	unlink(path);
+	return 0;
+}
+
+void hook_exec_forget(const struct gt_rt_args *ra, const char *runtime)
+{
+	enum gt_rt_kind kind = gt_rt_kind_of(runtime);
+	char root[PATH_MAX], path[PATH_MAX];
+	if (kind != GT_RT_UNKNOWN && gt_rt_id_ok(ra->id) && gt_rt_root(kind, ra->root, root, sizeof(root)) == 0 &&
+	    gt_execrec_path(GT_EXEC_RECORD_DIR, root, ra->id, path, sizeof(path)) == 0)
+		unlink(path);
+}
+
 char **hook_exec_tune(const struct gt_rt_args *ra, const char *runtime, int argc, char *argv[],
 		      const struct gt_policy *policy, const struct timespec *t0)
 {
-	char bundle[PATH_MAX], entries[ANSWER_MAX], detail[ANSWER_MAX + 64] = "";
+	char bundle[PATH_MAX], entries[ANSWER_MAX], detail[ANSWER_MAX + 400] = "", why[300] = "";
 	size_t entlen = 0;
 	cleanup_err gt_err_t err = NULL;
 	struct gt_log_event ev = { .entry = "runtime-exec", .id = ra->id != NULL ? ra->id : "" };
 	enum gt_outcome outcome = GT_OUT_PASSTHROUGH;
 	bool audit = policy->settings.audit;
+	cleanup_free struct gt_execrec *rec = malloc(sizeof(*rec));
+	int found = 0, ok = -1;
+	const char *source = "";
 	if (ra->id == NULL)
 		gt_error(&err, 0, "exec names no container");
 	else if (ra->refuse != NULL)
 		gt_error(&err, 0, "%s: more --env options than the wrapper reads; left alone", ra->refuse);
-	else if (state_bundle(runtime, argv, ra->subcmd, ra->id, bundle, sizeof(bundle), &err) == 0 &&
-		 compute_confined(ra, policy, bundle, entries, sizeof(entries), &entlen, &err) == 0) {
+	else if (rec == NULL)
+		gt_error(&err, ENOMEM, "exec");
+	else if ((found = from_record(ra, runtime, rec, why, sizeof(why))) == 1) {
+		/* Nothing to give (an untuned container): no child, no file. */
+		bool none = true;
+		for (int v = 0; v < GT_NVARS; v++)
+			none &= rec->mark.wrote[v] == NULL;
+		source = "gotune's record";
+		/* The inline form reads nothing but its own arguments. */
+		ok = none ? 0
+			  : ra->process == NULL ? apply_mark(ra, &rec->mark, audit, entries, sizeof(entries), &entlen, &err)
+						: compute_confined(ra, policy, NULL, &rec->mark, entries, sizeof(entries),
+								   &entlen, &err);
+	} else if (state_bundle(runtime, argv, ra->subcmd, ra->id, bundle, sizeof(bundle), &err) == 0) {
+		source = "the runtime's state";
+		ok = compute_confined(ra, policy, bundle, NULL, entries, sizeof(entries), &entlen, &err);
+	}
+	if (ok == 0) {
 		outcome = entlen == 0 ? GT_OUT_SKIPPED : audit ? GT_OUT_AUDIT : GT_OUT_TUNED;
 		size_t dl = 0;
 		if (audit && entlen > 0)
@@ -280,7 +351,9 @@ char **hook_exec_tune(const struct gt_rt_args *ra, const char *runtime, int argc
 		for (size_t i = 0; i < entlen; i += strlen(entries + i) + 1)
 			dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "%s%s", dl ? " " : "", entries + i);
 		if (entlen == 0)
-			snprintf(detail, sizeof(detail), "nothing to add (no variable gotune wrote that the process lacks)");
+			dl = (size_t)snprintf(detail, sizeof(detail),
+					      "nothing to add (no variable gotune wrote that the process lacks)");
+		snprintf(detail + dl, sizeof(detail) - dl, "; from %s%s%s", source, found ? "" : ": ", found ? "" : why);
 	}
 	ev.outcome = gt_outcome_name(outcome);
 	ev.error = err != NULL ? gt_err_msg(err) : NULL;

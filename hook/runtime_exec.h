@@ -15,4 +15,8 @@
 char **hook_exec_tune(const struct gt_rt_args *ra, const char *runtime, int argc, char *argv[],
 		      const struct gt_policy *policy, const struct timespec *t0);
 
+/* For `RUNTIME ... delete ID` (ra->delete_): the container's exec record
+ * goes (a record left behind by a delete elsewhere is found stale). */
+void hook_exec_forget(const struct gt_rt_args *ra, const char *runtime);
+
 #endif

@@ -79,7 +79,7 @@ static int drop_caps(const cap_value_t *keep, int n, gt_err_t *err)
 	return ret;
 }
 
-/* gt_bpf_tune[], gt_bpf_prewarm[] and gt_bpf_record[], generated from
+/* gt_bpf_tune[], gt_bpf_prewarm[], gt_bpf_record[] and gt_bpf_wrap[], generated from
  * seccomp_rules.c. */
 #include "seccomp_bpf.h"
 
@@ -92,6 +92,8 @@ static const struct {
 	[GT_PHASE_TUNE] = { tune_caps, N_OF(tune_caps), gt_bpf_tune, N_OF(gt_bpf_tune) },
 	[GT_PHASE_PREWARM] = { prewarm_caps, N_OF(prewarm_caps), gt_bpf_prewarm, N_OF(gt_bpf_prewarm) },
 	[GT_PHASE_RECORD] = { record_caps, N_OF(record_caps), gt_bpf_record, N_OF(gt_bpf_record) },
+	/* TUNE's: the reader it forks drops to PREWARM's */
+	[GT_PHASE_WRAP] = { tune_caps, N_OF(tune_caps), gt_bpf_wrap, N_OF(gt_bpf_wrap) },
 };
 
 int gt_confine(enum gt_phase phase, gt_err_t *err)

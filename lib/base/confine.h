@@ -14,6 +14,8 @@ enum gt_phase {
 	GT_PHASE_TUNE,		/* read a spec and the image's entrypoint, write a spec */
 	GT_PHASE_PREWARM,	/* resolve and map files of a rootfs, maybe fork a reader */
 	GT_PHASE_RECORD,	/* sample another process's maps and pagemap, write a profile */
+	GT_PHASE_WRAP,		/* the wrapper's child: TUNE, and fork a reader that confines
+				 * itself for PREWARM */
 	GT_PHASE_COUNT		/* not a phase: how many there are */
 };
 

@@ -10,7 +10,9 @@
 #include <dirent.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 void gt_buf_free(struct gt_buf *b)
@@ -62,12 +64,20 @@ int gt_read_fd(int fd, size_t max, struct gt_buf *out, gt_err_t *err)
 
 int gt_read_file_at(int dirfd, const char *path, size_t max, struct gt_buf *out, gt_err_t *err)
 {
+	struct stat st;
+	return gt_read_file_at_stat(dirfd, path, max, out, &st, err);
+}
+
+int gt_read_file_at_stat(int dirfd, const char *path, size_t max, struct gt_buf *out, struct stat *stp,
+			 gt_err_t *err)
+{
 	cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return gt_error(err, errno, "open %s", path);
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return gt_error(err, errno, "stat %s", path);
+	*stp = st;
 	if (!S_ISREG(st.st_mode))
 		return gt_error(err, 0, "%s is not a regular file", path);
 	if (gt_read_fd(fd, max, out, err) < 0) {
@@ -75,6 +85,23 @@ int gt_read_file_at(int dirfd, const char *path, size_t max, struct gt_buf *out,
 		return gt_error_wrap(err, "%s", path);
 	}
 	return 0;
+}
+
+void gt_file_id_of(const struct stat *st, struct gt_file_id *id)
+{
+	*id = (struct gt_file_id){
+		.dev = (uint64_t)st->st_dev,
+		.ino = (uint64_t)st->st_ino,
+		.size = (uint64_t)st->st_size,
+		.mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+		.ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec,
+	};
+}
+
+bool gt_file_id_equal(const struct gt_file_id *a, const struct gt_file_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns &&
+	       a->ctime_ns == b->ctime_ns;
 }
 
 int gt_write_all(int fd, const char *data, size_t len, gt_err_t *err)
@@ -162,10 +189,19 @@ static int open_temp_beside(int dirfd, const char *name, char *tmp, size_t tmpsz
 	return gt_error(err, EEXIST, "create temp file beside %s", name);
 }
 
+/* tmpfs and ramfs have nothing to sync: their fsync is noop_fsync
+ * (mm/shmem.c, fs/ramfs/file-mmu.c); on a disk it cost 5 ms here. */
+static bool on_ram(int fd)
+{
+	struct statfs sfs;
+	return fstatfs(fd, &sfs) == 0 && (sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC);
+}
+
 /* keep_owner: the replacement gets the mode and owner of the file it
- * replaces; else it is the temp file as made, 0600 and ours. */
+ * replaces; else it is the temp file as made, 0600 and ours. written: the
+ * new file's stat once in place, NULL for none. */
 static int replace_at(int dirfd, const char *name, const char *data, size_t len, bool keep_owner, bool durable,
-		      gt_err_t *err)
+		      struct stat *written, gt_err_t *err)
 {
 	struct stat st;
 	if (!keep_owner || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -199,11 +235,14 @@ static int replace_at(int dirfd, const char *name, const char *data, size_t len,
 	if (keep_owner && (st.st_uid != geteuid() || st.st_gid != getegid()) && fchown(fd, st.st_uid, st.st_gid) < 0)
 		goto fail;
 	what = "fsync";
-	if (durable && fsync(fd) < 0)
+	if (durable && !on_ram(fd) && fsync(fd) < 0)
 		goto fail;
 	what = "rename";
 	if (renameat(dirfd, tmp, dirfd, name) < 0)
 		goto fail;
+	/* After the rename, which sets its ctime: the file as it now is. */
+	if (written != NULL && fstat(fd, written) < 0)
+		return gt_error(err, errno, "stat %s", name);
 	/* No fsync of the directory: if a crash loses the rename, the old
 	 * file is still whole, and a bundle does not outlive its container
 	 * anyway; on disk-backed bundles that second sync doubled our cost. */
@@ -219,17 +258,23 @@ fail_with_err:
 
 int gt_write_atomic_at(int dirfd, const char *name, const char *data, size_t len, gt_err_t *err)
 {
-	return replace_at(dirfd, name, data, len, true, true, err);
+	return replace_at(dirfd, name, data, len, true, true, NULL, err);
+}
+
+int gt_write_atomic_at_stat(int dirfd, const char *name, const char *data, size_t len, struct stat *written,
+			    gt_err_t *err)
+{
+	return replace_at(dirfd, name, data, len, true, true, written, err);
 }
 
 int gt_replace_at(int dirfd, const char *name, const char *data, size_t len, bool durable, gt_err_t *err)
 {
-	return replace_at(dirfd, name, data, len, true, durable, err);
+	return replace_at(dirfd, name, data, len, true, durable, NULL, err);
 }
 
 int gt_write_private_at(int dirfd, const char *name, const char *data, size_t len, gt_err_t *err)
 {
-	return replace_at(dirfd, name, data, len, false, true, err);
+	return replace_at(dirfd, name, data, len, false, true, NULL, err);
 }
 
 int gt_mkdir_p(const char *path, mode_t mode, gt_err_t *err)

@@ -6,6 +6,7 @@
 #include <seccomp.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -15,6 +16,8 @@ static const int common_syscalls[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(pread64), SCMP_SYS(readv), SCMP_SYS(writev),
 	SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(open), SCMP_SYS(close), SCMP_SYS(close_range),
 	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(stat), SCMP_SYS(lstat),
+	/* whether a file being replaced is on tmpfs, where fsync does nothing */
+	SCMP_SYS(fstatfs),
 	SCMP_SYS(lseek), SCMP_SYS(readlinkat), SCMP_SYS(readlink), SCMP_SYS(getdents64), SCMP_SYS(fcntl),
 	SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3),
 	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(mremap), SCMP_SYS(brk),
@@ -70,6 +73,20 @@ static const int record_syscalls[] = {
 	SCMP_SYS(alarm), SCMP_SYS(setitimer),
 };
 
+static const int wrap_syscalls[] = {
+	/* TUNE's: the atomic rewrite of config.json */
+	SCMP_SYS(fchmod), SCMP_SYS(fchown), SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(unlinkat),
+	/* the detached reader, forked from the spec already read */
+	SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(setsid),
+	SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
+	/* which confines itself further for PREWARM: fewer capabilities and
+	 * a filter stacked on this one (prctl below, PR_SET_SECCOMP and
+	 * PR_SET_NO_NEW_PRIVS only) */
+	SCMP_SYS(capget), SCMP_SYS(capset),
+	/* and bounds its own time (gt_worker_bound: a CPU limit, an alarm) */
+	SCMP_SYS(alarm), SCMP_SYS(setitimer),
+};
+
 static const struct {
 	const int *calls;
 	size_t n;
@@ -77,6 +94,7 @@ static const struct {
 	[GT_PHASE_TUNE] = { tune_syscalls, N_OF(tune_syscalls) },
 	[GT_PHASE_PREWARM] = { prewarm_syscalls, N_OF(prewarm_syscalls) },
 	[GT_PHASE_RECORD] = { record_syscalls, N_OF(record_syscalls) },
+	[GT_PHASE_WRAP] = { wrap_syscalls, N_OF(wrap_syscalls) },
 };
 
 static int add_rules(scmp_filter_ctx ctx, const int *calls, size_t n)
@@ -110,6 +128,11 @@ int gt_seccomp_rules(enum gt_phase phase, void **out)
 		r = add_rules(ctx, phase_syscalls[phase].calls, phase_syscalls[phase].n);
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	if (r == 0 && phase == GT_PHASE_WRAP)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_SECCOMP));
+	if (r == 0 && phase == GT_PHASE_WRAP)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+				     SCMP_A0(SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS));
 	/* stdio asks whether stdout is a terminal; nothing else of ioctl. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));

@@ -109,12 +109,12 @@ static void mark_free(struct mark *m)
 }
 #define cleanup_mark __attribute__((cleanup(mark_free)))
 
-int gt_tune_exec_edits(const struct gt_spec *config, const char *const *env, size_t n_env, struct gt_env_edit *out,
-		       size_t *n_out, gt_err_t *err)
+void gt_tune_exec_mark(const struct gt_spec *config, struct gt_exec_mark *out)
 {
-	cleanup_mark struct mark m;
+	struct mark m;
 	read_mark(config, &m);
-	*n_out = 0;
+	memset(out, 0, sizeof(*out));
+	out->owned = m.owned;	/* the annotation's record: what out points into */
 	for (int v = 0; v < GT_NVARS; v++) {
 		if (m.wrote[v] == NULL)
 			continue;
@@ -122,15 +122,28 @@ int gt_tune_exec_edits(const struct gt_spec *config, const char *const *env, siz
 		long c = gt_env_find(config->env, config->n_env, gt_var_names[v]);
 		if (c < 0 || strcmp(config->env[c] + klen + 1, m.wrote[v]) != 0)
 			continue;	/* the container's value is the user's now */
+		out->wrote[v] = m.wrote[v];
+		out->was[v] = m.was[v];
+	}
+}
+
+int gt_tune_exec_apply(const struct gt_exec_mark *m, const char *const *env, size_t n_env, struct gt_env_edit *out,
+		       size_t *n_out, gt_err_t *err)
+{
+	*n_out = 0;
+	for (int v = 0; v < GT_NVARS; v++) {
+		if (m->wrote[v] == NULL)
+			continue;
+		size_t klen = strlen(gt_var_names[v]);
 		long p = gt_env_find(env, n_env, gt_var_names[v]);
 		/* A process with the container's value from before gotune (an
 		 * engine that builds the exec env from its own copy of the
 		 * image's) gets what the container got; one with a value of
 		 * its own keeps it. */
-		if (p >= 0 && (m.was[v] == NULL || strcmp(env[p] + klen + 1, m.was[v]) != 0))
+		if (p >= 0 && (m->was[v] == NULL || strcmp(env[p] + klen + 1, m->was[v]) != 0))
 			continue;
 		char *entry = NULL;
-		if (asprintf(&entry, "%s=%s", gt_var_names[v], m.wrote[v]) < 0) {
+		if (asprintf(&entry, "%s=%s", gt_var_names[v], m->wrote[v]) < 0) {
 			while (*n_out > 0)
 				free(out[--*n_out].entry);
 			return gt_error(err, ENOMEM, "exec env");
@@ -138,6 +151,12 @@ int gt_tune_exec_edits(const struct gt_spec *config, const char *const *env, siz
 		out[(*n_out)++] = (struct gt_env_edit){ p >= 0 ? (size_t)p : GT_ENV_APPEND, entry };
 	}
 	return 0;
+}
+
+void gt_exec_mark_free(struct gt_exec_mark *m)
+{
+	yajl_tree_free(m->owned);
+	m->owned = NULL;
 }
 
 unsigned gt_tune_ours(const struct gt_spec *spec)
@@ -151,6 +170,14 @@ unsigned gt_tune_ours(const struct gt_spec *spec)
 			ours |= 1u << v;
 	}
 	return ours;
+}
+
+int gt_tune_exec_edits(const struct gt_spec *config, const char *const *env, size_t n_env, struct gt_env_edit *out,
+		       size_t *n_out, gt_err_t *err)
+{
+	cleanup_exec_mark struct gt_exec_mark m;
+	gt_tune_exec_mark(config, &m);
+	return gt_tune_exec_apply(&m, env, n_env, out, n_out, err);
 }
 
 static void read_mark(const struct gt_spec *spec, struct mark *m)
@@ -391,12 +418,18 @@ int gt_tune_spec(const char *text, size_t len, const struct gt_policy *policy, c
 	struct gt_buf mj = { 0 };
 	if (env_view_make(&spec, &mark, &ev, err) < 0)
 		goto out;
-	/* Only worth a look when there is something to decide. */
-	struct gt_image image;
-	bool look = settings.enabled && (settings.go_aware || settings.go_only);
-	if (look)
+	/* What the image tells (a Go version, not Go at all) only ever takes
+	 * a change away, never adds one (gt_plan_make; test_plan checks it):
+	 * a plan that changes nothing without it needs no look at the image,
+	 * which is most of the work for a container without limits. */
+	struct gt_notes notes = t->plan.notes;
+	gt_plan_make(&t->plan, &limits, &settings, ev.view, ev.n_view, NULL);
+	if (settings.enabled && (settings.go_aware || settings.go_only) && (t->explain || gt_plan_changes(&t->plan))) {
+		struct gt_image image;
 		gt_image_inspect(&spec, bundle_dir, &image);
-	gt_plan_make(&t->plan, &limits, &settings, ev.view, ev.n_view, look ? &image : NULL);
+		t->plan.notes = notes;
+		gt_plan_make(&t->plan, &limits, &settings, ev.view, ev.n_view, &image);
+	}
 	credit_earlier(&t->plan, &ev);
 
 	if (gt_plan_edits(&t->plan, ev.view, ev.n_view, &pe, &n_pe, err) < 0 ||

@@ -3,6 +3,8 @@
 #ifndef GOTUNE_TUNE_H
 #define GOTUNE_TUNE_H
 
+#include <yajl/yajl_tree.h>
+
 #include "fileio.h"
 #include "hostinfo.h"
 #include "plan.h"
@@ -23,6 +25,9 @@ struct gt_tune {
 	 * instead (precreate: Podman reads a filter's output into its typed
 	 * spec, which keeps annotations and drops unknown members). */
 	bool mark_annotation;
+	/* In: inspect the image even where no decision needs it, for a
+	 * report that shows everything (`plan`). */
+	bool explain;
 };
 
 /* gotune's record of the variables it wrote: a top-level member of a spec
@@ -59,7 +64,29 @@ bool gt_tune_kubernetes_pod(const struct gt_spec *spec);
  * user's. */
 unsigned gt_tune_ours(const struct gt_spec *spec);
 
-/* For a process exec'd into a container whose config gotune tuned (its
+/* What a process exec'd into a container is to get from its config: the
+ * variables gotune wrote (its GT_TUNE_MARK record, the member or the
+ * annotation) that the config still holds as written, each with the
+ * container's value from before gotune (was, NULL if none). Pointers into
+ * config's tree or into owned (the annotation's record, parsed), which
+ * gt_exec_mark_free frees. */
+struct gt_exec_mark {
+	const char *wrote[GT_NVARS];	/* NULL: nothing of gotune's to give */
+	const char *was[GT_NVARS];
+	yajl_val owned;
+};
+void gt_tune_exec_mark(const struct gt_spec *config, struct gt_exec_mark *m);
+void gt_exec_mark_free(struct gt_exec_mark *m);
+#define cleanup_exec_mark __attribute__((cleanup(gt_exec_mark_free)))
+
+/* The edits of a process env (env, n_env) that give it m's variables: one
+ * the process sets to a value of its own is left out, one it sets to the
+ * container's value from before gotune is replaced. out has room for
+ * GT_NVARS edits, whose entries the caller frees. */
+int gt_tune_exec_apply(const struct gt_exec_mark *m, const char *const *env, size_t n_env, struct gt_env_edit *out,
+		       size_t *n_out, gt_err_t *err);
+
+/* Both: for a process exec'd into a container whose config gotune tuned (its
  * GT_TUNE_MARK record): the edits of the process env (env, n_env) that
  * give it the variables the container got. A variable the container's
  * config no longer holds as gotune wrote it is left out, and so is one the

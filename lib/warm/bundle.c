@@ -4,6 +4,7 @@
 #include "cleanup.h"
 #include "hostinfo.h"
 #include "image.h"
+#include "profile.h"
 #include "pwreport.h"
 #include "tune.h"
 #include "warmset.h"
@@ -13,6 +14,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *spec_annotation(void *ctx, const char *key)
@@ -50,6 +52,44 @@ int gt_bundle_load(struct gt_bundle *hb, const struct gt_policy *policy, const c
 		return gt_error_wrap(err, "%s/%s", bundle, config);
 	gt_annotations_apply(&hb->settings, spec_annotation, &hb->spec, &hb->notes);
 	return 0;
+}
+
+void gt_bundle_from_spec(struct gt_bundle *hb, const struct gt_policy *policy, const char *bundle,
+			 const struct gt_spec *spec)
+{
+	memset(hb, 0, sizeof(*hb));
+	hb->bundle = bundle;
+	hb->settings = policy->settings;
+	hb->spec = *spec; /* borrowed: loaded stays false */
+	gt_annotations_apply(&hb->settings, spec_annotation, &hb->spec, &hb->notes);
+}
+
+bool gt_bundle_wants_warm(struct gt_bundle *hb)
+{
+	const struct gt_settings *s = &hb->settings;
+	if (!s->enabled || s->prewarm.mode == GT_PW_OFF)
+		return false;
+	if (s->prewarm.closure || s->prewarm.n_files > 0)
+		return true;
+	/* No profile directory (nothing ever recorded on this node): a stat,
+	 * and the rootfs is not even opened. */
+	struct stat st;
+	if (s->profile_dir[0] == '\0' || stat(s->profile_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return false;
+	char root_host[PATH_MAX];
+	gt_err_t err = NULL;
+	struct gt_rootfs root;
+	if (rootfs_path(&hb->spec, hb->bundle, root_host, sizeof(root_host), &err) < 0 ||
+	    gt_rootfs_open(&root, root_host, &err) < 0) {
+		gt_err_free(&err);
+		return false;
+	}
+	static const char *const cwd_path[] = { "process", "cwd", NULL };
+	struct gt_entry e = { .arg0 = gt_spec_arg0(&hb->spec), .env = hb->spec.env, .n_env = hb->spec.n_env,
+			      .cwd = gt_spec_string(&hb->spec, cwd_path) };
+	bool want = gt_warmset_has_profile(&root, &e, gt_profile_image(&hb->spec), s->profile_dir);
+	gt_rootfs_close(&root);
+	return want;
 }
 
 void gt_bundle_free(struct gt_bundle *hb)
@@ -138,7 +178,7 @@ int gt_bundle_warm(struct gt_bundle *hb, enum gt_pw_mode mode, char *out, size_t
 /* "env ...; prewarm ...; note: ...": one line for the log. */
 void gt_bundle_summarize(const struct gt_bundle *hb, const char *audit, const char *warm, char *summary, size_t sumsz)
 {
-	size_t len = (size_t)snprintf(summary, sumsz, "%s%s%s", audit, warm[0] ? "; " : "", warm);
+	size_t len = (size_t)snprintf(summary, sumsz, "%s%s%s", audit, audit[0] && warm[0] ? "; " : "", warm);
 	for (size_t i = 0; i < hb->notes.n && len < sumsz; i++)
 		len += (size_t)snprintf(summary + len, sumsz - len, "; note: %s", hb->notes.text[i]);
 }

@@ -27,7 +27,15 @@ struct gt_bundle {
 
 int gt_bundle_load(struct gt_bundle *hb, const struct gt_policy *policy, const char *bundle, const char *config,
 		     gt_err_t *err);
+/* The same from a spec the caller has parsed and keeps while hb lives. */
+void gt_bundle_from_spec(struct gt_bundle *hb, const struct gt_policy *policy, const char *bundle,
+			 const struct gt_spec *spec);
 void gt_bundle_free(struct gt_bundle *hb);
+
+/* Whether there is anything to warm for it (decided before a reader is
+ * forked): files the policy lists, the closure, or a recorded profile for
+ * its entrypoint (looked up, not read). */
+bool gt_bundle_wants_warm(struct gt_bundle *hb);
 
 /* The prewarm mode the settings ask for, as this runtime can take it
  * (under_crun: the hook runs under crun, whose hook timeout a detached

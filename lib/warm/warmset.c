@@ -53,24 +53,22 @@ int gt_warmset_add_path(struct gt_pw_set *set, const struct gt_rootfs *root, con
 	return 0;
 }
 
-/* Replays a recorded working set for this entrypoint, if one exists:
- * exactly its ranges, from files that are still the ones recorded (same
- * build ID, else same size and mtime). */
-int gt_warmset_find_profile(const struct gt_rootfs *root, const struct gt_entry *e, const char *image,
-			    const char *dir, struct gt_profile_match *m)
+/* The entrypoint's profile identity in m (entry, id, ident, key): 1; 0
+ * when there is no profile directory (nothing ever recorded on this node:
+ * no need to look up and read the entrypoint) or the entrypoint's content
+ * is not known yet (m->unidentified); -1 when the entrypoint is not found. */
+static int match_key(const struct gt_rootfs *root, const struct gt_entry *e, const char *image, const char *dir,
+		     struct gt_profile_match *m)
 {
 	memset(m, 0, sizeof(*m));
-	/* No profile directory (nothing ever recorded on this node): no
-	 * need to look up and read the entrypoint for a key. */
-	struct stat dst;
-	if (stat(dir, &dst) < 0 || !S_ISDIR(dst.st_mode))
+	struct stat st;
+	if (dir[0] == '\0' || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return 0;
 	gt_err_t miss = NULL;
 	int fd = gt_entry_find(root, e, m->entry, sizeof(m->entry), &miss);
 	gt_err_free(&miss);
 	if (fd < 0)
 		return -1;
-	struct stat st;
 	int ok = fstat(fd, &st);
 	gt_build_id_fd(fd, m->id);
 	/* Named by its content and image, from the content-ID cache the
@@ -84,9 +82,22 @@ int gt_warmset_find_profile(const struct gt_rootfs *root, const struct gt_entry 
 	if (r > 0)
 		return 0;
 	snprintf(m->key, sizeof(m->key), "%s", m->ident.key);
+	return 1;
+}
+
+/* Replays a recorded working set for this entrypoint, if one exists:
+ * exactly its ranges, from files that are still the ones recorded (same
+ * build ID, else same size and mtime). */
+int gt_warmset_find_profile(const struct gt_rootfs *root, const struct gt_entry *e, const char *image,
+			    const char *dir, struct gt_profile_match *m)
+{
+	int found = match_key(root, e, image, dir, m);
+	if (found <= 0)
+		return found;
 	m->profile = calloc(1, sizeof(*m->profile));
 	if (m->profile == NULL)
 		return -1;
+	gt_err_t miss = NULL;
 	if (gt_profile_load(dir, &m->ident, m->profile, &miss) < 0) {
 		gt_err_free(&miss); /* no profile yet */
 		free(m->profile);
@@ -94,6 +105,16 @@ int gt_warmset_find_profile(const struct gt_rootfs *root, const struct gt_entry 
 		return 0;
 	}
 	return 1;
+}
+
+bool gt_warmset_has_profile(const struct gt_rootfs *root, const struct gt_entry *e, const char *image,
+			    const char *dir)
+{
+	struct gt_profile_match m;
+	char path[4200];
+	struct stat st;
+	return match_key(root, e, image, dir, &m) > 0 && gt_profile_path(dir, m.key, path, sizeof(path)) == 0 &&
+	       stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 void gt_profile_match_free(struct gt_profile_match *m)

@@ -64,6 +64,11 @@ int gt_warmset_find_profile(const struct gt_rootfs *root, const struct gt_entry 
 			    const char *dir, struct gt_profile_match *m);
 void gt_profile_match_free(struct gt_profile_match *m);
 
+/* Whether dir holds a profile for the entrypoint: its key (from the
+ * content-ID cache) and a stat, no profile read. */
+bool gt_warmset_has_profile(const struct gt_rootfs *root, const struct gt_entry *e, const char *image,
+			    const char *dir);
+
 /* Bytes the set would read. */
 uint64_t gt_warmset_bytes(const struct gt_pw_set *set);
 

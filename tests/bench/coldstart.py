@@ -21,6 +21,9 @@ hooks' lines go to the fallback log). Cases:
   default-replay    the same once the annotation is gone: the replay alone
   default-wrapper   `runc run` through gotune-runc, default policy, no hook:
             the wrapper replays that profile
+  default-wrapper-record   README's setup for an engine driven through
+            gotune-runc: the wrapper replays, config.json keeps the `record`
+            hook and gotune.io/record=true (every start is recorded again)
   willneed, populate, background   that mode on the whole closure, no set-size limit
   profile-willneed, profile-populate, profile-background   hand-tuned: the
             working set one earlier run touched (recorded by the record hook
@@ -29,6 +32,11 @@ hooks' lines go to the fallback log). Cases:
             (no hook): default prewarm settings; the whole closure; the
             hand-tuned profile, read by the wrapper's detached child while
             runc sets the container up
+  replay-floor   the profile default-profile replays, read whole and waited
+            for (a prestart hook run by hand, populate mode) after the drop
+            and before `runc run` starts, untimed: the best any replay of
+            that profile can do, however early it starts and however fast
+            it reads (the profile's own misses remain)
   warm      no hook and no drop: the bound no prewarm can beat
 runc's and gotune's own binaries, their libraries and gotune's policy file
 are read back in after each drop (they are used for every container on a
@@ -49,9 +57,10 @@ import subprocess
 import sys
 import time
 
-ALL_CASES = ["none", "default", "default-profile", "default-replay", "default-wrapper", "willneed", "populate",
+ALL_CASES = ["none", "default", "default-profile", "default-replay", "default-wrapper", "default-wrapper-record",
+             "willneed", "populate",
              "background", "profile-willneed", "profile-populate", "profile-background", "wrapper", "wrapper-populate",
-             "wrapper-profile", "warm"]
+             "wrapper-profile", "replay-floor", "warm"]
 FRESH_ENV = "GOTUNE_BENCH_FRESH_HOST"
 CASES = list(ALL_CASES)
 
@@ -83,10 +92,12 @@ def make_rootfs(root, binary):
     return size
 
 
-def readme_hooks(hook, record, policy=None):
-    """config.json's hooks as README "Working-set profiles" shows them."""
+def readme_hooks(hook, record, policy=None, replay=True):
+    """config.json's hooks as README "Working-set profiles" shows them
+    (replay=False: the record hook alone, for gotune-runc, which replays
+    itself)."""
     opt = ["--policy", policy] if policy else []
-    hooks = [{"path": hook, "args": ["gotune-hook", "createRuntime"] + opt, "timeout": 10}]
+    hooks = [{"path": hook, "args": ["gotune-hook", "createRuntime"] + opt, "timeout": 10}] if replay else []
     if record:
         hooks.append({"path": hook, "args": ["gotune-hook", "record"] + opt, "timeout": 10})
     return {"createRuntime": hooks}
@@ -105,10 +116,12 @@ def make_bundle(bundle, root, args, hook, policy, case, record=False):
     if case in ("default-profile", "default-replay"):
         # No policy anywhere: what a new user has.
         c["hooks"] = readme_hooks(hook, case == "default-profile")
-    elif case not in ("none", "warm") and not case.startswith("wrapper") and not case.startswith("default-"):
+    elif case == "default-wrapper-record":
+        c["hooks"] = readme_hooks(hook, True, replay=False)
+    elif case not in ("none", "warm", "replay-floor") and not case.startswith("wrapper") and not case.startswith("default-"):
         c["hooks"] = {"createRuntime": [{"path": hook, "args": ["gotune-hook", "createRuntime", "--policy", policy[case]],
                                          "timeout": 30}]}
-    if record or case == "default-profile":
+    if record or case in ("default-profile", "default-wrapper-record"):
         c["annotations"] = {"gotune.io/record": "true"}
     if record:
         c["hooks"] = readme_hooks(hook, True, policy.get(case))
@@ -121,7 +134,7 @@ def drop_caches():
         f.write("3\n")
 
 
-def run_once(bundle, cid, keep_hot, cold=True, runner=("runc",), env=None):
+def run_once(bundle, cid, keep_hot, cold=True, runner=("runc",), env=None, before=None):
     if cold:
         drop_caches()
     # gotune runs for every container on a node, so its own binary is hot
@@ -131,6 +144,8 @@ def run_once(bundle, cid, keep_hot, cold=True, runner=("runc",), env=None):
         with open(f, "rb") as fh:
             while fh.read(1 << 20):
                 pass
+    if before is not None:
+        before()
     t0 = time.perf_counter()
     p = subprocess.Popen([*runner, "run", "--bundle", bundle, cid], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env)
@@ -226,7 +241,7 @@ def main():
     profiles = os.path.join(work, "profiles")
     # Budgets out of the way: the whole closure or profile is warmed.
     unbounded = {"max_set_bytes": 1 << 40, "max_bytes": 1 << 30, "max_file_bytes": 1 << 30, "max_ms": 10000}
-    for case in [c for c in ALL_CASES if c not in ("none", "warm") and not c.startswith("default-")]:
+    for case in [c for c in ALL_CASES if c not in ("none", "warm", "replay-floor") and not c.startswith("default-")]:
         profiled = case.startswith("profile") or case == "wrapper-profile"
         p = {"log_file": log, "profile": {"dir": profiles if profiled else os.path.join(work, "none")}}
         if case.startswith("wrapper"):
@@ -238,6 +253,11 @@ def main():
             p["prewarm"] = dict(unbounded, mode=mode, **({} if profiled else {"closure": True}))
         policy[case] = os.path.join(work, f"policy-{case}.json")
         json.dump(p, open(policy[case], "w"))
+
+    # The floor: default-profile's profile (the default profile directory),
+    # read whole and waited for.
+    policy["replay-floor"] = os.path.join(work, "policy-replay-floor.json")
+    json.dump({"log_file": log, "prewarm": dict(unbounded, mode="populate")}, open(policy["replay-floor"], "w"))
 
     workloads = []
     for name, binary, argv in (("perl", "/usr/bin/perl", ["/usr/bin/perl", "-e", "print qq(hello\\n)"]),
@@ -294,13 +314,22 @@ def main():
                         runner, env = ("runc",), None
                         if c.startswith("wrapper"):
                             runner, env = (wrapper,), dict(os.environ, GOTUNE_POLICY=policy[c])
-                        elif c == "default-wrapper":
+                        elif c in ("default-wrapper", "default-wrapper-record"):
                             runner, env = (wrapper,), {k: v for k, v in os.environ.items() if k != "GOTUNE_POLICY"}
+                        before = None
+                        if c == "replay-floor":
+                            state = json.dumps({"ociVersion": "1.0.2", "id": f"cs-{name}-{c}-{r}", "status": "creating",
+                                                "pid": 1, "bundle": os.path.join(work, name, c)}).encode()
+                            before = lambda state=state: subprocess.run(
+                                [hook, "prestart", "--policy", policy["replay-floor"]], input=state,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
                         times[c].append(run_once(os.path.join(work, name, c), f"cs-{name}-{c}-{r}", hot, c != "warm",
-                                                 runner, env))
+                                                 runner, env, before))
                 base = statistics.median(times["none"])
                 bound = statistics.median(times["warm"]) if "warm" in times else None
-                print(f"\n{name} ({size / 2**20:.1f} MiB closure), read_ahead_kb {ra}")
+                with open("/proc/loadavg") as f:
+                    load = " ".join(f.read().split()[:3])
+                print(f"\n{name} ({size / 2**20:.1f} MiB closure), read_ahead_kb {ra}, loadavg {load} at the end")
                 print(f"{'case':<18} {'median ms':>10} {'ratio':>7} {'paired':>7} {'p10':>8} {'p90':>8} {'of bound':>8}")
                 for c in CASES:
                     t = sorted(times[c])

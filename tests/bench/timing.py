@@ -6,7 +6,10 @@ usage: timing.py RUNS NAME-A 'CMD-A' NAME-B 'CMD-B' [--stdin FILE] [--setup 'CMD
 Runs A and B alternately RUNS times each (A first in even rounds, B first in
 odd ones, so drift and cache effects hit both alike), each exec'd directly
 (or through /bin/sh -c when it uses shell syntax) with stdin from FILE (or /dev/null) and stdout/stderr discarded, and
-prints the median, p10/p90 of each and the ratio of medians B/A. A command
+prints the median, p10/p90 of each, the ratio of medians B/A and the median
+of the per-round differences B - A (each round's pair ran back to back, in
+ABBA order: steadier than the difference of medians on a busy machine),
+with /proc/loadavg before and after. A command
 failing aborts the run: a benchmark of a broken command measures nothing.
 --setup runs before every single measurement, untimed. '{i}' in a command
 is replaced by the round number (unique container names).
@@ -38,6 +41,11 @@ def run(cmd, stdin_path):
     return (t1 - t0) / 1e6
 
 
+def load():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
 def pct(xs, q):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * len(xs)))]
@@ -56,6 +64,7 @@ def main():
         del args[i:i + 2]
     runs, name_a, cmd_a, name_b, cmd_b = int(args[0]), *args[1:5]
     times = {name_a: [], name_b: []}
+    load0 = load()
     for i in range(runs):
         order = [(name_a, cmd_a), (name_b, cmd_b)]
         if i % 2:
@@ -70,6 +79,9 @@ def main():
         t = times[name]
         print(f"{name:<24} median {statistics.median(t):8.3f} ms  p10 {pct(t, .1):8.3f}  p90 {pct(t, .9):8.3f}  (n={len(t)})")
     print(f"ratio {name_b}/{name_a} of medians: {mb / ma:.3f}  (difference {mb - ma:+.3f} ms)")
+    diffs = [b - a for a, b in zip(times[name_a], times[name_b])]
+    print(f"paired: median of {name_b} - {name_a} per round {statistics.median(diffs):+.3f} ms"
+          f"  (p25 {pct(diffs, .25):+.3f}, p75 {pct(diffs, .75):+.3f}; loadavg {load0} -> {load()})")
 
 
 if __name__ == "__main__":

@@ -229,6 +229,15 @@ else
 	ok $? "tune phase still reaches syslog (AF_UNIX)"
 	"$hook" confine-check prewarm 2>&1 | grep -q $'^CapEff:\t000000000000000c'
 	ok $? "prewarm phase keeps only DAC_READ_SEARCH and FOWNER"
+	# The wrapper's tuning child: the tune phase's capabilities, and of
+	# prctl only what its reader needs to confine itself further.
+	wrap_out=$("$hook" confine-check wrap 2>&1)
+	echo "$wrap_out" | grep -q $'^Seccomp:\t2' && echo "$wrap_out" | grep -q $'^CapEff:\t000000000000000f'
+	ok $? "wrap phase: filtered, with the tune phase's capabilities"
+	for what in execve 'socket(AF_INET)' ptrace 'setuid(0)' chdir 'prctl(dumpable)'; do
+		echo "$wrap_out" | grep -q "^$what *denied"
+		ok $? "wrap phase refuses $what"
+	done
 	echo "$rec_out" | grep -q $'^Seccomp:\t2' && echo "$rec_out" | grep -q $'^NoNewPrivs:\t1'
 	ok $? "record phase: seccomp filter and no_new_privs are on"
 	echo "$rec_out" | grep -q $'^CapEff:\t'"$record_capeff"

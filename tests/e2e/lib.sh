@@ -815,6 +815,74 @@ gt_wrapper_suite() {
 		ws_rt delete -f "$id" >/dev/null 2>&1
 	fi
 
+	# --- exec from gotune's own record (written at create, checked against
+	# the runtime's state), never from a stale one. Each exec's log line
+	# says where its variables came from.
+	d="$L via wrapper: exec into a tuned container: tuned from gotune's record, no \`$L state\`"
+	if gt_need_hook "$d"; then
+		local xlog=$GT_TMP/exec-record.jsonl xpol b2 p
+		local -a wrapl
+		xpol=$(gt_policy "$GT_TMP/policy-exec-record.json" "{\"log_file\": \"$xlog\"}")
+		wrapl=("$GOTUNE_HOOK" runtime --policy "$xpol" --runtime "$WS_RUNTIME" --)
+		b=$(ws_bundle xrec)
+		jq '.process.args = ["/bin/sleep", "120"]' "$b/config.json" >"$b/c.json" && mv "$b/c.json" "$b/config.json"
+		b2=$(ws_bundle xrec-nolimits --no-limits)
+		jq '.process.args = ["/bin/sleep", "120"]' "$b2/config.json" >"$b2/c.json" && mv "$b2/c.json" "$b2/config.json"
+		id=$GT_ID-xrec
+		p=$GT_TMP/xrec-process
+		jq '.process | {args: ["/witness"], env: [.env[] | select(startswith("GO") | not)], cwd: "/", user: .user}' \
+			"$b/config.orig.json" >"$p.json"
+		# xrec_exec NAME: a fresh engine-style process file, exec'd through
+		# the wrapper.
+		xrec_exec() {
+			cp "$p.json" "$p-$1.json"
+			gt_run "$1" "${WS_PREFIX[@]}" "${wrapl[@]}" "${WS_GLOBAL[@]}" exec --process "$p-$1.json" "$id"
+		}
+		# xrec_check NAME DESC SOURCE-ERE CHECK...: the witness checks and
+		# the source, in one TAP point.
+		xrec_check() {
+			local name=$1 desc=$2 want=$3 src
+			shift 3
+			src=$(jq -rs --arg id "$id" '[.[] | select(.entry == "runtime-exec" and .id == $id)] | last | .detail // ""' \
+				"$xlog" 2>/dev/null | sed -n 's/.*; from //p')
+			if printf '%s\n' "$src" | grep -Eq -- "$want"; then
+				gt_expect "$name" "$desc" -- "$@"
+			else
+				tap_not_ok "$desc"
+				tap_diag "the exec's variables came from '$src', wanted /$want/"
+			fi
+		}
+		gt_defer "${WS_PREFIX[@]}" "$WS_RUNTIME" "${WS_GLOBAL[@]}" delete -f "$id"
+		gt_run xrec-create "${WS_PREFIX[@]}" "${wrapl[@]}" "${WS_GLOBAL[@]}" create --bundle "$b" "$id" &&
+			gt_run xrec-start "${WS_PREFIX[@]}" "${wrapl[@]}" "${WS_GLOBAL[@]}" start "$id"
+		xrec_exec xrec-1
+		xrec_check xrec-1 "$d" "^gotune's record$" "${tuned[@]}"
+
+		# Deleted behind the wrapper's back, the id taken again by a
+		# container without limits that the runtime alone created: the
+		# record is stale, and the exec gets what that container has.
+		ws_rt delete -f "$id" >/dev/null 2>&1
+		gt_run xrec-create2 "${WS_PREFIX[@]}" "$WS_RUNTIME" "${WS_GLOBAL[@]}" create --bundle "$b2" "$id" &&
+			gt_run xrec-start2 "${WS_PREFIX[@]}" "$WS_RUNTIME" "${WS_GLOBAL[@]}" start "$id"
+		xrec_exec xrec-2
+		xrec_check xrec-2 "$L via wrapper: the container deleted by $L alone and its id reused without limits: the stale record is not used (Go defaults)" \
+			"^the runtime's state: stale record" "${default[@]}"
+		# A delete through the wrapper takes the record away.
+		gt_run xrec-delete "${WS_PREFIX[@]}" "${wrapl[@]}" "${WS_GLOBAL[@]}" delete -f "$id"
+		gt_run xrec-create3 "${WS_PREFIX[@]}" "${wrapl[@]}" "${WS_GLOBAL[@]}" create --bundle "$b2" "$id" &&
+			gt_run xrec-start3 "${WS_PREFIX[@]}" "${wrapl[@]}" "${WS_GLOBAL[@]}" start "$id"
+		xrec_exec xrec-3
+		xrec_check xrec-3 "$L via wrapper: an untuned container's record gives nothing, and no \`$L state\` is asked" \
+			"^gotune's record$" "${default[@]}"
+		gt_run xrec-delete3 "${WS_PREFIX[@]}" "${wrapl[@]}" "${WS_GLOBAL[@]}" delete -f "$id"
+		gt_run xrec-create4 "${WS_PREFIX[@]}" "$WS_RUNTIME" "${WS_GLOBAL[@]}" create --bundle "$b" "$id" &&
+			gt_run xrec-start4 "${WS_PREFIX[@]}" "$WS_RUNTIME" "${WS_GLOBAL[@]}" start "$id"
+		xrec_exec xrec-4
+		xrec_check xrec-4 "$L via wrapper: delete through the wrapper removed the record: the next exec asks $L (its config, tuned before: tuned)" \
+			"^the runtime's state: no record$" "${tuned[@]}"
+		ws_rt delete -f "$id" >/dev/null 2>&1
+	fi
+
 	# --- no --bundle: the bundle is the working directory, as for runc itself
 	d="$L via wrapper: run without --bundle (bundle = working dir): tuned"
 	if gt_need_hook "$d"; then

@@ -23,11 +23,13 @@ int main(void)
 	ok(ra.tunes, "containerd shim style create");
 	is_str(ra.log, "/x/log.json", "runtime --log captured");
 	ok(ra.log_json, "--log-format json captured");
+	is_str(ra.root, "/run/containerd/runc/k8s.io", "--root captured (the exec record's key)");
 	is_str(ra.bundle, "/run/b", "bundle after global flags with values");
 	is_str(ra.id, "abc", "id after --pid-file value");
 
 	PARSE("--root=/r", "--log=/l", "--systemd-cgroup", "create", "-b", "/b2", "x");
 	ok(ra.log != NULL && !ra.log_json, "--log=X, text format by default");
+	is_str(ra.root, "/r", "--root=X");
 	is_str(ra.bundle, "/b2", "-b X");
 	PARSE("create", "--bundle=/b3", "x");
 	is_str(ra.bundle, "/b3", "--bundle=X");
@@ -85,6 +87,18 @@ int main(void)
 	ok(!ra.tunes, "delete of a container named create");
 	PARSE("features");
 	ok(!ra.tunes, "features");
+
+	/* delete: the exec record goes. */
+	PARSE("--root", "/r", "delete", "--force", "c7");
+	ok(ra.delete_ && !ra.exec && !ra.tunes, "delete is seen");
+	is_str(ra.id, "c7", "delete --force ID");
+	is_str(ra.root, "/r", "with its root");
+	PARSE("delete", "-f", "--", "-odd");
+	is_str(ra.id, "-odd", "delete -f -- ID");
+	PARSE("delete");
+	ok(!ra.delete_ && ra.id == NULL, "delete without an id: nothing to forget");
+	PARSE("run", "--bundle", "/b", "x");
+	ok(!ra.delete_ && ra.root == NULL, "no --root: the runtime's default, and run is no delete");
 
 	/* exec as containerd's shim and Docker run it, and by hand. */
 	PARSE("--root", "/run/containerd/runc/k8s.io", "--log", "/l", "exec", "--process", "/tmp/runc-process1",

@@ -152,8 +152,79 @@ static void pod_limits_go_sees_not(void)
 	   "a limit of its own above the pod's: the pod's x 0.90, not shared");
 }
 
+static struct gt_image go_image(int minor, const char *default_godebug)
+{
+	struct gt_image g = { .inspected = true };
+	if (minor < 0)
+		return g; /* inspected, not Go (a shell, a C program) */
+	g.go.is_go = true;
+	g.go.major = 1;
+	g.go.minor = minor;
+	snprintf(g.go.version, sizeof(g.go.version), "go1.%d.3", minor);
+	snprintf(g.go.default_godebug, sizeof(g.go.default_godebug), "%s", default_godebug);
+	return g;
+}
+
+/* gt_tune_spec inspects the image only when the plan without it changes
+ * something: that is right only if what the image tells never adds a
+ * change. Over limits, env values (valid, invalid, for old and new Go),
+ * policies and images: a plan without changes stays so with any image. */
+static void image_only_takes_away(void)
+{
+	static const char *const values[] = { NULL, "1", "+5", "0x10", "100MiB", "+100MiB", "5GB", "off", "-1",
+					      "abc", "" };
+	const int minors[] = { -1, 17, 19, 21, 25, 26 };
+	const char *godebugs[] = { "", "containermaxprocs=0" };
+	unsigned cases = 0, wrong = 0;
+	for (int lim = 0; lim < 6; lim++)
+		for (int pol = 0; pol < 5; pol++)
+			for (size_t a = 0; a < sizeof(values) / sizeof(values[0]); a++)
+				for (size_t b = 0; b < sizeof(values) / sizeof(values[0]); b++) {
+					struct gt_limits l = cpu(lim & 1 ? 50000 : 0, 100000, 2);
+					gt_limits_set_memory(&l, lim & 2 ? 200 << 20 : 0);
+					if (lim >= 4) {
+						l.has_shares = true;
+						l.shares = 3072;
+					}
+					struct gt_settings st = defaults();
+					st.go_only = pol == 1;
+					st.fix_invalid = pol != 2;
+					st.tracking = pol == 3 ? GT_TRACK_DEFER : st.tracking;
+					st.shares = pol == 4;
+					char e1[64], e2[64];
+					const char *env[3] = { NULL, NULL, NULL };
+					size_t n = 0;
+					if (values[a] != NULL) {
+						snprintf(e1, sizeof(e1), "GOMAXPROCS=%s", values[a]);
+						env[n++] = e1;
+					}
+					if (values[b] != NULL) {
+						snprintf(e2, sizeof(e2), "GOMEMLIMIT=%s", values[b]);
+						env[n++] = e2;
+					}
+					struct gt_plan bare = { 0 };
+					gt_plan_make(&bare, &l, &st, env, n, NULL);
+					if (gt_plan_changes(&bare))
+						continue;
+					for (size_t m = 0; m < sizeof(minors) / sizeof(minors[0]); m++)
+						for (size_t g = 0; g < 2; g++) {
+							struct gt_image im = go_image(minors[m], godebugs[g]);
+							struct gt_plan full = { 0 };
+							gt_plan_make(&full, &l, &st, env, n, &im);
+							cases++;
+							if (gt_plan_changes(&full) && wrong++ < 3)
+								printf("# changes with go1.%d: limits %d policy %d env %s %s\n",
+								       minors[m], lim, pol, n > 0 ? env[0] : "",
+								       n > 1 ? env[1] : "");
+						}
+				}
+	ok(cases > 1000 && wrong == 0,
+	   "a plan that changes nothing without the image changes nothing with it (%u cases, %u wrong)", cases, wrong);
+}
+
 int main(void)
 {
+	image_only_takes_away();
 	struct gt_settings s = defaults();
 	struct gt_limits l;
 	struct gt_plan p;
