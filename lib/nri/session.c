@@ -22,6 +22,16 @@
 #define REGISTER_TIMEOUT_MS 5000
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
+/* A runtime restart closes the connection, and the containers the kubelet
+ * creates between the new runtime's first CRI answer and our registration
+ * get no adjustment. containerd opens the NRI socket just before CRI
+ * serves (2.4.2 internal/cri/server/service.go Run: nri Register, then
+ * initialized), so a plugin that is dialing then is back before the
+ * kubelet's next container, most of the time: after losing a registered
+ * connection, dial every RECONNECT_FAST_MS for RECONNECT_FAST_FOR_MS
+ * (containerd restarts in a second or two), then back off. */
+#define RECONNECT_FAST_MS 100
+#define RECONNECT_FAST_FOR_MS 10000
 #define REGISTER_STREAM 1u
 
 static int send_msg(int fd, uint32_t conn, uint32_t stream, enum gt_ttrpc_type type, const struct gt_pb_writer *body,
@@ -350,6 +360,8 @@ void gt_nri_run(struct gt_nri_plugin *pl, const char *socket_path)
 	gt_log(LOG_INFO, "nri: plugin %s-%s for %s, policy %s", pl->idx, pl->name, socket_path, pl->base.source);
 	long backoff = BACKOFF_MIN_MS;
 	bool said_down = false;
+	struct timespec lost = { 0 };
+	bool fast = false;
 	while (!*pl->stop) {
 		gt_err_free(&err);
 		int fd = dial(socket_path, &err);
@@ -366,13 +378,21 @@ void gt_nri_run(struct gt_nri_plugin *pl, const char *socket_path)
 			else
 				gt_log(LOG_INFO, "nri: the runtime closed the connection; reconnecting");
 			said_down = false;
-			if (registered)
+			if (registered) {
 				backoff = BACKOFF_MIN_MS;
+				clock_gettime(CLOCK_MONOTONIC, &lost);
+				fast = true;
+			}
 		} else if (!said_down) {
 			/* Once per outage, not once per retry. */
 			gt_log(LOG_WARNING, "%s; retrying with backoff up to %d s", gt_err_msg(err), BACKOFF_MAX_MS / 1000);
 			said_down = true;
 		}
+		if (fast && gt_elapsed_ms(&lost) < RECONNECT_FAST_FOR_MS) {
+			sleep_ms(pl->stop, RECONNECT_FAST_MS);
+			continue;
+		}
+		fast = false;
 		sleep_ms(pl->stop, backoff);
 		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 	}

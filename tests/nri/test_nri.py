@@ -111,6 +111,23 @@ try:
     ok(env_of(out) == {"GOGC": "200"}, "keeps the container's own GOMEMLIMIT/GOMAXPROCS; pod annotation adds GOGC",
        env_of(out))
 
+    # Two gotune plugins registered at once (a DaemonSet rolling with
+    # maxSurge: 1): NRI applies the first one's answer to the request
+    # before it calls the second, which finds the first's record there and
+    # answers nothing, even where its own policy would add a variable (a
+    # key both claimed would fail the container).
+    code, _, first, _ = c.call("CreateContainer", P.create_request(
+        container={"env": ["PATH=/bin"], "memory": mem, "quota": 50000}))
+    ann = {b"".join(P.fields(e, 1)).decode(): b"".join(P.fields(e, 2)).decode()
+           for a in P.fields(first, 1) for e in P.fields(a, 2)}
+    applied = ["PATH=/bin"] + ["%s=%s" % kv for kv in P.adjustment(first)["env"]]
+    code, _, out, _ = c.call("CreateContainer", P.create_request(
+        pod={"annotations": {"gotune.io/gogc": "200"}},
+        container={"env": applied, "annotations": ann, "memory": mem, "quota": 50000}))
+    ok(code == 0 and "gotune.io/env" in ann and out == b"",
+       "the request as NRI passes it on after another gotune plugin's answer (its gotune.io/env record "
+       "applied): an empty answer, also where this plugin's policy would add GOGC", (ann, out))
+
     code, _, out, _ = c.call("CreateContainer", P.create_request(
         pod={"annotations": {"gotune.io/disable": "true"}},
         container={"annotations": {"gotune.io/disable": "false"}, "memory": mem}))
@@ -344,12 +361,16 @@ try:
     c.handshake()
     c.close()
     rt.stop()
-    time.sleep(1.0)
+    time.sleep(2.0)
     rt.listen()
     t0 = time.monotonic()
     c = rt.accept(timeout=15)
+    dt = time.monotonic() - t0
     name, idx, events, _ = c.handshake()
-    ok(events == 0x88, "after a runtime restart the plugin reconnects (%.1f s)" % (time.monotonic() - t0))
+    # It dials every 0.1 s for 10 s after losing a registered connection
+    # (a doubling backoff from 0.5 s would come 1.5 s after this listen).
+    ok(events == 0x88 and dt < 1.0,
+       "after a runtime restart (2 s down) the plugin reconnects %.2f s after the socket is back" % dt)
 
     # Policy from the runtime's plugin config, and a bad one.
     c.close()
