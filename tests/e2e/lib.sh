@@ -950,9 +950,10 @@ gt_readme_line() {
 	printf '%s\n' "$l"
 }
 
-# gt_containerd2_init: find the pinned containerd 2.x and crictl (.ci/pins,
-# built by `.ci/deps test`); skips the script, saying why, when they are
-# not there. Sets GT_CTRD2_BIN and GT_CRICTL_BIN.
+# gt_containerd2_init [DIR]: find the pinned containerd 2.x and crictl
+# (.ci/pins, built by `.ci/deps test`); skips the script, saying why, when
+# they are not there. Sets GT_CTRD2_BIN and GT_CRICTL_BIN, and the
+# containerd the helpers below drive: its root DIR (GT_TMP/ctrd2).
 gt_containerd2_init() {
 	# shellcheck source=/dev/null # .ci/pins: the pinned versions
 	. "$GT_SRCDIR/.ci/pins"
@@ -964,15 +965,24 @@ gt_containerd2_init() {
 			skip_all "containerd $CONTAINERD2_VERSION not built here ($GT_CTRD2_BIN/$b; .ci/deps test builds it)"
 	done
 	[ -x "$GT_CRICTL_BIN" ] || skip_all "crictl $CRICTL_VERSION not built here ($GT_CRICTL_BIN; .ci/deps test builds it)"
-	GT_CTRD2_DIR=$GT_TMP/ctrd2
+	gt_containerd2_use "${1:-$GT_TMP/ctrd2}"
 	mkdir -p "$GT_CTRD2_DIR/logs" "$GT_CTRD2_DIR/nri/plugins" "$GT_CTRD2_DIR/nri/conf.d"
-	GT_CTRD2_SOCK=$GT_CTRD2_DIR/containerd.sock
-	GT_NRI_SOCK=$GT_CTRD2_DIR/nri/nri.sock
 	printf 'runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 30\n' \
 		"$GT_CTRD2_SOCK" "$GT_CTRD2_SOCK" >"$GT_CTRD2_DIR/crictl.yaml"
+	gt_defer gt_containerd2_stop
+}
+
+# gt_containerd2_use DIR: the helpers below drive the containerd whose root
+# is DIR (a suite with one per node switches between them): GT_CTRD2_DIR,
+# its sockets GT_CTRD2_SOCK and GT_NRI_SOCK, GT_CRICTL, GT_CTR2. Where
+# GT_CTRD2_NS holds a command prefix (nsenter into a node's namespaces),
+# gt_containerd2_start runs containerd through it.
+gt_containerd2_use() {
+	GT_CTRD2_DIR=$1
+	GT_CTRD2_SOCK=$GT_CTRD2_DIR/containerd.sock
+	GT_NRI_SOCK=$GT_CTRD2_DIR/nri/nri.sock
 	GT_CRICTL=("$GT_CRICTL_BIN" --config "$GT_CTRD2_DIR/crictl.yaml")
 	GT_CTR2=("$GT_CTRD2_BIN/ctr" -a "$GT_CTRD2_SOCK" -n k8s.io)
-	gt_defer gt_containerd2_stop
 }
 
 # gt_containerd2_config [BINARYNAME]: containerd's config (version 3, valid
@@ -1031,7 +1041,8 @@ gt_containerd2_config() {
 # Its log accumulates in GT_CTRD2_DIR/containerd.log.
 gt_containerd2_start() {
 	local d=$GT_CTRD2_DIR
-	env PATH="$GT_CTRD2_BIN:$PATH" "$GT_CTRD2_BIN/containerd" --config "$d/config.toml" --log-level info \
+	${GT_CTRD2_NS[@]+"${GT_CTRD2_NS[@]}"} env PATH="$GT_CTRD2_BIN:$PATH" "$GT_CTRD2_BIN/containerd" \
+		--config "$d/config.toml" --log-level info \
 		</dev/null >>"$d/containerd.log" 2>&1 &
 	GT_CTRD2_PID=$!
 	gt_wait_daemon "$GT_CTRD2_PID" 150 timeout 5 "${GT_CRICTL[@]}" info && return 0
