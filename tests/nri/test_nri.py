@@ -128,6 +128,28 @@ try:
        "the request as NRI passes it on after another gotune plugin's answer (its gotune.io/env record "
        "applied): an empty answer, also where this plugin's policy would add GOGC", (ann, out))
 
+    # A synchronization (a reconnect, a runtime restart) lists the
+    # containers that run: the plugin names those it would tune that hold
+    # no gotune record (created while no gotune plugin was registered). In
+    # two messages (more), one tuned, one untuned, one stopped, one with no
+    # limits, one disabled.
+    def sync_part(pod, ctr, state=None):
+        req = P.create_request(pod=pod, container=ctr)
+        pb, cb = P.fields(req, 1)[0], P.fields(req, 2)[0]
+        return P.f_bytes(1, pb) + P.f_bytes(2, cb + (P.f_varint(4, state) if state else b""))
+    sync1 = (sync_part({"id": "pA", "name": "tuned-pod"}, {"id": "a", "name": "a", "env": applied,
+                                                           "annotations": ann, "memory": mem, "quota": 50000}, 3) +
+             sync_part({"id": "pB", "name": "late-pod"}, {"id": "b", "name": "b", "memory": mem, "quota": 50000}, 3) +
+             P.f_varint(3, 1))
+    sync2 = (sync_part({"id": "pC", "name": "gone-pod"}, {"id": "c", "name": "c", "memory": mem}, 4) +
+             sync_part({"id": "pD", "name": "free-pod"}, {"id": "d", "name": "d"}, 3) +
+             sync_part({"id": "pE", "name": "off-pod", "annotations": {"gotune.io/disable": "true"}},
+                       {"id": "e", "name": "e", "memory": mem}, 3))
+    code1, _, out1, _ = c.call("Synchronize", sync1)
+    code2, _, out2, _ = c.call("Synchronize", sync2)
+    ok(code1 == 0 and P.fields(out1, 2) == [1] and code2 == 0 and P.fields(out2, 2) == [],
+       "a synchronization in two messages is answered (more echoed)", (code1, out1, code2, out2))
+
     code, _, out, _ = c.call("CreateContainer", P.create_request(
         pod={"annotations": {"gotune.io/disable": "true"}},
         container={"annotations": {"gotune.io/disable": "false"}, "memory": mem}))
@@ -427,6 +449,12 @@ finally:
     rt.stop()
 
 ok("nri id=default/pod/app tuned: " in log, "one log line per decision", log[-2000:])
+lines = [ln for ln in log.splitlines() if "nri: synchronized: 4 containers run" in ln]
+want = "1 of them without what gotune plans for them: default/late-pod/b ("
+ok(len(lines) == 1 and want in lines[0] and "GOMEMLIMIT=%d)" % (mem * 9 // 10) in lines[0] and
+   "restart them to tune them" in lines[0] and "gone-pod" not in lines[0],
+   "after a synchronization, one line names the running container it would tune that holds no gotune "
+   "record (not the tuned, stopped, limitless or disabled ones)", "\n".join(lines) or log[-1500:])
 # 1.5 CPU plans GOMAXPROCS=2, or none where the host has 2 CPUs (Go picks 2).
 stale = ["default/pod/resized resized: "]
 if host_cpus > 1:
