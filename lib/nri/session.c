@@ -195,21 +195,20 @@ static void update_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_req
  * pod's cgroup holds is not seen here. */
 #define SYNC_NAMED 8
 static struct {
-	struct gt_nri_plugin *pl;
 	size_t running, untuned, no_pod;
 	char named[SYNC_NAMED][GT_ID_MAX + 200];
 } sync_audit;
 
 static void audit_one(void *ctx, const uint8_t *req, size_t len)
 {
-	(void)ctx;
+	const struct gt_nri_plugin *pl = ctx;
 	cleanup_err gt_err_t err = NULL;
 	struct gt_nri_create c;
 	if (gt_nri_create_decode(req, len, &c, &err) == 0) {
 		static struct gt_nri_tune t;
-		struct gt_host h = sync_audit.pl->host;
+		struct gt_host h = pl->host;
 		h.probe = false;
-		gt_nri_tune(&c, &sync_audit.pl->policy, &h, &t);
+		gt_nri_tune(&c, &pl->policy, &h, &t);
 		sync_audit.running++;
 		if (t.adjust.n_env > 0 && sync_audit.untuned++ < SYNC_NAMED) {
 			char *o = sync_audit.named[sync_audit.untuned - 1];
@@ -228,8 +227,7 @@ static void audit_one(void *ctx, const uint8_t *req, size_t len)
 static void audit_sync(struct gt_nri_plugin *pl, const struct gt_ttrpc_request *rq, bool more)
 {
 	cleanup_err gt_err_t err = NULL;
-	sync_audit.pl = pl;
-	if (gt_nri_synchronize_each(rq->payload, rq->len, audit_one, NULL, &sync_audit.no_pod, &err) < 0)
+	if (gt_nri_synchronize_each(rq->payload, rq->len, audit_one, pl, &sync_audit.no_pod, &err) < 0)
 		gt_log(LOG_WARNING, "nri: Synchronize: %s", gt_err_msg(err));
 	if (more)
 		return;
