@@ -10,7 +10,8 @@ pods: for each pod of PODS.json (kubectl get pods -o json), the witness
 output of its current container (the kubelet's CRI log file
 PODLOGS/NS_NAME_UID/witness/RESTARTS.log on the pod's node), checked
 against --expect (the checks gt_expect makes: KEY=VALUE); the gotune lines
-naming that container in every plugin log of DIR (NODE.POD.log: one per
+naming that container in every plugin log of DIR (a VALUE of --expect may
+list alternatives, "A|B": what two policies plan), (NODE.POD.log: one per
 plugin pod, followed for as long as it ran): "tuned" decisions, and
 "unchanged" ones where the plugin stepped aside for another gotune plugin;
 the plugin's time per container (its own "ms"); the pod's warning events.
@@ -122,7 +123,8 @@ def cmd_pods(args):
             if "=" in ln and not ln.startswith("WATCH"):
                 k, v = ln.split("=", 1)
                 seen.setdefault(k, v)
-        bad = ["%s: got %r, wanted %r" % (k, seen.get(k), v) for k, v in expect.items() if seen.get(k) != v]
+        bad = ["%s: got %r, wanted %r" % (k, seen.get(k), v) for k, v in expect.items()
+               if seen.get(k) not in v.split("|")]
         cid = "%s/%s/witness" % (md["namespace"], name)
         tuned = aside = other = 0
         by = []
