@@ -87,6 +87,64 @@ int gt_nri_synchronize_more(const uint8_t *data, size_t len, bool *more, gt_err_
 	return k < 0 ? bad(err, "SynchronizeRequest") : 0;
 }
 
+/* The first LEN field num of a message, or false. */
+static bool first_len(const uint8_t *data, size_t len, uint32_t num, struct gt_pb_field *out)
+{
+	struct gt_pb_reader r = gt_pb_reader(data, len);
+	while (gt_pb_next(&r, out) > 0)
+		if (out->num == num && out->wire == GT_PB_LEN)
+			return true;
+	return false;
+}
+
+int gt_nri_synchronize_each(const uint8_t *data, size_t len, gt_nri_sync_fn *fn, void *ctx, size_t *no_pod,
+			    gt_err_t *err)
+{
+	struct gt_pb_reader r = gt_pb_reader(data, len);
+	struct gt_pb_field f;
+	int k, n = 0;
+	size_t seen = 0;
+	while ((k = gt_pb_next(&r, &f)) > 0 && seen < GT_NRI_SYNC_MAX) {
+		if (f.num != 2 || f.wire != GT_PB_LEN)
+			continue;
+		seen++;
+		struct gt_pb_reader cr = gt_pb_sub(&f);
+		struct gt_pb_field cf, podid = { 0 }, pod, id;
+		bool stopped = false;
+		while (gt_pb_next(&cr, &cf) > 0) {
+			if (cf.num == 2 && cf.wire == GT_PB_LEN)
+				podid = cf;
+			else if (cf.num == 4 && cf.wire == GT_PB_VARINT)
+				stopped = cf.v == 4;
+		}
+		if (stopped)
+			continue;
+		struct gt_pb_reader pr = gt_pb_reader(data, len);
+		bool found = false;
+		size_t pods = 0;
+		while (!found && pods < GT_NRI_SYNC_MAX && gt_pb_next(&pr, &pod) > 0) {
+			if (pod.num != 1 || pod.wire != GT_PB_LEN)
+				continue;
+			pods++;
+			found = first_len(pod.data, pod.len, 1, &id) && id.len == podid.len &&
+				(id.len == 0 || memcmp(id.data, podid.data, id.len) == 0);
+		}
+		if (!found) {
+			(*no_pod)++;
+			continue;
+		}
+		cleanup_pb_writer struct gt_pb_writer w;
+		gt_pb_writer_init(&w, pod.len + f.len + 32);
+		gt_pb_put_bytes_field(&w, 1, pod.data, pod.len);
+		gt_pb_put_bytes_field(&w, 2, f.data, f.len);
+		if (w.failed)
+			return gt_error(err, ENOMEM, "nri: SynchronizeRequest");
+		fn(ctx, w.data, w.len);
+		n++;
+	}
+	return k < 0 ? bad(err, "SynchronizeRequest") : n;
+}
+
 /* map<string,string> entry: key = 1, value = 2. */
 static int take_map_entry(const struct gt_pb_field *f, struct gt_nri_kv **arr, size_t *n, gt_err_t *err,
 			  const char *what)

@@ -83,6 +83,19 @@ void gt_nri_configure_free(struct gt_nri_configure *c);
 /* SynchronizeRequest.more (NRI >= v0.8); false for older runtimes. */
 int gt_nri_synchronize_more(const uint8_t *data, size_t len, bool *more, gt_err_t *err);
 
+/* SynchronizeRequest {pods = 1, containers = 2}: fn is called with each
+ * container that has not stopped (Container.state = 4, STOPPED = 4) beside
+ * its pod, as a CreateContainerRequest {pod = 1, container = 2} for
+ * gt_nri_create_decode; at most GT_NRI_SYNC_MAX containers, each pod
+ * looked for among the first GT_NRI_SYNC_MAX pods of the same message (the
+ * runtime may split a large synchronization: a container whose pod came in
+ * another message is counted in *no_pod). Returns how many were passed to
+ * fn, or -1. */
+#define GT_NRI_SYNC_MAX 1024u
+typedef void gt_nri_sync_fn(void *ctx, const uint8_t *req, size_t len);
+int gt_nri_synchronize_each(const uint8_t *data, size_t len, gt_nri_sync_fn *fn, void *ctx, size_t *no_pod,
+			    gt_err_t *err);
+
 int gt_nri_create_decode(const uint8_t *data, size_t len, struct gt_nri_create *c, gt_err_t *err);
 void gt_nri_create_free(struct gt_nri_create *c);
 

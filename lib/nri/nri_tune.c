@@ -8,6 +8,7 @@
 
 #include "json_scan.h"
 #include "memfmt.h"
+#include "tune.h"
 
 /* Kubernetes has no per-container annotations, so NRI plugins read
  * "<key>.<domain>/container.<name>" on the pod (NRI's device-injector,
@@ -158,6 +159,38 @@ static bool record_json(const struct gt_nri_adjust *a, char *out, size_t outsz)
 	return true;
 }
 
+/* While a DaemonSet rolls with maxSurge, the old and the new gotune plugin
+ * are both registered for a moment, under the same name and index, and NRI
+ * calls both for every container, one after the other (nri v0.12.3
+ * pkg/adaptation adaptation.go CreateContainer: no check for a duplicate
+ * name at registration, sortPlugins orders by index only). Each answer is
+ * applied to the request before the next plugin is called (result.go
+ * adjustEnv and adjustAnnotations append to create.Container, as in every
+ * version from v0.3), so the later plugin finds the earlier one's record,
+ * GT_TUNE_MARK, among the container's annotations. It steps aside: a
+ * variable only its own policy adds, or the record again, would be a key
+ * two plugins claim, and NRI fails such a container (owners.go
+ * IsCompoundConflict); a prestart hook would run twice. */
+static void step_aside(const struct gt_nri_create *c, struct gt_nri_tune *t)
+{
+	for (size_t i = 0; i < c->n_annotations; i++) {
+		if (strcmp(c->annotations[i].key, GT_TUNE_MARK) != 0)
+			continue;
+		memset(&t->adjust, 0, sizeof(t->adjust));
+		for (int v = 0; v < GT_NVARS; v++) {
+			struct gt_decision *d = &t->plan.d[v];
+			long k = gt_env_find((const char *const *)c->env, c->n_env, gt_var_names[v]);
+			d->action = k < 0 ? GT_ACT_SKIPPED : GT_ACT_KEPT;
+			snprintf(d->value, sizeof(d->value), "%s", k < 0 ? "" : c->env[k] + strlen(gt_var_names[v]) + 1);
+			snprintf(d->reason, sizeof(d->reason), "%s",
+				 "the gotune plugin NRI called before this one decided (two are registered at once "
+				 "while a DaemonSet rolls)");
+			d->basis[0] = '\0';
+		}
+		return;
+	}
+}
+
 void gt_nri_tune(const struct gt_nri_create *c, const struct gt_policy *policy, const struct gt_host *host,
 		 struct gt_nri_tune *t)
 {
@@ -203,6 +236,7 @@ void gt_nri_tune(const struct gt_nri_create *c, const struct gt_policy *policy, 
 	}
 	if (record_json(&t->adjust, t->record, sizeof(t->record)))
 		t->adjust.record = t->record;
+	step_aside(c, t);
 }
 
 /* The env value the container runs with for variable v, or NULL. */

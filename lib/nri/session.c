@@ -24,6 +24,18 @@
 #define REGISTER_TIMEOUT_MS 5000
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
+/* A runtime restart closes the connection, and the containers the kubelet
+ * creates between the new runtime's first CRI answer and our registration
+ * get no adjustment. containerd opens the NRI socket just before CRI
+ * serves (2.4.2 internal/cri/server/service.go Run: nri Register, then
+ * initialized), so a plugin that is dialing then is back before the
+ * kubelet's next container, most of the time: after losing a registered
+ * connection, dial every RECONNECT_FAST_MS for RECONNECT_FAST_FOR_MS
+ * (containerd restarts in a second or two), then back off. */
+#define RECONNECT_FAST_MS 100
+#define RECONNECT_FAST_FOR_MS 10000
+/* An answer this slow is half-way to the runtime's request timeout. */
+#define SLOW_ANSWER_MS 1000
 #define REGISTER_STREAM 1u
 
 static int send_msg(int fd, uint32_t conn, uint32_t stream, enum gt_ttrpc_type type, const struct gt_pb_writer *body,
@@ -114,6 +126,15 @@ static void create_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_req
 	ev.ms = gt_elapsed_ms(&t0);
 	gt_log_event(&ev, pl->policy.log_file);
 	gt_counters_count(pl->policy.metrics_file, GT_COUNT_CONTAINER, "nri", outcome, pl->policy.sha256);
+	/* Mostly time spent waiting for a CPU on a node starting many pods:
+	 * past the runtime's request timeout the plugin is dropped, and the
+	 * containers created until it is back are not tuned. */
+	if (ev.ms >= SLOW_ANSWER_MS)
+		gt_log(LOG_WARNING,
+		       "nri: %s: %.0f ms to answer; containerd drops a plugin that takes longer than its "
+		       "plugin_request_timeout (2 s by default): give the plugin more CPU (its pod's request) or "
+		       "the runtime a longer timeout",
+		       ev.id[0] ? ev.id : "-", ev.ms);
 	gt_nri_create_free(&c);
 }
 
@@ -176,6 +197,76 @@ static void update_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_req
 	gt_nri_update_free(&u);
 }
 
+/* What a synchronization says of the containers that run: one that gotune
+ * would tune and that holds no gotune record (GT_TUNE_MARK, which a plugin
+ * that tuned it, or stepped aside, leaves) was created while no gotune
+ * plugin was registered: before it was deployed, while the runtime
+ * restarted, or after the runtime dropped it for an answer later than its
+ * request timeout. Containers the runtime creates then get no adjustment,
+ * and nothing else names them. Said once per synchronization, after the
+ * answer (the runtime gives the whole synchronization its request timeout),
+ * the first SYNC_NAMED by name. Planned without I/O: a limit only the
+ * pod's cgroup holds is not seen here. */
+#define SYNC_NAMED 8
+static struct {
+	size_t running, untuned, no_pod;
+	char named[SYNC_NAMED][GT_ID_MAX + 200];
+} sync_audit;
+
+static void audit_one(void *ctx, const uint8_t *req, size_t len)
+{
+	const struct gt_nri_plugin *pl = ctx;
+	cleanup_err gt_err_t err = NULL;
+	struct gt_nri_create c;
+	if (gt_nri_create_decode(req, len, &c, &err) == 0) {
+		static struct gt_nri_tune t;
+		struct gt_host h = pl->host;
+		h.probe = false;
+		gt_nri_tune(&c, &pl->policy, &h, &t);
+		sync_audit.running++;
+		if (t.adjust.n_env > 0 && sync_audit.untuned++ < SYNC_NAMED) {
+			char *o = sync_audit.named[sync_audit.untuned - 1];
+			size_t sz = sizeof(sync_audit.named[0]);
+			int w = snprintf(o, sz, "%s (", t.id);
+			for (size_t i = 0; i < t.adjust.n_env && w > 0 && (size_t)w < sz; i++)
+				w += snprintf(o + w, sz - (size_t)w, "%s%s=%.40s", i ? " " : "", t.adjust.env[i].key,
+					      t.adjust.env[i].value);
+			if (w > 0 && (size_t)w < sz - 1)
+				snprintf(o + w, sz - (size_t)w, ")");
+		}
+	}
+	gt_nri_create_free(&c);
+}
+
+static void audit_sync(struct gt_nri_plugin *pl, const struct gt_ttrpc_request *rq, bool more)
+{
+	cleanup_err gt_err_t err = NULL;
+	if (gt_nri_synchronize_each(rq->payload, rq->len, audit_one, pl, &sync_audit.no_pod, &err) < 0)
+		gt_log(LOG_WARNING, "nri: Synchronize: %s", gt_err_msg(err));
+	if (more)
+		return;
+	if (sync_audit.untuned == 0) {
+		gt_log(LOG_INFO, "nri: synchronized: %zu containers run, none without what gotune plans for it%s",
+		       sync_audit.running, sync_audit.no_pod ? " (some not checked: their pod came apart from them)" : "");
+	} else {
+		char list[SYNC_NAMED * (GT_ID_MAX + 202)];
+		size_t n = 0;
+		list[0] = '\0';
+		for (size_t i = 0; i < sync_audit.untuned && i < SYNC_NAMED; i++) {
+			int w = snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", sync_audit.named[i]);
+			if (w < 0 || (size_t)w >= sizeof(list) - n)
+				break;
+			n += (size_t)w;
+		}
+		gt_log(LOG_WARNING,
+		       "nri: synchronized: %zu containers run, %zu of them without what gotune plans for them: %s%s; "
+		       "they were created while no gotune plugin was registered (before it was deployed, while the "
+		       "runtime restarted, or after the runtime dropped it for a late answer): restart them to tune them",
+		       sync_audit.running, sync_audit.untuned, list, sync_audit.untuned > SYNC_NAMED ? ", ..." : "");
+	}
+	memset(&sync_audit, 0, sizeof(sync_audit));
+}
+
 /* Serves one request from the runtime. -1 only when the request cannot be
  * read as ttrpc at all: the connection is then not worth keeping. */
 static int serve(struct gt_nri_plugin *pl, int fd, const struct gt_ttrpc_msg *m, gt_err_t *err)
@@ -200,6 +291,10 @@ static int serve(struct gt_nri_plugin *pl, int fd, const struct gt_ttrpc_msg *m,
 		if (gt_nri_synchronize_more(rq.payload, rq.len, &more, &serr) < 0)
 			gt_log(LOG_WARNING, "nri: Synchronize: %s", gt_err_msg(serr));
 		gt_nri_synchronize_response_encode(&out, more);
+		if (reply(fd, m->stream, GT_CODE_OK, NULL, &out, err) < 0)
+			return -1;
+		audit_sync(pl, &rq, more);
+		return 0;
 	} else if (gt_pb_str_eq(rq.method, "CreateContainer")) {
 		/* The policy as it is now: the next pod after a ConfigMap
 		 * edit gets it, with no wait for the idle tick. */
@@ -237,6 +332,7 @@ static int send_register(struct gt_nri_plugin *pl, int fd, gt_err_t *err)
 int gt_nri_session(struct gt_nri_plugin *pl, int fd, bool *registered, enum gt_nri_end *end, gt_err_t *err)
 {
 	*registered = false;
+	memset(&sync_audit, 0, sizeof(sync_audit));
 	struct gt_wire w;
 	gt_wire_init(&w);
 	int rc = -1;
@@ -378,6 +474,8 @@ void gt_nri_run(struct gt_nri_plugin *pl, const char *socket_path)
 	gt_log(LOG_INFO, "nri: plugin %s-%s for %s, policy %s", pl->idx, pl->name, socket_path, pl->base.source);
 	long backoff = BACKOFF_MIN_MS;
 	bool said_down = false;
+	struct timespec lost = { 0 };
+	bool fast = false;
 	while (!*pl->stop) {
 		gt_err_free(&err);
 		int fd = dial(socket_path, &err);
@@ -394,13 +492,21 @@ void gt_nri_run(struct gt_nri_plugin *pl, const char *socket_path)
 			else
 				gt_log(LOG_INFO, "nri: the runtime closed the connection; reconnecting");
 			said_down = false;
-			if (registered)
+			if (registered) {
 				backoff = BACKOFF_MIN_MS;
+				clock_gettime(CLOCK_MONOTONIC, &lost);
+				fast = true;
+			}
 		} else if (!said_down) {
 			/* Once per outage, not once per retry. */
 			gt_log(LOG_WARNING, "%s; retrying with backoff up to %d s", gt_err_msg(err), BACKOFF_MAX_MS / 1000);
 			said_down = true;
 		}
+		if (fast && gt_elapsed_ms(&lost) < RECONNECT_FAST_FOR_MS) {
+			sleep_ms(pl->stop, RECONNECT_FAST_MS);
+			continue;
+		}
+		fast = false;
 		sleep_ms(pl->stop, backoff);
 		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 	}

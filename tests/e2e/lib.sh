@@ -1038,9 +1038,10 @@ gt_readme_block() {
 	printf '%s\n' "$b"
 }
 
-# gt_containerd2_init: find the pinned containerd 2.x and crictl (.ci/pins,
-# built by `.ci/deps test`); skips the script, saying why, when they are
-# not there. Sets GT_CTRD2_BIN and GT_CRICTL_BIN.
+# gt_containerd2_init [DIR]: find the pinned containerd 2.x and crictl
+# (.ci/pins, built by `.ci/deps test`); skips the script, saying why, when
+# they are not there. Sets GT_CTRD2_BIN and GT_CRICTL_BIN, and the
+# containerd the helpers below drive: its root DIR (GT_TMP/ctrd2).
 # With GT_CTRD_PIN=CONTAINERD17 (tests/e2e/containerd17-nri.sh) it is the
 # pinned containerd 1.7 instead, whose config is version 2. Sets
 # GT_CTRD2_VERSION too.
@@ -1056,7 +1057,7 @@ gt_containerd2_init() {
 		[ -x "${!bin_var}/$b" ] ||
 			skip_all "containerd $GT_CTRD2_VERSION not built here (${!bin_var}/$b; .ci/deps test builds it)"
 	done
-	gt_containerd_cri_init "${!bin_var}"
+	gt_containerd_cri_init "${!bin_var}" "${1:-}"
 }
 
 # gt_containerd_cri_init BINDIR [DIR]: a private containerd of BINDIR (its
@@ -1071,15 +1072,24 @@ gt_containerd_cri_init() {
 	GT_CTRD2_BIN=$1
 	GT_CRICTL_BIN=$CRICTL_BIN/crictl
 	[ -x "$GT_CRICTL_BIN" ] || skip_all "crictl $CRICTL_VERSION not built here ($GT_CRICTL_BIN; .ci/deps test builds it)"
-	GT_CTRD2_DIR=${2:-$GT_TMP/ctrd2}
+	gt_containerd2_use "${2:-$GT_TMP/ctrd2}"
 	mkdir -p "$GT_CTRD2_DIR/logs" "$GT_CTRD2_DIR/nri/plugins" "$GT_CTRD2_DIR/nri/conf.d"
-	GT_CTRD2_SOCK=$GT_CTRD2_DIR/containerd.sock
-	GT_NRI_SOCK=$GT_CTRD2_DIR/nri/nri.sock
 	printf 'runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 30\n' \
 		"$GT_CTRD2_SOCK" "$GT_CTRD2_SOCK" >"$GT_CTRD2_DIR/crictl.yaml"
+	gt_defer gt_containerd2_stop
+}
+
+# gt_containerd2_use DIR: the helpers below drive the containerd whose root
+# is DIR (a suite with one per node switches between them): GT_CTRD2_DIR,
+# its sockets GT_CTRD2_SOCK and GT_NRI_SOCK, GT_CRICTL, GT_CTR2. Where
+# GT_CTRD2_NS holds a command prefix (nsenter into a node's namespaces),
+# gt_containerd2_start runs containerd through it.
+gt_containerd2_use() {
+	GT_CTRD2_DIR=$1
+	GT_CTRD2_SOCK=$GT_CTRD2_DIR/containerd.sock
+	GT_NRI_SOCK=$GT_CTRD2_DIR/nri/nri.sock
 	GT_CRICTL=("$GT_CRICTL_BIN" --config "$GT_CTRD2_DIR/crictl.yaml")
 	GT_CTR2=("$GT_CTRD2_BIN/ctr" -a "$GT_CTRD2_SOCK" -n k8s.io)
-	gt_defer gt_containerd2_stop
 }
 
 # gt_containerd2_config [BINARYNAME]: containerd's config (version 3, valid
@@ -1178,7 +1188,7 @@ gt_containerd2_config() {
 # config, the pinned shim first on its PATH; waits until CRI answers.
 # Its log accumulates in GT_CTRD2_DIR/containerd.log.
 gt_containerd2_start() {
-	gt_cri_start "$GT_CTRD2_DIR/containerd.log" env PATH="$GT_CTRD2_BIN:$PATH" \
+	gt_cri_start "$GT_CTRD2_DIR/containerd.log" ${GT_CTRD2_NS[@]+"${GT_CTRD2_NS[@]}"} env PATH="$GT_CTRD2_BIN:$PATH" \
 		"$GT_CTRD2_BIN/containerd" --config "$GT_CTRD2_DIR/config.toml" --log-level info
 }
 
