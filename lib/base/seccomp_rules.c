@@ -74,15 +74,21 @@ static const int record_syscalls[] = {
 };
 
 static const int wrap_syscalls[] = {
-	/* TUNE's: the atomic rewrite of config.json */
+	/* TUNE's: the atomic rewrite of config.json; the counters file's
+	 * lock, waited for in 1 ms steps */
 	SCMP_SYS(fchmod), SCMP_SYS(fchown), SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(unlinkat),
-	/* the detached reader, forked from the spec already read */
-	SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(setsid),
-	SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
+	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
+	/* the detached reader, forked from the spec already read; its
+	 * PREWARM filter is stacked on this one, so what it calls is here
+	 * too */
+	SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(setsid), SCMP_SYS(wait4),
+	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(sched_yield),
 	/* which confines itself further for PREWARM: fewer capabilities and
 	 * a filter stacked on this one (prctl below, PR_SET_SECCOMP and
 	 * PR_SET_NO_NEW_PRIVS only) */
 	SCMP_SYS(capget), SCMP_SYS(capset),
+	/* the exec record names a relative bundle's config by its full path */
+	SCMP_SYS(getcwd),
 	/* and bounds its own time (gt_worker_bound: a CPU limit, an alarm) */
 	SCMP_SYS(alarm), SCMP_SYS(setitimer),
 };
