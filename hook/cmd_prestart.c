@@ -17,6 +17,7 @@
 #include "detach.h"
 #include "cleanup.h"
 #include "confine.h"
+#include "counters.h"
 #include "fileio.h"
 #include "hook.h"
 #include "hostinfo.h"
@@ -80,6 +81,8 @@ static pid_t background_reader(struct gt_bundle *hb, const struct gt_policy *pol
 	bool skipped = gt_worker_begin("reader", policy->workers.max_readers, &slot, why, sizeof(why)) < 0;
 	if (skipped) {
 		snprintf(summary, sizeof(summary), "%s (workers.max_readers): not warmed", why);
+		gt_counters_count(policy->metrics_file, GT_COUNT_WORKER_SKIPPED, "reader", GT_OUT_SKIPPED,
+				  policy->sha256);
 	} else {
 		gt_worker_bound(5, hb->settings.prewarm.budget.max_ms / 1000 + 10);
 		rc = gt_bundle_prewarm(hb, GT_PW_POPULATE, summary, sizeof(summary), &err);

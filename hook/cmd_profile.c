@@ -21,6 +21,7 @@
 #include "profile.h"
 #include "closure.h"
 #include "confine.h"
+#include "counters.h"
 #include "detach.h"
 #include "recording.h"
 #include "rootfs.h"
@@ -156,6 +157,7 @@ int cmd_record(int argc, char *argv[])
 		snprintf(detail, sizeof(detail), "not recorded: %s (workers.max_recorders)", why);
 		ev.ms = gt_elapsed_ms(&t0);
 		gt_log_event(&ev, policy.log_file);
+		gt_counters_count(policy.metrics_file, GT_COUNT_WORKER_SKIPPED, "recorder", GT_OUT_SKIPPED, policy.sha256);
 		return 0;
 	}
 	/* Before the exec the init runs the runtime's file: the recorder waits

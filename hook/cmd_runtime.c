@@ -248,6 +248,8 @@ static void start_reader(const struct gt_rt_args *ra, const struct gt_policy *po
 		struct gt_log_event sev = { .entry = "runtime-prewarm", .id = ra->id != NULL ? ra->id : "",
 					    .outcome = "skipped", .detail = detail, .ms = gt_elapsed_ms(&t0) };
 		gt_log_event(&sev, policy->log_file);
+		gt_counters_count(policy->metrics_file, GT_COUNT_WORKER_SKIPPED, "reader", GT_OUT_SKIPPED,
+				  policy->sha256);
 		_exit(0);
 	}
 	gt_worker_bound(5, policy->settings.prewarm.budget.max_ms / 1000 + 10);

@@ -51,6 +51,9 @@ static const int prewarm_syscalls[] = {
 	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_yield),
 	/* a detached reader's backstop: the kernel ends it past its time */
 	SCMP_SYS(alarm), SCMP_SYS(setitimer),
+	/* a reader skipped for workers.max_readers is counted: the counters
+	 * file's atomic replace (its mode kept, a failed temp file removed) */
+	SCMP_SYS(fchmod), SCMP_SYS(unlinkat),
 };
 static const int record_syscalls[] = {
 	/* the hook leaves a detached recorder */

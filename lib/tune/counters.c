@@ -24,6 +24,8 @@
  * rate() over a series that appears late misses its first increments. */
 static const char *const entries[] = { "precreate", "runtime", "nri" };
 #define N_ENTRIES (sizeof(entries) / sizeof(entries[0]))
+static const char *const workers[] = { "recorder", "reader" };
+#define N_WORKERS (sizeof(workers) / sizeof(workers[0]))
 #define FILE_MAX (64u << 10)
 
 static const char *const names[GT_OUT_COUNT] = {
@@ -52,6 +54,7 @@ enum gt_outcome gt_plan_outcome(const struct gt_plan *plan)
 struct counts {
 	uint64_t containers[N_ENTRIES][GT_OUT_COUNT];
 	uint64_t exec[GT_OUT_COUNT];
+	uint64_t skipped[N_WORKERS];
 };
 
 /* Reads back the counts from the file's own lines; anything else in it
@@ -81,6 +84,11 @@ static void parse(const char *text, struct counts *c)
 				for (int o = 0; o < GT_OUT_COUNT; o++)
 					if (strcmp(outcome, names[o]) == 0)
 						c->exec[o] = v;
+			} else if (sscanf(buf, "gotune_workers_skipped_total{worker=\"%31[a-z]\"} %" SCNu64 "%n", entry, &v,
+					  &used) == 2 && buf[used] == '\0') {
+				for (size_t w = 0; w < N_WORKERS; w++)
+					if (strcmp(entry, workers[w]) == 0)
+						c->skipped[w] = v;
 			}
 		}
 		line += n;
@@ -103,6 +111,11 @@ static size_t render(const struct counts *c, const char *sha, char *out, size_t 
 	    "# TYPE gotune_exec_total counter\n");
 	for (int o = 0; o < GT_OUT_COUNT; o++)
 		PUT("gotune_exec_total{outcome=\"%s\"} %" PRIu64 "\n", names[o], c->exec[o]);
+	PUT("# HELP gotune_workers_skipped_total Starts not recorded or not warmed: workers.max_recorders or "
+	    "max_readers were busy.\n"
+	    "# TYPE gotune_workers_skipped_total counter\n");
+	for (size_t w = 0; w < N_WORKERS; w++)
+		PUT("gotune_workers_skipped_total{worker=\"%s\"} %" PRIu64 "\n", workers[w], c->skipped[w]);
 	PUT("# HELP gotune_info gotune's version and the SHA-256 of the policy of the last update.\n"
 	    "# TYPE gotune_info gauge\n"
 	    "gotune_info{version=\"%s\",policy_sha256=\"%s\"} 1\n",
@@ -138,6 +151,11 @@ int gt_counters_add(const char *file, enum gt_counter_kind kind, const char *ent
 			e++;
 		if (e == N_ENTRIES)
 			return gt_error(err, EINVAL, "counters: entry %s", entry);
+	} else if (kind == GT_COUNT_WORKER_SKIPPED) {
+		while (e < N_WORKERS && strcmp(workers[e], entry) != 0)
+			e++;
+		if (e == N_WORKERS)
+			return gt_error(err, EINVAL, "counters: worker %s", entry);
 	}
 	char dir_buf[PATH_MAX], base_buf[PATH_MAX], lock[PATH_MAX + 8];
 	if (file[0] != '/' || strlen(file) >= sizeof(dir_buf))
@@ -171,8 +189,10 @@ int gt_counters_add(const char *file, enum gt_counter_kind kind, const char *ent
 	gt_err_free(&rerr);
 	if (kind == GT_COUNT_CONTAINER)
 		c.containers[e][o]++;
-	else
+	else if (kind == GT_COUNT_EXEC)
 		c.exec[o]++;
+	else
+		c.skipped[e]++;
 
 	char text[8192];
 	size_t len = render(&c, policy_sha256 != NULL ? policy_sha256 : "", text, sizeof(text));
@@ -203,6 +223,6 @@ void gt_counters_count(const char *file, enum gt_counter_kind kind, const char *
 	gt_err_t err = NULL;
 	if (gt_counters_add(file, kind, entry, o, policy_sha256, &err) < 0)
 		gt_log(LOG_WARNING, "%s: this %s is not counted", gt_err_msg(err),
-		       kind == GT_COUNT_EXEC ? "exec" : "container");
+		       kind == GT_COUNT_EXEC ? "exec" : kind == GT_COUNT_CONTAINER ? "container" : "skipped worker");
 	gt_err_free(&err);
 }

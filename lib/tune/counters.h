@@ -23,9 +23,12 @@ const char *gt_outcome_name(enum gt_outcome o);
 enum gt_outcome gt_plan_outcome(const struct gt_plan *plan);
 
 /* Which counter: gotune_containers_total{entry, outcome} for the entry
- * points that decide a container's env (precreate, runtime, nri), or
- * gotune_exec_total{outcome} for a process exec'd through the wrapper. */
-enum gt_counter_kind { GT_COUNT_CONTAINER, GT_COUNT_EXEC };
+ * points that decide a container's env (precreate, runtime, nri),
+ * gotune_exec_total{outcome} for a process exec'd through the wrapper, or
+ * gotune_workers_skipped_total{worker} for a start not recorded or not
+ * warmed because workers.max_recorders or max_readers were busy (entry:
+ * "recorder" or "reader"; the outcome is ignored). */
+enum gt_counter_kind { GT_COUNT_CONTAINER, GT_COUNT_EXEC, GT_COUNT_WORKER_SKIPPED };
 
 /* How long an update waits for another one's lock before giving up (the
  * count is then lost and a line says so; a container never waits longer). */

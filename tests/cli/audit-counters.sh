@@ -103,9 +103,9 @@ for o in "tuned 2" "kept 1" "skipped 1" "audit 1" "passthrough 1"; do
 	set -- $o
 	check "counters: precreate $1 = $2" grep -qxF "$(want precreate "$1" "$2")" "$m"
 done
-check "counters: every series is there, zeros included (3 entry points x 5 outcomes + 5 exec)" \
-	test "$(grep -c '^gotune_containers_total{' "$m") $(grep -c '^gotune_exec_total{' "$m")" = "15 5"
-check "counters: HELP and TYPE for each family" test "$(grep -c '^# TYPE gotune_[a-z_]* \(counter\|gauge\)$' "$m")" = 3
+check "counters: every series is there, zeros included (3 entry points x 5 outcomes + 5 exec + 2 workers)" \
+	test "$(grep -c '^gotune_containers_total{' "$m") $(grep -c '^gotune_exec_total{' "$m") $(grep -c '^gotune_workers_skipped_total{' "$m")" = "15 5 2"
+check "counters: HELP and TYPE for each family" test "$(grep -c '^# TYPE gotune_[a-z_]* \(counter\|gauge\)$' "$m")" = 4
 sha=$(sha256sum "$tmp/m.json" | cut -d' ' -f1)
 check "counters: gotune_info names the version and the policy's sha256" \
 	grep -qx "gotune_info{version=\"$("$hook" --version | sed -n '1s/gotune-hook //p')\",policy_sha256=\"$sha\"} 1" "$m"

@@ -362,6 +362,7 @@ fi
 # runs is not recorded, and its record hook says so in one line; once that
 # recorder is done, the next start is recorded again.
 LPOLICY=$(gt_policy "$GT_TMP/policy-limit.json" "{\"log_file\": \"$GT_TMP/limit.jsonl\",
+	\"metrics\": {\"file\": \"$GT_TMP/limit-metrics/gotune.prom\"},
 	\"profile\": {\"dir\": \"$GT_TMP/profiles-limit\", \"settle_ms\": 3000}, \"workers\": {\"max_recorders\": 1}}")
 limit_bundle() { # DIR SECONDS
 	mkdir -p "$1"
@@ -384,6 +385,13 @@ if grep -qx hello "$GT_TMP/runs/limit2.out" && jq -es --arg id "$GT_ID-limit2" '
 else
 	tap_not_ok "workers.max_recorders 1: a second start while a recorder runs is not recorded; one line says so"
 	tap_diag_file limit.jsonl "$GT_TMP/limit.jsonl"
+fi
+if grep -qx 'gotune_workers_skipped_total{worker="recorder"} 1' "$GT_TMP/limit-metrics/gotune.prom" 2>/dev/null &&
+	grep -qx 'gotune_workers_skipped_total{worker="reader"} 0' "$GT_TMP/limit-metrics/gotune.prom"; then
+	tap_ok "... and counted: gotune_workers_skipped_total{worker=\"recorder\"} 1 in the policy's metrics file"
+else
+	tap_not_ok "... and counted: gotune_workers_skipped_total{worker=\"recorder\"} 1 in the policy's metrics file"
+	tap_diag_file gotune.prom "$GT_TMP/limit-metrics/gotune.prom"
 fi
 for _ in $(seq 100); do
 	jq -es --arg id "$GT_ID-limit1" 'any(.[]; .id == $id and .entry == "recorder")' "$GT_TMP/limit.jsonl" >/dev/null 2>&1 && break
