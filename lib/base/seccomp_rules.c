@@ -51,6 +51,8 @@ static const int prewarm_syscalls[] = {
 	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_yield),
 	/* a detached reader's backstop: the kernel ends it past its time */
 	SCMP_SYS(alarm), SCMP_SYS(setitimer),
+	/* the reads queued at the idle I/O class (gt_prewarm) */
+	SCMP_SYS(ioprio_set),
 	/* a reader skipped for workers.max_readers is counted: the counters
 	 * file's atomic replace (its mode kept, a failed temp file removed) */
 	SCMP_SYS(fchmod), SCMP_SYS(unlinkat),
@@ -92,8 +94,9 @@ static const int wrap_syscalls[] = {
 	SCMP_SYS(capget), SCMP_SYS(capset),
 	/* the exec record names a relative bundle's config by its full path */
 	SCMP_SYS(getcwd),
-	/* and bounds its own time (gt_worker_bound: a CPU limit, an alarm) */
-	SCMP_SYS(alarm), SCMP_SYS(setitimer),
+	/* and bounds its own time (gt_worker_bound: a CPU limit, an alarm),
+	 * and reads at the idle I/O class */
+	SCMP_SYS(alarm), SCMP_SYS(setitimer), SCMP_SYS(ioprio_set),
 };
 
 static const struct {

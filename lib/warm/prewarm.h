@@ -68,6 +68,7 @@ struct gt_pw_report {
 	uint64_t pages, resident_before, resident_after;	/* after: sync modes only */
 	double ms;
 	const char *stopped;	/* the budget that stopped the work, or NULL */
+	bool io_idle;		/* read at the idle I/O class */
 };
 
 /* Warms the set. In background mode the child does the work and the

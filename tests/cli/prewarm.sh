@@ -46,6 +46,10 @@ for f in /opt/app/bin/app /opt/app/bin/../lib/libgt.so.1 "$interp" libc.so.6; do
 done
 echo "$out" | grep -q 'resident .* -> 100%'
 ok $? "populate leaves the set resident"
+# Queued at the idle I/O class, behind the program's own faults (the
+# ioprio_set call must pass the PREWARM seccomp filter too).
+echo "$out" | grep -q ', idle I/O class'
+ok $? "the reads are queued at the idle I/O class"
 
 out=$("$hook" prewarm --root "$root" --entry /start.sh 2>&1)
 echo "$out" | grep -q ' /bin/sh$' && echo "$out" | grep -q ' /start.sh$'
