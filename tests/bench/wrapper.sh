@@ -10,15 +10,22 @@
 #                       created (the record says: nothing to give)
 #   exec, no record     the tuned container's exec when it has no record (a
 #                       container gotune did not create: `runc state`)
+#   floor, exec         `runc run` (no limits) through a static-pie program
+#                       that only execs runc (tests/bench/floor.c): what one
+#                       more exec in front of the runtime costs on this host
+#   floor, exec + fork  the same program forking one child that exits at
+#                       once and is waited for: the least a wrapper that
+#                       parses the spec in a confined child can cost
 # Default policy ({}), bundles on tmpfs (/dev/shm: containerd and CRI-O keep
 # theirs under /run; BUNDLE_PARENT picks another place).
 # usage: tests/bench/wrapper.sh [BUILDDIR] [PAIRS] [CASES]   (CASES: comma list of
-#        run-nolimits,run-limits,exec-tuned,exec-untuned,exec-state; default all)
+#        run-nolimits,run-limits,exec-tuned,exec-untuned,exec-state,floor-exec,floor-fork;
+#        default all)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
 runs=${2:-40}
-cases=${3:-run-nolimits,run-limits,exec-tuned,exec-untuned,exec-state}
+cases=${3:-run-nolimits,run-limits,exec-tuned,exec-untuned,exec-state,floor-exec,floor-fork}
 case $build in /*) hook=$build/hook/gotune-hook ;; *) hook=$PWD/$build/hook/gotune-hook ;; esac
 [ -x "$hook" ] || { echo "build first: meson setup $build && ninja -C $build" >&2; exit 1; }
 runc=$(command -v runc)
@@ -59,6 +66,22 @@ for kind in nolimits limits; do
 		runc "$runc --root $root run --bundle $b bench-$kind-plain-{i}" \
 		gotune-runc "${wrap[*]} run --bundle $b bench-$kind-wrap-{i}" \
 		--setup "cp $work/$kind.json $b/config.json"
+done
+
+# The floors: the same run as run-nolimits, through tests/bench/floor.c.
+for mode in exec fork; do
+	want "floor-$mode" || continue
+	[ -x "$work/floor" ] || ${CC:-cc} -O2 -static-pie -fPIE -o "$work/floor" tests/bench/floor.c
+	b=$work/floor-$mode
+	mkdir -p "$b"
+	cp "$work/nolimits.json" "$b/config.json"
+	echo
+	what="execs runc"
+	[ $mode = exec ] || what="forks, waits for its child and execs runc"
+	echo "floor, $mode: runc run /bin/true through a static program that $what"
+	python3 tests/bench/timing.py "$runs" \
+		runc "$runc --root $root run --bundle $b bench-floor-$mode-plain-{i}" \
+		floor "$work/floor $mode $runc --root $root run --bundle $b bench-floor-$mode-{i}"
 done
 
 # exec: long-running containers, /bin/true exec'd with a process file as
