@@ -37,6 +37,12 @@ hooks' lines go to the fallback log). Cases:
             and before `runc run` starts, untimed: the best any replay of
             that profile can do, however early it starts and however fast
             it reads (the profile's own misses remain)
+  hook-floor   README's two createRuntime hooks, each a static program
+            that reads its stdin and exits (tests/bench/floor.c): what any
+            tool run as hooks costs per start, before it does anything
+  wrapper-floor   `runc run` through a static program that forks once,
+            waits and execs runc (floor.c): what any wrapper that parses in
+            a confined child costs per start
   warm      no hook and no drop: the bound no prewarm can beat
 runc's and gotune's own binaries, their libraries and gotune's policy file
 are read back in after each drop (they are used for every container on a
@@ -60,7 +66,7 @@ import time
 ALL_CASES = ["none", "default", "default-profile", "default-replay", "default-wrapper", "default-wrapper-record",
              "willneed", "populate",
              "background", "profile-willneed", "profile-populate", "profile-background", "wrapper", "wrapper-populate",
-             "wrapper-profile", "replay-floor", "warm"]
+             "wrapper-profile", "replay-floor", "hook-floor", "wrapper-floor", "warm"]
 FRESH_ENV = "GOTUNE_BENCH_FRESH_HOST"
 CASES = list(ALL_CASES)
 
@@ -103,6 +109,9 @@ def readme_hooks(hook, record, policy=None, replay=True):
     return {"createRuntime": hooks}
 
 
+FLOOR = None  # tests/bench/floor.c, built in main()
+
+
 def make_bundle(bundle, root, args, hook, policy, case, record=False):
     os.makedirs(bundle, exist_ok=True)
     cfg = os.path.join(bundle, "config.json")
@@ -118,6 +127,8 @@ def make_bundle(bundle, root, args, hook, policy, case, record=False):
         c["hooks"] = readme_hooks(hook, case == "default-profile")
     elif case == "default-wrapper-record":
         c["hooks"] = readme_hooks(hook, True, replay=False)
+    elif case == "hook-floor":
+        c["hooks"] = {"createRuntime": [{"path": FLOOR, "args": ["floor", "hook"], "timeout": 10}] * 2}
     elif case not in ("none", "warm", "replay-floor") and not case.startswith("wrapper") and not case.startswith("default-"):
         c["hooks"] = {"createRuntime": [{"path": hook, "args": ["gotune-hook", "createRuntime", "--policy", policy[case]],
                                          "timeout": 30}]}
@@ -241,7 +252,12 @@ def main():
     profiles = os.path.join(work, "profiles")
     # Budgets out of the way: the whole closure or profile is warmed.
     unbounded = {"max_set_bytes": 1 << 40, "max_bytes": 1 << 30, "max_file_bytes": 1 << 30, "max_ms": 10000}
-    for case in [c for c in ALL_CASES if c not in ("none", "warm", "replay-floor") and not c.startswith("default-")]:
+    global FLOOR
+    FLOOR = os.path.join(work, "floor")
+    sh(os.environ.get("CC", "cc"), "-O2", "-static-pie", "-fPIE", "-o", FLOOR,
+       os.path.join(os.path.dirname(os.path.abspath(__file__)), "floor.c"))
+    for case in [c for c in ALL_CASES if c not in ("none", "warm", "replay-floor", "hook-floor", "wrapper-floor")
+                 and not c.startswith("default-")]:
         profiled = case.startswith("profile") or case == "wrapper-profile"
         p = {"log_file": log, "profile": {"dir": profiles if profiled else os.path.join(work, "none")}}
         if case.startswith("wrapper"):
@@ -291,7 +307,7 @@ def main():
         workloads.append((name, root, argv, size))
 
     wrapper = os.path.join(os.path.dirname(hook), "gotune-runc")
-    hot = closure(hook) + closure(shutil.which("runc")) + list(policy.values())
+    hot = closure(hook) + closure(shutil.which("runc")) + list(policy.values()) + [FLOOR]
     if os.path.exists("/etc/ld.so.cache"):  # runc is dynamically linked
         hot.append("/etc/ld.so.cache")
     ra_file = readahead_path(work)
@@ -312,7 +328,9 @@ def main():
                     order = CASES[r % len(CASES):] + CASES[:r % len(CASES)]
                     for c in order:
                         runner, env = ("runc",), None
-                        if c.startswith("wrapper"):
+                        if c == "wrapper-floor":
+                            runner = (FLOOR, "fork", shutil.which("runc"))
+                        elif c.startswith("wrapper"):
                             runner, env = (wrapper,), dict(os.environ, GOTUNE_POLICY=policy[c])
                         elif c in ("default-wrapper", "default-wrapper-record"):
                             runner, env = (wrapper,), {k: v for k, v in os.environ.items() if k != "GOTUNE_POLICY"}

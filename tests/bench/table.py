@@ -19,8 +19,9 @@ def wrapper_rows(text):
             continue
         med = {m[0]: float(m[1]) for m in re.findall(r"^(\S+)\s+median\s+([0-9.]+) ms", block, re.M)}
         paired = re.search(r"per round ([+-][0-9.]+) ms .*loadavg ([0-9. ]+) ->", block)
-        if "runc" in med and "gotune-runc" in med and paired:
-            rows.append((lines[0], med["runc"], med["gotune-runc"], float(paired[1]), paired[2].strip()))
+        other = "gotune-runc" if "gotune-runc" in med else "floor"
+        if "runc" in med and other in med and paired:
+            rows.append((lines[0], med["runc"], med[other], float(paired[1]), paired[2].strip()))
     return rows
 
 
@@ -44,7 +45,7 @@ def main():
     out = sys.argv[1]
     read = lambda name: open(f"{out}/{name}").read() if __import__("os").path.exists(f"{out}/{name}") else ""
     w, c, n = read("wrapper.txt"), read("coldstart.txt"), read("nri.md")
-    print("| figure | baseline | with gotune | result | load (1/5/15 min) |")
+    print("| figure | baseline | with gotune (or the floor) | result | load (1/5/15 min) |")
     print("|---|---|---|---|---|")
     for title, base, got, diff, load in wrapper_rows(w):
         print(f"| {title.rstrip(':')} | {base:.1f} ms | {got:.1f} ms | {diff:+.2f} ms (median of paired differences) | {load} |")
@@ -56,6 +57,8 @@ def main():
     names = {"default-profile": "replay from prestart (README's setup)",
              "default-wrapper-record": "replay from the wrapper (README's setup)",
              "replay-floor": "the profile read whole before the start (the floor of any replay)",
+             "hook-floor": "two do-nothing static hooks in README's places (the floor of any hook)",
+             "wrapper-floor": "a static wrapper that forks once and execs runc (the floor of any wrapper)",
              "warm": "warm cache (the bound)"}
     for (prog, ra), cases in by.items():
         none = cases.get("none", (0, 1))[0]
