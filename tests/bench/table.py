@@ -55,7 +55,9 @@ def main():
         by.setdefault((prog, ra), {})[case] = (med, paired)
         loads[(prog, ra)] = load
     names = {"default-profile": "replay from prestart (README's setup)",
+             "default-profile:settled": "replay from prestart (README's setup), rounds whose profile had settled",
              "default-wrapper-record": "replay from the wrapper (README's setup)",
+             "default-wrapper-record:settled": "replay from the wrapper (README's setup), rounds whose profile had settled",
              "replay-floor": "the profile read whole before the start (the floor of any replay)",
              "hook-floor": "two do-nothing static hooks in README's places (the floor of any hook)",
              "wrapper-floor": "a static wrapper that forks once and execs runc (the floor of any wrapper)",
