@@ -126,8 +126,9 @@ int gt_profile_add_new(struct gt_profile *p, const struct gt_profile_file *from,
  * exits before a sample sees all of it is learnt over several runs. */
 int gt_profile_merge(struct gt_profile *into, const struct gt_profile *from, gt_err_t *err);
 
-/* Bytes of p's ranges that old does not hold for the same files. */
-uint64_t gt_profile_new_bytes(const struct gt_profile *p, const struct gt_profile *old);
+/* Bytes of p's ranges that old does not hold for the same files, nor
+ * within margin bytes of a range it holds. */
+uint64_t gt_profile_new_bytes(const struct gt_profile *p, const struct gt_profile *old, uint64_t margin);
 
 /* Text form: "gotune-profile 4", "entry PATH\tSIZE\tMTIME\tID\tSHA256",
  * "image IMAGE-SHA256\tNAME" ("-" for none), "settled N", then per file

@@ -64,6 +64,29 @@ static void record_self(void)
 	gt_err_free(&err);
 }
 
+/* What counts as new for settling: pages fault-around could have mapped
+ * next to known ones do not, pages elsewhere and new files do. */
+static void new_bytes(void)
+{
+	struct gt_profile *old = calloc(1, sizeof(*old)), *p = calloc(1, sizeof(*p));
+	gt_err_t err = NULL;
+	const uint64_t mib = 1u << 20, size = 4 * mib;
+	gt_profile_add(old, "/lib/x", size, 1, mib, 4096, &err);
+	gt_profile_add(p, "/lib/x", size, 1, mib - (32u << 10), 4096, &err);
+	gt_profile_add(p, "/lib/x", size, 1, mib + (64u << 10), 4096, &err);
+	gt_profile_add(p, "/lib/x", size, 1, mib + (200u << 10), 4096, &err);
+	gt_profile_add(p, "/lib/n", 8192, 1, 0, 8192, &err);
+	uint64_t all = gt_profile_new_bytes(p, old, 0), far = gt_profile_new_bytes(p, old, 64u << 10);
+	ok(all == 20480, "every page the old profile lacks is new (%llu bytes)", (unsigned long long)all);
+	ok(far == 12288, "within 64 KiB of a known page is not new; farther, or in a new file, is (%llu bytes)",
+	   (unsigned long long)far);
+	gt_profile_free(old);
+	gt_profile_free(p);
+	free(old);
+	free(p);
+	gt_err_free(&err);
+}
+
 /* Recordings of the same entrypoint add up; a file that changed keeps
  * only what the newer recording saw. */
 static void merge(void)
@@ -358,6 +381,7 @@ static void prune(const char *dir)
 int main(void)
 {
 	record_self();
+	new_bytes();
 	merge();
 	char id[GT_BUILD_ID_MAX];
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
