@@ -349,29 +349,46 @@ int gt_profile_merge(struct gt_profile *into, const struct gt_profile *from, gt_
 	return 0;
 }
 
-uint64_t gt_profile_new_bytes(const struct gt_profile *p, const struct gt_profile *old, uint64_t margin)
+static uint64_t bytes_of(const struct gt_range *r, size_t n)
 {
-	uint64_t fresh = 0;
+	uint64_t sum = 0;
+	for (size_t k = 0; k < n; k++)
+		sum += r[k].len;
+	return sum;
+}
+
+uint64_t gt_profile_new_bytes(const struct gt_profile *p, const struct gt_profile *old, uint64_t margin,
+			      uint64_t *all)
+{
+	uint64_t far = 0, any = 0;
 	for (size_t i = 0; i < p->n_files; i++) {
 		const struct gt_profile_file *f = &p->files[i], *o = NULL;
 		for (size_t k = 0; k < old->n_files && o == NULL; k++)
 			if (strcmp(old->files[k].path, f->path) == 0 && same_file(&old->files[k], f))
 				o = &old->files[k];
+		struct gt_range *wide = o != NULL ? malloc((o->n_ranges + 1) * sizeof(*wide)) : NULL;
+		struct gt_range *out = wide != NULL ? malloc((f->n_ranges + o->n_ranges + 1) * sizeof(*out)) : NULL;
+		if (out == NULL) {
+			/* A file old does not have (or no memory): all of it is new. */
+			any += bytes_of(f->ranges, f->n_ranges);
+			far += bytes_of(f->ranges, f->n_ranges);
+			free(wide);
+			continue;
+		}
 		/* Widened by the same amount, old's sorted ranges stay sorted
 		 * by start and by end, which is all subtract needs. */
-		struct gt_range *wide = o != NULL ? malloc((o->n_ranges + 1) * sizeof(*wide)) : NULL;
-		for (size_t k = 0; wide != NULL && k < o->n_ranges; k++) {
+		for (size_t k = 0; k < o->n_ranges; k++) {
 			uint64_t off = o->ranges[k].off > margin ? o->ranges[k].off - margin : 0;
 			wide[k] = (struct gt_range){ off, o->ranges[k].off + o->ranges[k].len + margin - off, 0 };
 		}
-		struct gt_range *out = wide != NULL ? malloc((f->n_ranges + o->n_ranges + 1) * sizeof(*out)) : NULL;
-		size_t n = out != NULL ? gt_ranges_subtract(f->ranges, f->n_ranges, wide, o->n_ranges, out) : 0;
-		for (size_t k = 0; k < (out != NULL ? n : f->n_ranges); k++)
-			fresh += out != NULL ? out[k].len : f->ranges[k].len;
+		any += bytes_of(out, gt_ranges_subtract(f->ranges, f->n_ranges, o->ranges, o->n_ranges, out));
+		far += bytes_of(out, gt_ranges_subtract(f->ranges, f->n_ranges, wide, o->n_ranges, out));
 		free(out);
 		free(wide);
 	}
-	return fresh;
+	if (all != NULL)
+		*all = any;
+	return far;
 }
 
 static bool hex_n(const char *s, size_t n)

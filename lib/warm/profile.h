@@ -127,8 +127,10 @@ int gt_profile_add_new(struct gt_profile *p, const struct gt_profile_file *from,
 int gt_profile_merge(struct gt_profile *into, const struct gt_profile *from, gt_err_t *err);
 
 /* Bytes of p's ranges that old does not hold for the same files, nor
- * within margin bytes of a range it holds. */
-uint64_t gt_profile_new_bytes(const struct gt_profile *p, const struct gt_profile *old, uint64_t margin);
+ * within margin bytes of a range it holds; *all (if not NULL) gets the
+ * bytes old does not hold, near or not. */
+uint64_t gt_profile_new_bytes(const struct gt_profile *p, const struct gt_profile *old, uint64_t margin,
+			      uint64_t *all);
 
 /* Text form: "gotune-profile 4", "entry PATH\tSIZE\tMTIME\tID\tSHA256",
  * "image IMAGE-SHA256\tNAME" ("-" for none), "settled N", then per file

@@ -109,8 +109,7 @@ static int merge_previous(struct gt_profile *p, const char *dir, uint64_t *fresh
 		for (size_t i = 0; i < old->n_files; i++)
 			for (size_t k = 0; k < old->files[i].n_ranges; k++)
 				total += old->files[i].ranges[k].len;
-		*fresh = gt_profile_new_bytes(p, old, 0);
-		*far = gt_profile_new_bytes(p, old, FAULT_AROUND_BYTES);
+		*far = gt_profile_new_bytes(p, old, FAULT_AROUND_BYTES, fresh);
 		p->settled = *far <= (total / 100 > (64u << 10) ? total / 100 : (64u << 10)) ? old->settled + 1 : 0;
 		rc = gt_profile_merge(p, old, err);
 	}

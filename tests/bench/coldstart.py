@@ -225,6 +225,21 @@ def events(*logs):
                     yield {"entry": m[1], "id": m[2], "outcome": m[3], "detail": m[4] or "", "ms": float(m[5])}
 
 
+def print_row(label, mine, nones, base, bound):
+    """One row of a section's table: a case's times and the same rounds'
+    times of `none`, against none's median (base) and warm's (bound)."""
+    t = sorted(mine)
+    m = statistics.median(t)
+    # Each round runs every case once, back to back: the median of
+    # per-round ratios is steadier than the ratio of medians when the
+    # disk's speed drifts.
+    paired = statistics.median(a / b for a, b in zip(mine, nones))
+    # How much of the cold penalty (none - warm) it removed.
+    gain = f"{(base - m) / (base - bound):8.2f}" if bound is not None and base > bound else f"{'-':>8}"
+    print(f"{label:<18} {m:10.1f} {m / base:7.3f} {paired:7.3f} {t[len(t) // 10]:8.1f} "
+          f"{t[min(len(t) - 1, len(t) * 9 // 10)]:8.1f} {gain}")
+
+
 def main():
     args = sys.argv[1:]
     if not args:
@@ -356,16 +371,7 @@ def main():
                 print(f"\n{name} ({size / 2**20:.1f} MiB closure), read_ahead_kb {ra}, loadavg {load} at the end")
                 print(f"{'case':<18} {'median ms':>10} {'ratio':>7} {'paired':>7} {'p10':>8} {'p90':>8} {'of bound':>8}")
                 for c in CASES:
-                    t = sorted(times[c])
-                    m = statistics.median(t)
-                    # Each round runs every case once, back to back: the
-                    # median of per-round ratios is steadier than the
-                    # ratio of medians when the disk's speed drifts.
-                    paired = statistics.median(a / b for a, b in zip(times[c], times["none"]))
-                    # How much of the cold penalty (none - warm) it removed.
-                    gain = f"{(base - m) / (base - bound):8.2f}" if bound is not None and base > bound else f"{'-':>8}"
-                    print(f"{c:<18} {m:10.1f} {m / base:7.3f} {paired:7.3f} {t[len(t) // 10]:8.1f} "
-                          f"{t[min(len(t) - 1, len(t) * 9 // 10)]:8.1f} {gain}")
+                    print_row(c, times[c], times["none"], base, bound)
                 # README's setup records until the profile settles; the rounds
                 # whose recorder says `settled` are what every later start
                 # costs. The recorders are detached: let the last one finish.
@@ -379,12 +385,7 @@ def main():
                     print(f"# {c}: the recorder said settled in {len(idx)} of {rounds} rounds")
                     if not idx:
                         continue
-                    t = sorted(times[c][i] for i in idx)
-                    m = statistics.median(t)
-                    paired = statistics.median(times[c][i] / times["none"][i] for i in idx)
-                    gain = f"{(base - m) / (base - bound):8.2f}" if bound is not None and base > bound else f"{'-':>8}"
-                    print(f"{c + ':settled':<18} {m:10.1f} {m / base:7.3f} {paired:7.3f} {t[len(t) // 10]:8.1f} "
-                          f"{t[min(len(t) - 1, len(t) * 9 // 10)]:8.1f} {gain}")
+                    print_row(c + ":settled", [times[c][i] for i in idx], [times["none"][i] for i in idx], base, bound)
     finally:
         if ra_file and ra_orig:
             open(ra_file, "w").write(f"{ra_orig}\n")

@@ -45,8 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		gt_profile_merge(&a, &b, &err);
 		memset(&c, 0, sizeof(c));
 		gt_profile_merge(&c, &a, &err);
-		(void)gt_profile_new_bytes(&a, &c, 0);
-		(void)gt_profile_new_bytes(&a, &c, 64 << 10);
+		uint64_t all = 0;
+		if (gt_profile_new_bytes(&a, &c, 64 << 10, &all) > all)
+			abort();
 		gt_profile_fit(&a);
 		gt_profile_fit(&c);
 		check(&a);

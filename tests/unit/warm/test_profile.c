@@ -76,7 +76,7 @@ static void new_bytes(void)
 	gt_profile_add(p, "/lib/x", size, 1, mib + (64u << 10), 4096, &err);
 	gt_profile_add(p, "/lib/x", size, 1, mib + (200u << 10), 4096, &err);
 	gt_profile_add(p, "/lib/n", 8192, 1, 0, 8192, &err);
-	uint64_t all = gt_profile_new_bytes(p, old, 0), far = gt_profile_new_bytes(p, old, 64u << 10);
+	uint64_t all = 0, far = gt_profile_new_bytes(p, old, 64u << 10, &all);
 	ok(all == 20480, "every page the old profile lacks is new (%llu bytes)", (unsigned long long)all);
 	ok(far == 12288, "within 64 KiB of a known page is not new; farther, or in a new file, is (%llu bytes)",
 	   (unsigned long long)far);
