@@ -35,7 +35,7 @@ static void attempt(const char *what, int ret)
 int cmd_confine_check(int argc, char *argv[])
 {
 	static const char usage[] =
-		"usage: gotune-hook confine-check [tune|prewarm|record|wrap]\n"
+		"usage: gotune-hook confine-check [tune|prewarm|record|wrap|hook]\n"
 		"apply a phase's confinement (seccomp, no_new_privs, capabilities) as the hooks do, print what\n"
 		"the kernel reports and try calls the allow-list must refuse (default phase: tune)\n";
 	const char *phase = argc > 1 ? argv[1] : "tune";
@@ -56,6 +56,8 @@ int cmd_confine_check(int argc, char *argv[])
 		ph = GT_PHASE_RECORD;
 	else if (strcmp(phase, "wrap") == 0)
 		ph = GT_PHASE_WRAP;
+	else if (strcmp(phase, "hook") == 0)
+		ph = GT_PHASE_HOOK;
 	else {
 		fputs(usage, stderr);
 		return 2;

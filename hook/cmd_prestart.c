@@ -102,27 +102,47 @@ static pid_t background_reader(struct gt_bundle *hb, const struct gt_policy *pol
 	_exit(0);
 }
 
-/* Warms the set in mode, then the env audit and the summary. The container
- * needs the reads queued, not the audit: reading the entrypoint's headers
- * for it (a cold read, 1-2 ms) and the log line are left to a detached
- * child once a runtime (stderr a pipe) can go on. Not under crun, which
- * reaps our children as subreaper and mistakes their exit for its hook's
- * (see gt_bundle_mode); run by hand, the hook does it all. Returns the
- * child's pid in the parent (which has nothing left to do), 0 in the
- * child, -1 when no child was made. */
-static pid_t warm_then_audit(struct gt_bundle *hb, enum gt_pw_mode mode, const struct timespec *t0, char *summary,
-			     size_t sumsz, int *rc, gt_err_t *err)
+/* The recorder, when the container asks to be recorded (README's one
+ * hook: no `record` hook needed), started once the replay has read the
+ * profile, so that a settled one costs no fork. Then this process drops
+ * to PREWARM's confinement for what is left (the audit reads the image's
+ * entrypoint). "record ..." in out, or "". */
+static void start_recorder(struct gt_bundle *hb, struct hook_recorder_req *rec, bool known, char *out, size_t outsz)
 {
-	char warm[1024] = "", audit[512];
+	char what[1200];
+	rec->settled_key = known && hb->prof_settled ? hb->prof_key : NULL;
+	enum hook_rec r = hook_start_recorder(rec, what, sizeof(what));
+	if (r != HOOK_REC_NOT_ASKED)
+		snprintf(out, outsz, "record: %s", what);
+	hook_confine(rec->policy, GT_PHASE_PREWARM);
+}
+
+/* Warms the set in mode, starts the recorder if asked, then the env audit
+ * and the summary. The container needs the reads queued, not the audit:
+ * reading the entrypoint's headers for it (a cold read, 1-2 ms) and the
+ * log line are left to a detached child once a runtime (stderr a pipe)
+ * can go on. Not under crun, which reaps our children as subreaper and
+ * mistakes their exit for its hook's (see gt_bundle_mode); run by hand,
+ * the hook does it all. Returns the child's pid in the parent (which has
+ * nothing left to do), 0 in the child, -1 when no child was made. */
+static pid_t warm_then_audit(struct gt_bundle *hb, enum gt_pw_mode mode, struct hook_recorder_req *rec,
+			     const struct timespec *t0, char *summary, size_t sumsz, int *rc, gt_err_t *err)
+{
+	char warm[1024] = "", audit[512], recorded[1300] = "";
 	*rc = gt_bundle_warm(hb, mode, warm, sizeof(warm), err);
+	start_recorder(hb, rec, *rc == 0, recorded, sizeof(recorded));
 	double returned = gt_elapsed_ms(t0);
 	pid_t child = run_by_runtime() && !parent_is("crun") ? fork() : -1;
 	if (child > 0)
 		return child;
+	size_t n = strlen(warm);
+	if (recorded[0] != '\0')
+		n += (size_t)snprintf(warm + n, sizeof(warm) - n, "%s%s", n ? "; " : "", recorded);
 	if (child == 0) {
 		gt_detach(NULL, NULL);
-		size_t n = strlen(warm);
-		snprintf(warm + n, sizeof(warm) - n, "%sreturned to the runtime after %.2fms", n ? ", " : "", returned);
+		if (n < sizeof(warm))
+			snprintf(warm + n, sizeof(warm) - n, "%sreturned to the runtime after %.2fms", n ? ", " : "",
+				 returned);
 	}
 	gt_bundle_audit(hb, audit, sizeof(audit));
 	gt_bundle_summarize(hb, audit, warm, summary, sumsz);
@@ -155,7 +175,13 @@ int cmd_prestart(int argc, char *argv[])
 	 * the one reported. */
 	struct gt_policy fallback;
 	gt_policy_defaults(&fallback);
-	hook_confine(rc == 0 ? &policy : &fallback, GT_PHASE_PREWARM);
+	/* gotune's cgroup for the recorder this hook may start is made before
+	 * the confinement, which keeps no capability to make it (a few
+	 * microseconds once it exists). Confined for both what replay and
+	 * recording need until the spec says whether to record. */
+	char cg_note[300] = "";
+	bool cg_ready = rc == 0 && hook_prepare_workcg(&policy, cg_note, sizeof(cg_note));
+	hook_confine(rc == 0 ? &policy : &fallback, GT_PHASE_HOOK);
 	cleanup_err gt_err_t serr = NULL;
 	int src = gt_read_fd(STDIN_FILENO, GT_STATE_MAX_BYTES, &in, &serr);
 	if (src == 0)
@@ -169,19 +195,24 @@ int cmd_prestart(int argc, char *argv[])
 	bool audit_child = false;
 	if (rc == 0)
 		rc = gt_bundle_load(&hb, &policy, st.bundle, "config.json", &err);
+	struct hook_recorder_req rec = { .policy = &policy, .spec = &hb.spec, .bundle = st.bundle, .id = st.id,
+					 .status = st.status, .pid = st.pid, .before_exec = true, .narrow = true,
+					 .cg_ready = cg_ready, .cg_note = cg_note, .t0 = &t0 };
 	if (rc == 0) {
 		enum gt_pw_mode mode = gt_bundle_mode(&hb, parent_is("crun"));
 		pid_t reader = mode == GT_PW_BACKGROUND ? background_reader(&hb, &policy, st.id) : 0;
 		if (reader > 0) {
+			char recorded[1300] = "";
+			start_recorder(&hb, &rec, false, recorded, sizeof(recorded));
 			snprintf(summary, sizeof(summary), "prewarm background: reader %d resolves and warms the set, "
-				 "and logs its own line", (int)reader);
+				 "and logs its own line%s%s", (int)reader, recorded[0] ? "; " : "", recorded);
 		} else {
 			if (reader < 0) {
 				gt_note(&hb.notes, "cannot fork the background reader (%s): queued with willneed",
 					strerror(errno));
 				mode = GT_PW_WILLNEED;
 			}
-			pid_t child = warm_then_audit(&hb, mode, &t0, summary, sizeof(summary), &rc, &err);
+			pid_t child = warm_then_audit(&hb, mode, &rec, &t0, summary, sizeof(summary), &rc, &err);
 			if (child > 0) {
 				gt_bundle_free(&hb);
 				return rc < 0 && policy.strict ? 1 : 0;

@@ -67,16 +67,6 @@ static void print_profile(const struct gt_profile *p)
 	printf("%zu files, %" PRIu64 " bytes to warm\n", p->n_files, total);
 }
 
-/* The recorder keeps its slot (worker.h) through gt_detach. */
-static bool keep_slot(int fd, const void *ctx)
-{
-	return fd == *(const int *)ctx;
-}
-
-/* How long a recorder started before the exec waits for it: `runc run`
- * and the engines start a container right after creating it. */
-#define RECORD_EXEC_WAIT_MS 10000u
-
 /* The recording hook. As `record` (createRuntime or prestart: the init
  * process exists, the runtime holds it before its exec) the recorder waits
  * for the exec and samples from the program's first instruction; as
@@ -107,12 +97,8 @@ int cmd_record(int argc, char *argv[])
 	int rc = hook_load_policy(policy_path, &policy, &err);
 	/* gotune's cgroup for its recorders is made before the confinement,
 	 * which keeps no capability to make it. */
-	gt_err_t cgerr = NULL;
-	bool cg_ready = rc == 0 && policy.workers.cgroup && gt_workcg_prepare("/sys/fs/cgroup", &cgerr) == 0;
 	char cg_note[300] = "";
-	if (rc == 0 && policy.workers.cgroup && !cg_ready)
-		snprintf(cg_note, sizeof(cg_note), "not in gotune's cgroup: %.200s", gt_err_msg(cgerr));
-	gt_err_free(&cgerr);
+	bool cg_ready = rc == 0 && hook_prepare_workcg(&policy, cg_note, sizeof(cg_note));
 	if (rc == 0)
 		hook_confine(&policy, GT_PHASE_RECORD);
 	if (rc == 0)
@@ -131,105 +117,32 @@ int cmd_record(int argc, char *argv[])
 		gt_log_event(&ev, policy.log_file);
 		return policy.strict ? 1 : 0;
 	}
-	/* Recording is opt-in: it reads another process's memory maps. */
-	struct gt_settings s = policy.settings;
-	struct gt_notes notes = { 0 };
-	gt_annotations_apply(&s, spec_annotation, &spec, &notes);
-	if (!s.enabled || !s.profile_record || st.pid <= 0)
-		return 0;
+	/* The replay hook in the same spec starts the recorder itself (README's
+	 * one hook); a record hook left from the setup before must not start a
+	 * second one. */
 	char detail[1200];
 	struct gt_log_event ev = { .entry = entry, .id = st.id, .outcome = "skipped", .detail = detail };
-	/* Who may be recorded is the node admin's to say (profile.record_only):
-	 * a tenant's annotation asks, it does not decide. */
-	if (!gt_policy_may_record(&policy, spec_annotation, &spec)) {
-		snprintf(detail, sizeof(detail), "not recorded: profile.record_only (%.300s) lists no annotation of "
-			 "this container", policy.source);
-		ev.ms = gt_elapsed_ms(&t0);
-		gt_log_event(&ev, policy.log_file);
-		return 0;
+	struct hook_recorder_req req = { .policy = &policy, .spec = &spec, .bundle = st.bundle, .id = st.id,
+					 .status = st.status, .pid = st.pid, .before_exec = before_exec,
+					 .cg_ready = cg_ready, .cg_note = cg_note, .t0 = &t0 };
+	enum hook_rec what = HOOK_REC_NOT_ASKED;
+	if (hook_spec_replays(&spec)) {
+		struct gt_settings s = policy.settings;
+		struct gt_notes notes = { 0 };
+		gt_annotations_apply(&s, spec_annotation, &spec, &notes);
+		if (!s.enabled || !s.profile_record)
+			return 0;
+		snprintf(detail, sizeof(detail), "not started here: this container's gotune-hook createRuntime or "
+			 "prestart hook records it (this record hook is no longer needed)");
+	} else {
+		what = hook_start_recorder(&req, detail, sizeof(detail));
+		if (what == HOOK_REC_NOT_ASKED)
+			return 0;
+		ev.outcome = what == HOOK_REC_STARTED ? "started" : what == HOOK_REC_FAILED ? "passthrough" : "skipped";
 	}
-	/* At most workers.max_recorders at once on the node: the slot is
-	 * taken here, so that a start over the limit costs no fork, and
-	 * handed to the recorder, which holds it until it exits. */
-	int slot = -1;
-	char why[300];
-	if (gt_worker_begin("recorder", policy.workers.max_recorders, &slot, why, sizeof(why)) < 0) {
-		snprintf(detail, sizeof(detail), "not recorded: %s (workers.max_recorders)", why);
-		ev.ms = gt_elapsed_ms(&t0);
-		gt_log_event(&ev, policy.log_file);
-		gt_counters_count(policy.metrics_file, GT_COUNT_WORKER_SKIPPED, "recorder", GT_OUT_SKIPPED, policy.sha256);
-		return 0;
-	}
-	/* Before the exec the init runs the runtime's file: the recorder waits
-	 * until that changes. crun says "running" once it has exec'd. */
-	dev_t dev = 0;
-	ino_t ino = 0;
-	before_exec = before_exec && strcmp(st.status, "running") != 0 &&
-		      gt_record_exe_id((pid_t)st.pid, &dev, &ino) == 0;
-	/* The runtime must not wait for the recorder: detach it the way the
-	 * background prewarm does (new session, stdio on /dev/null, no
-	 * other inherited fd but its slot). */
-	pid_t child = fork();
-	if (child != 0) {
-		if (slot >= 0)
-			close(slot);
-		snprintf(detail, sizeof(detail), "recording the working set of pid %ld %s into %s%s%s", st.pid,
-			 child < 0 ? "failed: cannot fork" : before_exec ? "from its exec" : "from now", s.profile_dir,
-			 why[0] ? "; " : "", why);
-		ev.outcome = child < 0 ? "passthrough" : "started";
-		ev.error = child < 0 ? strerror(errno) : NULL;
-		ev.ms = gt_elapsed_ms(&t0);
-		gt_log_event(&ev, policy.log_file);
-		return 0;
-	}
-	gt_detach(slot >= 0 ? keep_slot : NULL, &slot);
-	/* The recorder's bounds are checked in its loops (record.c); should
-	 * they fail, the kernel ends it: the wait for the exec, max_ms of
-	 * sampling, and hashing an entrypoint of up to 256 MiB. */
-	gt_worker_bound(s.profile_max_ms / 1000 + 8, RECORD_EXEC_WAIT_MS / 1000 + s.profile_max_ms / 1000 + 30);
-	char wait[96] = "";
-	struct gt_record_job job = { .pid = (pid_t)st.pid, .spec = &spec, .bundle = st.bundle, .dir = s.profile_dir,
-				  .id = st.id, .s = &s, .quiet = true, .log_file = policy.log_file, .wait = wait,
-				  .join_cgroup = cg_ready, .note = cg_note[0] ? cg_note : NULL };
-	/* The first recording of an entrypoint samples its start fast; later
-	 * ones only fill in what it missed, at idle priority after the first
-	 * sample, so that a start that is replayed is not also slowed by the
-	 * recorder (measured: clang's cold start 0.71 of no prewarm with a
-	 * fast recorder each time, 0.64 without). Once recordings add
-	 * nothing new, none is made: the runtime is still setting the
-	 * container up while this is looked up. */
-	struct gt_profile *prev = calloc(1, sizeof(*prev));
-	int known = prev != NULL ? gt_profile_state_for(&spec, st.bundle, s.profile_dir, prev) : -1;
-	if (known == 1 && prev->settled >= GT_PROFILE_SETTLED) {
-		gt_profile_touch(s.profile_dir, prev->ident.key);
-		snprintf(detail, sizeof(detail), "profile %s settled: %u recordings in a row added nothing new; not "
-			 "recorded (delete %s/%s.profile to learn it again)", prev->ident.key, prev->settled,
-			 s.profile_dir, prev->ident.key);
-		struct gt_log_event sev = { .entry = "recorder", .id = st.id, .outcome = "settled", .detail = detail,
-					    .ms = gt_elapsed_ms(&t0) };
-		gt_log_event(&sev, policy.log_file);
-		_exit(0);
-	}
-	job.refine = known == 1;
-	if (prev != NULL) {
-		gt_profile_free(prev);
-		free(prev);
-	}
-	if (before_exec) {
-		double waited = 0;
-		if (gt_record_wait_exec(job.pid, dev, ino, RECORD_EXEC_WAIT_MS, &waited, &err) < 0) {
-			struct gt_log_event fev = { .entry = "recorder", .id = st.id, .outcome = "failed",
-						    .error = gt_err_msg(err), .detail = "nothing written",
-						    .ms = gt_elapsed_ms(&t0) };
-			gt_log_event(&fev, policy.log_file);
-			_exit(1);
-		}
-		snprintf(wait, sizeof(wait), " (exec %.1f ms after the hook%s)", waited,
-			 job.refine ? "; adding to its profile at idle priority" : "");
-	} else if (job.refine) {
-		snprintf(wait, sizeof(wait), " (adding to its profile at idle priority)");
-	}
-	_exit(gt_record_job_run(&job, &t0, NULL) < 0 ? 1 : 0);
+	ev.ms = gt_elapsed_ms(&t0);
+	gt_log_event(&ev, policy.log_file);
+	return 0;
 }
 
 static const char profile_usage[] =

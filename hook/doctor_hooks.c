@@ -63,5 +63,12 @@ unsigned doctor_hooks_dir(struct doctor *d, const char *section, const char *dir
 			   : "recording",
 			   YAJL_GET_STRING(bin));
 	}
+	/* The prestart hook records annotated containers itself (README's one
+	 * hook); a record drop-in left by an older install only costs an exec. */
+	if ((stages & DOCTOR_HOOK_PRESTART) && (stages & DOCTOR_HOOK_RECORD))
+		doctor_say(d, section, DOCTOR_INFO,
+			   "%s: a createRuntime/poststart drop-in of gotune beside the prestart one is no longer "
+			   "needed (prestart records gotune.io/record=true itself); delete it (an older install's "
+			   "gotune-record.json) to save one hook exec per recorded start", dir);
 	return stages;
 }

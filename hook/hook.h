@@ -39,6 +39,41 @@ int hook_policy_option(int argc, char *argv[], const char *usage, const char **p
  * a failure is logged and work goes on. */
 void hook_confine(const struct gt_policy *p, int phase);
 
+/* A detached recorder for a container being created (recorder_start.c). */
+struct hook_recorder_req {
+	const struct gt_policy *policy;
+	const struct gt_spec *spec;	/* its annotations say whether to record */
+	const char *bundle, *id;
+	const char *status;		/* the state's: "running" under crun once exec'd */
+	long pid;			/* the container's init */
+	bool before_exec;		/* wait for the init's exec, then sample */
+	bool narrow;			/* confined for GT_PHASE_HOOK: the recorder drops to RECORD */
+	bool cg_ready;			/* gotune's capped cgroup is there to join */
+	const char *cg_note;		/* why not, or NULL */
+	const char *settled_key;	/* the replay found this profile settled, or NULL */
+	const struct timespec *t0;
+};
+enum hook_rec {
+	HOOK_REC_NOT_ASKED,	/* not asked for (or not enabled): nothing to say */
+	HOOK_REC_SKIPPED,	/* asked, not done: profile.record_only, workers.max_recorders */
+	HOOK_REC_SETTLED,	/* asked, and the profile is settled: no recorder */
+	HOOK_REC_STARTED,
+	HOOK_REC_FAILED,	/* no fork */
+};
+/* Starts the recorder when the container asks to be recorded and may be;
+ * out says what was done, for the caller's line ("" when not asked). In
+ * the recorder it never returns. */
+enum hook_rec hook_start_recorder(const struct hook_recorder_req *r, char *out, size_t outsz);
+
+/* Whether the spec's own hooks run gotune-hook's replay (createRuntime or
+ * prestart), which then starts the recorder itself. */
+bool hook_spec_replays(const struct gt_spec *spec);
+
+/* gotune's cgroup for recorders, made before confinement (which keeps no
+ * capability to make it): whether it is there to join, and why not in
+ * note[] (empty when it is, or when the policy does not ask). */
+bool hook_prepare_workcg(const struct gt_policy *policy, char *note, size_t notesz);
+
 int cmd_confine_check(int argc, char *argv[]);
 int cmd_record(int argc, char *argv[]);
 int cmd_profile(int argc, char *argv[]);

@@ -36,6 +36,15 @@ static const cap_value_t record_caps[] = {
 	 * numbers; the present bit is there without it). */
 };
 
+/* Both of the above, while the replay hook reads the spec that says
+ * whether it also starts a recorder: the recorder it forks drops to
+ * RECORD's, the hook itself to PREWARM's. */
+static const cap_value_t hook_caps[] = {
+	CAP_DAC_READ_SEARCH,
+	CAP_FOWNER,
+	CAP_SYS_PTRACE,
+};
+
 bool gt_confine_available(void)
 {
 #if defined(GOTUNE_NO_CONFINE)
@@ -79,7 +88,7 @@ static int drop_caps(const cap_value_t *keep, int n, gt_err_t *err)
 	return ret;
 }
 
-/* gt_bpf_tune[], gt_bpf_prewarm[], gt_bpf_record[] and gt_bpf_wrap[], generated from
+/* gt_bpf_tune[], gt_bpf_prewarm[], gt_bpf_record[], gt_bpf_wrap[] and gt_bpf_hook[], generated from
  * seccomp_rules.c. */
 #include "seccomp_bpf.h"
 
@@ -94,6 +103,7 @@ static const struct {
 	[GT_PHASE_RECORD] = { record_caps, N_OF(record_caps), gt_bpf_record, N_OF(gt_bpf_record) },
 	/* TUNE's: the reader it forks drops to PREWARM's */
 	[GT_PHASE_WRAP] = { tune_caps, N_OF(tune_caps), gt_bpf_wrap, N_OF(gt_bpf_wrap) },
+	[GT_PHASE_HOOK] = { hook_caps, N_OF(hook_caps), gt_bpf_hook, N_OF(gt_bpf_hook) },
 };
 
 int gt_confine(enum gt_phase phase, gt_err_t *err)

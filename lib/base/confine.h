@@ -16,6 +16,8 @@ enum gt_phase {
 	GT_PHASE_RECORD,	/* sample another process's maps and pagemap, write a profile */
 	GT_PHASE_WRAP,		/* the wrapper's child: TUNE, and fork a reader that confines
 				 * itself for PREWARM */
+	GT_PHASE_HOOK,		/* the replay hook until it knows whether to record: PREWARM
+				 * and RECORD; then each process stacks its own */
 	GT_PHASE_COUNT		/* not a phase: how many there are */
 };
 

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <seccomp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -99,6 +100,13 @@ static const int wrap_syscalls[] = {
 	SCMP_SYS(alarm), SCMP_SYS(setitimer), SCMP_SYS(ioprio_set),
 };
 
+/* The replay hook before it knows whether it starts a recorder: PREWARM's
+ * and RECORD's (added below), and what stacking either on this filter
+ * calls (prctl below: PR_SET_SECCOMP and PR_SET_NO_NEW_PRIVS only). */
+static const int hook_syscalls[] = {
+	SCMP_SYS(capget), SCMP_SYS(capset),
+};
+
 static const struct {
 	const int *calls;
 	size_t n;
@@ -107,6 +115,7 @@ static const struct {
 	[GT_PHASE_PREWARM] = { prewarm_syscalls, N_OF(prewarm_syscalls) },
 	[GT_PHASE_RECORD] = { record_syscalls, N_OF(record_syscalls) },
 	[GT_PHASE_WRAP] = { wrap_syscalls, N_OF(wrap_syscalls) },
+	[GT_PHASE_HOOK] = { hook_syscalls, N_OF(hook_syscalls) },
 };
 
 static int add_rules(scmp_filter_ctx ctx, const int *calls, size_t n)
@@ -138,11 +147,16 @@ int gt_seccomp_rules(enum gt_phase phase, void **out)
 	int r = add_rules(ctx, common_syscalls, N_OF(common_syscalls));
 	if (r == 0)
 		r = add_rules(ctx, phase_syscalls[phase].calls, phase_syscalls[phase].n);
+	if (r == 0 && phase == GT_PHASE_HOOK)
+		r = add_rules(ctx, prewarm_syscalls, N_OF(prewarm_syscalls));
+	if (r == 0 && phase == GT_PHASE_HOOK)
+		r = add_rules(ctx, record_syscalls, N_OF(record_syscalls));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
-	if (r == 0 && phase == GT_PHASE_WRAP)
+	bool stacks = phase == GT_PHASE_WRAP || phase == GT_PHASE_HOOK;
+	if (r == 0 && stacks)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_SECCOMP));
-	if (r == 0 && phase == GT_PHASE_WRAP)
+	if (r == 0 && stacks)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 				     SCMP_A0(SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS));
 	/* stdio asks whether stdout is a terminal; nothing else of ioctl. */

@@ -155,6 +155,8 @@ int gt_bundle_warm(struct gt_bundle *hb, enum gt_pw_mode mode, char *out, size_t
 	int ret = gt_warmset_from_spec(&set, &root, spec, s, &info, &hb->notes, err);
 	if (ret == 0) {
 		char from[512];
+		snprintf(hb->prof_key, sizeof(hb->prof_key), "%s", info.key);
+		hb->prof_settled = info.key[0] != '\0' && info.prof_settled >= GT_PROFILE_SETTLED;
 		gt_warmset_describe(&info, s, from, sizeof(from));
 		if (set.n == 0 && info.other_over) {
 			snprintf(out, outsz, "prewarm skipped: %s", from);

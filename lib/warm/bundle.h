@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "notes.h"
 #include "policy.h"
+#include "profile.h"
 #include "pwmode.h"
 #include "spec.h"
 
@@ -23,6 +24,10 @@ struct gt_bundle {
 	bool loaded;
 	struct gt_settings settings;
 	struct gt_notes notes;
+	/* Set by gt_bundle_warm: the profile replayed ("" for none) and
+	 * whether it is settled (a recorder would only find that out). */
+	char prof_key[GT_PROFILE_KEY_LEN + 1];
+	bool prof_settled;
 };
 
 int gt_bundle_load(struct gt_bundle *hb, const struct gt_policy *policy, const char *bundle, const char *config,

@@ -159,6 +159,7 @@ static int add_profile(struct gt_pw_set *set, const struct gt_rootfs *root, cons
 	const struct gt_profile *p = m.profile;
 	snprintf(info->key, sizeof(info->key), "%s", m.key);
 	info->prof_total = (unsigned)p->n_files;
+	info->prof_settled = p->settled;
 	int fds[GT_PROFILE_MAX_FILES];
 	size_t n_items = 0;
 	for (size_t i = 0; i < p->n_files; i++) {

@@ -22,6 +22,7 @@ struct gt_warmset_info {
 	char key[GT_PROFILE_KEY_LEN + 1];	/* the profile replayed; "" for none */
 	unsigned prof_files;	/* its files in the set */
 	unsigned prof_total;	/* its files recorded */
+	unsigned prof_settled;	/* recordings in a row that added nothing (GT_PROFILE_SETTLED: no more) */
 	unsigned prof_changed;	/* not the recorded file any more: skipped */
 	uint64_t prof_bytes;	/* its bytes in the set */
 	uint64_t prof_over;	/* bytes beyond profile.max_bytes: left out */

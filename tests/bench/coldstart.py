@@ -14,10 +14,11 @@ hooks' lines go to the fallback log). Cases:
   none      no hook
   default   the hook, default prewarm settings (willneed, listed files only: none here)
   default-profile   README "Working-set profiles" verbatim: the default
-            policy (no policy file at all), config.json's two createRuntime
-            hooks (createRuntime, record) and gotune.io/record=true; the
-            profile was recorded by that setup from a warm start, and every
-            measured start records again, as a user's would
+            policy (no policy file at all), config.json's one createRuntime
+            hook (which replays, and records gotune.io/record=true) and the
+            annotation; the profile was recorded by that setup from a warm
+            start, and every measured start records again until the profile
+            settles, as a user's would
   default-replay    the same once the annotation is gone: the replay alone
   default-wrapper   `runc run` through gotune-runc, default policy, no hook:
             the wrapper replays that profile
@@ -25,13 +26,14 @@ hooks' lines go to the fallback log). Cases:
             gotune-runc: the wrapper replays, config.json keeps the `record`
             hook and gotune.io/record=true (every start is recorded again)
   CASE:settled   a row after the table for each of the two above: only
-            the rounds whose recorder said `settled` (the profile no longer
-            changes, so the recorder only marks it used), paired with the
+            the rounds whose profile was found settled (it no longer
+            changes: the hook starts no recorder, or the record hook's
+            recorder only marks it used), paired with the
             same rounds of none: what every start costs once recording stops
   willneed, populate, background   that mode on the whole closure, no set-size limit
   profile-willneed, profile-populate, profile-background   hand-tuned: the
-            working set one earlier run touched (recorded by the record hook
-            into a profile directory of the bench's), no budgets, that mode
+            working set one earlier run touched (recorded by the hook into a
+            profile directory of the bench's), no budgets, that mode
   wrapper, wrapper-populate, wrapper-profile   `runc run` through gotune-runc
             (no hook): default prewarm settings; the whole closure; the
             hand-tuned profile, read by the wrapper's detached child while
@@ -41,9 +43,9 @@ hooks' lines go to the fallback log). Cases:
             and before `runc run` starts, untimed: the best any replay of
             that profile can do, however early it starts and however fast
             it reads (the profile's own misses remain)
-  hook-floor   README's two createRuntime hooks, each a static program
-            that reads its stdin and exits (tests/bench/floor.c): what any
-            tool run as hooks costs per start, before it does anything
+  hook-floor   README's one createRuntime hook as a static program that
+            reads its stdin and exits (tests/bench/floor.c): what any tool
+            run as a hook costs per start, before it does anything
   wrapper-floor   `runc run` through a static program that forks once,
             waits and execs runc (floor.c): what any wrapper that parses in
             a confined child costs per start
@@ -102,15 +104,13 @@ def make_rootfs(root, binary):
     return size
 
 
-def readme_hooks(hook, record, policy=None, replay=True):
-    """config.json's hooks as README "Working-set profiles" shows them
-    (replay=False: the record hook alone, for gotune-runc, which replays
-    itself)."""
+def readme_hooks(hook, policy=None, replay=True):
+    """config.json's hooks as README "Working-set profiles" shows them: the
+    replay hook, which records too (replay=False: the record hook, for
+    gotune-runc, which replays itself)."""
     opt = ["--policy", policy] if policy else []
-    hooks = [{"path": hook, "args": ["gotune-hook", "createRuntime"] + opt, "timeout": 10}] if replay else []
-    if record:
-        hooks.append({"path": hook, "args": ["gotune-hook", "record"] + opt, "timeout": 10})
-    return {"createRuntime": hooks}
+    cmd = "createRuntime" if replay else "record"
+    return {"createRuntime": [{"path": hook, "args": ["gotune-hook", cmd] + opt, "timeout": 10}]}
 
 
 FLOOR = None  # tests/bench/floor.c, built in main()
@@ -128,18 +128,18 @@ def make_bundle(bundle, root, args, hook, policy, case, record=False):
     c["process"]["args"] = args
     if case in ("default-profile", "default-replay"):
         # No policy anywhere: what a new user has.
-        c["hooks"] = readme_hooks(hook, case == "default-profile")
+        c["hooks"] = readme_hooks(hook)
     elif case == "default-wrapper-record":
-        c["hooks"] = readme_hooks(hook, True, replay=False)
+        c["hooks"] = readme_hooks(hook, replay=False)
     elif case == "hook-floor":
-        c["hooks"] = {"createRuntime": [{"path": FLOOR, "args": ["floor", "hook"], "timeout": 10}] * 2}
+        c["hooks"] = {"createRuntime": [{"path": FLOOR, "args": ["floor", "hook"], "timeout": 10}]}
     elif case not in ("none", "warm", "replay-floor") and not case.startswith("wrapper") and not case.startswith("default-"):
         c["hooks"] = {"createRuntime": [{"path": hook, "args": ["gotune-hook", "createRuntime", "--policy", policy[case]],
                                          "timeout": 30}]}
     if record or case in ("default-profile", "default-wrapper-record"):
         c["annotations"] = {"gotune.io/record": "true"}
     if record:
-        c["hooks"] = readme_hooks(hook, True, policy.get(case))
+        c["hooks"] = readme_hooks(hook, policy.get(case))
     json.dump(c, open(cfg, "w"))
 
 
@@ -373,16 +373,20 @@ def main():
                 for c in CASES:
                     print_row(c, times[c], times["none"], base, bound)
                 # README's setup records until the profile settles; the rounds
-                # whose recorder says `settled` are what every later start
-                # costs. The recorders are detached: let the last one finish.
+                # whose profile was found settled (the hook's line says so and
+                # starts no recorder; a record hook's recorder says `settled`)
+                # are what every later start costs. The recorders are
+                # detached: let the last one finish.
                 recorded = [c for c in ("default-profile", "default-wrapper-record") if c in CASES]
                 if recorded:
                     time.sleep(2)
-                    said = {e["id"]: e["outcome"] for e in events(fallback) if e.get("entry") == "recorder"}
+                    said = {e["id"]: "settled" for e in events(fallback)
+                            if (e.get("entry") == "recorder" and e.get("outcome") == "settled")
+                            or re.search(r"record: not recorded: profile \S+ settled", e.get("detail", ""))}
                 for c in recorded:
                     idx = [i for i in range(rounds)
                            if said.get(f"cs-{name}-{c}-{sec * rounds + i}") == "settled"]
-                    print(f"# {c}: the recorder said settled in {len(idx)} of {rounds} rounds")
+                    print(f"# {c}: the profile was settled in {len(idx)} of {rounds} rounds")
                     if not idx:
                         continue
                     print_row(c + ":settled", [times[c][i] for i in idx], [times["none"][i] for i in idx], base, bound)

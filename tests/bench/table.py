@@ -59,7 +59,7 @@ def main():
              "default-wrapper-record": "replay from the wrapper (README's setup)",
              "default-wrapper-record:settled": "replay from the wrapper (README's setup), rounds whose profile had settled",
              "replay-floor": "the profile read whole before the start (the floor of any replay)",
-             "hook-floor": "two do-nothing static hooks in README's places (the floor of any hook)",
+             "hook-floor": "a do-nothing static hook in README's place (the floor of any hook)",
              "wrapper-floor": "a static wrapper that forks once and execs runc (the floor of any wrapper)",
              "warm": "warm cache (the bound)"}
     for (prog, ra), cases in by.items():

@@ -247,6 +247,16 @@ else
 		echo "$rec_out" | grep -q "^$what *denied"
 		ok $? "record phase refuses $what"
 	done
+	# The replay hook until the spec says whether it also starts a
+	# recorder: the prewarm and record phases' capabilities, and of prctl
+	# only what stacking either phase on it needs.
+	hook_out=$("$hook" confine-check hook 2>&1)
+	echo "$hook_out" | grep -q $'^Seccomp:\t2' && echo "$hook_out" | grep -q $'^CapEff:\t'"$(printf '%016x' $(( (1 << 2) | (1 << 3) | (1 << 19) )))"
+	ok $? "hook phase: filtered, with only DAC_READ_SEARCH, FOWNER and SYS_PTRACE"
+	for what in execve 'socket(AF_INET)' ptrace 'setuid(0)' chdir 'prctl(dumpable)'; do
+		echo "$hook_out" | grep -q "^$what *denied"
+		ok $? "hook phase refuses $what"
+	done
 	# The runtime exec'd by the wrapper must inherit none of it.
 	cat >"$tmp/status-runtime" <<'SH'
 #!/bin/sh

@@ -88,6 +88,15 @@ has "$tmp/out" "ok +$state: root's, 0700" "the state directory"
 has "$tmp/out" "lines go to $state/gotune.log \\(no /dev/log\\).*decisions to log_file /var/log/gotune.json" "where lines go"
 grep -q "^decisions since" "$tmp/out"
 ok $? "decisions: a section"
+# An older install's record drop-in beside the prestart one: the prestart
+# hook records by itself now, so doctor says the other can go.
+sed "s|@BINDIR@|$bin|" "$(dirname "$0")/../../hook/prestart.json.in" >"$h/usr/local/share/gotune/podman-hooks.d/gotune-prestart.json"
+printf '{"version": "1.0.0", "hook": {"path": "%s/gotune-hook", "args": ["gotune-hook", "record"]}, "when": {"annotations": {"^gotune\\\\.io/record$": "^true$"}}, "stages": ["createRuntime"]}\n' \
+	"$bin" >"$h/usr/local/share/gotune/podman-hooks.d/gotune-record.json"
+"$hook" doctor --root "$h" >"$tmp/out" 2>&1
+has "$tmp/out" "info +/usr/local/share/gotune/podman-hooks.d: a createRuntime/poststart drop-in of gotune beside the prestart one is no longer needed" \
+	"an older install's gotune-record.json beside gotune-prestart.json: named as no longer needed"
+rm -f "$h/usr/local/share/gotune/podman-hooks.d/gotune-prestart.json" "$h/usr/local/share/gotune/podman-hooks.d/gotune-record.json"
 
 # Decisions: counted since --since, from the fallback log (no log_file file yet)
 rm -f "$h/etc/gotune/policy.json"

@@ -33,11 +33,11 @@ else
 	[ -s "$tmp/install.log" ] && [ "$mode" != "700 root" ] && diag "$tmp/install.log"
 	prefix=$(meson introspect "$builddir" --buildoptions | jq -r '.[] | select(.name == "prefix") | .value')
 	for d in podman-hooks.d oci-hooks.d; do
-		f=$tmp/dest$prefix/share/gotune/$d/gotune-record.json
-		jq -e --arg hook "$prefix/bin/gotune-hook" '.hook.path == $hook and .hook.args == ["gotune-hook", "record"]
-			and .when == {annotations: {"^gotune\\.io/record$": "^true$"}} and .stages == ["createRuntime"]' \
-			"$f" >/dev/null 2>&1
-		ok $? "share/gotune/$d/gotune-record.json: gotune-hook record at createRuntime, only for gotune.io/record=true"
+		f=$tmp/dest$prefix/share/gotune/$d/gotune-prestart.json
+		jq -e --arg hook "$prefix/bin/gotune-hook" '.hook.path == $hook and .hook.args == ["gotune-hook", "prestart"]
+			and .when == {always: true} and .stages == ["prestart"]' "$f" >/dev/null 2>&1 &&
+			[ ! -e "$tmp/dest$prefix/share/gotune/$d/gotune-record.json" ]
+		ok $? "share/gotune/$d: gotune-prestart.json for every container (it records gotune.io/record=true too), no gotune-record.json"
 	done
 fi
 

@@ -165,7 +165,7 @@ fi
 d="CRI-O restarted with the plugin installed (nri-install) and oci-hooks.d in hooks_dir: it starts"
 if gt_need_hook "$d"; then
 	gt_containerd2_halt
-	for f in gotune-prestart.json gotune-record.json; do
+	for f in gotune-prestart.json; do
 		jq --arg hook "$GOTUNE_HOOK" --arg policy "$POLICY" '.hook.path = $hook | .hook.args += ["--policy", $policy]' \
 			"$(dirname "$GOTUNE_HOOK")/$f" >"$D/hooks.d/$f" || bail_out "no $f in the build"
 	done

@@ -2,9 +2,11 @@
 # shellcheck source-path=SCRIPTDIR
 # shellcheck disable=SC2016 # jq filters passed to gt_wait_jq name $id on purpose
 # tests/e2e/profile.sh - working-set profiles with runc, hooked as README
-# "Working-set profiles" shows: createRuntime runs `gotune-hook
-# createRuntime` (replay) and `gotune-hook record` (gotune.io/record=true:
-# a recorder that samples the program from its exec). What a dynamically
+# "Working-set profiles" shows: one createRuntime hook, `gotune-hook
+# createRuntime`, which replays a profile and, for gotune.io/record=true,
+# starts a recorder that samples the program from its exec (the setup
+# before, with a second `gotune-hook record` hook, records once, not
+# twice). What a dynamically
 # linked program (perl, with its libraries copied into the rootfs) touched
 # at start is recorded; the next start of the same image replays exactly
 # those ranges, after the page cache was dropped. Then the same on a new
@@ -30,16 +32,19 @@ done
 PROFILES=$GT_TMP/profiles
 POLICY=$(gt_policy "$GT_TMP/policy.json" "{\"log_file\": \"$GT_TMP/decisions.jsonl\", \"profile\": {\"dir\": \"$PROFILES\"}, \"prewarm\": {\"mode\": \"populate\"}}")
 
-# readme_hooks DIR [POLICY]: DIR/config.json gets the hooks README shows
-# for runc (with --policy POLICY when given).
+# readme_hooks DIR [POLICY [before]]: DIR/config.json gets the hook README
+# shows for runc (with --policy POLICY when given); with "before", also the
+# record hook README asked for until 2026-12.
 readme_hooks() {
-	jq --arg hook "$GOTUNE_HOOK" --arg policy "${2:-}" '
+	jq --arg hook "$GOTUNE_HOOK" --arg policy "${2:-}" --arg before "${3:-}" '
 		(if $policy == "" then [] else ["--policy", $policy] end) as $p
-		| .hooks = {createRuntime: [
-			{path: $hook, args: (["gotune-hook", "createRuntime"] + $p), timeout: 10},
-			{path: $hook, args: (["gotune-hook", "record"] + $p), timeout: 10}]}' \
+		| .hooks = {createRuntime: ([
+			{path: $hook, args: (["gotune-hook", "createRuntime"] + $p), timeout: 10}] +
+			(if $before == "" then [] else [{path: $hook, args: (["gotune-hook", "record"] + $p), timeout: 10}] end))}' \
 		"$1/config.json" >"$1/c.json" && mv "$1/c.json" "$1/config.json"
 }
+# started_by ID JSONL: the one-hook setup's line saying it started a recorder.
+started_q='any(.[]; .id == $id and .entry == "createRuntime" and (.detail | test("record: recording the working set of pid [0-9]+ from its exec")))'
 
 bundle() { # DIR
 	runc spec --bundle "$1"
@@ -62,9 +67,9 @@ for _ in $(seq 50); do
 done
 prof=$(ls "$PROFILES"/*.profile 2>/dev/null | head -1)
 if [ -n "$prof" ]; then
-	tap_ok "the record hook left a profile ($(basename "$prof"))"
+	tap_ok "the createRuntime hook alone recorded a profile ($(basename "$prof"))"
 else
-	tap_not_ok "the record hook left a profile"
+	tap_not_ok "the createRuntime hook alone recorded a profile"
 	tap_diag_file decisions "$GT_TMP/decisions.jsonl"
 	tap_done
 fi
@@ -86,7 +91,28 @@ fi
 grep -q 'ld-linux\|/usr/bin/perl' "$prof" && ! grep -q 'content' "$prof"
 [ $? -eq 0 ] && tap_ok "only paths, sizes, mtimes and offsets are stored" || tap_not_ok "only paths, sizes, mtimes and offsets are stored"
 
-# The recorder, confined while it runs, for a container of another uid whose
+# The setup README showed before (a second hook, `gotune-hook record`):
+# the createRuntime hook records, and the record hook says it is no longer
+# needed instead of starting a second recorder on the same process.
+bb=$GT_TMP/b-before
+mkdir -p "$bb"
+bundle "$bb"
+readme_hooks "$bb" "$POLICY" before
+gt_run before runc --root "$GT_TMP/runc-state" run --bundle "$bb" "$GT_ID-before"
+gt_wait_jq "$GT_TMP/decisions.jsonl" 'any(.[]; .id == $id and .entry == "recorder")' --arg id "$GT_ID-before"
+sleep 0.5 # a second recorder, were one started, would have logged by now
+if grep -qx hello "$GT_TMP/runs/before.out" && jq -es --arg id "$GT_ID-before" "$started_q and
+	([.[] | select(.id == \$id and .entry == \"recorder\")] | length == 1) and any(.[]; .id == \$id and
+	.entry == \"record\" and .outcome == \"skipped\" and (.detail | test(\"no longer needed\")))" \
+	"$GT_TMP/decisions.jsonl" >/dev/null; then
+	tap_ok "with the record hook of the setup before also there: one recorder, and the record hook says it is not needed"
+else
+	tap_not_ok "with the record hook of the setup before also there: one recorder, and the record hook says it is not needed"
+	jq -c --arg id "$GT_ID-before" 'select(.id == $id)' "$GT_TMP/decisions.jsonl" | cut -c1-300 | sed 's/^/# /'
+fi
+
+# The recorder README's one hook starts, confined while it runs (the hook's
+# wider phase narrowed to the record phase's), for a container of another uid whose
 # entrypoint only that uid may read: /proc/PID/{maps,root} then need
 # CAP_SYS_PTRACE (another uid), /proc/PID/pagemap (0400, owned by uid 1000)
 # and the entrypoint CAP_DAC_READ_SEARCH. A recorder lacking either writes
@@ -104,19 +130,24 @@ bundle "$bu"
 jq --arg root "$UROOTFS" --arg hook "$GOTUNE_HOOK" --arg policy "$UPOLICY" '
 	.root.path = $root | .process.user = {uid: 1000, gid: 1000}
 	| .process.args = ["/usr/bin/perl", "-e", "select(undef, undef, undef, 2); print qq(hello\n)"]
-	| .hooks = {createRuntime: [{path: $hook, args: ["gotune-hook", "record", "--policy", $policy], timeout: 10}]}' \
+	| .hooks = {createRuntime: [{path: $hook, args: ["gotune-hook", "createRuntime", "--policy", $policy], timeout: 10}]}' \
 	"$bu/config.json" >"$bu/c.json" && mv "$bu/c.json" "$bu/config.json"
 # recorder_status POLICY OUT: the status of the detached recorder started
-# for POLICY (a gotune-hook record leading its own session) once it is
-# confined, and its scheduling policy (stat field 41) once it is SCHED_IDLE
-# (5); each polled for up to 5 s.
+# for POLICY (a gotune-hook createRuntime leading its own session and still
+# there 0.3 s later: the hook's audit child, also detached, is gone in a
+# few ms) once it is confined, and its scheduling policy (stat field 41)
+# once it is SCHED_IDLE (5); each polled for up to 5 s.
 recorder_status() {
 	local pid='' p
 	for _ in $(seq 100); do
-		for p in $(pgrep -f -- "gotune-hook record --policy $1\$"); do
+		for p in $(pgrep -f -- "gotune-hook createRuntime --policy $1\$"); do
 			[ "$(cut -d' ' -f6 "/proc/$p/stat" 2>/dev/null)" = "$p" ] && pid=$p
 		done
-		[ -n "$pid" ] && grep -q $'^Seccomp:\t2' "/proc/$pid/status" 2>/dev/null && break
+		if [ -n "$pid" ] && grep -q $'^Seccomp:\t2' "/proc/$pid/status" 2>/dev/null; then
+			sleep 0.3
+			[ -e "/proc/$pid" ] && break
+			pid=''
+		fi
 		sleep 0.05
 	done
 	[ -n "$pid" ] || return 1
@@ -359,7 +390,7 @@ else
 fi
 
 # Node-wide: with workers.max_recorders 1, a start while another's recorder
-# runs is not recorded, and its record hook says so in one line; once that
+# runs is not recorded, and its hook's line says so; once that
 # recorder is done, the next start is recorded again.
 LPOLICY=$(gt_policy "$GT_TMP/policy-limit.json" "{\"log_file\": \"$GT_TMP/limit.jsonl\",
 	\"metrics\": {\"file\": \"$GT_TMP/limit-metrics/gotune.prom\"},
@@ -375,12 +406,13 @@ limit_bundle "$GT_TMP/bl1" 2
 limit_bundle "$GT_TMP/bl2" 0.1
 gt_run limit1 runc --root "$GT_TMP/runc-state" run --bundle "$GT_TMP/bl1" "$GT_ID-limit1" &
 l1=$!
-gt_wait_jq "$GT_TMP/limit.jsonl" 'any(.[]; .id == $id and .entry == "record" and .outcome == "started")' --arg id "$GT_ID-limit1"
+gt_wait_jq "$GT_TMP/limit.jsonl" "$started_q" --arg id "$GT_ID-limit1"
 gt_run limit2 runc --root "$GT_TMP/runc-state" run --bundle "$GT_TMP/bl2" "$GT_ID-limit2"
 wait "$l1"
+gt_wait_jq "$GT_TMP/limit.jsonl" 'any(.[]; .id == $id and .entry == "createRuntime")' --arg id "$GT_ID-limit2"
 if grep -qx hello "$GT_TMP/runs/limit2.out" && jq -es --arg id "$GT_ID-limit2" '[.[] | select(.id == $id and
-	(.entry == "record" or .entry == "recorder"))] | length == 1 and .[0].outcome == "skipped" and
-	(.[0].detail | test("1 recorder already running on this node \\(workers.max_recorders\\)"))' "$GT_TMP/limit.jsonl" >/dev/null; then
+	(.entry == "createRuntime" or .entry == "recorder"))] | length == 1 and .[0].outcome == "done" and
+	(.[0].detail | test("record: not recorded: .*1 recorder already running on this node \\(workers.max_recorders\\)"))' "$GT_TMP/limit.jsonl" >/dev/null; then
 	tap_ok "workers.max_recorders 1: a second start while a recorder runs is not recorded; one line says so"
 else
 	tap_not_ok "workers.max_recorders 1: a second start while a recorder runs is not recorded; one line says so"
@@ -398,8 +430,7 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 gt_run limit3 runc --root "$GT_TMP/runc-state" run --bundle "$GT_TMP/bl2" "$GT_ID-limit3"
-if gt_wait_jq "$GT_TMP/limit.jsonl" 'any(.[]; .id == $id and .entry == "record" and .outcome == "started")' \
-	--arg id "$GT_ID-limit3"; then
+if gt_wait_jq "$GT_TMP/limit.jsonl" "$started_q" --arg id "$GT_ID-limit3"; then
 	tap_ok "... once that recorder is done, the next start is recorded"
 else
 	tap_not_ok "... once that recorder is done, the next start is recorded"
@@ -420,8 +451,9 @@ for who in tenant builds; do
 done
 if gt_wait_jq "$GT_TMP/only.jsonl" 'any(.[]; .id == $id and .entry == "recorder" and .outcome == "recorded")' \
 	--arg id "$GT_ID-only-builds" &&
-	jq -es --arg id "$GT_ID-only-tenant" 'any(.[]; .id == $id and .entry == "record" and .outcome == "skipped" and
-		(.detail | test("profile.record_only"))) and all(.[]; .id != $id or .entry != "recorder")' "$GT_TMP/only.jsonl" >/dev/null; then
+	gt_wait_jq "$GT_TMP/only.jsonl" 'any(.[]; .id == $id and .entry == "createRuntime")' --arg id "$GT_ID-only-tenant" &&
+	jq -es --arg id "$GT_ID-only-tenant" 'any(.[]; .id == $id and .entry == "createRuntime" and
+		(.detail | test("record: not recorded: profile.record_only"))) and all(.[]; .id != $id or .entry != "recorder")' "$GT_TMP/only.jsonl" >/dev/null; then
 	tap_ok "profile.record_only: gotune.io/record=true alone is not recorded (one line says why); the listed namespace is"
 else
 	tap_not_ok "profile.record_only: gotune.io/record=true alone is not recorded; the listed namespace is"
@@ -601,8 +633,8 @@ else
 fi
 
 # Recording that stops costing: once recordings of an entrypoint add
-# nothing new (3 in a row), its record hook starts a recorder that only
-# finds the profile settled, marks it used and leaves: no sampling.
+# nothing new (3 in a row), the hook that replays the profile finds it
+# settled, marks it used and starts no recorder: no fork, no sampling.
 SPOLICY=$(gt_policy "$GT_TMP/policy-settle.json" "{\"log_file\": \"$GT_TMP/settle.jsonl\",
 	\"profile\": {\"dir\": \"$GT_TMP/profiles-settle\"}}")
 bs=$GT_TMP/bsettle
@@ -610,12 +642,11 @@ mkdir -p "$bs"
 bundle "$bs"
 readme_hooks "$bs" "$SPOLICY"
 settled_at=''
+settled_q='any(.[]; .id == $id and .entry == "createRuntime" and (.detail | test("record: not recorded: profile [0-9a-f-]+ settled")))'
 for i in $(seq 10); do
 	gt_run "settle$i" runc --root "$GT_TMP/runc-state" run --bundle "$bs" "$GT_ID-settle$i"
-	gt_wait_jq "$GT_TMP/settle.jsonl" 'any(.[]; .id == $id and .entry == "recorder")' --arg id "$GT_ID-settle$i"
-	out=$(jq -rs --arg id "$GT_ID-settle$i" 'map(select(.id == $id and .entry == "recorder")) | .[0].outcome' \
-		"$GT_TMP/settle.jsonl")
-	if [ "$out" = settled ]; then
+	gt_wait_jq "$GT_TMP/settle.jsonl" "$settled_q or any(.[]; .id == \$id and .entry == \"recorder\")" --arg id "$GT_ID-settle$i"
+	if jq -es --arg id "$GT_ID-settle$i" "$settled_q" "$GT_TMP/settle.jsonl" >/dev/null 2>&1; then
 		settled_at=$i
 		break
 	fi
@@ -624,17 +655,18 @@ sprof=$(ls "$GT_TMP/profiles-settle"/*.profile 2>/dev/null | head -1)
 before=$(sha256sum <"$sprof" 2>/dev/null)
 if [ -n "$settled_at" ]; then
 	gt_run settle-after runc --root "$GT_TMP/runc-state" run --bundle "$bs" "$GT_ID-settle-after"
-	gt_wait_jq "$GT_TMP/settle.jsonl" 'any(.[]; .id == $id and .entry == "recorder")' --arg id "$GT_ID-settle-after"
+	gt_wait_jq "$GT_TMP/settle.jsonl" "$settled_q" --arg id "$GT_ID-settle-after"
+	sleep 0.5 # a recorder, were one started, would have logged by now
 fi
-d=$(jq -rs --arg id "$GT_ID-settle-after" 'map(select(.id == $id and .entry == "recorder")) | .[0] | "\(.outcome) \(.ms)"' \
-	"$GT_TMP/settle.jsonl" 2>/dev/null)
+d=$(jq -rs --arg id "$GT_ID-settle-after" '[.[] | select(.id == $id)] | if any(.entry == "recorder") then "recorder"
+	else (map(select(.entry == "createRuntime")) | .[0] | "settled \(.ms)") end' "$GT_TMP/settle.jsonl" 2>/dev/null)
 if [ -n "$settled_at" ] && [[ $d == "settled "* ]] && grep -qx 'settled [3-9]' "$sprof" &&
 	[ "$(sha256sum <"$sprof")" = "$before" ] && grep -qx hello "$GT_TMP/runs/settle-after.out"; then
-	tap_ok "recordings that add nothing new settle the profile (start $settled_at); later starts are not sampled (the recorder: ${d#settled } ms)"
+	tap_ok "recordings that add nothing new settle the profile (start $settled_at); later starts start no recorder (the hook: ${d#settled } ms)"
 else
 	tap_not_ok "recordings that add nothing new settle the profile; later starts are not sampled"
 	tap_diag "settled at start: ${settled_at:-never}; after: ${d:-no line}"
-	jq -c 'select(.entry == "recorder") | .detail' "$GT_TMP/settle.jsonl" | cut -c1-250 | sed 's/^/# /'
+	jq -c 'select(.entry == "recorder" or .entry == "createRuntime") | .detail' "$GT_TMP/settle.jsonl" | cut -c1-250 | sed 's/^/# /'
 fi
 
 # ---- A new user's host: the README's steps verbatim. The default policy
@@ -749,9 +781,9 @@ rec=$(fallback_line "$GT_ID-big-record" recorder)
 bigprof=$(grep -l '^entry /bigstart' "$GT_STATE_HOST"/profiles/*.profile 2>/dev/null | head -1)
 if grep -q '^bigstart touch' "$GT_TMP/runs/big-record.out" && [ -n "$bigprof" ] &&
 	[[ $rec == *"recorder id=$GT_ID-big-record recorded: pid "*" (exec "*" ms after the hook): "* ]]; then
-	tap_ok "fresh host, default policy: the record hook wrote a profile; the recorder's line is in $GT_STATE/gotune.log"
+	tap_ok "fresh host, default policy: README's one hook wrote a profile; the recorder's line is in $GT_STATE/gotune.log"
 else
-	tap_not_ok "fresh host, default policy: the record hook wrote a profile; the recorder's line is in $GT_STATE/gotune.log"
+	tap_not_ok "fresh host, default policy: README's one hook wrote a profile; the recorder's line is in $GT_STATE/gotune.log"
 	_gt_run_diag big-record
 	tap_diag_file "fallback log" "$GT_STATE_HOST/gotune.log"
 fi
