@@ -70,6 +70,9 @@ static pid_t background_reader(struct gt_bundle *hb, const struct gt_policy *pol
 	if (pid != 0)
 		return pid;
 	gt_detach(NULL, NULL);
+	/* Forked from the hook's wider phase: the rootfs is read with
+	 * PREWARM's capabilities only, never the recorder's SYS_PTRACE. */
+	hook_confine(policy, GT_PHASE_PREWARM);
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	char summary[2048] = "";
