@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "hostinfo.h"
+#include "mountinfo.h"
 #include "policy.h"
 
 /* The policy file as last read: the plugin reads it again when it changes
@@ -35,6 +36,7 @@ struct gt_nri_plugin {
 	struct gt_policy base;		/* from the policy file */
 	struct gt_policy policy;	/* what is in force: base, or the runtime's config */
 	struct gt_host host;
+	struct gt_mounts_watch mounts;	/* host.mounts_watch: read again only once changed */
 	volatile sig_atomic_t *stop;	/* set by a signal handler: end at the next chance */
 	struct gt_nri_watch watch;
 	bool from_runtime;		/* the runtime's plugin config is in force */

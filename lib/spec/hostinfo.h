@@ -9,6 +9,8 @@
 
 #include "cpuset.h"
 
+struct gt_mounts_watch;
+
 struct gt_host {
 	int online;			/* online CPUs, at least 1 */
 	struct gt_cpumask online_mask;
@@ -19,6 +21,9 @@ struct gt_host {
 	bool probe;			/* read the cgroup filesystem and the mount table */
 	const char *cgroupfs;		/* NULL: the host's cgroup mounts; else a directory laid out as one */
 	const char *mountinfo;		/* NULL: /proc/self/mountinfo */
+	/* Set: the mount table is read through it, again only once changed
+	 * (a long-lived process); NULL: read at each use. */
+	struct gt_mounts_watch *mounts_watch;
 	uint64_t total_ram;		/* bytes, for tmpfs size=N%; 0 when unknown */
 };
 

@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The kernel writes space, tab, newline and backslash in paths as \ooo. */
 static void unescape(char *s)
@@ -47,6 +49,30 @@ static bool parse_line(char *line, struct gt_mount *m)
 	return true;
 }
 
+/* Takes b's data: the mounts point into it. */
+static int mounts_parse(struct gt_buf *b, struct gt_mounts *out, gt_err_t *err)
+{
+	size_t lines = 0;
+	for (size_t i = 0; i < b->len; i++)
+		lines += b->data[i] == '\n';
+	lines++;
+	if (lines > GT_MOUNTINFO_MAX_MOUNTS)
+		lines = GT_MOUNTINFO_MAX_MOUNTS;
+	out->m = calloc(lines, sizeof(*out->m));
+	if (out->m == NULL) {
+		gt_buf_free(b);
+		return gt_error(err, ENOMEM, "mountinfo");
+	}
+	out->text = b->data;
+	*b = (struct gt_buf){ 0 };
+	char *save = NULL;
+	for (char *line = strtok_r(out->text, "\n", &save); line != NULL && out->n < lines;
+	     line = strtok_r(NULL, "\n", &save))
+		if (parse_line(line, &out->m[out->n]))
+			out->n++;
+	return 0;
+}
+
 int gt_mounts_read(const char *path, struct gt_mounts *out, gt_err_t *err)
 {
 	memset(out, 0, sizeof(*out));
@@ -54,24 +80,49 @@ int gt_mounts_read(const char *path, struct gt_mounts *out, gt_err_t *err)
 	if (gt_read_file_at(AT_FDCWD, path != NULL ? path : "/proc/self/mountinfo", GT_MOUNTINFO_MAX_BYTES, &b, err) <
 	    0)
 		return -1;
-	size_t lines = 0;
-	for (size_t i = 0; i < b.len; i++)
-		lines += b.data[i] == '\n';
-	lines++;
-	if (lines > GT_MOUNTINFO_MAX_MOUNTS)
-		lines = GT_MOUNTINFO_MAX_MOUNTS;
-	out->m = calloc(lines, sizeof(*out->m));
-	if (out->m == NULL) {
-		gt_buf_free(&b);
-		return gt_error(err, ENOMEM, "mountinfo");
+	return mounts_parse(&b, out, err);
+}
+
+const struct gt_mounts *gt_mounts_watch_get(struct gt_mounts_watch *w, const char *path, gt_err_t *err)
+{
+	if (w->fd < 0) {
+		w->fd = open(path != NULL ? path : "/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+		if (w->fd < 0) {
+			gt_error(err, errno, "open %s", path != NULL ? path : "/proc/self/mountinfo");
+			return NULL;
+		}
+		w->ok = false;
+	} else if (w->ok) {
+		/* proc(5): the mount table's file reports POLLPRI once it
+		 * changed since this descriptor last read it. */
+		struct pollfd p = { .fd = w->fd, .events = POLLPRI };
+		if (poll(&p, 1, 0) == 0)
+			return &w->m;
 	}
-	out->text = b.data;
-	char *save = NULL;
-	for (char *line = strtok_r(out->text, "\n", &save); line != NULL && out->n < lines;
-	     line = strtok_r(NULL, "\n", &save))
-		if (parse_line(line, &out->m[out->n]))
-			out->n++;
-	return 0;
+	gt_mounts_free(&w->m);
+	w->ok = false;
+	struct gt_buf b = { 0 };
+	if (lseek(w->fd, 0, SEEK_SET) < 0) {
+		gt_error(err, errno, "mountinfo: seek");
+		return NULL;
+	}
+	w->reads++;
+	if (gt_read_fd(w->fd, GT_MOUNTINFO_MAX_BYTES, &b, err) < 0) {
+		gt_buf_free(&b);
+		return NULL;
+	}
+	if (mounts_parse(&b, &w->m, err) < 0)
+		return NULL;
+	w->ok = true;
+	return &w->m;
+}
+
+void gt_mounts_watch_close(struct gt_mounts_watch *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	gt_mounts_free(&w->m);
+	*w = (struct gt_mounts_watch)GT_MOUNTS_WATCH_INIT;
 }
 
 void gt_mounts_free(struct gt_mounts *m)

@@ -30,6 +30,24 @@ struct gt_mounts {
 int gt_mounts_read(const char *path, struct gt_mounts *out, gt_err_t *err);
 void gt_mounts_free(struct gt_mounts *m);
 
+/* A mount table kept open and read again only once the kernel says it
+ * changed. For a long-lived reader (the NRI plugin): each read of
+ * mountinfo takes the kernel's global namespace lock, which a node
+ * creating many containers holds for their mounts, and a plugin waiting
+ * on it past the runtime's 2 s request timeout is dropped. */
+struct gt_mounts_watch {
+	int fd;
+	bool ok;
+	unsigned long reads;	/* of the whole table, so far */
+	struct gt_mounts m;
+};
+#define GT_MOUNTS_WATCH_INIT { .fd = -1, .ok = false, .reads = 0, .m = { 0 } }
+
+/* path NULL: /proc/self/mountinfo. The table, valid until the next call;
+ * NULL with err set when it cannot be read. */
+const struct gt_mounts *gt_mounts_watch_get(struct gt_mounts_watch *w, const char *path, gt_err_t *err);
+void gt_mounts_watch_close(struct gt_mounts_watch *w);
+
 /* The mount on top at exactly this mount point (the last one listed), or
  * NULL. */
 const struct gt_mount *gt_mounts_at(const struct gt_mounts *m, const char *point);

@@ -226,9 +226,11 @@ static const char *size_option(const struct gt_mount_desc *m)
 	return size;
 }
 
-/* The host's mount table, read once per spec when first needed. */
+/* The host's mount table, read once per spec when first needed (or the
+ * host's watched table, read again only when it changed). */
 struct lazy_mounts {
-	bool read, ok;
+	bool read;
+	const struct gt_mounts *use;
 	struct gt_mounts m;
 };
 
@@ -237,12 +239,15 @@ static const struct gt_mounts *host_mounts(struct lazy_mounts *lm, const struct 
 	if (!lm->read) {
 		lm->read = true;
 		gt_err_t err = NULL;
-		lm->ok = gt_mounts_read(h->mountinfo, &lm->m, &err) == 0;
-		if (!lm->ok)
+		if (h->mounts_watch != NULL)
+			lm->use = gt_mounts_watch_get(h->mounts_watch, h->mountinfo, &err);
+		else if (gt_mounts_read(h->mountinfo, &lm->m, &err) == 0)
+			lm->use = &lm->m;
+		if (lm->use == NULL)
 			gt_note(notes, "the host's mount table was not read: %.100s", gt_err_msg(err));
 		gt_err_free(&err);
 	}
-	return lm->ok ? &lm->m : NULL;
+	return lm->use;
 }
 
 static void add_mounts(struct gt_limits *l, const struct gt_mount_desc *ms, size_t n, const struct gt_host *h,
