@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -89,10 +90,27 @@ static void configure(struct gt_nri_plugin *pl, const struct gt_ttrpc_request *r
 	gt_nri_configure_response_encode(out, GT_NRI_EVENTS);
 }
 
+/* Where a slow answer's time went: on a CPU, or off it because the
+ * scheduler preferred others (involuntary switches) or because a call
+ * blocked (voluntary ones). The operator's remedy differs: more CPU weight
+ * for the first, a look at the host for the second. */
+static struct rusage thread_usage(void)
+{
+	struct rusage ru = { 0 };
+	(void)getrusage(RUSAGE_THREAD, &ru);
+	return ru;
+}
+
+static double tv_ms(struct timeval a, struct timeval b)
+{
+	return (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_usec - a.tv_usec) / 1e3;
+}
+
 static void create_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_request *rq, struct gt_pb_writer *out)
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	const struct rusage ru0 = thread_usage();
 	cleanup_err gt_err_t err = NULL;
 	struct gt_nri_create c;
 	struct gt_log_event ev = { .entry = "nri", .id = "" };
@@ -124,17 +142,22 @@ static void create_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_req
 	}
 	ev.outcome = gt_outcome_name(outcome);
 	ev.ms = gt_elapsed_ms(&t0);
+	const struct rusage ru1 = thread_usage();
 	gt_log_event(&ev, pl->policy.log_file);
 	gt_counters_count(pl->policy.metrics_file, GT_COUNT_CONTAINER, "nri", outcome, pl->policy.sha256);
-	/* Mostly time spent waiting for a CPU on a node starting many pods:
-	 * past the runtime's request timeout the plugin is dropped, and the
-	 * containers created until it is back are not tuned. */
+	/* Past the runtime's request timeout the plugin is dropped, and the
+	 * containers created until it is back are not tuned: say where the
+	 * time went (on a node starting many pods, waiting for a CPU, or, until
+	 * the mount table was watched, blocked reading it). */
 	if (ev.ms >= SLOW_ANSWER_MS)
 		gt_log(LOG_WARNING,
-		       "nri: %s: %.0f ms to answer; containerd drops a plugin that takes longer than its "
+		       "nri: %s: %.0f ms to answer (%.1f ms on a CPU; off it %ld times for another task, %ld times "
+		       "blocked in a call); containerd drops a plugin that takes longer than its "
 		       "plugin_request_timeout (2 s by default): give the plugin more CPU (its pod's request) or "
 		       "the runtime a longer timeout",
-		       ev.id[0] ? ev.id : "-", ev.ms);
+		       ev.id[0] ? ev.id : "-", ev.ms,
+		       tv_ms(ru0.ru_utime, ru1.ru_utime) + tv_ms(ru0.ru_stime, ru1.ru_stime),
+		       ru1.ru_nivcsw - ru0.ru_nivcsw, ru1.ru_nvcsw - ru0.ru_nvcsw);
 	gt_nri_create_free(&c);
 }
 
