@@ -19,6 +19,8 @@
 #   - the external plugin started with the README's command: both Go
 #     versions tuned; a pod annotation, a container annotation that
 #     overrides it, gotune.io/disable; a container without limits untouched;
+#     a bind of a sized tmpfs mounted after the plugin read its mount table
+#     (an emptyDir in memory): counted;
 #   - crictl update of a running tuned container: containerd sends the
 #     plugin UpdateContainer, the plugin names the stale values, the
 #     update succeeds;
@@ -139,6 +141,31 @@ d="external plugin: a container without limits: untouched"
 if gt_need_hook "$d"; then
 	gt_crictl_run ext-nolimits /witness-go119 --no-limits
 	gt_expect ext-nolimits "$d" -- "${DEFAULT[@]}"
+fi
+# A memory-backed volume (a Kubernetes emptyDir with medium: Memory is a
+# tmpfs the kubelet mounts on the host just before the container starts),
+# mounted after the plugin has read its mount table for the containers
+# above: the plugin reads the table again only when the kernel says it
+# changed, so a missed change would leave the volume uncounted.
+d="external plugin: a bind of a 64 MiB tmpfs mounted after the plugin read its mount table: counted, GOMEMLIMIT as planned with it"
+if gt_need_hook "$d"; then
+	vol=$GT_TMP/vol-memory
+	mkdir -p "$vol"
+	if mount -t tmpfs -o size=64m gotune-vol "$vol"; then
+		gt_defer umount -l "$vol"
+		mounts=$(jq -nc --arg s "$vol" '[{destination: "/cache", type: "bind", source: $s, options: ["rbind", "rw"]}]')
+		mapfile -t without < <(gt_plan_expect ext-vol-none)
+		mapfile -t checks < <(GT_PLAN_MOUNTS=$mounts gt_plan_expect ext-vol)
+		if [ "${checks[1]}" = "${without[1]}" ]; then
+			tap_not_ok "$d"
+			tap_diag "gotune-hook plan counts no tmpfs: ${checks[1]} with the volume, ${without[1]} without"
+		else
+			gt_crictl_run ext-vol /witness-go119 --mount "$vol:/cache"
+			gt_expect ext-vol "$d (${without[1]} without it)" -- "${checks[@]}"
+		fi
+	else
+		tap_skip "$d" "cannot mount a tmpfs here"
+	fi
 fi
 
 # --- 2a. an in-place update (crictl update): containerd asks the plugin

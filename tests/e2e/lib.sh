@@ -1245,7 +1245,7 @@ gt_containerd2_images() {
 }
 
 # gt_crictl_run NAME ENTRY [--pod-ann K=V]... [--ann K=V]... [--no-limits]
-# [--exec] [--keep]: a host-network pod with one container running ENTRY (0.5 CPU,
+# [--exec] [--keep] [--mount HOST:CONTAINER]...: a host-network pod with one container running ENTRY (0.5 CPU,
 # 200 MiB unless --no-limits), created with crictl runp, create and start;
 # waits for the container to exit, then writes its output (from the CRI
 # log) to GT_TMP/runs/NAME.out, its exit code to NAME.rc and crictl's
@@ -1259,9 +1259,10 @@ gt_containerd2_images() {
 gt_crictl_run() {
 	local name=$1 entry=$2 limits=true exec=false keep=false
 	shift 2
-	local pann=() cann=() r=$GT_TMP/runs/$name d=$GT_CTRD2_DIR pod cid st=
+	local pann=() cann=() r=$GT_TMP/runs/$name d=$GT_CTRD2_DIR pod cid st= mounts='[]'
 	while [ $# -gt 0 ]; do
 		case $1 in
+		--mount) mounts=$(jq -c --arg h "${2%%:*}" --arg c "${2#*:}" '. + [{host_path: $h, container_path: $c}]' <<<"$mounts"); shift 2 ;;
 		--exec) exec=true; shift ;;
 		--keep) keep=true; shift ;;
 		--pod-ann) pann+=("$2"); shift 2 ;;
@@ -1284,10 +1285,11 @@ gt_crictl_run() {
 		command: (if $exec or $keep then ["/bin/sleep", "300"] else [$entry] end),
 		log_path: "witness.log",
 		annotations: $ann,
+		mounts: $mounts,
 		linux: ({resources: (if $limits then {cpu_period: $period, cpu_quota: $quota,
 			memory_limit_in_bytes: $mem} else {} end)}
 			+ if $ns == {} then {} else {security_context: {namespace_options: $ns}} end)}' \
-		--argjson ns "${GT_CRICTL_POD_NS:-{\}}" >"$r.ctr.json"
+		--argjson ns "${GT_CRICTL_POD_NS:-{\}}" --argjson mounts "$mounts" >"$r.ctr.json"
 	: >"$r.err"
 	local t0 t1
 	t0=$(date +%s%N)
@@ -1349,12 +1351,14 @@ gt_crictl_rmp() {
 # limits (0.5 CPU, 200 MiB) and annotations and no image to inspect (NRI
 # answers before the image is mounted): GOMAXPROCS and GOMEMLIMIT as
 # planned (set) or absent (any other decision), and the Go runtime's view.
+# GT_PLAN_MOUNTS: the spec's mounts (a JSON array), read against this
+# host's mount table as the plugin reads it.
 gt_plan_expect() {
 	local spec=$GT_TMP/runs/$1.plan-spec.json mp ml
 	jq -n --argjson quota "$GT_CPU_QUOTA" --argjson period "$GT_CPU_PERIOD" --argjson mem "$GT_MEM_LIMIT" \
-		--argjson ann "$(gt_json_map "${@:2}")" '{ociVersion: "1.0.2",
+		--argjson ann "$(gt_json_map "${@:2}")" --argjson mounts "${GT_PLAN_MOUNTS:-[]}" '{ociVersion: "1.0.2",
 		process: {args: ["/witness"], env: []}, root: {path: "no-rootfs"},
-		annotations: $ann,
+		annotations: $ann, mounts: $mounts,
 		linux: {resources: {cpu: {quota: $quota, period: $period}, memory: {limit: $mem}}}}' >"$spec"
 	[ -f "$GT_TMP/policy-empty.json" ] || printf '{}\n' >"$GT_TMP/policy-empty.json"
 	"$GOTUNE_HOOK" plan --json --policy "${GT_PLAN_POLICY:-$GT_TMP/policy-empty.json}" "$spec" \
