@@ -142,14 +142,15 @@ static void create_container(struct gt_nri_plugin *pl, const struct gt_ttrpc_req
 	}
 	ev.outcome = gt_outcome_name(outcome);
 	ev.ms = gt_elapsed_ms(&t0);
-	const struct rusage ru1 = thread_usage();
+	const bool slow = ev.ms >= SLOW_ANSWER_MS;
+	const struct rusage ru1 = slow ? thread_usage() : ru0;
 	gt_log_event(&ev, pl->policy.log_file);
 	gt_counters_count(pl->policy.metrics_file, GT_COUNT_CONTAINER, "nri", outcome, pl->policy.sha256);
 	/* Past the runtime's request timeout the plugin is dropped, and the
 	 * containers created until it is back are not tuned: say where the
 	 * time went (on a node starting many pods, waiting for a CPU, or, until
 	 * the mount table was watched, blocked reading it). */
-	if (ev.ms >= SLOW_ANSWER_MS)
+	if (slow)
 		gt_log(LOG_WARNING,
 		       "nri: %s: %.0f ms to answer (%.1f ms on a CPU; off it %ld times for another task, %ld times "
 		       "blocked in a call); containerd drops a plugin that takes longer than its "

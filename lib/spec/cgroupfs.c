@@ -249,12 +249,9 @@ static int find_ctls(const struct gt_host *h, const struct gt_mounts *given, str
 		}
 	} else {
 		struct gt_mounts own = { 0 };
-		if (given == NULL && h->mounts_watch != NULL &&
-		    (given = gt_mounts_watch_get(h->mounts_watch, h->mountinfo, err)) == NULL)
+		if (given == NULL && (given = gt_mounts_get(h->mounts_watch, h->mountinfo, &own, err)) == NULL)
 			return -1;
-		if (given == NULL && gt_mounts_read(h->mountinfo, &own, err) < 0)
-			return -1;
-		const struct gt_mounts ms = given != NULL ? *given : own;
+		const struct gt_mounts ms = *given;
 		const struct gt_mount *v2 = NULL;
 		bool v1 = false;
 		for (size_t i = 0; i < ms.n; i++) {

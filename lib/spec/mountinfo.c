@@ -91,7 +91,6 @@ const struct gt_mounts *gt_mounts_watch_get(struct gt_mounts_watch *w, const cha
 			gt_error(err, errno, "open %s", path != NULL ? path : "/proc/self/mountinfo");
 			return NULL;
 		}
-		w->ok = false;
 	} else if (w->ok) {
 		/* proc(5): the mount table's file reports POLLPRI once it
 		 * changed since this descriptor last read it. */
@@ -123,6 +122,14 @@ void gt_mounts_watch_close(struct gt_mounts_watch *w)
 		close(w->fd);
 	gt_mounts_free(&w->m);
 	*w = (struct gt_mounts_watch)GT_MOUNTS_WATCH_INIT;
+}
+
+const struct gt_mounts *gt_mounts_get(struct gt_mounts_watch *w, const char *path, struct gt_mounts *own,
+				      gt_err_t *err)
+{
+	if (w != NULL)
+		return gt_mounts_watch_get(w, path, err);
+	return gt_mounts_read(path, own, err) == 0 ? own : NULL;
 }
 
 void gt_mounts_free(struct gt_mounts *m)

@@ -48,6 +48,11 @@ struct gt_mounts_watch {
 const struct gt_mounts *gt_mounts_watch_get(struct gt_mounts_watch *w, const char *path, gt_err_t *err);
 void gt_mounts_watch_close(struct gt_mounts_watch *w);
 
+/* The table through w when there is one, else read into *own (which the
+ * caller frees): the one choice every reader of the host's table makes. */
+const struct gt_mounts *gt_mounts_get(struct gt_mounts_watch *w, const char *path, struct gt_mounts *own,
+				      gt_err_t *err);
+
 /* The mount on top at exactly this mount point (the last one listed), or
  * NULL. */
 const struct gt_mount *gt_mounts_at(const struct gt_mounts *m, const char *point);

@@ -239,10 +239,7 @@ static const struct gt_mounts *host_mounts(struct lazy_mounts *lm, const struct 
 	if (!lm->read) {
 		lm->read = true;
 		gt_err_t err = NULL;
-		if (h->mounts_watch != NULL)
-			lm->use = gt_mounts_watch_get(h->mounts_watch, h->mountinfo, &err);
-		else if (gt_mounts_read(h->mountinfo, &lm->m, &err) == 0)
-			lm->use = &lm->m;
+		lm->use = gt_mounts_get(h->mounts_watch, h->mountinfo, &lm->m, &err);
 		if (lm->use == NULL)
 			gt_note(notes, "the host's mount table was not read: %.100s", gt_err_msg(err));
 		gt_err_free(&err);
