@@ -82,7 +82,7 @@ int gt_build_id_fd(int fd, char out[GT_BUILD_ID_MAX])
 		gt_err_free(&err);
 		return 0;
 	}
-	if (gt_elf_read_src(&src, &e, &err) == 0) {
+	if (gt_elf_read_headers(&src, &e, &err) == 0) {
 		r = gt_build_id(&src, &e, out);
 		gt_elf_free(&e);
 	}

@@ -146,7 +146,11 @@ static char *read_str(const struct src *s, uint64_t off, uint64_t limit)
 	return nul != NULL ? strdup(buf) : NULL;
 }
 
-static int parse(const struct src *s, struct gt_elf *e, gt_err_t *err)
+/* headers_only: the program headers (loads, notes) and no more, for a
+ * reader that needs only those (the build ID): the dynamic section and
+ * its strings are two more reads, cold ones when the hook matches a
+ * profile's files before a start. */
+static int parse(const struct src *s, struct gt_elf *e, bool headers_only, gt_err_t *err)
 {
 	memset(e, 0, sizeof(*e));
 	unsigned char eh[64];
@@ -217,6 +221,8 @@ static int parse(const struct src *s, struct gt_elf *e, gt_err_t *err)
 			dyn_size = filesz;
 		}
 	}
+	if (headers_only)
+		return 0;
 	if (has_interp) {
 		if (interp_size == 0 || interp_size > GT_ELF_MAX_STR)
 			return gt_error(err, 0, "malformed ELF: PT_INTERP of %llu bytes", (unsigned long long)interp_size);
@@ -305,7 +311,16 @@ void gt_elf_src_release(struct gt_elf_src *s)
 
 int gt_elf_read_src(const struct gt_elf_src *s, struct gt_elf *out, gt_err_t *err)
 {
-	if (parse(s, out, err) < 0) {
+	if (parse(s, out, false, err) < 0) {
+		gt_elf_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+int gt_elf_read_headers(const struct gt_elf_src *s, struct gt_elf *out, gt_err_t *err)
+{
+	if (parse(s, out, true, err) < 0) {
 		gt_elf_free(out);
 		return -1;
 	}

@@ -72,6 +72,10 @@ void gt_elf_src_release(struct gt_elf_src *s);
  * source (build ID, Go build info) through its cache. As gt_elf_read_fd. */
 int gt_elf_read_src(const struct gt_elf_src *s, struct gt_elf *out, gt_err_t *err);
 
+/* As gt_elf_read_src, up to the program headers only (loads and notes:
+ * no interpreter, no dynamic entries). */
+int gt_elf_read_headers(const struct gt_elf_src *s, struct gt_elf *out, gt_err_t *err);
+
 /* Reads n bytes at off; -1 if any of them is outside the image. */
 int gt_elf_src_read(const struct gt_elf_src *s, uint64_t off, void *dst, size_t n);
 
