@@ -95,15 +95,28 @@ static void recorder_main(const struct hook_recorder_req *r, struct gt_settings 
 	_exit(gt_record_job_run(&job, r->t0, NULL) < 0 ? 1 : 0);
 }
 
+/* The settings for this container: the policy's, then its annotations. */
+static bool record_settings(const struct hook_recorder_req *r, struct gt_settings *s)
+{
+	struct gt_notes notes = { 0 };
+	*s = r->policy->settings;
+	gt_annotations_apply(s, spec_annotation, (void *)r->spec, &notes);
+	/* Recording is opt-in: it reads another process's memory maps. */
+	return s->enabled && s->profile_record && r->pid > 0;
+}
+
+bool hook_recorder_asked(const struct hook_recorder_req *r)
+{
+	struct gt_settings s;
+	return record_settings(r, &s);
+}
+
 enum hook_rec hook_start_recorder(const struct hook_recorder_req *r, char *out, size_t outsz)
 {
 	const struct gt_policy *policy = r->policy;
 	out[0] = '\0';
-	/* Recording is opt-in: it reads another process's memory maps. */
-	struct gt_settings s = policy->settings;
-	struct gt_notes notes = { 0 };
-	gt_annotations_apply(&s, spec_annotation, (void *)r->spec, &notes);
-	if (!s.enabled || !s.profile_record || r->pid <= 0)
+	struct gt_settings s;
+	if (!record_settings(r, &s))
 		return HOOK_REC_NOT_ASKED;
 	/* Who may be recorded is the node admin's to say (profile.record_only):
 	 * a tenant's annotation asks, it does not decide. */

@@ -64,6 +64,23 @@ void gt_bundle_from_spec(struct gt_bundle *hb, const struct gt_policy *policy, c
 	gt_annotations_apply(&hb->settings, spec_annotation, &hb->spec, &hb->notes);
 }
 
+/* The rootfs and the entrypoint's facts, for a profile lookup: 0, or -1
+ * when the rootfs cannot be opened. */
+static int open_entry(const struct gt_bundle *hb, struct gt_rootfs *root, struct gt_entry *e)
+{
+	static const char *const cwd_path[] = { "process", "cwd", NULL };
+	char root_host[PATH_MAX];
+	gt_err_t err = NULL;
+	if (rootfs_path(&hb->spec, hb->bundle, root_host, sizeof(root_host), &err) < 0 ||
+	    gt_rootfs_open(root, root_host, &err) < 0) {
+		gt_err_free(&err);
+		return -1;
+	}
+	*e = (struct gt_entry){ .arg0 = gt_spec_arg0(&hb->spec), .env = hb->spec.env, .n_env = hb->spec.n_env,
+				.cwd = gt_spec_string(&hb->spec, cwd_path) };
+	return 0;
+}
+
 bool gt_bundle_wants_warm(struct gt_bundle *hb)
 {
 	const struct gt_settings *s = &hb->settings;
@@ -76,20 +93,31 @@ bool gt_bundle_wants_warm(struct gt_bundle *hb)
 	struct stat st;
 	if (s->profile_dir[0] == '\0' || stat(s->profile_dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return false;
-	char root_host[PATH_MAX];
-	gt_err_t err = NULL;
 	struct gt_rootfs root;
-	if (rootfs_path(&hb->spec, hb->bundle, root_host, sizeof(root_host), &err) < 0 ||
-	    gt_rootfs_open(&root, root_host, &err) < 0) {
-		gt_err_free(&err);
+	struct gt_entry e;
+	if (open_entry(hb, &root, &e) < 0)
 		return false;
-	}
-	static const char *const cwd_path[] = { "process", "cwd", NULL };
-	struct gt_entry e = { .arg0 = gt_spec_arg0(&hb->spec), .env = hb->spec.env, .n_env = hb->spec.n_env,
-			      .cwd = gt_spec_string(&hb->spec, cwd_path) };
 	bool want = gt_warmset_has_profile(&root, &e, gt_profile_image(&hb->spec), s->profile_dir);
 	gt_rootfs_close(&root);
 	return want;
+}
+
+void gt_bundle_profile_state(struct gt_bundle *hb)
+{
+	const struct gt_settings *s = &hb->settings;
+	hb->prof_key[0] = '\0';
+	hb->prof_settled = false;
+	struct gt_rootfs root;
+	struct gt_entry e;
+	if (!s->enabled || s->profile_dir[0] == '\0' || open_entry(hb, &root, &e) < 0)
+		return;
+	struct gt_profile_match m;
+	if (gt_warmset_find_profile(&root, &e, gt_profile_image(&hb->spec), s->profile_dir, &m) > 0) {
+		snprintf(hb->prof_key, sizeof(hb->prof_key), "%s", m.key);
+		hb->prof_settled = m.profile->settled >= GT_PROFILE_SETTLED;
+	}
+	gt_profile_match_free(&m);
+	gt_rootfs_close(&root);
 }
 
 void gt_bundle_free(struct gt_bundle *hb)

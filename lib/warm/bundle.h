@@ -24,8 +24,9 @@ struct gt_bundle {
 	bool loaded;
 	struct gt_settings settings;
 	struct gt_notes notes;
-	/* Set by gt_bundle_warm: the profile replayed ("" for none) and
-	 * whether it is settled (a recorder would only find that out). */
+	/* Set by gt_bundle_warm or gt_bundle_profile_state: the profile
+	 * replayed ("" for none) and whether it is settled (a recorder would
+	 * only find that out). */
 	char prof_key[GT_PROFILE_KEY_LEN + 1];
 	bool prof_settled;
 };
@@ -46,6 +47,11 @@ bool gt_bundle_wants_warm(struct gt_bundle *hb);
  * (under_crun: the hook runs under crun, whose hook timeout a detached
  * reader upsets). */
 enum gt_pw_mode gt_bundle_mode(struct gt_bundle *hb, bool under_crun);
+
+/* prof_key and prof_settled as gt_bundle_warm would set them, with
+ * nothing warmed: the entrypoint's key and its profile read (the same
+ * lookup the warm repeats, then from the page cache). */
+void gt_bundle_profile_state(struct gt_bundle *hb);
 
 /* The prestart hook's work on a bundle, in mode (background: fork a
  * reader for the warming): audit the env, warm the set (a recorded working

@@ -92,16 +92,16 @@ if gt_need_hook "prestart hook warms the listed file"; then
 		tap_not_ok "the hook's log line reports the prewarm and the residency after it"
 		tap_diag_file "decisions.jsonl" "$GT_TMP/decisions.jsonl"
 	fi
-	# Under runc the hook lets the runtime go once the reads are done and a
-	# detached child finishes the audit and the line; crun gets it all
-	# from the hook itself.
+	# Under runc the hook lets the runtime go once the recorder question is
+	# settled and a detached child queues the reads (willneed), finishes
+	# the audit and the line; crun gets it all from the hook itself.
 	if [ "${GT_PRESTART_RUNTIME:-runc}" = crun ]; then
 		d="under crun the hook writes its line itself" want='| not'
 	else
-		d="the line says when the hook returned to the runtime (its audit child wrote it)" want=''
+		d="the line says when the hook returned to the runtime (its child queued the reads and wrote it)" want=''
 	fi
 	if gt_wait_jq "$GT_TMP/decisions.jsonl" \
-		"any(.[]; .id == \$id and .entry == \"prestart\" and (.detail | test(\"env GOMAXPROCS.*returned to the runtime after [0-9.]+ms\") $want))" \
+		"any(.[]; .id == \$id and .entry == \"prestart\" and (.detail | test(\"env GOMAXPROCS.*prewarm willneed: .*returned to the runtime after [0-9.]+ms\") $want))" \
 		--arg id "$GT_ID-prestart-willneed"; then
 		tap_ok "$d"
 	else
