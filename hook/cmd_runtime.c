@@ -209,8 +209,12 @@ static void record_for_exec(const struct gt_rt_args *ra, const char *runtime, co
  * files or asks for the closure, a detached reader warms them, working
  * from the spec already read here. This is the earliest point gotune sees
  * a container: the reads overlap all of the runtime's own set-up, where a
- * prestart hook overlaps only its end. Whether there is anything to warm
- * is decided before forking: no reader, no fork, for most containers.
+ * prestart hook overlaps only its end. Whether there can be anything to
+ * warm is decided before forking (no profile directory, nothing listed:
+ * no reader, no fork); whether this entrypoint has a profile is the
+ * reader's to find out, since the runtime waits for the tuning child and
+ * the lookup is cold reads (the entrypoint, its build ID, the profile's
+ * name).
  * The runtime exec'd later must never see a child of ours (crun mistook a
  * stray SIGCHLD for its own): from the tuning child, which exits at once,
  * one fork; from the wrapper itself (confinement off), two. */
@@ -220,7 +224,7 @@ static void start_reader(const struct gt_rt_args *ra, const struct gt_policy *po
 	const char *bundle = ra->bundle != NULL && ra->bundle[0] != '\0' ? ra->bundle : ".";
 	struct gt_bundle hb;
 	gt_bundle_from_spec(&hb, policy, bundle, spec);
-	if (!gt_bundle_wants_warm(&hb))
+	if (!gt_bundle_may_warm(&hb))
 		return;
 	pid_t pid = fork();
 	if (pid < 0)
@@ -239,6 +243,8 @@ static void start_reader(const struct gt_rt_args *ra, const struct gt_policy *po
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	hook_confine(policy, GT_PHASE_PREWARM);
+	if (!gt_bundle_wants_warm(&hb))
+		_exit(0); /* no profile for this entrypoint: nothing to say */
 	/* A detached reader like prestart's: workers.max_readers at once. */
 	char why[300];
 	int slot;

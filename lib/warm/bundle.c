@@ -81,7 +81,7 @@ static int open_entry(const struct gt_bundle *hb, struct gt_rootfs *root, struct
 	return 0;
 }
 
-bool gt_bundle_wants_warm(struct gt_bundle *hb)
+bool gt_bundle_may_warm(const struct gt_bundle *hb)
 {
 	const struct gt_settings *s = &hb->settings;
 	if (!s->enabled || s->prewarm.mode == GT_PW_OFF)
@@ -91,8 +91,16 @@ bool gt_bundle_wants_warm(struct gt_bundle *hb)
 	/* No profile directory (nothing ever recorded on this node): a stat,
 	 * and the rootfs is not even opened. */
 	struct stat st;
-	if (s->profile_dir[0] == '\0' || stat(s->profile_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+	return s->profile_dir[0] != '\0' && stat(s->profile_dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool gt_bundle_wants_warm(struct gt_bundle *hb)
+{
+	const struct gt_settings *s = &hb->settings;
+	if (!gt_bundle_may_warm(hb))
 		return false;
+	if (s->prewarm.closure || s->prewarm.n_files > 0)
+		return true;
 	struct gt_rootfs root;
 	struct gt_entry e;
 	if (open_entry(hb, &root, &e) < 0)

@@ -42,6 +42,9 @@ void gt_bundle_free(struct gt_bundle *hb);
  * forked): files the policy lists, the closure, or a recorded profile for
  * its entrypoint (looked up, not read). */
 bool gt_bundle_wants_warm(struct gt_bundle *hb);
+/* Its first half, without opening the rootfs: false when there can be
+ * nothing to warm (warming off, nothing listed, no profile directory). */
+bool gt_bundle_may_warm(const struct gt_bundle *hb);
 
 /* The prewarm mode the settings ask for, as this runtime can take it
  * (under_crun: the hook runs under crun, whose hook timeout a detached
