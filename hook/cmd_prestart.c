@@ -106,8 +106,9 @@ static pid_t background_reader(struct gt_bundle *hb, const struct gt_policy *pol
 }
 
 /* The recorder, when the container asks to be recorded (README's one
- * hook: no `record` hook needed), started once the replay has read the
- * profile, so that a settled one costs no fork. Then this process drops
+ * hook: no `record` hook needed), started once the profile has been
+ * looked up (known: hb->prof_key and prof_settled are set), so that a
+ * settled one costs no fork. Then this process drops
  * to PREWARM's confinement for what is left (the audit reads the image's
  * entrypoint). "record ..." in out, or "". */
 static void start_recorder(struct gt_bundle *hb, struct hook_recorder_req *rec, bool known, char *out, size_t outsz)
