@@ -70,7 +70,6 @@ static int match_key(const struct gt_rootfs *root, const struct gt_entry *e, con
 	if (fd < 0)
 		return -1;
 	int ok = fstat(fd, &st);
-	gt_build_id_fd(fd, m->id);
 	/* Named by its content and image, from the content-ID cache the
 	 * recorder keeps: a start never hashes (1: not known yet). */
 	int r = ok < 0 ? -1 : gt_profile_ident_of(fd, &st, image, dir, false, &m->ident, &miss);

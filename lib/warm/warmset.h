@@ -51,7 +51,6 @@ void gt_warmset_describe(const struct gt_warmset_info *info, const struct gt_set
 /* The recorded working set for an entrypoint, as replay looks it up. */
 struct gt_profile_match {
 	char entry[4096];		/* the entrypoint inside the rootfs */
-	char id[GT_BUILD_ID_MAX];	/* its build ID, "" when none */
 	struct gt_profile_ident ident;	/* its content and image */
 	bool unidentified;		/* its content ID is not cached yet */
 	char key[GT_PROFILE_KEY_LEN + 1];
