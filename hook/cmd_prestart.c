@@ -157,8 +157,13 @@ static pid_t warm_then_audit(struct gt_bundle *hb, enum gt_pw_mode mode, struct 
 	pid_t child = forks ? fork() : -1;
 	if (child > 0)
 		return child;
-	if (child == 0)
+	if (child == 0) {
 		gt_detach(NULL, NULL);
+		/* It holds the rootfs's files open after the runtime went on,
+		 * as the background reader does: the same backstops. */
+		if (queued_by_child)
+			gt_worker_bound(5, hb->settings.prewarm.budget.max_ms / 1000 + 10);
+	}
 	if (queued_by_child)
 		*rc = gt_bundle_warm(hb, mode, warm, sizeof(warm), err);
 	size_t n = strlen(warm);
