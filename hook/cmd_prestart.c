@@ -146,9 +146,10 @@ static pid_t warm_then_audit(struct gt_bundle *hb, enum gt_pw_mode mode, struct 
 	bool forks = run_by_runtime() && !parent_is("crun");
 	bool queued_by_child = forks && mode == GT_PW_WILLNEED && !rec->policy->strict;
 	if (queued_by_child) {
-		if (hook_recorder_asked(rec))
+		bool asked = hook_recorder_asked(rec);
+		if (asked)
 			gt_bundle_profile_state(hb);
-		start_recorder(hb, rec, true, recorded, sizeof(recorded));
+		start_recorder(hb, rec, asked, recorded, sizeof(recorded));
 	} else {
 		*rc = gt_bundle_warm(hb, mode, warm, sizeof(warm), err);
 		start_recorder(hb, rec, *rc == 0, recorded, sizeof(recorded));

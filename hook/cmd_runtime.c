@@ -213,8 +213,8 @@ static void record_for_exec(const struct gt_rt_args *ra, const char *runtime, co
  * warm is decided before forking (no profile directory, nothing listed:
  * no reader, no fork); whether this entrypoint has a profile is the
  * reader's to find out, since the runtime waits for the tuning child and
- * the lookup is cold reads (the entrypoint, its build ID, the profile's
- * name).
+ * the lookup is cold reads (the entrypoint, its content ID in the ids
+ * cache, the profile's name).
  * The runtime exec'd later must never see a child of ours (crun mistook a
  * stray SIGCHLD for its own): from the tuning child, which exits at once,
  * one fork; from the wrapper itself (confinement off), two. */

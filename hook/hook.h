@@ -64,8 +64,8 @@ enum hook_rec {
  * out says what was done, for the caller's line ("" when not asked). In
  * the recorder it never returns. */
 enum hook_rec hook_start_recorder(const struct hook_recorder_req *r, char *out, size_t outsz);
-/* Whether the container asks to be recorded (policy and annotation),
- * before anything is looked up for it. */
+/* Whether the container asks to be recorded (policy and annotation) and
+ * profile.record_only lets it, before anything is looked up for it. */
 bool hook_recorder_asked(const struct hook_recorder_req *r);
 
 /* Whether the spec's own hooks run gotune-hook's replay (createRuntime or

@@ -108,7 +108,7 @@ static bool record_settings(const struct hook_recorder_req *r, struct gt_setting
 bool hook_recorder_asked(const struct hook_recorder_req *r)
 {
 	struct gt_settings s;
-	return record_settings(r, &s);
+	return record_settings(r, &s) && gt_policy_may_record(r->policy, spec_annotation, (void *)r->spec);
 }
 
 enum hook_rec hook_start_recorder(const struct hook_recorder_req *r, char *out, size_t outsz)
