@@ -1,4 +1,5 @@
 #include "detach.h"
+#include "log.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -27,6 +28,7 @@ static int open_fds(int *out, int max)
 
 void gt_detach(bool (*keep)(int fd, const void *ctx), const void *ctx)
 {
+	gt_log_release();
 	setsid();
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0) {

@@ -41,6 +41,14 @@ void gt_log_to_stderr(void)
 	use_fallback = false;
 }
 
+void gt_log_release(void)
+{
+	if (!use_syslog)
+		return;
+	closelog();
+	openlog("gotune", LOG_PID, LOG_DAEMON); /* no LOG_NDELAY: connects at the next line */
+}
+
 void gt_log_for_wrapper(const char *log, bool json)
 {
 	wrapper_mode = true;

@@ -22,6 +22,12 @@ void gt_log_init(void);
 /* Forces stderr alone (the CLI's interactive commands). */
 void gt_log_to_stderr(void);
 
+/* Lets go of the syslog socket, which then connects again at the next
+ * line: a process about to close every fd calls it first, or syslog(3)
+ * would send on (and on failure close) whatever file next gets its
+ * number. */
+void gt_log_release(void);
+
 /* Wrapper mode: the runtime's stderr becomes the container's, so without
  * syslog our lines go to the runtime's own --log file, in its format (JSON
  * or logfmt), or, when there is none, only warnings and errors go to
