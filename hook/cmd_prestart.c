@@ -166,7 +166,7 @@ static pid_t warm_then_audit(struct gt_bundle *hb, enum gt_pw_mode mode, struct 
 			gt_worker_bound(5, hb->settings.prewarm.budget.max_ms / 1000 + 10);
 	}
 	if (queued_by_child)
-		*rc = gt_bundle_warm(hb, mode, warm, sizeof(warm), err);
+		*rc = gt_bundle_warm(hb, child == 0 ? GT_PW_DETACHED : mode, warm, sizeof(warm), err);
 	size_t n = strlen(warm);
 	if (recorded[0] != '\0')
 		n += (size_t)snprintf(warm + n, sizeof(warm) - n, "%s%s", n ? "; " : "", recorded);

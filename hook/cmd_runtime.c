@@ -261,9 +261,11 @@ static void start_reader(const struct gt_rt_args *ra, const struct gt_policy *po
 	gt_worker_bound(5, policy->settings.prewarm.budget.max_ms / 1000 + 10);
 	char warm[2048] = "", summary[2048];
 	gt_err_t err = NULL;
-	/* Already detached: a background reader would only fork again. */
+	/* Already detached: a background reader would only fork again, and
+	 * willneed may block here (GT_PW_DETACHED). */
 	enum gt_pw_mode mode = gt_bundle_mode(&hb, false);
-	int rc = gt_bundle_warm(&hb, mode == GT_PW_BACKGROUND ? GT_PW_POPULATE : mode, warm, sizeof(warm), &err);
+	mode = mode == GT_PW_BACKGROUND ? GT_PW_POPULATE : mode == GT_PW_WILLNEED ? GT_PW_DETACHED : mode;
+	int rc = gt_bundle_warm(&hb, mode, warm, sizeof(warm), &err);
 	gt_bundle_summarize(&hb, "", warm, summary, sizeof(summary));
 	size_t n = strlen(summary);
 	if (why[0] != '\0')

@@ -18,5 +18,7 @@ int gt_pw_mode_parse(const char *s, enum gt_pw_mode *mode)
 
 const char *gt_pw_mode_name(enum gt_pw_mode mode)
 {
+	if (mode == GT_PW_DETACHED)
+		return "willneed";
 	return (size_t)mode < sizeof(mode_names) / sizeof(mode_names[0]) ? mode_names[mode] : "?";
 }

@@ -10,6 +10,9 @@ enum gt_pw_mode {
 	GT_PW_WILLNEED,		/* queue readahead and return */
 	GT_PW_POPULATE,		/* read synchronously (MADV_POPULATE_READ) */
 	GT_PW_BACKGROUND,	/* a detached child populates; we return at once */
+	GT_PW_DETACHED,		/* no policy's mode: willneed as a worker the runtime does
+				 * not wait for does it, free to block (see warm_all);
+				 * named "willneed" */
 };
 
 int gt_pw_mode_parse(const char *s, enum gt_pw_mode *mode);

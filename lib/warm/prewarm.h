@@ -69,7 +69,12 @@ struct gt_pw_report {
 	double ms;
 	const char *stopped;	/* the budget that stopped the work, or NULL */
 	bool io_idle;		/* read at the idle I/O class */
+	uint64_t in_order;	/* GT_PW_DETACHED: bytes read in order, not queued */
 };
+
+/* GT_PW_DETACHED queues this much of the set at once, in first-touch order,
+ * and reads the rest itself, in order (see read_in_order in prewarm.c). */
+#define GT_PW_DETACHED_HEAD (8u << 20)
 
 /* Warms the set. In background mode the child does the work and the
  * report holds only what was measured before forking. */

@@ -46,6 +46,11 @@ void gt_pw_summary(const struct gt_pw_set *set, const struct gt_pw_report *rep, 
 		n += snprintf(out + n, outsz - (size_t)n, " -> %u%%", pct(rep->resident_after, rep->pages));
 	if (n > 0 && (size_t)n < outsz)
 		n += snprintf(out + n, outsz - (size_t)n, ", %.2fms", rep->ms);
+	if (n > 0 && (size_t)n < outsz && rep->in_order > 0) {
+		char ord[32];
+		gt_memhuman(rep->in_order, ord, sizeof(ord));
+		n += snprintf(out + n, outsz - (size_t)n, ", %s of it read in order", ord);
+	}
 	if (n > 0 && (size_t)n < outsz && rep->io_idle)
 		n += snprintf(out + n, outsz - (size_t)n, ", idle I/O class");
 	if (n > 0 && (size_t)n < outsz && rep->stopped != NULL)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "prewarm.h"
+#include "pwreport.h"
 #include "tap.h"
 
 static char dir[] = "/var/tmp/gt-prewarm-XXXXXX";
@@ -194,6 +195,36 @@ int main(void)
 		is_int(res, pages, "the detached child read the whole file");
 		gt_pw_set_free(&set);
 	}
+
+	/* A detached worker's willneed: the head queued, the rest read in
+	 * order before it returns; a set within the head only queued. */
+	make_file("big", GT_PW_DETACHED_HEAD + (16u << 20));
+	int big_evicted = evict("big");
+	gt_pw_set_add(&set, "/big", open_file("big"), NULL, 0, &err);
+	budget = GT_PW_DEFAULT_BUDGET;
+	ok(gt_prewarm(&set, GT_PW_DETACHED, &budget, &rep, &err) == 0, "detached willneed runs");
+	is_int(rep.requested, GT_PW_DETACHED_HEAD + (16u << 20), "detached: the whole file asked for");
+	ok(rep.in_order >= (8u << 20) && rep.in_order <= (16u << 20), "detached: past the head read in order (%llu bytes)",
+	   (unsigned long long)rep.in_order);
+	if (big_evicted) {
+		uint64_t pages = 0, res = 0;
+		uint64_t tail = rep.requested - rep.in_order;
+		gt_residency(set.files[0].fd, tail, rep.in_order, &pages, &res, &err);
+		is_int(res, pages, "detached: what it read in order is resident when it returns");
+	} else {
+		ok(1, "# SKIP page cache eviction does not work on %s", dir);
+	}
+	char sum[512];
+	gt_pw_summary(&set, &rep, sum, sizeof(sum));
+	ok(strstr(sum, "prewarm willneed:") != NULL && strstr(sum, "read in order") != NULL,
+	   "detached: named willneed, the part read in order said (%s)", sum);
+	gt_pw_set_free(&set);
+	evict("a");
+	gt_pw_set_add(&set, "/a", open_file("a"), NULL, 0, &err);
+	ok(gt_prewarm(&set, GT_PW_DETACHED, &budget, &rep, &err) == 0 && rep.in_order == 0 &&
+		   rep.requested == (4u << 20),
+	   "detached: a set within the head is only queued");
+	gt_pw_set_free(&set);
 
 	/* a file truncated under us: no SIGBUS */
 	make_file("shrink", 2u << 20);
