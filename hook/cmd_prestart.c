@@ -26,6 +26,7 @@
 #include "log.h"
 #include "memfmt.h"
 #include "pwreport.h"
+#include "record.h"
 #include "report.h"
 #include "spec.h"
 #include "state.h"
@@ -131,9 +132,12 @@ static void start_recorder(struct gt_bundle *hb, struct hook_recorder_req *rec, 
  * file opened and its build ID checked: cold reads, one at a time) and
  * queueing it (page allocation and submission, 10 ms for clang's 65 MiB)
  * held the runtime 8-9 ms for perl and 23 ms for clang, longer than perl's
- * reads take. Only the recorder's start stays before the return: it must
- * be there before the container's exec, and it needs to know whether the
- * profile is settled. Not under crun, which reaps our children as
+ * reads take. Free to block, the child queues the first 8 MiB and reads
+ * the rest in order (GT_PW_DETACHED). It also starts the recorder, once
+ * the profile's lookup says it is not settled: done before the return,
+ * that lookup held the runtime 2-3 ms more. The hook keeps only what the
+ * recorder must know from before the return: the init's executable, whose
+ * change is the exec it waits for. Not under crun, which reaps our children as
  * subreaper and mistakes their exit for its hook's (see gt_bundle_mode);
  * not under a strict policy, whose failure to warm fails the container;
  * run by hand, the hook does it all. Returns the child's pid in the parent
@@ -146,10 +150,11 @@ static pid_t warm_then_audit(struct gt_bundle *hb, enum gt_pw_mode mode, struct 
 	bool forks = run_by_runtime() && !parent_is("crun");
 	bool queued_by_child = forks && mode == GT_PW_WILLNEED && !rec->policy->strict;
 	if (queued_by_child) {
-		bool asked = hook_recorder_asked(rec);
-		if (asked)
-			gt_bundle_profile_state(hb);
-		start_recorder(hb, rec, asked, recorded, sizeof(recorded));
+		/* The recorder is the child's to start too: the profile's
+		 * lookup (2-3 ms of cold reads) no longer holds the runtime.
+		 * What the recorder waits on is taken now. */
+		if (hook_recorder_asked(rec))
+			rec->exe_known = gt_record_exe_id((pid_t)rec->pid, &rec->exe_dev, &rec->exe_ino) == 0;
 	} else {
 		*rc = gt_bundle_warm(hb, mode, warm, sizeof(warm), err);
 		start_recorder(hb, rec, *rc == 0, recorded, sizeof(recorded));
@@ -158,15 +163,20 @@ static pid_t warm_then_audit(struct gt_bundle *hb, enum gt_pw_mode mode, struct 
 	pid_t child = forks ? fork() : -1;
 	if (child > 0)
 		return child;
-	if (child == 0) {
+	if (child == 0)
 		gt_detach(NULL, NULL);
+	if (queued_by_child) {
+		bool asked = hook_recorder_asked(rec);
+		if (asked)
+			gt_bundle_profile_state(hb);
+		start_recorder(hb, rec, asked, recorded, sizeof(recorded));
 		/* It holds the rootfs's files open after the runtime went on,
-		 * as the background reader does: the same backstops. */
-		if (queued_by_child)
+		 * as the background reader does: the same backstops, set once
+		 * the recorder, which has its own, is forked. */
+		if (child == 0)
 			gt_worker_bound(5, hb->settings.prewarm.budget.max_ms / 1000 + 10);
-	}
-	if (queued_by_child)
 		*rc = gt_bundle_warm(hb, child == 0 ? GT_PW_DETACHED : mode, warm, sizeof(warm), err);
+	}
 	size_t n = strlen(warm);
 	if (recorded[0] != '\0')
 		n += (size_t)snprintf(warm + n, sizeof(warm) - n, "%s%s", n ? "; " : "", recorded);

@@ -3,6 +3,7 @@
 #define GOTUNE_HOOK_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "elapsed.h"
@@ -51,6 +52,13 @@ struct hook_recorder_req {
 	bool cg_ready;			/* gotune's capped cgroup is there to join */
 	const char *cg_note;		/* why not, or NULL */
 	const char *settled_key;	/* the replay found this profile settled, or NULL */
+	/* The init's executable (the runtime's own file until the exec) as
+	 * the hook saw it before returning, for a recorder started later,
+	 * when the init may have exec'd already: it waits for a change from
+	 * this, not from what it sees then. */
+	bool exe_known;
+	dev_t exe_dev;
+	ino_t exe_ino;
 	const struct timespec *t0;
 };
 enum hook_rec {

@@ -147,10 +147,10 @@ enum hook_rec hook_start_recorder(const struct hook_recorder_req *r, char *out, 
 	}
 	/* Before the exec the init runs the runtime's file: the recorder waits
 	 * until that changes. crun says "running" once it has exec'd. */
-	dev_t dev = 0;
-	ino_t ino = 0;
+	dev_t dev = r->exe_dev;
+	ino_t ino = r->exe_ino;
 	bool before_exec = r->before_exec && (r->status == NULL || strcmp(r->status, "running") != 0) &&
-			   gt_record_exe_id((pid_t)r->pid, &dev, &ino) == 0;
+			   (r->exe_known || gt_record_exe_id((pid_t)r->pid, &dev, &ino) == 0);
 	/* The runtime must not wait for the recorder: detached the way the
 	 * background prewarm is (new session, stdio on /dev/null, no other
 	 * inherited fd but its slot). */
