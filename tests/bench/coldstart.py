@@ -4,6 +4,7 @@ first output, with the page cache dropped before every run, for each prewarm
 mode against no hook, alternating within each round.
 
 usage (root): coldstart.py HOOK [--rounds N] [--ra KB,...] [--work DIR] [--cases none,default,...] [--programs perl,clang]
+                            [--against OLDHOOK]
 
 Two containers are built from binaries on this machine, each with its ELF
 closure copied in: `perl -e` (about 7 MiB of code) and `clang --version`
@@ -50,6 +51,12 @@ hooks' lines go to the fallback log). Cases:
             waits and execs runc (floor.c): what any wrapper that parses in
             a confined child costs per start
   warm      no hook and no drop: the bound no prewarm can beat
+  CASE+old  with --against OLDHOOK (another build's gotune-hook), each of
+            the default-profile, default-replay, default-wrapper and
+            default-wrapper-record cases asked for again with that build's
+            hook and wrapper, in the same rounds: two builds compared
+            against the same no-prewarm starts (the disk's speed drifts
+            between runs by more than most changes gain)
 runc's and gotune's own binaries, their libraries and gotune's policy file
 are read back in after each drop (they are used for every container on a
 node, so they are hot there): only the container's files start cold. The device's readahead (read_ahead_kb) is set to each --ra value in turn
@@ -75,6 +82,13 @@ ALL_CASES = ["none", "default", "default-profile", "default-replay", "default-wr
              "wrapper-profile", "replay-floor", "hook-floor", "wrapper-floor", "warm"]
 FRESH_ENV = "GOTUNE_BENCH_FRESH_HOST"
 CASES = list(ALL_CASES)
+AGAINST_CASES = ("default-profile", "default-replay", "default-wrapper", "default-wrapper-record")
+AGAINST = None  # --against: the other build's gotune-hook
+
+
+def base_case(case):
+    """The case a CASE+old row repeats, and the hook it runs with."""
+    return (case[:-4], AGAINST) if case.endswith("+old") else (case, None)
 
 
 def sh(*cmd, **kw):
@@ -117,6 +131,8 @@ FLOOR = None  # tests/bench/floor.c, built in main()
 
 
 def make_bundle(bundle, root, args, hook, policy, case, record=False):
+    case, other = base_case(case)
+    hook = other or hook
     os.makedirs(bundle, exist_ok=True)
     cfg = os.path.join(bundle, "config.json")
     if os.path.exists(cfg):
@@ -241,6 +257,7 @@ def print_row(label, mine, nones, base, bound):
 
 
 def main():
+    global AGAINST
     args = sys.argv[1:]
     if not args:
         sys.exit(__doc__)
@@ -262,6 +279,10 @@ def main():
             CASES[:] = [c for c in CASES if c in keep or c == "none"]
         elif a == "--programs":
             programs = args[i + 1].split(",")
+        elif a == "--against":
+            AGAINST = os.path.abspath(args[i + 1])
+    if AGAINST:
+        CASES[:] = [x for c in CASES for x in ([c, c + "+old"] if c in AGAINST_CASES else [c])]
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     state = fresh_host(hook, work)
@@ -327,6 +348,8 @@ def main():
 
     wrapper = os.path.join(os.path.dirname(hook), "gotune-runc")
     hot = closure(hook) + closure(shutil.which("runc")) + list(policy.values()) + [FLOOR]
+    if AGAINST:
+        hot += closure(AGAINST)
     if os.path.exists("/etc/ld.so.cache"):  # runc is dynamically linked
         hot.append("/etc/ld.so.cache")
     ra_file = readahead_path(work)
@@ -349,12 +372,14 @@ def main():
                     order = CASES[r % len(CASES):] + CASES[:r % len(CASES)]
                     for c in order:
                         runner, env = ("runc",), None
-                        if c == "wrapper-floor":
+                        bc, other = base_case(c)
+                        if bc in ("default-wrapper", "default-wrapper-record"):
+                            runner, env = ((os.path.join(os.path.dirname(other or hook), "gotune-runc"),),
+                                           {k: v for k, v in os.environ.items() if k != "GOTUNE_POLICY"})
+                        elif c == "wrapper-floor":
                             runner = (FLOOR, "fork", shutil.which("runc"))
                         elif c.startswith("wrapper"):
                             runner, env = (wrapper,), dict(os.environ, GOTUNE_POLICY=policy[c])
-                        elif c in ("default-wrapper", "default-wrapper-record"):
-                            runner, env = (wrapper,), {k: v for k, v in os.environ.items() if k != "GOTUNE_POLICY"}
                         before = None
                         if c == "replay-floor":
                             state = json.dumps({"ociVersion": "1.0.2", "id": f"cs-{name}-{c}-{r}", "status": "creating",
@@ -377,7 +402,7 @@ def main():
                 # starts no recorder; a record hook's recorder says `settled`)
                 # are what every later start costs. The recorders are
                 # detached: let the last one finish.
-                recorded = [c for c in ("default-profile", "default-wrapper-record") if c in CASES]
+                recorded = [c for c in CASES if base_case(c)[0] in ("default-profile", "default-wrapper-record")]
                 if recorded:
                     time.sleep(2)
                     said = {e["id"]: "settled" for e in events(fallback)
