@@ -149,13 +149,13 @@ static pid_t warm_then_audit(struct gt_bundle *hb, enum gt_pw_mode mode, struct 
 	char warm[1024] = "", audit[512], recorded[1300] = "";
 	bool forks = run_by_runtime() && !parent_is("crun");
 	bool queued_by_child = forks && mode == GT_PW_WILLNEED && !rec->policy->strict;
-	if (queued_by_child) {
-		/* The recorder is the child's to start too: the profile's
-		 * lookup (2-3 ms of cold reads) no longer holds the runtime.
-		 * What the recorder waits on is taken now. */
-		if (hook_recorder_asked(rec))
-			rec->exe_known = gt_record_exe_id((pid_t)rec->pid, &rec->exe_dev, &rec->exe_ino) == 0;
-	} else {
+	/* The recorder is the child's to start too: the profile's lookup (2-3
+	 * ms of cold reads) no longer holds the runtime. What the recorder
+	 * waits on is taken now. */
+	bool asked = queued_by_child && hook_recorder_asked(rec);
+	if (asked)
+		rec->exe_known = gt_record_exe_id((pid_t)rec->pid, &rec->exe_dev, &rec->exe_ino) == 0;
+	if (!queued_by_child) {
 		*rc = gt_bundle_warm(hb, mode, warm, sizeof(warm), err);
 		start_recorder(hb, rec, *rc == 0, recorded, sizeof(recorded));
 	}
@@ -166,7 +166,6 @@ static pid_t warm_then_audit(struct gt_bundle *hb, enum gt_pw_mode mode, struct 
 	if (child == 0)
 		gt_detach(NULL, NULL);
 	if (queued_by_child) {
-		bool asked = hook_recorder_asked(rec);
 		if (asked)
 			gt_bundle_profile_state(hb);
 		start_recorder(hb, rec, asked, recorded, sizeof(recorded));
