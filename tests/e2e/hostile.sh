@@ -195,14 +195,15 @@ gt_defer kill "$RACER"
 fails=0 slow=0 runs=0
 # willneed twice: by hand (stderr a file) the hook warms in the same
 # process; with stderr a pipe, as a runtime runs it, a detached child of
-# the hook finds and queues the set after the hook has returned.
+# the hook finds the set, queues its head and reads the rest in order after
+# the hook has returned.
+run_hook() { printf '%s' "$state" | timeout 20 "$GOTUNE_HOOK" prestart --policy "$GT_TMP/pw-$mode.json" >/dev/null; }
 for mode in willneed willneed-child populate background; do
 	echo "{\"prewarm\":{\"mode\":\"${mode%-child}\",\"closure\":true}}" >"$GT_TMP/pw-$mode.json"
 	for i in $(seq 60); do
 		runs=$((runs + 1))
 		state="{\"ociVersion\":\"1.0.2\",\"id\":\"race$i\",\"status\":\"creating\",\"pid\":1,\"bundle\":\"$b\"}"
 		t0=$(date +%s%N)
-		run_hook() { printf '%s' "$state" | timeout 20 "$GOTUNE_HOOK" prestart --policy "$GT_TMP/pw-$mode.json" >/dev/null; }
 		if [ "$mode" = willneed-child ]; then
 			run_hook 2> >(cat >>"$GT_TMP/race.err") || fails=$((fails + 1))
 		else
