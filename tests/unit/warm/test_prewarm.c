@@ -234,6 +234,14 @@ int main(void)
 	ok(truncate(ps, 4096) == 0, "file truncated to one page");
 	ok(gt_prewarm(&set, GT_PW_POPULATE, &budget, &rep, &err) == 0, "file truncated under us: no crash");
 	gt_pw_set_free(&set);
+	/* the same past a detached worker's head, where it reads in order */
+	make_file("shrink", GT_PW_DETACHED_HEAD + (4u << 20));
+	gt_pw_set_add(&set, "/shrink", open_file("shrink"), NULL, 0, &err);
+	ok(truncate(ps, 4096) == 0, "file past the head truncated to one page");
+	ok(gt_prewarm(&set, GT_PW_DETACHED, &budget, &rep, &err) == 0 && rep.in_order == 0,
+	   "detached, file truncated under us: no crash, nothing counted as read in order");
+	is_str(set.files[0].skipped, "file changed while warming", "detached: the shrunk file is named");
+	gt_pw_set_free(&set);
 
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
