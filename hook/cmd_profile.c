@@ -25,8 +25,10 @@
 #include "detach.h"
 #include "recording.h"
 #include "rootfs.h"
+#include "settledmark.h"
 #include "spec.h"
 #include "state.h"
+#include "statedir.h"
 #include "warmset.h"
 #include "worker.h"
 #include "workcg.h"
@@ -92,6 +94,7 @@ int cmd_record(int argc, char *argv[])
 	cleanup_spec struct gt_spec spec;
 	memset(&spec, 0, sizeof(spec));
 	char path[4200];
+	struct stat cfg_st;
 	/* Confined from the start: the state and the spec are read in the
 	 * record phase, and the recorder forked below inherits it. */
 	int rc = hook_load_policy(policy_path, &policy, &err);
@@ -107,7 +110,7 @@ int cmd_record(int argc, char *argv[])
 		rc = gt_state_parse(in.data, in.len, &st, &err);
 	if (rc == 0) {
 		snprintf(path, sizeof(path), "%s/config.json", st.bundle);
-		rc = gt_read_file_at(AT_FDCWD, path, GT_SPEC_MAX_BYTES, &cfg, &err);
+		rc = gt_read_file_at_stat(AT_FDCWD, path, GT_SPEC_MAX_BYTES, &cfg, &cfg_st, &err);
 	}
 	if (rc == 0)
 		rc = gt_spec_parse(&spec, cfg.data, cfg.len, &err);
@@ -135,6 +138,14 @@ int cmd_record(int argc, char *argv[])
 		snprintf(detail, sizeof(detail), "not started here: this container's gotune-hook createRuntime or "
 			 "prestart hook records it (this record hook is no longer needed)");
 	} else {
+		/* The wrapper's reader may have found the profile settled for
+		 * this very config.json (settledmark.h): then no recorder is
+		 * forked to find that out again. */
+		char settled[GT_PROFILE_KEY_LEN + 1];
+		struct gt_file_id cfg_id;
+		gt_file_id_of(&cfg_st, &cfg_id);
+		if (gt_settled_take(GT_SETTLED_DIR, &cfg_id, settled, sizeof(settled)) == 1)
+			req.settled_key = settled;
 		what = hook_start_recorder(&req, detail, sizeof(detail));
 		if (what == HOOK_REC_NOT_ASKED)
 			return 0;

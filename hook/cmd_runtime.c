@@ -29,6 +29,7 @@
 #include "rtstate.h"
 #include "runtime_args.h"
 #include "runtime_exec.h"
+#include "settledmark.h"
 #include "spec.h"
 #include "statedir.h"
 #include "tune.h"
@@ -204,6 +205,29 @@ static void record_for_exec(const struct gt_rt_args *ra, const char *runtime, co
 	free(rec);
 }
 
+/* README's wrapper setup also has a `record` hook, which runc waits for on
+ * every start: once the profile is settled, the mark left here for this
+ * very config.json spares it the recorder it would fork only to find that
+ * out (settledmark.h). Without the mark (written too late, or not at all)
+ * the hook does as before. */
+static void mark_settled(struct gt_bundle *hb, void *ctx)
+{
+	(void)ctx;
+	if (!hb->prof_settled)
+		return;
+	char path[PATH_MAX];
+	struct stat st;
+	struct gt_file_id id;
+	gt_err_t err = NULL;
+	int n = snprintf(path, sizeof(path), "%s/config.json", hb->bundle);
+	if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st) < 0)
+		return;
+	gt_file_id_of(&st, &id);
+	if (gt_settled_mark(GT_SETTLED_DIR, &id, hb->prof_key, &err) < 0)
+		gt_note(&hb->notes, "the record hook not told the profile is settled: %.200s", gt_err_msg(err));
+	gt_err_free(&err);
+}
+
 /* Engines driven through the wrapper may have no prestart hook: when a
  * working-set profile is recorded for this entrypoint, or the policy lists
  * files or asks for the closure, a detached reader warms them, working
@@ -226,6 +250,8 @@ static void start_reader(const struct gt_rt_args *ra, const struct gt_policy *po
 	gt_bundle_from_spec(&hb, policy, bundle, spec);
 	if (!gt_bundle_may_warm(&hb))
 		return;
+	if (hook_spec_records(spec) && !hook_spec_replays(spec) && hook_spec_asks_record(policy, spec))
+		hb.looked_up = mark_settled;
 	pid_t pid = fork();
 	if (pid < 0)
 		return;

@@ -75,10 +75,14 @@ enum hook_rec hook_start_recorder(const struct hook_recorder_req *r, char *out, 
 /* Whether the container asks to be recorded (policy and annotation) and
  * profile.record_only lets it, before anything is looked up for it. */
 bool hook_recorder_asked(const struct hook_recorder_req *r);
+/* The same for a container whose init is not known yet. */
+bool hook_spec_asks_record(const struct gt_policy *policy, const struct gt_spec *spec);
 
 /* Whether the spec's own hooks run gotune-hook's replay (createRuntime or
  * prestart), which then starts the recorder itself. */
 bool hook_spec_replays(const struct gt_spec *spec);
+/* Whether it has a gotune-hook record or poststart hook. */
+bool hook_spec_records(const struct gt_spec *spec);
 
 /* gotune's cgroup for recorders, made before confinement (which keeps no
  * capability to make it): whether it is there to join, and why not in

@@ -111,6 +111,12 @@ bool hook_recorder_asked(const struct hook_recorder_req *r)
 	return record_settings(r, &s) && gt_policy_may_record(r->policy, spec_annotation, (void *)r->spec);
 }
 
+bool hook_spec_asks_record(const struct gt_policy *policy, const struct gt_spec *spec)
+{
+	struct hook_recorder_req r = { .policy = policy, .spec = spec, .pid = 1 };
+	return hook_recorder_asked(&r);
+}
+
 enum hook_rec hook_start_recorder(const struct hook_recorder_req *r, char *out, size_t outsz)
 {
 	const struct gt_policy *policy = r->policy;
@@ -173,7 +179,8 @@ enum hook_rec hook_start_recorder(const struct hook_recorder_req *r, char *out, 
  * at most this many are looked at per stage. */
 #define SPEC_HOOKS_MAX 64u
 
-static bool is_replay_hook(yajl_val h)
+/* Whether h runs gotune-hook with one of cmds as its command. */
+static bool is_gotune_hook(yajl_val h, const char *const *cmds)
 {
 	yajl_val pv = NULL, args = NULL;
 	const char *path = gt_json_get(h, "path", &pv) == 1 ? YAJL_GET_STRING(pv) : NULL;
@@ -181,21 +188,39 @@ static bool is_replay_hook(yajl_val h)
 		return false;
 	const char *base = strrchr(path, '/');
 	const char *cmd = YAJL_GET_STRING(YAJL_GET_ARRAY(args)->values[1]);
-	return strcmp(base != NULL ? base + 1 : path, "gotune-hook") == 0 && cmd != NULL &&
-	       (strcmp(cmd, "createRuntime") == 0 || strcmp(cmd, "prestart") == 0);
+	if (strcmp(base != NULL ? base + 1 : path, "gotune-hook") != 0 || cmd == NULL)
+		return false;
+	for (; *cmds != NULL; cmds++)
+		if (strcmp(cmd, *cmds) == 0)
+			return true;
+	return false;
 }
 
-bool hook_spec_replays(const struct gt_spec *spec)
+static bool spec_has_hook(const struct gt_spec *spec, const char *const *cmds)
 {
-	static const char *const stages[][3] = { { "hooks", "createRuntime", NULL }, { "hooks", "prestart", NULL } };
+	static const char *const stages[][3] = { { "hooks", "createRuntime", NULL },
+						 { "hooks", "prestart", NULL },
+						 { "hooks", "poststart", NULL } };
 	for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
 		yajl_val list = gt_json_path(spec->tree, stages[i]);
 		size_t n = YAJL_IS_ARRAY(list) ? YAJL_GET_ARRAY(list)->len : 0;
 		for (size_t k = 0; k < n && k < SPEC_HOOKS_MAX; k++)
-			if (is_replay_hook(YAJL_GET_ARRAY(list)->values[k]))
+			if (is_gotune_hook(YAJL_GET_ARRAY(list)->values[k], cmds))
 				return true;
 	}
 	return false;
+}
+
+bool hook_spec_replays(const struct gt_spec *spec)
+{
+	static const char *const replay[] = { "createRuntime", "prestart", NULL };
+	return spec_has_hook(spec, replay);
+}
+
+bool hook_spec_records(const struct gt_spec *spec)
+{
+	static const char *const record[] = { "record", "poststart", NULL };
+	return spec_has_hook(spec, record);
 }
 
 bool hook_prepare_workcg(const struct gt_policy *policy, char *note, size_t notesz)

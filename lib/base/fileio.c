@@ -272,9 +272,9 @@ int gt_replace_at(int dirfd, const char *name, const char *data, size_t len, boo
 	return replace_at(dirfd, name, data, len, true, durable, NULL, err);
 }
 
-int gt_write_private_at(int dirfd, const char *name, const char *data, size_t len, gt_err_t *err)
+int gt_write_private_at(int dirfd, const char *name, const char *data, size_t len, bool durable, gt_err_t *err)
 {
-	return replace_at(dirfd, name, data, len, false, true, NULL, err);
+	return replace_at(dirfd, name, data, len, false, durable, NULL, err);
 }
 
 int gt_mkdir_p(const char *path, mode_t mode, gt_err_t *err)

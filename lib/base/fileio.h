@@ -57,7 +57,7 @@ int gt_replace_at(int dirfd, const char *name, const char *data, size_t len, boo
  * (Debian's /var/local, group staff) gives a new file its group; keeping
  * that group would need a chown the recorder's confinement refuses, and
  * the file is root's alone by its mode anyway. */
-int gt_write_private_at(int dirfd, const char *name, const char *data, size_t len, gt_err_t *err);
+int gt_write_private_at(int dirfd, const char *name, const char *data, size_t len, bool durable, gt_err_t *err);
 
 /* Writes all of data, retrying short writes and EINTR. */
 int gt_write_all(int fd, const char *data, size_t len, gt_err_t *err);

@@ -18,5 +18,7 @@
 #define GT_RUN_DIR GOTUNE_RUN_DIR
 /* The wrapper's exec records (gt_execrec), one per container it created. */
 #define GT_EXEC_RECORD_DIR GT_RUN_DIR "/exec"
+/* The wrapper's reader's settled marks for the record hook (settledmark.h). */
+#define GT_SETTLED_DIR GT_RUN_DIR "/settled"
 
 #endif

@@ -193,6 +193,8 @@ int gt_bundle_warm(struct gt_bundle *hb, enum gt_pw_mode mode, char *out, size_t
 		char from[512];
 		snprintf(hb->prof_key, sizeof(hb->prof_key), "%s", info.key);
 		hb->prof_settled = info.key[0] != '\0' && info.prof_settled >= GT_PROFILE_SETTLED;
+		if (hb->looked_up != NULL)
+			hb->looked_up(hb, hb->looked_up_ctx);
 		gt_warmset_describe(&info, s, from, sizeof(from));
 		if (set.n == 0 && info.other_over) {
 			snprintf(out, outsz, "prewarm skipped: %s", from);

@@ -29,6 +29,11 @@ struct gt_bundle {
 	 * only find that out). */
 	char prof_key[GT_PROFILE_KEY_LEN + 1];
 	bool prof_settled;
+	/* Called by gt_bundle_warm once those are set, before anything is
+	 * read: the wrapper's reader tells the record hook of the same start
+	 * (settledmark.h) before a long warm. NULL: none. */
+	void (*looked_up)(struct gt_bundle *hb, void *ctx);
+	void *looked_up_ctx;
 };
 
 int gt_bundle_load(struct gt_bundle *hb, const struct gt_policy *policy, const char *bundle, const char *config,

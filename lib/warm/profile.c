@@ -444,7 +444,7 @@ int gt_profile_write(const struct gt_profile *p, const char *dir, gt_err_t *err)
 	char name[GT_PROFILE_KEY_LEN + 16];
 	snprintf(name, sizeof(name), "%s.profile", id->key);
 	/* Never an empty file on the way: a prestart may read it any time. */
-	return gt_write_private_at(dfd, name, buf, len, err);
+	return gt_write_private_at(dfd, name, buf, len, true, err);
 }
 
 /* An ID field: "-" or "gnu:"/"go:" + hex, as gt_build_id writes it. */
