@@ -76,10 +76,11 @@ int gt_rt_id_ok(const char *id)
  * "created", and "labels" of the top-level "config" object. */
 struct sax {
 	int depth;
-	char key1[16], key2[16];	/* the current key at depth 1 and in config */
+	char key1[24], key2[16];	/* the current key at depth 1 and in config */
 	bool in_config, in_labels;
 	unsigned ids, createds;
 	char id[1024], created[64];
+	long long init_pid;
 	unsigned bundles;
 	char *bundle;
 	size_t bundlesz;
@@ -127,6 +128,14 @@ static int on_string(void *ctx, const unsigned char *s, size_t len)
 		x->bundles++;
 		x->too_long |= !copy_str(x->bundle, x->bundlesz, s + 7, len - 7);
 	}
+	return 1;
+}
+
+static int on_integer(void *ctx, long long v)
+{
+	struct sax *x = ctx;
+	if (x->depth == 1 && strcmp(x->key1, "init_process_pid") == 0)
+		x->init_pid = v;
 	return 1;
 }
 
@@ -200,6 +209,7 @@ int gt_runc_state_parse(const char *text, size_t len, const char *id, struct gt_
 {
 	static const yajl_callbacks cb = {
 		.yajl_string = on_string,
+		.yajl_integer = on_integer,
 		.yajl_map_key = on_key,
 		.yajl_start_map = on_start_map,
 		.yajl_end_map = on_end_map,
@@ -227,6 +237,7 @@ int gt_runc_state_parse(const char *text, size_t len, const char *id, struct gt_
 		return gt_error(err, 0, "runc state of %s: bundle is not an absolute path", id);
 	if (parse_created(x.created, &st->created_ns) < 0)
 		return gt_error(err, 0, "runc state of %s: created \"%.40s\" is not a UTC RFC 3339 time", id, x.created);
+	st->init_pid = x.init_pid;
 	return 0;
 }
 

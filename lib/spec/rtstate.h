@@ -33,6 +33,7 @@ int gt_rt_id_ok(const char *id);
 struct gt_runc_state {
 	char bundle[4096];
 	int64_t created_ns;	/* CLOCK_REALTIME, from "created" */
+	int64_t init_pid;	/* "init_process_pid"; 0 when missing */
 };
 #define GT_RUNC_STATE_MAX (4u << 20)
 int gt_runc_state_read(const char *root, const char *id, struct gt_runc_state *st, gt_err_t *err);

@@ -38,6 +38,7 @@ static void runc_state(void)
 	ok(parse(real, "sz1", &st, msg, sizeof(msg)) == 0, "a real runc state.json is read (%s)", msg);
 	is_str(st.bundle, "/tmp/wt27/b", "its bundle is the bundle= label, not a hook's env entry");
 	is_int(st.created_ns, (int64_t)1796402052 * 1000000000 + 123456789, "created, to the nanosecond, UTC");
+	is_int(st.init_pid, 4242, "the init's pid (the wrapper's recorder waits on it)");
 
 	/* runc's utils.Annotations keeps the last bundle= label: an
 	 * annotation named "bundle" comes before runc's own. */
