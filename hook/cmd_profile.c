@@ -144,7 +144,7 @@ int cmd_record(int argc, char *argv[])
 		char settled[GT_PROFILE_KEY_LEN + 1];
 		struct gt_file_id cfg_id;
 		gt_file_id_of(&cfg_st, &cfg_id);
-		if (gt_settled_take(GT_SETTLED_DIR, &cfg_id, settled, sizeof(settled)) == 1)
+		if (gt_settled_take(GT_SETTLED_DIR, &cfg_id, st.id, settled, sizeof(settled)) == 1)
 			req.settled_key = settled;
 		what = hook_start_recorder(&req, detail, sizeof(detail));
 		if (what == HOOK_REC_NOT_ASKED)

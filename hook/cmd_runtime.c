@@ -26,6 +26,7 @@
 #include "hostinfo.h"
 #include "event.h"
 #include "log.h"
+#include "recording.h"
 #include "rtstate.h"
 #include "runtime_args.h"
 #include "runtime_exec.h"
@@ -212,7 +213,7 @@ static void record_for_exec(const struct gt_rt_args *ra, const char *runtime, co
  * the hook does as before. */
 static void mark_settled(struct gt_bundle *hb, void *ctx)
 {
-	(void)ctx;
+	const char *cid = ctx;
 	if (!hb->prof_settled)
 		return;
 	char path[PATH_MAX];
@@ -223,7 +224,9 @@ static void mark_settled(struct gt_bundle *hb, void *ctx)
 	if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st) < 0)
 		return;
 	gt_file_id_of(&st, &id);
-	if (gt_settled_mark(GT_SETTLED_DIR, &id, hb->prof_key, &err) < 0)
+	/* Used: pruning keeps it (a recorder would have marked it so). */
+	gt_profile_touch(hb->settings.profile_dir, hb->prof_key);
+	if (gt_settled_mark(GT_SETTLED_DIR, &id, cid, hb->prof_key, &err) < 0)
 		gt_note(&hb->notes, "the record hook not told the profile is settled: %.200s", gt_err_msg(err));
 	gt_err_free(&err);
 }
@@ -250,8 +253,14 @@ static void start_reader(const struct gt_rt_args *ra, const struct gt_policy *po
 	gt_bundle_from_spec(&hb, policy, bundle, spec);
 	if (!gt_bundle_may_warm(&hb))
 		return;
-	if (hook_spec_records(spec) && !hook_spec_replays(spec) && hook_spec_asks_record(policy, spec))
+	/* Only for a record hook, which takes the mark (not for a replay
+	 * hook, which reads the profile itself, nor for the wrapper's own
+	 * recorder, which the tuning child forks only for a profile whose
+	 * head says it is not settled). */
+	if (ra->id != NULL && hook_spec_records(spec) && !hook_spec_replays(spec) && hook_spec_asks_record(policy, spec)) {
 		hb.looked_up = mark_settled;
+		hb.looked_up_ctx = (void *)ra->id;
+	}
 	pid_t pid = fork();
 	if (pid < 0)
 		return;
@@ -304,12 +313,31 @@ static void start_reader(const struct gt_rt_args *ra, const struct gt_policy *po
 	_exit(0);
 }
 
+/* Whether the entrypoint's profile is settled, from its head: then no
+ * recorder is forked at all (measured: a recorder forked only to find
+ * that out cost perl's start 5 ms on 2 CPUs, beside runc). */
+static bool settled_for(const struct gt_rt_args *ra, const struct gt_policy *policy, const struct gt_spec *spec,
+			char *said, size_t saidsz)
+{
+	char key[GT_PROFILE_KEY_LEN + 1];
+	const char *bundle = ra->bundle != NULL && ra->bundle[0] != '\0' ? ra->bundle : ".";
+	if (policy->settings.profile_dir[0] == '\0' ||
+	    !gt_profile_settled_for(spec, bundle, policy->settings.profile_dir, key, sizeof(key)))
+		return false;
+	snprintf(said, saidsz, "record: not recorded: profile %s settled (%u recordings in a row added nothing new)",
+		 key, GT_PROFILE_SETTLED);
+	/* Used: pruning keeps it (a recorder would have marked it so). */
+	gt_profile_touch(policy->settings.profile_dir, key);
+	return true;
+}
+
 /* Tunes the bundle, records it for exec, starts the reader if there is
  * anything to warm, and logs one line; 1 when a strict policy says the
  * error must fail the container. */
 static int tune_and_log(const struct gt_rt_args *ra, const char *runtime, const struct gt_policy *policy,
-			int policy_rc, bool in_child, const struct timespec *t0, gt_err_t *err)
+			int policy_rc, bool in_child, const struct timespec *t0, bool *record, gt_err_t *err)
 {
+	*record = false;
 	cleanup_tune struct gt_tune tune = { 0 };
 	struct final_config *fc = calloc(1, sizeof(*fc));
 	if (fc != NULL)
@@ -317,6 +345,7 @@ static int tune_and_log(const struct gt_rt_args *ra, const char *runtime, const 
 	if (ra->id != NULL)
 		snprintf(tune.id, sizeof(tune.id), "%s", ra->id);
 	struct gt_log_event ev = { .entry = "runtime" };
+	char said[200] = "";
 	enum gt_outcome outcome = GT_OUT_PASSTHROUGH;
 	if (fc == NULL)
 		gt_error(err, ENOMEM, "runtime");
@@ -333,6 +362,12 @@ static int tune_and_log(const struct gt_rt_args *ra, const char *runtime, const 
 		gt_err_free(&perr);
 		if (parsed)
 			start_reader(ra, policy, &final, in_child);
+		/* README's wrapper setup asks with the annotation alone: no
+		 * hook of gotune's is there to start a recorder, so the wrapper
+		 * does (the parent: this child keeps no capability to). */
+		*record = parsed && ra->id != NULL && !hook_spec_records(&final) && !hook_spec_replays(&final) &&
+			  hook_spec_asks_record(policy, &final) &&
+			  !settled_for(ra, policy, &final, said, sizeof(said));
 		if (write_bundle(&tune, fc, err) == 0) {
 			ev.plan = &tune.plan;
 			outcome = gt_plan_outcome(&tune.plan);
@@ -342,6 +377,7 @@ static int tune_and_log(const struct gt_rt_args *ra, const char *runtime, const 
 	}
 	ev.outcome = gt_outcome_name(outcome);
 	ev.id = tune.id;
+	ev.detail = said[0] != '\0' ? said : NULL;
 	ev.error = *err != NULL ? gt_err_msg(*err) : NULL;
 	ev.ms = gt_elapsed_ms(t0);
 	gt_log_event(&ev, policy->log_file);
@@ -353,6 +389,30 @@ static int tune_and_log(const struct gt_rt_args *ra, const char *runtime, const 
 	}
 	free(fc);
 	return *err != NULL && policy->strict ? 1 : 0;
+}
+
+/* The tuning child's exit status with this bit: the container asks to be
+ * recorded and nothing else will (tune_and_log). The recorder checks all
+ * of it again itself. */
+#define WRAP_RECORD_EXIT 0x40
+
+/* The recorder README's wrapper setup asks for, where the runtime's state
+ * can be read for the init's pid (runc, crun). */
+static void start_recorder(const struct gt_rt_args *ra, const char *runtime, const struct gt_policy *policy,
+			   const struct timespec *t0)
+{
+	enum gt_rt_kind kind = gt_rt_kind_of(runtime);
+	char root[PATH_MAX];
+	const char *bundle = ra->bundle != NULL && ra->bundle[0] != '\0' ? ra->bundle : ".";
+	if (kind == GT_RT_UNKNOWN || ra->id == NULL || gt_rt_root(kind, ra->root, root, sizeof(root)) < 0) {
+		struct gt_log_event ev = { .entry = "recorder", .id = ra->id != NULL ? ra->id : "",
+					   .outcome = "skipped", .detail = "not recorded: the init's pid is read from "
+					   "runc's or crun's state, and this runtime or its state root is not known; "
+					   "add a `gotune-hook record` createRuntime hook", .ms = gt_elapsed_ms(t0) };
+		gt_log_event(&ev, policy->log_file);
+		return;
+	}
+	hook_wrapper_recorder(policy, bundle, kind, root, ra->id, t0);
 }
 
 static int run_wrapper(const char *policy_path, const char *runtime_path, const char *prefer, int argc,
@@ -386,26 +446,32 @@ static int run_wrapper(const char *policy_path, const char *runtime_path, const 
 			confined = false;
 			pid = 0;
 		}
+		bool record = false;
 		if (pid == 0) {
 			if (confined)
 				hook_confine(&policy, GT_PHASE_WRAP);
-			int rc = tune_and_log(&ra, runtime, &policy, policy_rc, confined, &t0, &err);
+			int rc = tune_and_log(&ra, runtime, &policy, policy_rc, confined, &t0, &record, &err);
 			if (confined)
-				_exit(rc);
+				_exit(rc | (record ? WRAP_RECORD_EXIT : 0));
 			if (rc != 0)
 				return rc;
 		} else {
 			int status = 0;
 			int wr = gt_wait_child(pid, TUNE_TIMEOUT_MS, &status);
+			int code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+			record = wr == 0 && (code & WRAP_RECORD_EXIT) != 0;
+			code &= ~WRAP_RECORD_EXIT;
 			if (wr == -ETIMEDOUT)
 				gt_log(LOG_WARNING, "runtime: the tuning child took over %u ms: killed; the spec is as it "
 				       "left it (rewritten whole or not at all)", TUNE_TIMEOUT_MS);
-			else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-				return WEXITSTATUS(status); /* strict policy */
+			else if (WIFEXITED(status) && code != 0)
+				return code; /* strict policy */
 			else if (!WIFEXITED(status))
 				gt_log(LOG_WARNING, "runtime: the tuning child died (signal %d); spec left as it was",
 				       WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		}
+		if (record)
+			start_recorder(&ra, runtime, &policy, &t0);
 	}
 	if (ra.exec && policy_rc == 0 && policy.settings.enabled) {
 		argv = hook_exec_tune(&ra, runtime, argc, argv, &policy, &t0);

@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "notes.h"
 #include "policy.h"
+#include "rtstate.h"
 #include "prewarm.h"
 #include "spec.h"
 
@@ -75,6 +76,12 @@ enum hook_rec hook_start_recorder(const struct hook_recorder_req *r, char *out, 
 /* Whether the container asks to be recorded (policy and annotation) and
  * profile.record_only lets it, before anything is looked up for it. */
 bool hook_recorder_asked(const struct hook_recorder_req *r);
+/* README's wrapper setup: the container asks to be recorded and no hook of
+ * gotune's is there to start a recorder, so the wrapper does, before it
+ * execs the runtime (kind, its state root and the container's id: where
+ * the init's pid will be). A detached grandchild; this returns at once. */
+void hook_wrapper_recorder(const struct gt_policy *policy, const char *bundle, enum gt_rt_kind kind,
+			   const char *root, const char *id, const struct timespec *t0);
 /* The same for a container whose init is not known yet. */
 bool hook_spec_asks_record(const struct gt_policy *policy, const struct gt_spec *spec);
 

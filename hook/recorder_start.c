@@ -2,20 +2,30 @@
  * `record` hook does, and the replay hook (createRuntime, prestart) too
  * when the container asks to be recorded, so that one hook does both. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "annotations.h"
 #include "confine.h"
 #include "counters.h"
 #include "detach.h"
+#include "entry.h"
 #include "event.h"
+#include "fileio.h"
 #include "json.h"
+#include "log.h"
 #include "hook.h"
 #include "profile.h"
 #include "recording.h"
+#include "rootfs.h"
+#include "rtinit.h"
+#include "waitchild.h"
 #include "workcg.h"
 #include "worker.h"
 
@@ -34,6 +44,9 @@ static const char *spec_annotation(void *ctx, const char *key)
  * and the engines start a container right after creating it. */
 #define RECORD_EXEC_WAIT_MS 10000u
 
+static void record_now(const struct hook_recorder_req *r, struct gt_settings *s, bool before_exec, dev_t dev,
+		       ino_t ino, const char *since);
+
 /* The detached recorder itself; never returns. */
 static void recorder_main(const struct hook_recorder_req *r, struct gt_settings *s, int slot, bool before_exec,
 			  dev_t dev, ino_t ino)
@@ -48,7 +61,16 @@ static void recorder_main(const struct hook_recorder_req *r, struct gt_settings 
 	 * they fail, the kernel ends it: the wait for the exec, max_ms of
 	 * sampling, and hashing an entrypoint of up to 256 MiB. */
 	gt_worker_bound(s->profile_max_ms / 1000 + 8, RECORD_EXEC_WAIT_MS / 1000 + s->profile_max_ms / 1000 + 30);
-	char wait[96] = "", detail[1200];
+	record_now(r, s, before_exec, dev, ino, "the hook");
+}
+
+/* Looks the profile up and records unless it is settled; never returns.
+ * since: what the wait for the exec is counted from. */
+static void record_now(const struct hook_recorder_req *r, struct gt_settings *s, bool before_exec, dev_t dev,
+		       ino_t ino, const char *since)
+{
+	const struct gt_policy *policy = r->policy;
+	char wait[128] = "", detail[1200];
 	gt_err_t err = NULL;
 	struct gt_record_job job = { .pid = (pid_t)r->pid, .spec = r->spec, .bundle = r->bundle,
 				     .dir = s->profile_dir, .id = r->id, .s = s, .quiet = true,
@@ -87,7 +109,7 @@ static void recorder_main(const struct hook_recorder_req *r, struct gt_settings 
 			gt_log_event(&fev, policy->log_file);
 			_exit(1);
 		}
-		snprintf(wait, sizeof(wait), " (exec %.1f ms after the hook%s)", waited,
+		snprintf(wait, sizeof(wait), " (exec %.1f ms after %s%s)", waited, since,
 			 job.refine ? "; adding to its profile at idle priority" : "");
 	} else if (job.refine) {
 		snprintf(wait, sizeof(wait), " (adding to its profile at idle priority)");
@@ -173,6 +195,112 @@ enum hook_rec hook_start_recorder(const struct hook_recorder_req *r, char *out, 
 	snprintf(out, outsz, "recording the working set of pid %ld %s into %s%s%s", r->pid,
 		 before_exec ? "from its exec" : "from now", s.profile_dir, why[0] ? "; " : "", why);
 	return HOOK_REC_STARTED;
+}
+
+/* The entrypoint the init will exec, as found in the rootfs. */
+static int entry_stat(const struct gt_spec *spec, const char *bundle, struct stat *st)
+{
+	static const char *const root_path[] = { "root", "path", NULL };
+	static const char *const cwd_path[] = { "process", "cwd", NULL };
+	const char *rp = gt_spec_string(spec, root_path);
+	char host[PATH_MAX], inside[PATH_MAX];
+	gt_err_t err = NULL;
+	struct gt_rootfs rfs;
+	if (rp == NULL || snprintf(host, sizeof(host), "%s%s%s", rp[0] == '/' ? "" : bundle, rp[0] == '/' ? "" : "/",
+				   rp) >= (int)sizeof(host) || gt_rootfs_open(&rfs, host, &err) < 0) {
+		gt_err_free(&err);
+		return -1;
+	}
+	struct gt_entry e = { .arg0 = gt_spec_arg0(spec), .env = spec->env, .n_env = spec->n_env,
+			      .cwd = gt_spec_string(spec, cwd_path) };
+	int fd = gt_entry_find(&rfs, &e, inside, sizeof(inside), &err);
+	gt_rootfs_close(&rfs);
+	gt_err_free(&err);
+	int r = fd >= 0 ? fstat(fd, st) : -1;
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* The wrapper's recorder, once detached and confined: the spec read again
+ * (the tuning child that asked for it is trusted for nothing), the init's
+ * pid from the runtime's state, then as a hook's recorder. Never returns. */
+static void wrapper_recorder_main(const struct gt_policy *policy, const char *bundle, enum gt_rt_kind kind,
+				  const char *root, const char *id, const struct timespec *t0)
+{
+	char cg_note[300] = "";
+	bool cg_ready = hook_prepare_workcg(policy, cg_note, sizeof(cg_note));
+	hook_confine(policy, GT_PHASE_RECORD);
+	struct gt_settings s = policy->settings;
+	gt_worker_bound(s.profile_max_ms / 1000 + 8, 2 * RECORD_EXEC_WAIT_MS / 1000 + s.profile_max_ms / 1000 + 30);
+	cleanup_err gt_err_t err = NULL;
+	cleanup_buf struct gt_buf cfg = { 0 };
+	cleanup_spec struct gt_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	if (gt_read_file_at(AT_FDCWD, path, GT_SPEC_MAX_BYTES, &cfg, &err) < 0 ||
+	    gt_spec_parse(&spec, cfg.data, cfg.len, &err) < 0)
+		_exit(0); /* the runtime reads it next and says what is wrong */
+	struct hook_recorder_req r = { .policy = policy, .spec = &spec, .bundle = bundle, .id = id, .pid = 1,
+				       .before_exec = true, .cg_ready = cg_ready, .cg_note = cg_note, .t0 = t0 };
+	if (!record_settings(&r, &s) || !gt_policy_may_record(policy, spec_annotation, &spec) ||
+	    hook_spec_records(&spec) || hook_spec_replays(&spec))
+		_exit(0);
+	/* At most workers.max_recorders at once on the node. */
+	int slot = -1;
+	char why[300];
+	if (gt_worker_begin("recorder", policy->workers.max_recorders, &slot, why, sizeof(why)) < 0) {
+		char detail[400];
+		snprintf(detail, sizeof(detail), "not recorded: %s (workers.max_recorders)", why);
+		struct gt_log_event ev = { .entry = "recorder", .id = id, .outcome = "skipped", .detail = detail,
+					   .ms = gt_elapsed_ms(t0) };
+		gt_log_event(&ev, policy->log_file);
+		gt_counters_count(policy->metrics_file, GT_COUNT_WORKER_SKIPPED, "recorder", GT_OUT_SKIPPED,
+				  policy->sha256);
+		_exit(0);
+	}
+	pid_t pid = 0;
+	double waited = 0;
+	if (gt_rt_wait_init(kind, root, id, RECORD_EXEC_WAIT_MS, &pid, &waited, &err) < 0) {
+		struct gt_log_event ev = { .entry = "recorder", .id = id, .outcome = "failed", .error = gt_err_msg(err),
+					   .detail = "nothing written", .ms = gt_elapsed_ms(t0) };
+		gt_log_event(&ev, policy->log_file);
+		_exit(1);
+	}
+	r.pid = pid;
+	/* Until the exec the init runs the runtime's own file. Found running
+	 * the entrypoint itself, it has exec'd already and is sampled from
+	 * now; anything else is waited on to change. */
+	dev_t dev = 0;
+	ino_t ino = 0;
+	struct stat entry;
+	bool before_exec = gt_record_exe_id(pid, &dev, &ino) == 0;
+	if (before_exec && entry_stat(&spec, bundle, &entry) == 0 && entry.st_dev == dev && entry.st_ino == ino)
+		before_exec = false;
+	r.before_exec = before_exec;
+	record_now(&r, &s, before_exec, dev, ino, "the runtime's state");
+}
+
+void hook_wrapper_recorder(const struct gt_policy *policy, const char *bundle, enum gt_rt_kind kind,
+			   const char *root, const char *id, const struct timespec *t0)
+{
+	/* Twice: the runtime exec'd next must never see a child of ours (crun
+	 * mistook a stray SIGCHLD for its own). */
+	pid_t a = fork();
+	if (a < 0) {
+		gt_log(LOG_WARNING, "runtime: cannot fork the recorder of %s: %s", id, strerror(errno));
+		return;
+	}
+	if (a > 0) {
+		int status;
+		gt_wait_child(a, 1000, &status);
+		return;
+	}
+	if (fork() != 0)
+		_exit(0);
+	gt_detach(NULL, NULL);
+	wrapper_recorder_main(policy, bundle, kind, root, id, t0);
 }
 
 /* A spec's hooks are the engine's (and its hooks.d's), never the image's;

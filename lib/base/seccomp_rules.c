@@ -57,6 +57,9 @@ static const int prewarm_syscalls[] = {
 	/* a reader skipped for workers.max_readers is counted: the counters
 	 * file's atomic replace (its mode kept, a failed temp file removed) */
 	SCMP_SYS(fchmod), SCMP_SYS(unlinkat),
+	/* the wrapper's reader marks a settled profile used (pruning keeps
+	 * the recently used) */
+	SCMP_SYS(utimensat),
 };
 static const int record_syscalls[] = {
 	/* the hook leaves a detached recorder */
@@ -77,6 +80,9 @@ static const int record_syscalls[] = {
 	SCMP_SYS(utimensat), SCMP_SYS(statfs),
 	/* the recorder's backstop: the kernel ends it past its time */
 	SCMP_SYS(alarm), SCMP_SYS(setitimer),
+	/* the wrapper's recorder waits for the runtime's state to name the
+	 * init (rtinit.h) */
+	SCMP_SYS(inotify_init1), SCMP_SYS(inotify_add_watch), SCMP_SYS(poll), SCMP_SYS(ppoll),
 };
 
 static const int wrap_syscalls[] = {
@@ -96,8 +102,8 @@ static const int wrap_syscalls[] = {
 	/* the exec record names a relative bundle's config by its full path */
 	SCMP_SYS(getcwd),
 	/* and bounds its own time (gt_worker_bound: a CPU limit, an alarm),
-	 * and reads at the idle I/O class */
-	SCMP_SYS(alarm), SCMP_SYS(setitimer), SCMP_SYS(ioprio_set),
+	 * reads at the idle I/O class, and marks a settled profile used */
+	SCMP_SYS(alarm), SCMP_SYS(setitimer), SCMP_SYS(ioprio_set), SCMP_SYS(utimensat),
 };
 
 /* The replay hook before it knows whether it starts a recorder: PREWARM's

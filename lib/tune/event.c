@@ -77,9 +77,12 @@ static void append_json(const struct gt_log_event *ev, const char *log_file)
 void gt_log_event(const struct gt_log_event *ev, const char *log_file)
 {
 	char summary[2048] = "";
-	if (ev->plan != NULL)
+	if (ev->plan != NULL) {
 		gt_plan_summary(ev->plan, summary, sizeof(summary));
-	else if (ev->detail != NULL)
+		size_t n = strlen(summary);
+		if (ev->detail != NULL)
+			snprintf(summary + n, sizeof(summary) - n, "; %s", ev->detail);
+	} else if (ev->detail != NULL)
 		snprintf(summary, sizeof(summary), "%s", ev->detail);
 	/* A line with something wrong in it is a warning: an operator who
 	 * filters on level must see a misspelled annotation or a bad value. */

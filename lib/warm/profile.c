@@ -599,6 +599,36 @@ int gt_profile_load(const char *dir, const struct gt_profile_ident *id, struct g
 	return 0;
 }
 
+/* The head of a profile: its four first lines (format 4: magic, entry,
+ * image, settled) within this many bytes. */
+#define PROFILE_HEAD_MAX 4096
+
+int gt_profile_load_head(const char *dir, const struct gt_profile_ident *id, struct gt_profile *p, gt_err_t *err)
+{
+	char path[4200], head[PROFILE_HEAD_MAX + 1];
+	if (gt_profile_path(dir, id->key, path, sizeof(path)) < 0)
+		return gt_error(err, ENAMETOOLONG, "profile path");
+	cleanup_close int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return gt_error(err, errno, "%s", path);
+	if (!S_ISREG(st.st_mode))
+		return gt_error(err, 0, "%s: not a regular file", path);
+	ssize_t n = pread(fd, head, PROFILE_HEAD_MAX, 0);
+	if (n < 0)
+		return gt_error(err, errno, "%s", path);
+	size_t len = 0;
+	for (int lines = 0; len < (size_t)n && lines < 4; len++)
+		lines += head[len] == '\n';
+	if (gt_profile_parse(head, len, p, err) < 0)
+		return gt_error_wrap(err, "%s", path);
+	if (strcmp(p->ident.sha, id->sha) != 0 || strcmp(p->ident.image_sha, id->image_sha) != 0) {
+		gt_profile_free(p);
+		return gt_error(err, 0, "%s records another entrypoint or image", path);
+	}
+	return 0;
+}
+
 struct aged {
 	char name[GT_PROFILE_KEY_LEN + 16];
 	int64_t mtime_ns;

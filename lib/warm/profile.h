@@ -144,6 +144,9 @@ int gt_profile_parse(const char *text, size_t len, struct gt_profile *p, gt_err_
 /* The profile for id in dir: 0, or -1 (none, unreadable, or one whose
  * recorded identity is not id's). */
 int gt_profile_load(const char *dir, const struct gt_profile_ident *id, struct gt_profile *p, gt_err_t *err);
+/* The same, its head only (entry, image, settled; no file): what a start
+ * needs to know whether the profile is settled, without reading it all. */
+int gt_profile_load_head(const char *dir, const struct gt_profile_ident *id, struct gt_profile *p, gt_err_t *err);
 
 /* Keeps at most max_per_image profiles of group (the 16 digits before
  * the '-': one image where the engine names it) and max in all in dir,

@@ -76,6 +76,27 @@ int gt_profile_state_for(const struct gt_spec *spec, const char *bundle, const c
 	return 1;
 }
 
+bool gt_profile_settled_for(const struct gt_spec *spec, const char *bundle, const char *dir, char *key, size_t keysz)
+{
+	char host[4200];
+	gt_err_t err = NULL;
+	struct gt_profile *p = calloc(1, sizeof(*p));
+	bool settled = p != NULL && entry_identity(spec, bundle, dir, false, p, host, sizeof(host), &err) == 0;
+	struct gt_profile_ident id = settled ? p->ident : (struct gt_profile_ident){ 0 };
+	if (settled) {
+		memset(p, 0, sizeof(*p));
+		bool loaded = gt_profile_load_head(dir, &id, p, &err) == 0;
+		settled = loaded && p->settled >= GT_PROFILE_SETTLED;
+		if (loaded)
+			gt_profile_free(p);
+	}
+	if (settled)
+		snprintf(key, keysz, "%s", id.key);
+	gt_err_free(&err);
+	free(p);
+	return settled;
+}
+
 void gt_profile_touch(const char *dir, const char *key)
 {
 	char path[4200];

@@ -47,6 +47,11 @@ int gt_profile_entry_for(const struct gt_spec *spec, const char *bundle, const c
  * entrypoint is not found or not identified yet. */
 int gt_profile_state_for(const struct gt_spec *spec, const char *bundle, const char *dir, struct gt_profile *p);
 
+/* Whether that profile is settled, from its head alone (no file list
+ * read): the wrapper's question before it forks a recorder. key: its
+ * name, when it is. */
+bool gt_profile_settled_for(const struct gt_spec *spec, const char *bundle, const char *dir, char *key, size_t keysz);
+
 /* Marks the profile as used now: pruning removes the least recently
  * written or touched, and a settled one is not written again. */
 void gt_profile_touch(const char *dir, const char *key);

@@ -20,9 +20,16 @@
 #define MARK_STALE_S 600
 #define PRUNE_MAX 1024
 
-static int mark_name(const struct gt_file_id *config, char *out, size_t outsz)
+/* <DEV>-<INO>-<a hash of the id>: a bundle's config left as it was and
+ * run again under another id has another mark. */
+static int mark_name(const struct gt_file_id *config, const char *id, char *out, size_t outsz)
 {
-	int n = snprintf(out, outsz, "%" PRIx64 "-%" PRIx64, config->dev, config->ino);
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const char *c = id; *c != '\0'; c++) {
+		h ^= (unsigned char)*c;
+		h *= 0x100000001b3ULL;
+	}
+	int n = snprintf(out, outsz, "%" PRIx64 "-%" PRIx64 "-%016" PRIx64, config->dev, config->ino, h);
 	return n > 0 && (size_t)n < outsz ? 0 : -1;
 }
 
@@ -49,10 +56,11 @@ static void prune(int dfd)
 	closedir(d);
 }
 
-int gt_settled_mark(const char *dir, const struct gt_file_id *config, const char *key, gt_err_t *err)
+int gt_settled_mark(const char *dir, const struct gt_file_id *config, const char *id, const char *key,
+		    gt_err_t *err)
 {
-	char name[64], text[MARK_MAX];
-	if (mark_name(config, name, sizeof(name)) < 0)
+	char name[80], text[MARK_MAX];
+	if (mark_name(config, id, name, sizeof(name)) < 0)
 		return gt_error(err, ENAMETOOLONG, "settled mark");
 	int n = snprintf(text, sizeof(text), MAGIC " %" PRIu64 " %" PRId64 " %" PRId64 " %s\n", config->size,
 			 config->mtime_ns, config->ctime_ns, key);
@@ -81,12 +89,12 @@ static bool key_chars(const char *s)
 	return true;
 }
 
-int gt_settled_take(const char *dir, const struct gt_file_id *config, char *key, size_t keysz)
+int gt_settled_take(const char *dir, const struct gt_file_id *config, const char *id, char *key, size_t keysz)
 {
-	char name[64], text[MARK_MAX + 1];
+	char name[80], text[MARK_MAX + 1];
 	key[0] = '\0';
 	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0 || mark_name(config, name, sizeof(name)) < 0)
+	if (dfd < 0 || mark_name(config, id, name, sizeof(name)) < 0)
 		return 0;
 	cleanup_close int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)

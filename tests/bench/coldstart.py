@@ -24,8 +24,12 @@ hooks' lines go to the fallback log). Cases:
   default-wrapper   `runc run` through gotune-runc, default policy, no hook:
             the wrapper replays that profile
   default-wrapper-record   README's setup for an engine driven through
-            gotune-runc: the wrapper replays, config.json keeps the `record`
-            hook and gotune.io/record=true (every start is recorded again)
+            gotune-runc: the wrapper replays, and gotune.io/record=true is
+            left on with no hook: the wrapper starts the recorder itself
+            (every start is recorded again until the profile settles)
+  default-wrapper-recordhook   the setup README showed before 2026-12-07:
+            the same with a `gotune-hook record` createRuntime hook, which
+            runc waits for on every start
   CASE:settled   a row after the table for each of the two above: only
             the rounds whose profile was found settled (it no longer
             changes: the hook starts no recorder, or the record hook's
@@ -52,8 +56,9 @@ hooks' lines go to the fallback log). Cases:
             a confined child costs per start
   warm      no hook and no drop: the bound no prewarm can beat
   CASE+old  with --against OLDHOOK (another build's gotune-hook), each of
-            the default-profile, default-replay, default-wrapper and
-            default-wrapper-record cases asked for again with that build's
+            the default-profile, default-replay, default-wrapper,
+            default-wrapper-record and default-wrapper-recordhook cases
+            asked for again with that build's
             hook and wrapper, in the same rounds: two builds compared
             against the same no-prewarm starts (the disk's speed drifts
             between runs by more than most changes gain)
@@ -77,12 +82,14 @@ import sys
 import time
 
 ALL_CASES = ["none", "default", "default-profile", "default-replay", "default-wrapper", "default-wrapper-record",
+             "default-wrapper-recordhook",
              "willneed", "populate",
              "background", "profile-willneed", "profile-populate", "profile-background", "wrapper", "wrapper-populate",
              "wrapper-profile", "replay-floor", "hook-floor", "wrapper-floor", "warm"]
 FRESH_ENV = "GOTUNE_BENCH_FRESH_HOST"
 CASES = list(ALL_CASES)
-AGAINST_CASES = ("default-profile", "default-replay", "default-wrapper", "default-wrapper-record")
+AGAINST_CASES = ("default-profile", "default-replay", "default-wrapper", "default-wrapper-record",
+                 "default-wrapper-recordhook")
 AGAINST = None  # --against: the other build's gotune-hook
 
 
@@ -145,14 +152,14 @@ def make_bundle(bundle, root, args, hook, policy, case, record=False):
     if case in ("default-profile", "default-replay"):
         # No policy anywhere: what a new user has.
         c["hooks"] = readme_hooks(hook)
-    elif case == "default-wrapper-record":
+    elif case == "default-wrapper-recordhook":
         c["hooks"] = readme_hooks(hook, replay=False)
     elif case == "hook-floor":
         c["hooks"] = {"createRuntime": [{"path": FLOOR, "args": ["floor", "hook"], "timeout": 10}]}
     elif case not in ("none", "warm", "replay-floor") and not case.startswith("wrapper") and not case.startswith("default-"):
         c["hooks"] = {"createRuntime": [{"path": hook, "args": ["gotune-hook", "createRuntime", "--policy", policy[case]],
                                          "timeout": 30}]}
-    if record or case in ("default-profile", "default-wrapper-record"):
+    if record or case in ("default-profile", "default-wrapper-record", "default-wrapper-recordhook"):
         c["annotations"] = {"gotune.io/record": "true"}
     if record:
         c["hooks"] = readme_hooks(hook, policy.get(case))
@@ -373,7 +380,7 @@ def main():
                     for c in order:
                         runner, env = ("runc",), None
                         bc, other = base_case(c)
-                        if bc in ("default-wrapper", "default-wrapper-record"):
+                        if bc in ("default-wrapper", "default-wrapper-record", "default-wrapper-recordhook"):
                             runner, env = ((os.path.join(os.path.dirname(other or hook), "gotune-runc"),),
                                            {k: v for k, v in os.environ.items() if k != "GOTUNE_POLICY"})
                         elif c == "wrapper-floor":
@@ -402,12 +409,13 @@ def main():
                 # starts no recorder; a record hook's recorder says `settled`)
                 # are what every later start costs. The recorders are
                 # detached: let the last one finish.
-                recorded = [c for c in CASES if base_case(c)[0] in ("default-profile", "default-wrapper-record")]
+                recorded = [c for c in CASES if base_case(c)[0] in ("default-profile", "default-wrapper-record",
+                                                                    "default-wrapper-recordhook")]
                 if recorded:
                     time.sleep(2)
                     said = {e["id"]: "settled" for e in events(fallback)
                             if (e.get("entry") == "recorder" and e.get("outcome") == "settled")
-                            or re.search(r"record: not recorded: profile \S+ settled", e.get("detail", ""))}
+                            or re.search(r"not recorded: profile \S+ settled", e.get("detail", ""))}
                 for c in recorded:
                     idx = [i for i in range(rounds)
                            if said.get(f"cs-{name}-{c}-{sec * rounds + i}") == "settled"]

@@ -705,6 +705,57 @@ else
 	tap_skip "through gotune-runc with a record hook: the settled mark" "the profile did not settle (above)"
 fi
 
+# README's wrapper setup is the annotation alone: with no hook of gotune's
+# in the spec, gotune-runc starts the recorder itself, which finds the
+# init's pid in runc's state (state.json, written before runc lets the init
+# exec) and waits for the exec. Each start is recorded until the profile
+# settles; from then on the wrapper reads the profile's head and forks no
+# recorder at all.
+WPOLICY=$(gt_policy "$GT_TMP/policy-wrec.json" "{\"log_file\": \"$GT_TMP/wrec.jsonl\",
+	\"profile\": {\"dir\": \"$GT_TMP/profiles-wrec\"}}")
+bwr=$GT_TMP/bwrec
+mkdir -p "$bwr"
+bundle "$bwr"
+jq 'del(.hooks)' "$bwr/config.json" >"$bwr/c.json" && mv "$bwr/c.json" "$bwr/config.json"
+WRAP=$(gt_runc_link)
+outcomes=''
+first=''
+for i in $(seq 10); do
+	# Settled before this start: the wrapper reads the profile's head and
+	# forks no recorder at all.
+	settled_before=''
+	grep -qx 'settled [3-9]' "$GT_TMP/profiles-wrec"/*.profile 2>/dev/null && settled_before=1
+	GOTUNE_POLICY=$WPOLICY gt_run "wrec$i" "$WRAP" --root "$GT_TMP/runc-state" run --bundle "$bwr" "$GT_ID-wrec$i"
+	if [ -n "$settled_before" ]; then
+		gt_wait_jq "$GT_TMP/wrec.jsonl" 'any(.[]; .id == $id and .entry == "runtime-prewarm")' --arg id "$GT_ID-wrec$i"
+		sleep 0.5 # a recorder, were one started, would have logged by now
+	else
+		gt_wait_jq "$GT_TMP/wrec.jsonl" 'any(.[]; .id == $id and .entry == "recorder")' --arg id "$GT_ID-wrec$i"
+	fi
+	o=$(jq -rs --arg id "$GT_ID-wrec$i" 'map(select(.id == $id and .entry == "recorder")) | .[0].outcome // "none"' \
+		"$GT_TMP/wrec.jsonl" 2>/dev/null)
+	[ "$i" = 1 ] && first=$(jq -rs --arg id "$GT_ID-wrec1" 'map(select(.id == $id and .entry == "recorder")) |
+		.[0].detail // ""' "$GT_TMP/wrec.jsonl" 2>/dev/null)
+	grep -qx hello "$GT_TMP/runs/wrec$i.out" || o+="(no hello)"
+	outcomes+="$o "
+	if [ -n "$settled_before" ]; then
+		# and says so on its own line
+		jq -es --arg id "$GT_ID-wrec$i" 'any(.[]; .id == $id and .entry == "runtime" and
+			(.detail | test("record: not recorded: profile [0-9a-f-]+ settled")))' "$GT_TMP/wrec.jsonl" \
+			>/dev/null 2>&1 || outcomes+="(no settled note) "
+		break
+	fi
+done
+wprof=$(ls "$GT_TMP/profiles-wrec"/*.profile 2>/dev/null | head -1)
+if [[ $first == *"exec "*" ms after the runtime's state"* ]] && [[ $outcomes == recorded\ *recorded\ none\  ]] &&
+	[[ $outcomes != *"no hello"* ]] && grep -q "^file /usr/bin/perl" "$wprof" 2>/dev/null; then
+	tap_ok "through gotune-runc with the annotation alone: the wrapper's recorder records from the exec, until settled, then forks none ($outcomes)"
+else
+	tap_not_ok "through gotune-runc with the annotation alone: the wrapper's recorder records from the exec, until settled, then forks none"
+	tap_diag "recorder outcomes: $outcomes" "first: $first" "profile: ${wprof:-none}"
+	tail -n 4 "$GT_TMP/wrec.jsonl" | cut -c1-300 | sed 's/^/# /'
+fi
+
 # ---- A new user's host: the README's steps verbatim. The default policy
 # (no --policy, no /etc/gotune/policy.json), no state directory yet, no
 # syslog, the annotation gotune.io/record=true, and config.json's hooks as

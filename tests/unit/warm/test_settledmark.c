@@ -38,7 +38,7 @@ static struct gt_file_id config_id(void)
 static int mark(const struct gt_file_id *id, const char *key)
 {
 	gt_err_t err = NULL;
-	int r = gt_settled_mark(dir, id, key, &err);
+	int r = gt_settled_mark(dir, id, "ctr1", key, &err);
 	if (r < 0)
 		printf("# %s\n", gt_err_msg(err));
 	gt_err_free(&err);
@@ -61,7 +61,16 @@ static size_t marks(void)
 /* The mark's file, for the tests that tamper with it. */
 static void mark_path(const struct gt_file_id *id, char *out, size_t outsz)
 {
-	snprintf(out, outsz, "%s/%llx-%llx", dir, (unsigned long long)id->dev, (unsigned long long)id->ino);
+	char pattern[400];
+	snprintf(pattern, sizeof(pattern), "ls %s/%llx-%llx-* 2>/dev/null", dir, (unsigned long long)id->dev,
+		 (unsigned long long)id->ino);
+	FILE *p = popen(pattern, "r");
+	out[0] = '\0';
+	if (p == NULL || fgets(out, (int)outsz, p) == NULL)
+		out[0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	if (p != NULL)
+		pclose(p);
 }
 
 int main(void)
@@ -82,10 +91,12 @@ int main(void)
 	ok(stat(dir, &st) == 0 && (st.st_mode & 07777) == 0700, "the directory is 0700");
 	mark_path(&id, path, sizeof(path));
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600 && st.st_uid == geteuid(), "the mark is 0600, ours");
-	ok(gt_settled_take(dir, &id, key, sizeof(key)) == 1, "taken for the config it names");
+	ok(gt_settled_take(dir, &id, "ctr2", key, sizeof(key)) == 0 && marks() == 1,
+	   "not for another container run from the same config");
+	ok(gt_settled_take(dir, &id, "ctr1", key, sizeof(key)) == 1, "taken for the config and container it names");
 	is_str(key, KEY, "with the profile's name");
 	ok(marks() == 0, "taking it removes it");
-	ok(gt_settled_take(dir, &id, key, sizeof(key)) == 0 && key[0] == '\0', "taken once only");
+	ok(gt_settled_take(dir, &id, "ctr1", key, sizeof(key)) == 0 && key[0] == '\0', "taken once only");
 
 	/* The config replaced (the engine wrote a new one for another
 	 * container in the same bundle): another inode. Rewritten in place:
@@ -94,14 +105,14 @@ int main(void)
 	usleep(20000);
 	put_file(config, "{\"other\": 1}");
 	struct gt_file_id now = config_id();
-	ok(gt_settled_take(dir, &now, key, sizeof(key)) == 0, "not for the config written since");
+	ok(gt_settled_take(dir, &now, "ctr1", key, sizeof(key)) == 0, "not for the config written since");
 	ok(marks() == 0 || now.ino != id.ino, "the stale mark of the same file is removed when looked at");
 	id = now;
 
 	/* Not gotune's: readable or writable by others, or not whole. */
 	mark(&id, KEY);
 	chmod(path, 0644);
-	ok(gt_settled_take(dir, &id, key, sizeof(key)) == 0, "a mark others may read is no mark");
+	ok(gt_settled_take(dir, &id, "ctr1", key, sizeof(key)) == 0, "a mark others may read is no mark");
 	/* Each with this config's identity (ID): refused for what it says. */
 	char ident[100];
 	snprintf(ident, sizeof(ident), "%llu %lld %lld", (unsigned long long)id.size, (long long)id.mtime_ns,
@@ -120,7 +131,7 @@ int main(void)
 		if (fd < 0 || write(fd, text, strlen(text)) < 0 || close(fd) < 0)
 			perror(path);
 		bool last = i + 1 == sizeof(bad) / sizeof(bad[0]);
-		int r = gt_settled_take(dir, &id, key, sizeof(key));
+		int r = gt_settled_take(dir, &id, "ctr1", key, sizeof(key));
 		if (last)
 			ok(r == 1 && strcmp(key, KEY) == 0, "the same text, whole, is taken: the refusals are for the text");
 		else
