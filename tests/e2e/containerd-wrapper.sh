@@ -16,7 +16,8 @@
 # policy named by GOTUNE_POLICY in containerd's environment (the shim and the
 # runtime inherit it). Checked: ctr alone (the defaults); both wrappers
 # (tuned); --env GOMAXPROCS=3 kept; --annotation gotune.io/disable=true;
-# a corrupt policy (fail open).
+# a corrupt policy (fail open); --annotation gotune.io/record=true recorded
+# by the wrapper without a hook.
 # containerd is stopped, and every container of this run removed, at exit.
 
 # shellcheck source=lib.sh
@@ -150,6 +151,29 @@ if gt_need_hook "$d"; then
 	else
 		tap_not_ok "ctr + wrapper: the corrupt policy is reported in the runtime's JSON log"
 		tap_diag_file "runtime log" "$GT_TMP/runtime-log.json"
+	fi
+fi
+
+# --- 7. --annotation gotune.io/record=true and no hook: the wrapper starts
+# the recorder itself. containerd's shim calls `create` then `start`; the
+# recorder finds the init's pid in runc's state under the shim's --root and
+# waits for the exec, as a createRuntime hook's recorder does.
+d="ctr + wrapper: --annotation gotune.io/record=true records the witness from its exec, no hook"
+if gt_need_hook "$d"; then
+	REC_POLICY=$(gt_policy "$GT_TMP/policy-record.json" "{\"runtime\": \"$RUNC\", \"log_file\": \"$GT_TMP/record.jsonl\",
+		\"profile\": {\"dir\": \"$GT_TMP/profiles\"}}")
+	WRAP_REC=$(wrapper_script "$REC_POLICY")
+	ctr_run record --runc-binary "$WRAP_REC" --annotation gotune.io/record=true
+	gt_wait_jq "$GT_TMP/record.jsonl" 'any(.[]; .id == $id and .entry == "recorder")' --arg id "$GT_ID-record"
+	rec=$(jq -rs --arg id "$GT_ID-record" 'map(select(.id == $id and .entry == "recorder")) | .[0] |
+		"\(.outcome) \(.detail // .error)"' "$GT_TMP/record.jsonl" 2>/dev/null)
+	if [ "$(cat "$GT_TMP/runs/record.rc")" = 0 ] && [[ $rec == "recorded pid "*"(exec "*" ms after the runtime's state)"* ]] &&
+		grep -q '^file /witness' "$GT_TMP/profiles"/*.profile 2>/dev/null; then
+		tap_ok "$d: ${rec:0:120}"
+	else
+		tap_not_ok "$d"
+		tap_diag "recorder: ${rec:-no line}"
+		_gt_run_diag record
 	fi
 fi
 

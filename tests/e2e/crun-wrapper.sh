@@ -74,4 +74,26 @@ if gt_need_hook "$d"; then
 		"${WS_GLOBAL[@]}" run --config sub/alt.json --bundle "$b" "$GT_ID-config")
 	gt_expect config "$d" "$GT_TMP/cwd-config/sub/alt.json" -- "${tuned[@]}"
 fi
+
+# gotune.io/record=true and no hook: the wrapper starts the recorder, which
+# finds the init's pid in crun's status (<root>/<id>/status). crun writes it
+# about when the init execs, so the recording may start from then.
+d="gotune-crun with the annotation gotune.io/record=true alone: the wrapper records the witness"
+if gt_need_hook "$d"; then
+	b=$(ws_bundle record --annotation gotune.io/record=true)
+	rpolicy=$(gt_policy "$GT_TMP/policy-record.json" "{\"log_file\": \"$GT_TMP/record.jsonl\",
+		\"profile\": {\"dir\": \"$GT_TMP/profiles\"}}")
+	ws_run record "$b" env GOTUNE_POLICY="$rpolicy" "$(dirname "$GOTUNE_HOOK")/gotune-crun" --runtime "$WS_RUNTIME"
+	gt_wait_jq "$GT_TMP/record.jsonl" 'any(.[]; .id == $id and .entry == "recorder")' --arg id "$GT_ID-record"
+	rec=$(jq -rs --arg id "$GT_ID-record" 'map(select(.id == $id and .entry == "recorder")) | .[0] |
+		"\(.outcome) \(.detail // .error)"' "$GT_TMP/record.jsonl" 2>/dev/null)
+	if [ "$(cat "$GT_TMP/runs/record.rc")" = 0 ] && [[ $rec == "recorded pid "* ]] &&
+		grep -q '^file /witness' "$GT_TMP/profiles"/*.profile 2>/dev/null; then
+		tap_ok "$d: ${rec:0:120}"
+	else
+		tap_not_ok "$d"
+		tap_diag "recorder: ${rec:-no line}"
+		_gt_run_diag record
+	fi
+fi
 tap_done
