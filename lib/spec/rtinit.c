@@ -95,7 +95,7 @@ int gt_rt_wait_init(enum gt_rt_kind kind, const char *root, const char *id, unsi
 		if (r != 0)
 			return r;
 		if (*waited_ms >= max_ms)
-			return gt_error(err, ETIMEDOUT, "no state of container %.60s under %.200s after %u ms", id, root,
+			return gt_error(err, 0, "no state of container %.60s under %.200s after %u ms", id, root,
 					max_ms);
 		struct pollfd p = { .fd = in, .events = POLLIN };
 		if (in < 0 || poll(&p, 1, POLL_MS) > 0) {

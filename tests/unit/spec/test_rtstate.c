@@ -4,8 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "rtinit.h"
 #include "rtstate.h"
 #include "tap.h"
 
@@ -99,9 +103,95 @@ static void roots(void)
 	   !gt_rt_id_ok(""), "ids that name no other directory");
 }
 
+static void put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
+		perror(path);
+		exit(2);
+	}
+}
+
+static int init_pid(enum gt_rt_kind kind, const char *root, const char *id, pid_t *pid, char *msg, size_t msgsz)
+{
+	gt_err_t err = NULL;
+	int r = gt_rt_init_pid(kind, root, id, pid, &err);
+	snprintf(msg, msgsz, "%s", r < 0 ? gt_err_msg(err) : "");
+	gt_err_free(&err);
+	return r;
+}
+
+/* The wrapper's recorder finds the init's pid in the runtime's state: none
+ * yet is "wait", a state without a pid is an error, and the wait ends when
+ * the state appears (written by a child here, as runc renames it in). */
+static void init_pids(void)
+{
+	char root[64] = "/tmp/gt-rtinit.XXXXXX", dir[128], path[200], tmp[200], msg[300];
+	if (mkdtemp(root) == NULL) {
+		perror("mkdtemp");
+		exit(2);
+	}
+	pid_t pid = 0;
+	ok(init_pid(GT_RT_RUNC, root, "sz1", &pid, msg, sizeof(msg)) == 0, "runc: no state yet: 0 (wait)");
+	snprintf(dir, sizeof(dir), "%s/sz1", root);
+	mkdir(dir, 0711);
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	put(path, real);
+	int r = init_pid(GT_RT_RUNC, root, "sz1", &pid, msg, sizeof(msg));
+	ok(r == 1 && pid == 4242, "runc: init_process_pid (%d)", (int)pid);
+	put(path, "{\"id\":\"sz1\",\"created\":\"2026-01-01T00:00:00Z\",\"config\":{\"labels\":[\"bundle=/b\"]}}");
+	r = init_pid(GT_RT_RUNC, root, "sz1", &pid, msg, sizeof(msg));
+	ok(r < 0, "runc: a state without a pid: error (%s)", msg);
+	ok(init_pid(GT_RT_RUNC, root, "../sz1", &pid, msg, sizeof(msg)) < 0, "an id that names another directory: error");
+	snprintf(path, sizeof(path), "%s/status", dir);
+	put(path, "{\n    \"pid\" : 777,\n    \"process-start-time\" : 1,\n    \"bundle\" : \"/b\"\n}\n");
+	r = init_pid(GT_RT_CRUN, root, "sz1", &pid, msg, sizeof(msg));
+	ok(r == 1 && pid == 777, "crun: status's pid (%d)", (int)pid);
+	put(path, "{\"pid\": -1}");
+	r = init_pid(GT_RT_CRUN, root, "sz1", &pid, msg, sizeof(msg));
+	ok(r < 0, "crun: a pid below 1: error (%s)", msg);
+	ok(init_pid(GT_RT_UNKNOWN, root, "sz1", &pid, msg, sizeof(msg)) < 0, "another runtime: error");
+
+	/* The wait: nothing for 30 ms, then state.json renamed into place. */
+	gt_err_t err = NULL;
+	double waited = 0;
+	r = gt_rt_wait_init(GT_RT_RUNC, root, "sz2", 50, &pid, &waited, &err);
+	ok(r < 0 && waited >= 50 && waited < 1000, "no state within 50 ms: error after %.0f ms (%s)", waited,
+	   gt_err_msg(err));
+	gt_err_free(&err);
+	pid_t child = fork();
+	if (child == 0) {
+		nanosleep(&(struct timespec){ .tv_nsec = 30000000 }, NULL);
+		snprintf(dir, sizeof(dir), "%s/sz2", root);
+		mkdir(dir, 0711);
+		snprintf(tmp, sizeof(tmp), "%s/state-123.json", dir);
+		snprintf(path, sizeof(path), "%s/state.json", dir);
+		FILE *f = fopen(tmp, "w");
+		if (f != NULL) {
+			char *text = strdup(real);
+			char *at = strstr(text, "\"sz1\"");
+			memcpy(at + 3, "2", 1); /* "sz2" */
+			fputs(text, f);
+			fclose(f);
+		}
+		rename(tmp, path);
+		_exit(0);
+	}
+	r = gt_rt_wait_init(GT_RT_RUNC, root, "sz2", 5000, &pid, &waited, &err);
+	ok(r == 1 && pid == 4242 && waited >= 25 && waited < 1000, "the state renamed in after 30 ms: found after %.1f ms",
+	   waited);
+	gt_err_free(&err);
+	waitpid(child, NULL, 0);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	if (system(cmd) != 0)
+		perror(cmd);
+}
+
 int main(void)
 {
 	runc_state();
 	roots();
+	init_pids();
 	return tap_done();
 }
