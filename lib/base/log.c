@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -56,14 +57,42 @@ void gt_log_for_wrapper(const char *log, bool json)
 	runtime_log_json = json;
 }
 
+/* Days since 1970-01-01 to a civil date, proleptic Gregorian (H. Hinnant's
+ * civil_from_days). gmtime_r is not used: glibc's runs tzset, which opens
+ * and reads /etc/localtime (seven calls) before every line, and the
+ * tuning child's line is in the runtime's path. */
+static void civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+	days += 719468;
+	int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+	unsigned doe = (unsigned)(days - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+void gt_log_time_at(const struct timespec *t, char *ts, size_t tssz)
+{
+	int64_t days = t->tv_sec / 86400, secs = t->tv_sec % 86400;
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	int64_t y;
+	unsigned mon, d;
+	civil_from_days(days, &y, &mon, &d);
+	snprintf(ts, tssz, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u.%03ldZ", y, mon, d, (unsigned)(secs / 3600),
+		 (unsigned)(secs % 3600 / 60), (unsigned)(secs % 60), t->tv_nsec / 1000000);
+}
+
 void gt_log_time(char *ts, size_t tssz)
 {
 	struct timespec now;
-	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	size_t n = strftime(ts, tssz, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + n, tssz - n, ".%03ldZ", now.tv_nsec / 1000000);
+	gt_log_time_at(&now, ts, tssz);
 }
 
 static const char *level_name(int prio)

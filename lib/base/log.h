@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "statedir.h"
 
@@ -55,7 +56,9 @@ void gt_log_unmirrored(int prio, const char *fmt, ...) __attribute__((format(pri
  * length. Room for 4x the input is enough. */
 size_t gt_log_escape(const char *in, char *out, size_t outsz);
 
-/* UTC now, as the JSON lines write it. */
+/* UTC now, as the JSON lines write it: 2026-12-07T12:20:11.219Z. */
 void gt_log_time(char *ts, size_t tssz);
+/* The same for time t (CLOCK_REALTIME). */
+void gt_log_time_at(const struct timespec *t, char *ts, size_t tssz);
 
 #endif
