@@ -44,8 +44,9 @@ static const char *spec_annotation(void *ctx, const char *key)
  * and the engines start a container right after creating it. */
 #define RECORD_EXEC_WAIT_MS 10000u
 
-static void record_now(const struct hook_recorder_req *r, struct gt_settings *s, bool before_exec, dev_t dev,
-		       ino_t ino, const char *since);
+static bool look_up_profile(const struct hook_recorder_req *r, struct gt_settings *s);
+static void record_from(const struct hook_recorder_req *r, struct gt_settings *s, bool refine, bool before_exec,
+			dev_t dev, ino_t ino, const char *since);
 
 /* The detached recorder itself; never returns. */
 static void recorder_main(const struct hook_recorder_req *r, struct gt_settings *s, int slot, bool before_exec,
@@ -61,21 +62,13 @@ static void recorder_main(const struct hook_recorder_req *r, struct gt_settings 
 	 * they fail, the kernel ends it: the wait for the exec, max_ms of
 	 * sampling, and hashing an entrypoint of up to 256 MiB. */
 	gt_worker_bound(s->profile_max_ms / 1000 + 8, RECORD_EXEC_WAIT_MS / 1000 + s->profile_max_ms / 1000 + 30);
-	record_now(r, s, before_exec, dev, ino, "the hook");
+	record_from(r, s, look_up_profile(r, s), before_exec, dev, ino, "the hook");
 }
 
-/* Looks the profile up and records unless it is settled; never returns.
- * since: what the wait for the exec is counted from. */
-static void record_now(const struct hook_recorder_req *r, struct gt_settings *s, bool before_exec, dev_t dev,
-		       ino_t ino, const char *since)
+/* Whether the entrypoint's profile is known, so that this recording
+ * refines it; a settled one is logged and the recorder exits here. */
+static bool look_up_profile(const struct hook_recorder_req *r, struct gt_settings *s)
 {
-	const struct gt_policy *policy = r->policy;
-	char wait[128] = "", detail[1200];
-	gt_err_t err = NULL;
-	struct gt_record_job job = { .pid = (pid_t)r->pid, .spec = r->spec, .bundle = r->bundle,
-				     .dir = s->profile_dir, .id = r->id, .s = s, .quiet = true,
-				     .log_file = policy->log_file, .wait = wait, .join_cgroup = r->cg_ready,
-				     .note = r->cg_note != NULL && r->cg_note[0] ? r->cg_note : NULL };
 	/* The first recording of an entrypoint samples its start fast; later
 	 * ones only fill in what it missed, at idle priority after the first
 	 * sample, so that a start that is replayed is not also slowed by the
@@ -86,20 +79,36 @@ static void record_now(const struct hook_recorder_req *r, struct gt_settings *s,
 	struct gt_profile *prev = calloc(1, sizeof(*prev));
 	int known = prev != NULL ? gt_profile_state_for(r->spec, r->bundle, s->profile_dir, prev) : -1;
 	if (known == 1 && prev->settled >= GT_PROFILE_SETTLED) {
+		char detail[1200];
 		gt_profile_touch(s->profile_dir, prev->ident.key);
 		snprintf(detail, sizeof(detail), "profile %s settled: %u recordings in a row added nothing new; not "
 			 "recorded (delete %s/%s.profile to learn it again)", prev->ident.key, prev->settled,
 			 s->profile_dir, prev->ident.key);
 		struct gt_log_event sev = { .entry = "recorder", .id = r->id, .outcome = "settled", .detail = detail,
 					    .ms = gt_elapsed_ms(r->t0) };
-		gt_log_event(&sev, policy->log_file);
+		gt_log_event(&sev, r->policy->log_file);
 		_exit(0);
 	}
-	job.refine = known == 1;
 	if (prev != NULL) {
 		gt_profile_free(prev);
 		free(prev);
 	}
+	return known == 1;
+}
+
+/* Records r->pid (refining its profile or not) from its exec when
+ * before_exec, else from now; never returns. since: what the wait for the
+ * exec is counted from. */
+static void record_from(const struct hook_recorder_req *r, struct gt_settings *s, bool refine, bool before_exec,
+			dev_t dev, ino_t ino, const char *since)
+{
+	const struct gt_policy *policy = r->policy;
+	char wait[128] = "";
+	gt_err_t err = NULL;
+	struct gt_record_job job = { .pid = (pid_t)r->pid, .spec = r->spec, .bundle = r->bundle,
+				     .dir = s->profile_dir, .id = r->id, .s = s, .quiet = true,
+				     .log_file = policy->log_file, .wait = wait, .join_cgroup = r->cg_ready,
+				     .note = r->cg_note != NULL && r->cg_note[0] ? r->cg_note : NULL, .refine = refine };
 	if (before_exec) {
 		double waited = 0;
 		if (gt_record_wait_exec(job.pid, dev, ino, RECORD_EXEC_WAIT_MS, &waited, &err) < 0) {
@@ -260,6 +269,10 @@ static void wrapper_recorder_main(const struct gt_policy *policy, const char *bu
 				  policy->sha256);
 		_exit(0);
 	}
+	/* Before the wait: the runtime lets the init exec right after it
+	 * writes its state, and every ms spent after that is a ms of the
+	 * program's start a refinement cannot see. */
+	bool refine = look_up_profile(&r, &s);
 	pid_t pid = 0;
 	double waited = 0;
 	if (gt_rt_wait_init(kind, root, id, RECORD_EXEC_WAIT_MS, &pid, &waited, &err) < 0) {
@@ -279,7 +292,7 @@ static void wrapper_recorder_main(const struct gt_policy *policy, const char *bu
 	if (before_exec && entry_stat(&spec, bundle, &entry) == 0 && entry.st_dev == dev && entry.st_ino == ino)
 		before_exec = false;
 	r.before_exec = before_exec;
-	record_now(&r, &s, before_exec, dev, ino, "the runtime's state");
+	record_from(&r, &s, refine, before_exec, dev, ino, "the runtime's state");
 }
 
 void hook_wrapper_recorder(const struct gt_policy *policy, const char *bundle, enum gt_rt_kind kind,

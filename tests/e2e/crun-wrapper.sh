@@ -77,10 +77,13 @@ fi
 
 # gotune.io/record=true and no hook: the wrapper starts the recorder, which
 # finds the init's pid in crun's status (<root>/<id>/status). crun writes it
-# about when the init execs, so the recording may start from then.
+# about when the init execs, so the recording may start from then; the
+# witness watches for 0.3 s, so that a recorder woken late on a busy host
+# still sees it run (a program of a few ms can be over by then).
 d="gotune-crun with the annotation gotune.io/record=true alone: the wrapper records the witness"
 if gt_need_hook "$d"; then
 	b=$(ws_bundle record --annotation gotune.io/record=true)
+	jq '.process.args = ["/witness", "watch", "0.3"]' "$b/config.json" >"$b/c.json" && mv "$b/c.json" "$b/config.json"
 	rpolicy=$(gt_policy "$GT_TMP/policy-record.json" "{\"log_file\": \"$GT_TMP/record.jsonl\",
 		\"profile\": {\"dir\": \"$GT_TMP/profiles\"}}")
 	ws_run record "$b" env GOTUNE_POLICY="$rpolicy" "$(dirname "$GOTUNE_HOOK")/gotune-crun" --runtime "$WS_RUNTIME"
