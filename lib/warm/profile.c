@@ -391,6 +391,52 @@ uint64_t gt_profile_new_bytes(const struct gt_profile *p, const struct gt_profil
 	return far;
 }
 
+int gt_profile_clip_blocks(struct gt_profile *p, const struct gt_profile *old, uint64_t block)
+{
+	int rc = 0;
+	for (size_t i = 0; i < p->n_files; i++) {
+		struct gt_profile_file *f = &p->files[i];
+		const struct gt_profile_file *o = NULL;
+		for (size_t k = 0; k < old->n_files && o == NULL; k++)
+			if (strcmp(old->files[k].path, f->path) == 0 && same_file(&old->files[k], f))
+				o = &old->files[k];
+		if (o == NULL || o->n_ranges == 0 || f->n_ranges == 0)
+			continue;
+		/* old's ranges are sorted and apart (a loaded profile is
+		 * normalized); so are the blocks made from them, in order. */
+		struct gt_range *blocks = malloc(o->n_ranges * sizeof(*blocks));
+		struct gt_range *extra = malloc((2 * o->n_ranges + 1) * sizeof(*extra));
+		struct gt_range *out = malloc((f->n_ranges + 2 * o->n_ranges + 1) * sizeof(*out));
+		if (blocks == NULL || extra == NULL || out == NULL) {
+			free(blocks);
+			free(extra);
+			free(out);
+			rc = -1;
+			continue;
+		}
+		size_t nb = 0;
+		for (size_t k = 0; k < o->n_ranges; k++) {
+			uint64_t from = o->ranges[k].off / block * block;
+			uint64_t to = (o->ranges[k].off + o->ranges[k].len + block - 1) / block * block;
+			if (nb > 0 && from <= blocks[nb - 1].off + blocks[nb - 1].len)
+				blocks[nb - 1].len = to - blocks[nb - 1].off;
+			else
+				blocks[nb++] = (struct gt_range){ from, to - from, 0 };
+		}
+		size_t ne = gt_ranges_subtract(blocks, nb, o->ranges, o->n_ranges, extra);
+		gt_profile_file_normalize(f);
+		size_t cap = f->n_ranges + 2 * o->n_ranges + 1;
+		size_t n = gt_ranges_subtract(f->ranges, f->n_ranges, extra, ne, out);
+		free(f->ranges);
+		f->ranges = out;
+		f->n_ranges = n;
+		f->cap = cap;
+		free(blocks);
+		free(extra);
+	}
+	return rc;
+}
+
 static bool hex_n(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
