@@ -324,6 +324,15 @@ static bool same_file(const struct gt_profile_file *a, const struct gt_profile_f
 	return a->size == b->size && a->mtime_ns == b->mtime_ns;
 }
 
+/* f's record in old, when old has that very file (path and same_file). */
+static const struct gt_profile_file *same_in(const struct gt_profile *old, const struct gt_profile_file *f)
+{
+	for (size_t k = 0; k < old->n_files; k++)
+		if (strcmp(old->files[k].path, f->path) == 0 && same_file(&old->files[k], f))
+			return &old->files[k];
+	return NULL;
+}
+
 int gt_profile_merge(struct gt_profile *into, const struct gt_profile *from, gt_err_t *err)
 {
 	for (size_t i = 0; i < from->n_files; i++) {
@@ -362,10 +371,7 @@ uint64_t gt_profile_new_bytes(const struct gt_profile *p, const struct gt_profil
 {
 	uint64_t far = 0, any = 0;
 	for (size_t i = 0; i < p->n_files; i++) {
-		const struct gt_profile_file *f = &p->files[i], *o = NULL;
-		for (size_t k = 0; k < old->n_files && o == NULL; k++)
-			if (strcmp(old->files[k].path, f->path) == 0 && same_file(&old->files[k], f))
-				o = &old->files[k];
+		const struct gt_profile_file *f = &p->files[i], *o = same_in(old, f);
 		struct gt_range *wide = o != NULL ? malloc((o->n_ranges + 1) * sizeof(*wide)) : NULL;
 		struct gt_range *out = wide != NULL ? malloc((f->n_ranges + o->n_ranges + 1) * sizeof(*out)) : NULL;
 		if (out == NULL) {
@@ -396,10 +402,7 @@ int gt_profile_clip_blocks(struct gt_profile *p, const struct gt_profile *old, u
 	int rc = 0;
 	for (size_t i = 0; i < p->n_files; i++) {
 		struct gt_profile_file *f = &p->files[i];
-		const struct gt_profile_file *o = NULL;
-		for (size_t k = 0; k < old->n_files && o == NULL; k++)
-			if (strcmp(old->files[k].path, f->path) == 0 && same_file(&old->files[k], f))
-				o = &old->files[k];
+		const struct gt_profile_file *o = same_in(old, f);
 		if (o == NULL || o->n_ranges == 0 || f->n_ranges == 0)
 			continue;
 		/* old's ranges are sorted and apart (a loaded profile is

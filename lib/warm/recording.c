@@ -149,9 +149,9 @@ static int merge_previous(struct gt_profile *p, const char *dir, uint64_t *fresh
 		if (gt_profile_clip_blocks(p, old, REPLAY_BLOCK_BYTES) < 0) {
 			rc = gt_error(err, ENOMEM, "profile");
 		} else {
+			uint64_t allowed = total / 100 > (64u << 10) ? total / 100 : (64u << 10);
 			*far = gt_profile_new_bytes(p, old, FAULT_AROUND_BYTES, fresh);
-			p->settled = *far <= (total / 100 > (64u << 10) ? total / 100 : (64u << 10)) ? old->settled + 1
-												       : 0;
+			p->settled = *far <= allowed ? old->settled + 1 : 0;
 			rc = gt_profile_merge(p, old, err);
 		}
 	}

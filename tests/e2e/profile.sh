@@ -709,9 +709,9 @@ fi
 # in the spec, gotune-runc starts the recorder itself, which finds the
 # init's pid in runc's state (state.json, written just before runc lets the
 # init exec) and waits for the exec, or, woken after it (a busy host: CI
-# runs two suites on 2 CPUs), samples from then: the program sleeps 0.3 s. Each start is recorded until the profile
-# settles; from then on the wrapper reads the profile's head and forks no
-# recorder at all.
+# runs two suites on 2 CPUs), samples from then: the program sleeps 0.3 s.
+# Each start is recorded until the profile settles; from then on the
+# wrapper reads the profile's head and forks no recorder at all.
 WPOLICY=$(gt_policy "$GT_TMP/policy-wrec.json" "{\"log_file\": \"$GT_TMP/wrec.jsonl\",
 	\"profile\": {\"dir\": \"$GT_TMP/profiles-wrec\"}}")
 bwr=$GT_TMP/bwrec
