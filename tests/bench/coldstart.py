@@ -194,9 +194,10 @@ def run_once(bundle, cid, keep_hot, cold=True, runner=("runc",), env=None, befor
     if rc != 0 or not first:
         sys.exit(f"container {cid} failed (exit {rc})")
     # A background reader may outlive its container: the next start must
-    # not share the disk with it.
+    # not share the disk with it. The wrapper's detached reader and
+    # recorder keep its name.
     for _ in range(300):
-        if subprocess.run(["pgrep", "-x", "gotune-hook"], stdout=subprocess.DEVNULL).returncode != 0:
+        if subprocess.run(["pgrep", "-x", "gotune-hook|gotune-runc"], stdout=subprocess.DEVNULL).returncode != 0:
             break
         time.sleep(0.1)
     return (t1 - t0) * 1000
@@ -376,7 +377,11 @@ def main():
                 # Ids stay unique across readahead sections: the recorder's
                 # lines are matched to their rounds by id below.
                 for r in range(sec * rounds, (sec + 1) * rounds):
+                    # Rotated, and reversed every other round: no case
+                    # always runs right after another (ABBA).
                     order = CASES[r % len(CASES):] + CASES[:r % len(CASES)]
+                    if r % 2:
+                        order.reverse()
                     for c in order:
                         runner, env = ("runc",), None
                         bc, other = base_case(c)
