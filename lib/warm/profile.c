@@ -406,10 +406,12 @@ int gt_profile_clip_blocks(struct gt_profile *p, const struct gt_profile *old, u
 		if (o == NULL || o->n_ranges == 0 || f->n_ranges == 0)
 			continue;
 		/* old's ranges are sorted and apart (a loaded profile is
-		 * normalized); so are the blocks made from them, in order. */
-		struct gt_range *blocks = malloc(o->n_ranges * sizeof(*blocks));
-		struct gt_range *extra = malloc((2 * o->n_ranges + 1) * sizeof(*extra));
-		struct gt_range *out = malloc((f->n_ranges + 2 * o->n_ranges + 1) * sizeof(*out));
+		 * normalized); only the blocks the replay reads whole are
+		 * clipped: a page missing from a sparse one is read only if
+		 * learnt. */
+		struct gt_range *blocks = malloc((o->n_ranges + 1) * sizeof(*blocks));
+		struct gt_range *extra = malloc((2 * o->n_ranges + 2) * sizeof(*extra));
+		struct gt_range *out = malloc((f->n_ranges + 2 * o->n_ranges + 2) * sizeof(*out));
 		if (blocks == NULL || extra == NULL || out == NULL) {
 			free(blocks);
 			free(extra);
@@ -417,18 +419,10 @@ int gt_profile_clip_blocks(struct gt_profile *p, const struct gt_profile *old, u
 			rc = -1;
 			continue;
 		}
-		size_t nb = 0;
-		for (size_t k = 0; k < o->n_ranges; k++) {
-			uint64_t from = o->ranges[k].off / block * block;
-			uint64_t to = (o->ranges[k].off + o->ranges[k].len + block - 1) / block * block;
-			if (nb > 0 && from <= blocks[nb - 1].off + blocks[nb - 1].len)
-				blocks[nb - 1].len = to - blocks[nb - 1].off;
-			else
-				blocks[nb++] = (struct gt_range){ from, to - from, 0 };
-		}
+		size_t nb = gt_ranges_dense_blocks(o->ranges, o->n_ranges, block, o->size, blocks);
 		size_t ne = gt_ranges_subtract(blocks, nb, o->ranges, o->n_ranges, extra);
 		gt_profile_file_normalize(f);
-		size_t cap = f->n_ranges + 2 * o->n_ranges + 1;
+		size_t cap = f->n_ranges + 2 * o->n_ranges + 2;
 		size_t n = gt_ranges_subtract(f->ranges, f->n_ranges, extra, ne, out);
 		free(f->ranges);
 		f->ranges = out;

@@ -127,9 +127,9 @@ int gt_profile_add_new(struct gt_profile *p, const struct gt_profile_file *from,
 int gt_profile_merge(struct gt_profile *into, const struct gt_profile *from, gt_err_t *err);
 
 /* Takes out of p's ranges, for files old holds too (still the same file),
- * the pages within an aligned block of `block` bytes that old touches and
- * that old does not hold itself: the ones a replay of old reads anyway
- * and a recording sees only because the page cache held them in large
+ * the pages within an aligned block of `block` bytes that a replay of old
+ * reads whole (gt_ranges_dense_blocks) and that old does not hold itself:
+ * a recording sees them only because the page cache held them in large
  * folios. 0, or -1 when out of memory (p is then left as it was, file by
  * file). */
 int gt_profile_clip_blocks(struct gt_profile *p, const struct gt_profile *old, uint64_t block);

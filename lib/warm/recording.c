@@ -127,9 +127,9 @@ void gt_profile_touch(const char *dir, const char *key)
  * one start, and to 131.6 MiB in seven, though the program did nothing
  * new; replayed, that profile gave x0.772 of no prewarm against x0.729 for
  * the first recording alone (20 rounds each, 8 MiB readahead, 2026-12-07).
- * So the pages of a block the profile already touches are not learnt:
- * its replay reads them anyway. */
-#define REPLAY_BLOCK_BYTES (2u << 20)
+ * So the pages of a block the replay reads whole (one the profile holds
+ * a quarter of: gt_ranges_dense_blocks) are not learnt: its replay reads
+ * them anyway. */
 static int merge_previous(struct gt_profile *p, const char *dir, uint64_t *fresh, uint64_t *far, gt_err_t *err)
 {
 	struct gt_profile *old = calloc(1, sizeof(*old));
@@ -144,9 +144,8 @@ static int merge_previous(struct gt_profile *p, const char *dir, uint64_t *fresh
 			for (size_t k = 0; k < old->files[i].n_ranges; k++)
 				total += old->files[i].ranges[k].len;
 		/* Not learnt: the pages a fault maps only because a replay of
-		 * old left their block in the page cache as one large folio
-		 * (REPLAY_BLOCK_BYTES). */
-		if (gt_profile_clip_blocks(p, old, REPLAY_BLOCK_BYTES) < 0) {
+		 * old left their block in the page cache as one large folio. */
+		if (gt_profile_clip_blocks(p, old, GT_PW_BLOCK_BYTES) < 0) {
 			rc = gt_error(err, ENOMEM, "profile");
 		} else {
 			uint64_t allowed = total / 100 > (64u << 10) ? total / 100 : (64u << 10);

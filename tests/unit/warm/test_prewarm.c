@@ -77,6 +77,24 @@ int main(void)
 		   out[2].off == 400 && out[2].len == 20 && out[3].off == 430 && out[3].len == 70 && out[3].t == 3,
 	   "subtract: the parts of a outside b, with a's times");
 
+	/* The blocks a replay reads whole: those ranges hold a quarter of. */
+	const uint64_t blk = 1u << 20;
+	struct gt_range d[] = { { 0, blk / 4, 0 },		 /* a quarter exactly: dense */
+				{ blk + 4096, blk / 4 - 8192, 0 }, /* less than a quarter */
+				{ 3 * blk - 4096, 2 * blk + 8192, 0 }, /* the end of 2, 3 and 4 whole, the start of 5 */
+				{ 5 * blk + blk / 2, blk / 4, 0 },	 /* with the last: a quarter of block 5 */
+				{ 9 * blk, 4096, 0 } };		 /* the last block of the file: 8 KiB long */
+	struct gt_range dense[6];
+	n = gt_ranges_dense_blocks(d, 5, blk, 9 * blk + 8192, dense);
+	ok(n == 3 && dense[0].off == 0 && dense[0].len == blk && dense[1].off == 3 * blk && dense[1].len == 3 * blk &&
+		   dense[2].off == 9 * blk && dense[2].len == blk,
+	   "dense blocks: a quarter held, whole blocks and a short last one; runs merged (%zu runs)", n);
+	struct gt_range twice[] = { { 0, blk, 0 }, { 0, blk, 0 }, { 0, blk, 0 } };
+	dense[4] = (struct gt_range){ 7, 7, 7 };
+	n = gt_ranges_dense_blocks(twice, 3, blk, 4 * blk, dense);
+	ok(n <= 4 && dense[0].off == 0 && dense[4].off == 7, "dense blocks: ranges not normalized stay within n + 1 runs (%zu)",
+	   n);
+
 	enum gt_pw_mode m;
 	ok(gt_pw_mode_parse("populate", &m) == 0 && m == GT_PW_POPULATE, "mode names");
 	ok(gt_pw_mode_parse("fast", &m) < 0, "unknown mode");
@@ -224,6 +242,29 @@ int main(void)
 	ok(gt_prewarm(&set, GT_PW_DETACHED, &budget, &rep, &err) == 0 && rep.in_order == 0 &&
 		   rep.requested == (4u << 20),
 	   "detached: a set within the head is only queued");
+	gt_pw_set_free(&set);
+	/* Past the head, only the parts in dense blocks are read in order:
+	 * half a block is, 64 KiB of one is queued. */
+	make_file("mixed", GT_PW_DETACHED_HEAD + (8u << 20));
+	struct gt_range mr[] = { { 0, GT_PW_DETACHED_HEAD, 0 },
+				 { GT_PW_DETACHED_HEAD, GT_PW_BLOCK_BYTES / 2, 0 },
+				 { GT_PW_DETACHED_HEAD + 2 * GT_PW_BLOCK_BYTES, 65536, 0 } };
+	int mixed_evicted = evict("mixed");
+	gt_pw_set_add(&set, "/mixed", open_file("mixed"), mr, 3, &err);
+	int mixed_rc = gt_prewarm(&set, GT_PW_DETACHED, &budget, &rep, &err);
+	ok(mixed_rc == 0 &&
+		   rep.requested == GT_PW_DETACHED_HEAD + GT_PW_BLOCK_BYTES / 2 + 65536 &&
+		   rep.in_order == GT_PW_BLOCK_BYTES / 2,
+	   "detached: a dense block read in order, a sparse one queued (%llu of %llu bytes in order)",
+	   (unsigned long long)rep.in_order, (unsigned long long)rep.requested);
+	if (mixed_evicted) {
+		uint64_t pages = 0, res = 0;
+		gt_residency(set.files[0].fd, GT_PW_DETACHED_HEAD, GT_PW_BLOCK_BYTES, &pages, &res, &err);
+		ok(res == pages, "detached: the dense block is resident whole when it returns (%llu of %llu pages)",
+		   (unsigned long long)res, (unsigned long long)pages);
+	} else {
+		ok(1, "# SKIP page cache eviction does not work on %s", dir);
+	}
 	gt_pw_set_free(&set);
 
 	/* a file truncated under us: no SIGBUS */

@@ -95,29 +95,30 @@ static void clip_blocks(void)
 	struct gt_profile *old = calloc(1, sizeof(*old)), *p = calloc(1, sizeof(*p));
 	gt_err_t err = NULL;
 	const uint64_t mib = 1u << 20, size = 16 * mib;
-	gt_profile_add(old, "/lib/x", size, 1, 3 * mib, 4096, &err);	/* block [2, 4) MiB */
-	gt_profile_add(old, "/lib/x", size, 1, 9 * mib, 8192, &err);	/* block [8, 10) MiB */
+	gt_profile_add(old, "/lib/x", size, 1, 2 * mib, mib, &err);	/* half of block [2, 4) MiB: read whole */
+	gt_profile_add(old, "/lib/x", size, 1, 9 * mib, 8192, &err);	/* 8 KiB of block [8, 10): sparse */
 	gt_profile_add(p, "/lib/x", size, 1, 2 * mib, 2 * mib, &err);	/* the whole folio of the first */
 	gt_profile_add(p, "/lib/x", size, 1, 12 * mib, 4096, &err);	/* a block old does not touch */
 	gt_profile_add(p, "/lib/x", size, 1, 9 * mib, 4096, &err);	/* a page old holds */
+	gt_profile_add(p, "/lib/x", size, 1, 8 * mib + mib / 2, 4096, &err);	/* new, in the sparse block */
 	gt_profile_add(p, "/lib/y", 8192, 1, 0, 8192, &err);		/* a file old lacks */
 	gt_profile_add(p, "/lib/z", size, 2, 2 * mib, 4096, &err);	/* changed since: another mtime */
 	gt_profile_add(old, "/lib/z", size, 1, 2 * mib + 8192, 4096, &err);
 	ok(gt_profile_clip_blocks(p, old, 2 * mib) == 0, "clipped");
 	const struct gt_profile_file *x = &p->files[0];
-	bool want = x->n_ranges == 3 && x->ranges[0].off == 3 * mib && x->ranges[0].len == 4096 &&
-		    x->ranges[1].off == 9 * mib && x->ranges[1].len == 4096 && x->ranges[2].off == 12 * mib &&
-		    x->ranges[2].len == 4096;
-	ok(want, "of a whole 2 MiB block around a page old holds only that page is left; a page in a block old "
-	   "does not touch and one old holds stay (%zu ranges, first at %llu, %llu bytes)", x->n_ranges,
-	   x->n_ranges > 0 ? (unsigned long long)x->ranges[0].off : 0ull,
+	bool want = x->n_ranges == 4 && x->ranges[0].off == 2 * mib && x->ranges[0].len == mib &&
+		    x->ranges[1].off == 8 * mib + mib / 2 && x->ranges[1].len == 4096 && x->ranges[2].off == 9 * mib &&
+		    x->ranges[2].len == 4096 && x->ranges[3].off == 12 * mib && x->ranges[3].len == 4096;
+	ok(want, "of a block the replay reads whole only what old holds is left; a page in a sparse block old "
+	   "touches, one in a block it does not touch and one it holds stay (%zu ranges, first at %llu, %llu bytes)",
+	   x->n_ranges, x->n_ranges > 0 ? (unsigned long long)x->ranges[0].off : 0ull,
 	   x->n_ranges > 0 ? (unsigned long long)x->ranges[0].len : 0ull);
 	ok(p->files[1].n_ranges == 1 && p->files[1].ranges[0].len == 8192, "a file old lacks is kept whole");
 	ok(p->files[2].n_ranges == 1 && p->files[2].ranges[0].off == 2 * mib,
 	   "a file that changed since old is kept whole (old's ranges are stale)");
 	uint64_t all = 0;
-	ok(gt_profile_new_bytes(p, old, 64u << 10, &all) == 4096 + 8192 + 4096,
-	   "what is left new: the page in the untouched block, the new file, the changed file");
+	ok(gt_profile_new_bytes(p, old, 64u << 10, &all) == 4096 + 4096 + 8192 + 4096,
+	   "what is left new: the pages in the sparse and the untouched block, the new file, the changed file");
 	gt_profile_free(old);
 	gt_profile_free(p);
 	free(old);
