@@ -100,8 +100,12 @@ static void add_run(struct runs *r, uint64_t off, uint64_t len)
 		r->out[r->n++] = (struct gt_range){ off, len, 0 };
 }
 
+/* Block b (none: UINT64_MAX), of which held bytes are in ranges, is a
+ * run when they are a dense share of it. */
 static void close_block(struct runs *r, uint64_t b, uint64_t held, uint64_t block, uint64_t size)
 {
+	if (b == UINT64_MAX)
+		return;
 	uint64_t from = b * block, len = size - from < block ? size - from : block;
 	if (from < size && held * GT_PW_DENSE_SHARE >= len)
 		add_run(r, from, block);
@@ -121,8 +125,7 @@ size_t gt_ranges_dense_blocks(const struct gt_range *r, size_t n, uint64_t block
 		for (int step = 0; step < 3 && off < end; step++) {
 			uint64_t b = off / block, b_end = (b + 1) * block;
 			if (off == b * block && end - off >= block) {
-				if (cur != UINT64_MAX)
-					close_block(&runs, cur, held, block, size);
+				close_block(&runs, cur, held, block, size);
 				cur = UINT64_MAX;
 				held = 0;
 				uint64_t whole = (end - off) / block * block;
@@ -131,8 +134,7 @@ size_t gt_ranges_dense_blocks(const struct gt_range *r, size_t n, uint64_t block
 				continue;
 			}
 			if (b != cur) {
-				if (cur != UINT64_MAX)
-					close_block(&runs, cur, held, block, size);
+				close_block(&runs, cur, held, block, size);
 				cur = b;
 				held = 0;
 			}
@@ -141,8 +143,7 @@ size_t gt_ranges_dense_blocks(const struct gt_range *r, size_t n, uint64_t block
 			off = to;
 		}
 	}
-	if (cur != UINT64_MAX)
-		close_block(&runs, cur, held, block, size);
+	close_block(&runs, cur, held, block, size);
 	return runs.n;
 }
 
@@ -367,10 +368,11 @@ static uint64_t resident_pages(const struct file_work *w, const struct gt_range 
 /* The file's ranges (whole file when none), in reading order, within
  * max_file_bytes and the total_left of max_bytes; then by offset. Clipping
  * first keeps both the mapping and the residency count within what we may
- * read (a 1 TiB sparse file must cost no more than its budget). Returns
- * the bytes kept. */
+ * read (a 1 TiB sparse file must cost no more than its budget). in_order:
+ * the blocks read whole are named too (read_in_order). Returns the bytes
+ * kept. */
 static uint64_t prepare_file(struct gt_pw_file *f, struct file_work *w, const struct gt_pw_budget *budget,
-			     uint64_t total_left, bool measure)
+			     uint64_t total_left, bool measure, bool in_order)
 {
 	uint64_t ps = page_size();
 	struct gt_range whole = { 0, f->size, 0 };
@@ -411,8 +413,9 @@ static uint64_t prepare_file(struct gt_pw_file *f, struct file_work *w, const st
 	if (w->n == 0)
 		return 0;
 	qsort(w->r, w->n, sizeof(*w->r), cmp_range);
-	/* No memory for the runs: every part is queued, none read whole. */
-	w->dense = malloc((w->n + 1) * sizeof(*w->dense));
+	/* Only read_in_order uses the runs; without memory for them every
+	 * part is queued, none read whole. */
+	w->dense = in_order ? malloc((w->n + 1) * sizeof(*w->dense)) : NULL;
 	if (w->dense != NULL)
 		w->n_dense = gt_ranges_dense_blocks(w->r, w->n, GT_PW_BLOCK_BYTES, f->size, w->dense);
 	w->span = 0;
@@ -599,7 +602,8 @@ static void warm_all(struct gt_pw_set *set, enum gt_pw_mode mode, const struct g
 			w[i].done = true;
 			continue;
 		}
-		used += prepare_file(&set->files[i], &w[i], budget, budget->max_bytes - used, measure);
+		used += prepare_file(&set->files[i], &w[i], budget, budget->max_bytes - used, measure,
+				     mode == GT_PW_DETACHED);
 		n_items += w[i].done ? 0 : w[i].n;
 		const char *why = set->files[i].skipped;
 		if (why != NULL && strcmp(why, "max_bytes") == 0)
