@@ -108,7 +108,7 @@ static void close_block(struct runs *r, uint64_t b, uint64_t held, uint64_t bloc
 		return;
 	uint64_t from = b * block, len = size - from < block ? size - from : block;
 	if (from < size && held * GT_PW_DENSE_SHARE >= len)
-		add_run(r, from, block);
+		add_run(r, from, len); /* the file's last block ends with it: read whole, not past it */
 }
 
 size_t gt_ranges_dense_blocks(const struct gt_range *r, size_t n, uint64_t block, uint64_t size,
@@ -317,9 +317,9 @@ struct file_work {
 	uint64_t span, cap;
 	uint64_t file_left;	/* max_file_bytes still to ask for */
 	bool done;		/* skipped or failed: nothing more of it */
-	bool huge;		/* advised MADV_HUGEPAGE (read_in_order) */
 	struct gt_range *dense;	/* the blocks read whole, as runs (gt_ranges_dense_blocks) */
 	size_t n_dense;
+	uint8_t *blk;		/* per block of the span: BLK_QUEUED, BLK_READ (read_in_order) */
 };
 
 int gt_range_cmp(size_t fa, const struct gt_range *a, size_t fb, const struct gt_range *b)
@@ -422,7 +422,15 @@ static uint64_t prepare_file(struct gt_pw_file *f, struct file_work *w, const st
 	for (size_t i = 0; i < w->n; i++)
 		if (w->r[i].off + w->r[i].len > w->span)
 			w->span = w->r[i].off + w->r[i].len;
+	/* A dense run ends at a block's end or the file's: it is read whole. */
+	if (w->n_dense > 0 && w->dense[w->n_dense - 1].off + w->dense[w->n_dense - 1].len > w->span)
+		w->span = w->dense[w->n_dense - 1].off + w->dense[w->n_dense - 1].len;
 	w->span = (w->span + ps - 1) / ps * ps;
+	if (w->n_dense > 0 && (w->blk = calloc((size_t)(w->span / GT_PW_BLOCK_BYTES + 1), 1)) == NULL) {
+		free(w->dense); /* nothing is read whole */
+		w->dense = NULL;
+		w->n_dense = 0;
+	}
 	/* One mapping of the whole span is cheap (no page is touched) and
 	 * lets madvise address any range. */
 	void *addr = mmap(NULL, (size_t)w->span, PROT_READ, MAP_SHARED, f->fd, 0);
@@ -496,27 +504,47 @@ static bool idle_io_class(void)
 /* What a detached worker does in willneed mode (GT_PW_DETACHED): it
  * queues the start of the set (GT_PW_DETACHED_HEAD, prewarm.h, in
  * first-touch order: what the program wants first) and reads the rest
- * itself, in that order, blocking. MADV_WILLNEED takes the fadvise path
- * (mm/readahead.c force_page_cache_ra -> do_page_cache_ra ->
- * page_cache_ra_unbounded), which reads in folios of the mapping's least
- * order: single pages on ext4 and xfs. A fault in a mapping advised
- * MADV_HUGEPAGE reads the aligned 2 MiB around it, and the next 2 MiB
- * ahead, through page_cache_ra_order (mm/filemap.c
- * do_sync_mmap_readahead, since 5.18), in large folios where the
- * filesystem has them. Measured on clang's libraries (122 MiB, Linux
- * 6.18, ext4, 2 CPUs): 32 ms of CPU over the machine queued against 5 ms
- * read this way, in 30 ms instead of 38. On two CPUs that CPU was the
- * runtime's: from the wrapper, runc reached the container's exec 20 ms
- * later with the reader beside it. A set within the head (perl's) is all
- * queued, as before. */
+ * itself, in that order, blocking. Queueing the whole set at once cost
+ * 32 ms of CPU over the machine for clang's 122 MiB of libraries (single
+ * pages: MADV_WILLNEED takes mm/readahead.c force_page_cache_ra ->
+ * page_cache_ra_unbounded, in folios of the mapping's least order), and
+ * on two CPUs that CPU was the runtime's: runc reached the container's
+ * exec 20 ms later with the reader beside it. Read in order, it is spread
+ * over the start. A set within the head (perl's) is all queued. */
+
+/* How far ahead of the block it waits for the reader queues (MADV_WILLNEED),
+ * within a dense run: the device has the next reads while it waits.
+ * 16 MiB ahead, against 4, read clang's profile in 130 ms instead of 120
+ * and started it in x0.714 / x0.682 of no prewarm from the wrapper
+ * against x0.660 / x0.665 (8 MiB / 128 KiB readahead, 16 rounds,
+ * 2026-12-07): reads already sent to the device delay the program's
+ * faults, which the idle class only orders in the scheduler's queue. */
+#define GT_PW_AHEAD_BYTES (2 * GT_PW_BLOCK_BYTES)
+enum { BLK_QUEUED = 1, BLK_READ = 2 };
 
 /* For GT_PW_DETACHED past the head: reads [o, o+chunk) of the file now,
- * through its mapping (advised MADV_HUGEPAGE once, when the first such
- * chunk comes), where it lies in a dense block (gt_ranges_dense_blocks):
- * each fault there reads the whole block. The parts in sparse blocks are
- * queued instead, page by page: a clang profile recorded from a warm start
- * (56 MiB of ranges) lies in 109 MiB of blocks, 22 MiB of them blocks it
- * holds less than a tenth of (a single 64 KiB fault-around window, often).
+ * where it lies in a dense block (gt_ranges_dense_blocks), and each such
+ * block whole: queued (MADV_WILLNEED) with GT_PW_AHEAD_BYTES of its run
+ * after it, then waited for (MADV_POPULATE_READ, through the mapping
+ * advised MADV_RANDOM: a page not yet queued is read alone, with no
+ * readahead). The parts in sparse blocks are queued instead: a clang
+ * profile recorded from a warm start (56 MiB of ranges) lies in 109 MiB
+ * of blocks, 22 MiB of them blocks it holds less than a tenth of (a single
+ * 64 KiB fault-around window, often).
+ * Not in large folios: until 2026-12-07 the blocks were faulted in through
+ * a mapping advised MADV_HUGEPAGE, one 2 MiB folio each, for a fifth of
+ * the CPU. But such a fault marks its folio PG_readahead (mm/filemap.c
+ * do_sync_mmap_readahead, the VM_HUGEPAGE case: async_size =
+ * HPAGE_PMD_NR), fault-around skips marked folios (next_uptodate_folio),
+ * and so the program's first touch of every block went through
+ * page_cache_async_ra and read up to the device's readahead from the
+ * next page not cached: 44-70 times a start, 130-175 MiB at the program's
+ * own (best effort) class at 8 MiB readahead, as much as a cold start
+ * reads (ftrace, block_rq_issue). The fadvise path marks nothing. Against
+ * the large folios, in the same 20 rounds (paired, 8 MiB / 128 KiB
+ * readahead, 2026-12-07): clang from the wrapper x0.659 / x0.601 against
+ * x0.772 / x0.728, from prestart x0.817 / x0.932 against x0.889 / x0.944;
+ * perl's set lies within the head, read as before.
  * true when it did; *read counts what was read now. false leaves the chunk
  * to be queued: another mode, the head, past the deadline (what is left is
  * queued, as willneed promises), or a kernel without MADV_POPULATE_READ
@@ -532,10 +560,6 @@ static bool read_in_order(struct gt_pw_file *f, struct file_work *w, uint64_t o,
 {
 	if (mode != GT_PW_DETACHED || used < GT_PW_DETACHED_HEAD || *no_populate || now_ms() > deadline)
 		return false;
-	if (!w->huge) {
-		w->huge = true;
-		madvise(w->addr, (size_t)w->span, MADV_HUGEPAGE); /* without THP: the fault's readaround */
-	}
 	/* The first dense run that ends after o; the runs are sorted. */
 	size_t lo = 0, hi = w->n_dense;
 	while (lo < hi) {
@@ -547,11 +571,32 @@ static bool read_in_order(struct gt_pw_file *f, struct file_work *w, uint64_t o,
 	}
 	uint64_t at = o, end = o + chunk;
 	for (size_t k = lo; k < w->n_dense && at < end && w->dense[k].off < end; k++) {
-		uint64_t from = w->dense[k].off > at ? w->dense[k].off : at;
-		uint64_t to = w->dense[k].off + w->dense[k].len < end ? w->dense[k].off + w->dense[k].len : end;
+		const uint64_t run = w->dense[k].off, run_end = run + w->dense[k].len;
+		uint64_t from = run > at ? run : at;
+		uint64_t to = run_end < end ? run_end : end;
 		if (from > at)
 			madvise(w->addr + at, (size_t)(from - at), MADV_WILLNEED);
-		if (madvise(w->addr + from, (size_t)(to - from), MADV_POPULATE_READ) < 0) {
+		/* The runs are whole blocks from an aligned start (but the
+		 * file's last), so the blocks round out within the run. Each
+		 * is queued and waited for once: a profile has thousands of
+		 * ranges, and asking again walks the block's 512 pages. */
+		for (uint64_t b = run + (from - run) / GT_PW_BLOCK_BYTES * GT_PW_BLOCK_BYTES; b < to;
+		     b += GT_PW_BLOCK_BYTES) {
+			uint64_t b_end = run_end - b < GT_PW_BLOCK_BYTES ? run_end : b + GT_PW_BLOCK_BYTES;
+			for (uint64_t q = b; q < run_end && q < b_end + GT_PW_AHEAD_BYTES; q += GT_PW_BLOCK_BYTES) {
+				uint8_t *st = &w->blk[q / GT_PW_BLOCK_BYTES];
+				if (*st == 0) {
+					*st = BLK_QUEUED;
+					uint64_t q_end = run_end - q < GT_PW_BLOCK_BYTES ? run_end : q + GT_PW_BLOCK_BYTES;
+					madvise(w->addr + q, (size_t)(q_end - q), MADV_WILLNEED);
+				}
+			}
+			uint8_t *st = &w->blk[b / GT_PW_BLOCK_BYTES];
+			if (*st == BLK_READ)
+				continue;
+			*st = BLK_READ;
+			if (madvise(w->addr + b, (size_t)(b_end - b), MADV_POPULATE_READ) == 0)
+				continue;
 			if (errno == EFAULT) {
 				f->skipped = "file changed while warming";
 				w->done = true;
@@ -677,6 +722,7 @@ static void warm_all(struct gt_pw_set *set, enum gt_pw_mode mode, const struct g
 			munmap(w[i].addr, (size_t)w[i].span);
 		free(w[i].r);
 		free(w[i].dense);
+		free(w[i].blk);
 		rep->requested += f->requested;
 		rep->pages += f->pages;
 		rep->resident_before += f->resident_before;

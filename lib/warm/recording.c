@@ -117,19 +117,19 @@ void gt_profile_touch(const char *dir, const char *key)
  * 64 KiB allowance began the count again: it settled late or never.
  * What is left must stay within 1%, or 64 KiB. */
 #define FAULT_AROUND_BYTES (64u << 10)
-/* A replay reads a profile past its head in order, through a mapping
- * advised MADV_HUGEPAGE (prewarm.c read_in_order): each fault there reads
- * the aligned 2 MiB around it (mm/filemap.c do_sync_mmap_readahead, the
- * VM_HUGEPAGE case), and on a filesystem with large folios caches it as
- * one folio, which a later fault of the program then maps whole: 512
+/* A replay reads a profile past its head in order, and whole each aligned
+ * 2 MiB block the profile holds a quarter of (prewarm.c read_in_order,
+ * gt_ranges_dense_blocks), so a recording after it sees every neighbour
+ * the kernel maps around the program's faults there. Until 2026-12-07
+ * those blocks were read through a mapping advised MADV_HUGEPAGE, as one
+ * 2 MiB folio each, which a later fault of the program mapped whole: 512
  * pages present for one touched (measured, Linux 6.18, ext4). A recording
  * after such a replay saw clang's profile grow from 58.7 to 126.9 MiB in
  * one start, and to 131.6 MiB in seven, though the program did nothing
  * new; replayed, that profile gave x0.772 of no prewarm against x0.729 for
  * the first recording alone (20 rounds each, 8 MiB readahead, 2026-12-07).
- * So the pages of a block the replay reads whole (one the profile holds
- * a quarter of: gt_ranges_dense_blocks) are not learnt: its replay reads
- * them anyway. */
+ * So the pages of a block the replay reads whole are not learnt: its
+ * replay reads them anyway. */
 static int merge_previous(struct gt_profile *p, const char *dir, uint64_t *fresh, uint64_t *far, gt_err_t *err)
 {
 	struct gt_profile *old = calloc(1, sizeof(*old));

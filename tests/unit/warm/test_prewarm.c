@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,6 +39,39 @@ static int open_file(const char *name)
 }
 
 /* Evicts the file from the page cache; true when it worked (tmpfs cannot). */
+/* Pages of [off, off+len) of fd marked PG_readahead (kpageflags bit 9,
+ * KPF_RECLAIM: the same bit), mapped here without readahead of our own
+ * (MADV_RANDOM: a fault neither clears the mark nor reads ahead); -1 where
+ * the kernel does not say (no root: pagemap hides the frame numbers). */
+static long marked_pages(int fd, uint64_t off, uint64_t len)
+{
+	long ps = sysconf(_SC_PAGESIZE), marked = 0;
+	char *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)off);
+	if (m == MAP_FAILED)
+		return -1;
+	madvise(m, len, MADV_RANDOM);
+	int pm = open("/proc/self/pagemap", O_RDONLY), kf = open("/proc/kpageflags", O_RDONLY);
+	for (uint64_t o = 0; o < len && marked >= 0 && pm >= 0 && kf >= 0; o += (uint64_t)ps) {
+		volatile char c = m[o];
+		(void)c;
+		uint64_t e = 0, flags = 0;
+		uint64_t pfn;
+		if (pread(pm, &e, 8, (off_t)((uintptr_t)(m + o) / (uintptr_t)ps * 8)) != 8 ||
+		    (pfn = e & ((1ull << 55) - 1)) == 0 || pread(kf, &flags, 8, (off_t)(pfn * 8)) != 8)
+			marked = -1;
+		else
+			marked += flags >> 9 & 1;
+	}
+	if (pm < 0 || kf < 0)
+		marked = -1;
+	if (pm >= 0)
+		close(pm);
+	if (kf >= 0)
+		close(kf);
+	munmap(m, len);
+	return marked;
+}
+
 static int evict(const char *name)
 {
 	int fd = open_file(name);
@@ -87,7 +121,7 @@ int main(void)
 	struct gt_range dense[6];
 	n = gt_ranges_dense_blocks(d, 5, blk, 9 * blk + 8192, dense);
 	ok(n == 3 && dense[0].off == 0 && dense[0].len == blk && dense[1].off == 3 * blk && dense[1].len == 3 * blk &&
-		   dense[2].off == 9 * blk && dense[2].len == blk,
+		   dense[2].off == 9 * blk && dense[2].len == 8192,
 	   "dense blocks: a quarter held, whole blocks and a short last one; runs merged (%zu runs)", n);
 	struct gt_range twice[] = { { 0, blk, 0 }, { 0, blk, 0 }, { 0, blk, 0 } };
 	dense[4] = (struct gt_range){ 7, 7, 7 };
@@ -265,6 +299,25 @@ int main(void)
 	} else {
 		ok(1, "# SKIP page cache eviction does not work on %s", dir);
 	}
+	gt_pw_set_free(&set);
+
+	/* What it reads in order carries no readahead mark: a marked page
+	 * makes the program's first touch read ahead from the next page not
+	 * cached (page_cache_async_ra), up to the device's readahead each
+	 * time, at the program's I/O class. */
+	const uint64_t past = 3 * GT_PW_BLOCK_BYTES + 12288; /* the last block short */
+	make_file("marks", GT_PW_DETACHED_HEAD + past);
+	int marks_evicted = evict("marks");
+	gt_pw_set_add(&set, "/marks", open_file("marks"), NULL, 0, &err);
+	int marks_rc = gt_prewarm(&set, GT_PW_DETACHED, &budget, &rep, &err);
+	ok(marks_rc == 0 && rep.in_order == past && set.files[0].skipped == NULL,
+	   "detached: the blocks past the head read in order, the file's short last one too (%llu bytes; %s)",
+	   (unsigned long long)rep.in_order, set.files[0].skipped ? set.files[0].skipped : "not skipped");
+	long marked = marks_evicted ? marked_pages(set.files[0].fd, GT_PW_DETACHED_HEAD, past) : -1;
+	if (marked >= 0)
+		is_int(marked, 0, "detached: no page it read in order is marked PG_readahead");
+	else
+		ok(1, "# SKIP no eviction or no frame numbers in pagemap (not root) on %s", dir);
 	gt_pw_set_free(&set);
 
 	/* a file truncated under us: no SIGBUS */
