@@ -52,8 +52,9 @@ static const int prewarm_syscalls[] = {
 	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_yield),
 	/* a detached reader's backstop: the kernel ends it past its time */
 	SCMP_SYS(alarm), SCMP_SYS(setitimer),
-	/* the reads queued at the idle I/O class (gt_prewarm) */
-	SCMP_SYS(ioprio_set),
+	/* the reads queued at the idle I/O class, those read in order at the
+	 * class it had (gt_prewarm) */
+	SCMP_SYS(ioprio_get), SCMP_SYS(ioprio_set),
 	/* a reader skipped for workers.max_readers is counted: the counters
 	 * file's atomic replace (its mode kept, a failed temp file removed) */
 	SCMP_SYS(fchmod), SCMP_SYS(unlinkat),
@@ -102,8 +103,9 @@ static const int wrap_syscalls[] = {
 	/* the exec record names a relative bundle's config by its full path */
 	SCMP_SYS(getcwd),
 	/* and bounds its own time (gt_worker_bound: a CPU limit, an alarm),
-	 * reads at the idle I/O class, and marks a settled profile used */
-	SCMP_SYS(alarm), SCMP_SYS(setitimer), SCMP_SYS(ioprio_set), SCMP_SYS(utimensat),
+	 * queues at the idle I/O class (reads in order at the class it had),
+	 * and marks a settled profile used */
+	SCMP_SYS(alarm), SCMP_SYS(setitimer), SCMP_SYS(ioprio_get), SCMP_SYS(ioprio_set), SCMP_SYS(utimensat),
 };
 
 /* The replay hook before it knows whether it starts a recorder: PREWARM's

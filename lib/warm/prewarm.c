@@ -488,17 +488,46 @@ static bool wait_item(struct gt_pw_file *f, struct file_work *w, const struct it
  * cold start at 8 MiB readahead, and from x0.81 to x0.79 at 128 KiB; from
  * the wrapper, x1.02 to x0.91 and x0.90 to x0.84. Schedulers without
  * classes (none, the NVMe default) ignore it. Needs no privilege; a
- * failure leaves the class as it was. */
+ * failure leaves the class as it was.
+ * What a detached worker reads in order (read_in_order) is read at the
+ * class it had: it waits for each block, so no more than GT_PW_AHEAD_BYTES
+ * of it is ever ahead of a fault; at the idle class mq-deadline served it
+ * only when no other read was queued, and it fell behind the program it
+ * reads for. Against the idle class for everything, in the same 16
+ * rounds (paired, 8 MiB / 128 KiB readahead, 2026-12-07): clang from the
+ * wrapper x0.509 / x0.560 against x0.700 / x0.586, from prestart x0.813 /
+ * x0.728 against x0.928 / x0.962; the wrapper's reader 87 ms against 107;
+ * perl (all queued) unchanged. */
 #define GT_IOPRIO_WHO_PROCESS 1
 #define GT_IOPRIO_CLASS_IDLE 3
 #define GT_IOPRIO_CLASS_SHIFT 13
-static bool idle_io_class(void)
+struct io_class {
+	long own;	/* the class the process had; -1: unknown, never changed */
+	bool idle;	/* the idle class is set */
+};
+
+static void io_class_set(struct io_class *c, bool idle)
 {
-#ifdef SYS_ioprio_set
-	return syscall(SYS_ioprio_set, GT_IOPRIO_WHO_PROCESS, 0, GT_IOPRIO_CLASS_IDLE << GT_IOPRIO_CLASS_SHIFT) == 0;
+#if defined(SYS_ioprio_set) && defined(SYS_ioprio_get)
+	if (c->own < 0 || c->idle == idle)
+		return;
+	long prio = idle ? GT_IOPRIO_CLASS_IDLE << GT_IOPRIO_CLASS_SHIFT : c->own;
+	if (syscall(SYS_ioprio_set, GT_IOPRIO_WHO_PROCESS, 0, prio) == 0)
+		c->idle = idle;
 #else
-	return false;
+	(void)c;
+	(void)idle;
 #endif
+}
+
+static struct io_class io_class_idle(void)
+{
+	struct io_class c = { -1, false };
+#ifdef SYS_ioprio_get
+	c.own = syscall(SYS_ioprio_get, GT_IOPRIO_WHO_PROCESS, 0);
+#endif
+	io_class_set(&c, true);
+	return c;
 }
 
 /* What a detached worker does in willneed mode (GT_PW_DETACHED): it
@@ -545,21 +574,26 @@ enum { BLK_QUEUED = 1, BLK_READ = 2 };
  * readahead, 2026-12-07): clang from the wrapper x0.659 / x0.601 against
  * x0.772 / x0.728, from prestart x0.817 / x0.932 against x0.889 / x0.944;
  * perl's set lies within the head, read as before.
- * true when it did; *read counts what was read now. false leaves the chunk
- * to be queued: another mode, the head, past the deadline (what is left is
- * queued, as willneed promises), or a kernel without MADV_POPULATE_READ
- * (5.14). A file that shrank under us (EFAULT) is done with.
+ * *read counts what was read now. Called only where reading in order
+ * applies (in_order_now). A kernel without MADV_POPULATE_READ (5.14) sets
+ * *no_populate, and the rest is queued. A file that shrank under us
+ * (EFAULT) is done with.
  * Two readers taking the next chunk in turn (threads) read clang's blocks
  * in 66 ms instead of 105 with the cache dropped and nothing else running,
  * but not faster in a container's start, where the program's own reads
  * come first: the reader took as long (84 ms against 83), and clang from
  * the wrapper started in x0.595-0.674 of no prewarm with one reader and
  * x0.650-0.717 with two (20 rounds each, 2026-12-07). */
-static bool read_in_order(struct gt_pw_file *f, struct file_work *w, uint64_t o, uint64_t chunk,
-			  enum gt_pw_mode mode, uint64_t used, double deadline, bool *no_populate, uint64_t *read)
+/* Past the head of a detached worker's set, within the time budget (past
+ * it, what is left is queued, as willneed promises). */
+static bool in_order_now(enum gt_pw_mode mode, uint64_t used, double deadline, bool no_populate)
 {
-	if (mode != GT_PW_DETACHED || used < GT_PW_DETACHED_HEAD || *no_populate || now_ms() > deadline)
-		return false;
+	return mode == GT_PW_DETACHED && used >= GT_PW_DETACHED_HEAD && !no_populate && now_ms() <= deadline;
+}
+
+static void read_in_order(struct gt_pw_file *f, struct file_work *w, uint64_t o, uint64_t chunk,
+			  bool *no_populate, uint64_t *read)
+{
 	/* The first dense run that ends after o; the runs are sorted. */
 	size_t lo = 0, hi = w->n_dense;
 	while (lo < hi) {
@@ -600,18 +634,17 @@ static bool read_in_order(struct gt_pw_file *f, struct file_work *w, uint64_t o,
 			if (errno == EFAULT) {
 				f->skipped = "file changed while warming";
 				w->done = true;
-				return true;
+				return;
 			}
 			*no_populate = errno == EINVAL;
 			madvise(w->addr + from, (size_t)(end - from), MADV_WILLNEED);
-			return true;
+			return;
 		}
 		*read += to - from;
 		at = to;
 	}
 	if (at < end)
 		madvise(w->addr + at, (size_t)(end - at), MADV_WILLNEED);
-	return true;
 }
 
 /* Every file's ranges are read in one order: timed ones (a recording saw
@@ -626,7 +659,8 @@ static void warm_all(struct gt_pw_set *set, enum gt_pw_mode mode, const struct g
 {
 	double deadline = now_ms() + budget->max_ms;
 	uint64_t ps = page_size(), used = 0;
-	rep->io_idle = idle_io_class();
+	struct io_class io = io_class_idle();
+	rep->io_idle = io.idle;
 	size_t active = set->n < budget->max_files ? set->n : budget->max_files;
 	for (size_t i = active; i < set->n; i++) {
 		set->files[i].skipped = "max_files";
@@ -686,7 +720,12 @@ static void warm_all(struct gt_pw_set *set, enum gt_pw_mode mode, const struct g
 				f->skipped = "max_bytes";
 				break;
 			}
-			if (!read_in_order(f, fw, o, chunk, mode, used, deadline, &no_populate, &rep->in_order))
+			bool in_order = in_order_now(mode, used, deadline, no_populate);
+			io_class_set(&io, !in_order);
+			rep->in_order_own_class |= in_order && !io.idle && rep->io_idle;
+			if (in_order)
+				read_in_order(f, fw, o, chunk, &no_populate, &rep->in_order);
+			else
 				madvise(fw->addr + o, (size_t)chunk, MADV_WILLNEED);
 			if (fw->done)
 				break; /* the file changed under us */

@@ -69,6 +69,7 @@ struct gt_pw_report {
 	double ms;
 	const char *stopped;	/* the budget that stopped the work, or NULL */
 	bool io_idle;		/* read at the idle I/O class */
+	bool in_order_own_class;	/* but what it read in order at the class it had */
 	uint64_t in_order;	/* GT_PW_DETACHED: bytes read in order, not queued */
 };
 

@@ -52,7 +52,8 @@ void gt_pw_summary(const struct gt_pw_set *set, const struct gt_pw_report *rep, 
 		n += snprintf(out + n, outsz - (size_t)n, ", %s of it read in order", ord);
 	}
 	if (n > 0 && (size_t)n < outsz && rep->io_idle)
-		n += snprintf(out + n, outsz - (size_t)n, ", idle I/O class");
+		n += snprintf(out + n, outsz - (size_t)n, ", idle I/O class%s",
+			      rep->in_order_own_class ? " for what it queued" : "");
 	if (n > 0 && (size_t)n < outsz && rep->stopped != NULL)
 		n += snprintf(out + n, outsz - (size_t)n, ", stopped by %s", rep->stopped);
 	/* Files read short and why (a budget, a file that shrank), each

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -309,10 +310,21 @@ int main(void)
 	make_file("marks", GT_PW_DETACHED_HEAD + past);
 	int marks_evicted = evict("marks");
 	gt_pw_set_add(&set, "/marks", open_file("marks"), NULL, 0, &err);
+	/* Best effort, level 4 (IOPRIO_WHO_PROCESS, ourselves): the modes
+	 * before left the idle class set. */
+	syscall(SYS_ioprio_set, 1, 0, 2 << 13 | 4);
+	long io_before = syscall(SYS_ioprio_get, 1, 0);
 	int marks_rc = gt_prewarm(&set, GT_PW_DETACHED, &budget, &rep, &err);
+	long io_after = syscall(SYS_ioprio_get, 1, 0);
 	ok(marks_rc == 0 && rep.in_order == past && set.files[0].skipped == NULL,
 	   "detached: the blocks past the head read in order, the file's short last one too (%llu bytes; %s)",
 	   (unsigned long long)rep.in_order, set.files[0].skipped ? set.files[0].skipped : "not skipped");
+	/* The head is queued at the idle class; what it waits for is read at
+	 * the class it had, ours. */
+	gt_pw_summary(&set, &rep, sum, sizeof(sum));
+	ok(rep.io_idle && rep.in_order_own_class && io_before == (2 << 13 | 4) && io_after == io_before && strstr(sum, "idle I/O class for what it queued"),
+	   "detached: the head at the idle class, the blocks in order at its own (%ld -> %ld; %s)", io_before, io_after,
+	   sum);
 	long marked = marks_evicted ? marked_pages(set.files[0].fd, GT_PW_DETACHED_HEAD, past) : -1;
 	if (marked >= 0)
 		is_int(marked, 0, "detached: no page it read in order is marked PG_readahead");
