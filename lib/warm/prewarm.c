@@ -551,6 +551,13 @@ static struct io_class io_class_idle(void)
 #define GT_PW_AHEAD_BYTES (2 * GT_PW_BLOCK_BYTES)
 enum { BLK_QUEUED = 1, BLK_READ = 2 };
 
+/* The end of the block at b, within a run ending at run_end (the file's
+ * last block is short). */
+static uint64_t block_end(uint64_t b, uint64_t run_end)
+{
+	return run_end - b < GT_PW_BLOCK_BYTES ? run_end : b + GT_PW_BLOCK_BYTES;
+}
+
 /* For GT_PW_DETACHED past the head: reads [o, o+chunk) of the file now,
  * where it lies in a dense block (gt_ranges_dense_blocks), and each such
  * block whole: queued (MADV_WILLNEED) with GT_PW_AHEAD_BYTES of its run
@@ -616,13 +623,12 @@ static void read_in_order(struct gt_pw_file *f, struct file_work *w, uint64_t o,
 		 * ranges, and asking again walks the block's 512 pages. */
 		for (uint64_t b = run + (from - run) / GT_PW_BLOCK_BYTES * GT_PW_BLOCK_BYTES; b < to;
 		     b += GT_PW_BLOCK_BYTES) {
-			uint64_t b_end = run_end - b < GT_PW_BLOCK_BYTES ? run_end : b + GT_PW_BLOCK_BYTES;
+			uint64_t b_end = block_end(b, run_end);
 			for (uint64_t q = b; q < run_end && q < b_end + GT_PW_AHEAD_BYTES; q += GT_PW_BLOCK_BYTES) {
 				uint8_t *st = &w->blk[q / GT_PW_BLOCK_BYTES];
 				if (*st == 0) {
 					*st = BLK_QUEUED;
-					uint64_t q_end = run_end - q < GT_PW_BLOCK_BYTES ? run_end : q + GT_PW_BLOCK_BYTES;
-					madvise(w->addr + q, (size_t)(q_end - q), MADV_WILLNEED);
+					madvise(w->addr + q, (size_t)(block_end(q, run_end) - q), MADV_WILLNEED);
 				}
 			}
 			uint8_t *st = &w->blk[b / GT_PW_BLOCK_BYTES];

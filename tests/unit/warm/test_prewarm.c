@@ -39,7 +39,6 @@ static int open_file(const char *name)
 	return open(p, O_RDONLY | O_CLOEXEC);
 }
 
-/* Evicts the file from the page cache; true when it worked (tmpfs cannot). */
 /* Pages of [off, off+len) of fd marked PG_readahead (kpageflags bit 9,
  * KPF_RECLAIM: the same bit), mapped here without readahead of our own
  * (MADV_RANDOM: a fault neither clears the mark nor reads ahead); -1 where
@@ -73,6 +72,7 @@ static long marked_pages(int fd, uint64_t off, uint64_t len)
 	return marked;
 }
 
+/* Evicts the file from the page cache; true when it worked (tmpfs cannot). */
 static int evict(const char *name)
 {
 	int fd = open_file(name);
