@@ -2,6 +2,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,8 +11,19 @@
 #define src gt_elf_src
 #define src_read gt_elf_src_read
 
+/* The headers are read with no readahead (FMODE_RANDOM: mm/readahead.c
+ * page_cache_sync_ra then reads just the pages asked for). A normal read
+ * of a cold library's first page read 16 pages and marked the fifth
+ * PG_readahead; the program's loader, faulting on that page, then read
+ * ahead up to the device's readahead from the next page not cached, at
+ * the program's own I/O class (page_cache_async_ra): 14 times a clang
+ * start, up to 8 MiB each at 8 MiB readahead, beside the replay (ftrace,
+ * readahead events, 2026-12-07). The advice is the open file's, not the
+ * page cache's: the loader's own reads are as before. */
 struct gt_elf_src gt_elf_src_fd(int fd, uint64_t len, struct gt_elf_cache *c)
 {
+	if (fd >= 0)
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	if (c != NULL) {
 		memset(c->len, 0, sizeof(c->len));
 		c->next = 0;

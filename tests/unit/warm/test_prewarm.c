@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pagemarks.h"
 #include "prewarm.h"
 #include "pwreport.h"
 #include "tap.h"
@@ -37,39 +38,6 @@ static int open_file(const char *name)
 	char p[256];
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
 	return open(p, O_RDONLY | O_CLOEXEC);
-}
-
-/* Pages of [off, off+len) of fd marked PG_readahead (kpageflags bit 9,
- * KPF_RECLAIM: the same bit), mapped here without readahead of our own
- * (MADV_RANDOM: a fault neither clears the mark nor reads ahead); -1 where
- * the kernel does not say (no root: pagemap hides the frame numbers). */
-static long marked_pages(int fd, uint64_t off, uint64_t len)
-{
-	long ps = sysconf(_SC_PAGESIZE), marked = 0;
-	char *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)off);
-	if (m == MAP_FAILED)
-		return -1;
-	madvise(m, len, MADV_RANDOM);
-	int pm = open("/proc/self/pagemap", O_RDONLY), kf = open("/proc/kpageflags", O_RDONLY);
-	for (uint64_t o = 0; o < len && marked >= 0 && pm >= 0 && kf >= 0; o += (uint64_t)ps) {
-		volatile char c = m[o];
-		(void)c;
-		uint64_t e = 0, flags = 0;
-		uint64_t pfn;
-		if (pread(pm, &e, 8, (off_t)((uintptr_t)(m + o) / (uintptr_t)ps * 8)) != 8 ||
-		    (pfn = e & ((1ull << 55) - 1)) == 0 || pread(kf, &flags, 8, (off_t)(pfn * 8)) != 8)
-			marked = -1;
-		else
-			marked += flags >> 9 & 1;
-	}
-	if (pm < 0 || kf < 0)
-		marked = -1;
-	if (pm >= 0)
-		close(pm);
-	if (kf >= 0)
-		close(kf);
-	munmap(m, len);
-	return marked;
 }
 
 /* Evicts the file from the page cache; true when it worked (tmpfs cannot). */
