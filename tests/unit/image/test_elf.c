@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdbool.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "elfread.h"
 #include "pagemarks.h"
+#include "prewarm.h"
 #include "tap.h"
 
 static int read_path(const char *path, struct gt_elf *e)
@@ -187,15 +187,10 @@ static int cold_copy(const char *path, char *tmp)
 		return -1;
 	fsync(out);
 	posix_fadvise(out, 0, 0, POSIX_FADV_DONTNEED);
-	struct stat st;
-	fstat(out, &st);
-	unsigned char vec[64];
-	void *m = mmap(NULL, 4096 * 64, PROT_READ, MAP_SHARED, out, 0);
-	bool cold = st.st_size >= 4096 * 64 && m != MAP_FAILED && mincore(m, 4096 * 64, vec) == 0;
-	for (int i = 0; cold && i < 64; i++)
-		cold = !(vec[i] & 1);
-	if (m != MAP_FAILED)
-		munmap(m, 4096 * 64);
+	uint64_t pages = 0, resident = 1;
+	gt_err_t err = NULL;
+	bool cold = gt_residency(out, 0, 4096 * 64, &pages, &resident, &err) == 0 && pages == 64 && resident == 0;
+	gt_err_free(&err);
 	close(out);
 	return cold ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
 }
