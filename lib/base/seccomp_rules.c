@@ -1,6 +1,7 @@
 /* The seccomp allow-lists, one per phase. Compiled by libseccomp at build
  * time only (gen_seccomp.c); the hook loads the resulting BPF. */
 #include "confine.h"
+#include "pagemap_scan.h"
 
 #include <errno.h>
 #include <seccomp.h>
@@ -169,9 +170,13 @@ int gt_seccomp_rules(enum gt_phase phase, void **out)
 	if (r == 0 && stacks)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 				     SCMP_A0(SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS));
-	/* stdio asks whether stdout is a terminal; nothing else of ioctl. */
+	/* stdio asks whether stdout is a terminal; the recorder scans a
+	 * process's page tables (record.c); nothing else of ioctl. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
+	const scmp_datum_t pagemap_scan = PAGEMAP_SCAN;
+	if (r == 0 && (phase == GT_PHASE_RECORD || phase == GT_PHASE_HOOK))
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, pagemap_scan));
 	if (r < 0) {
 		seccomp_release(ctx);
 		return r;

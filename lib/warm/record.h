@@ -7,12 +7,13 @@
 #ifndef GOTUNE_RECORD_H
 #define GOTUNE_RECORD_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "profile.h"
 
 struct gt_record_opts {
-	unsigned interval_ms;	/* between samples */
+	unsigned interval_ms;	/* between samples, or as long as the last one took */
 	unsigned settle_ms;	/* stop once nothing new was seen this long */
 	unsigned max_ms;	/* and in any case after this long */
 	/* For the first fast_ms, sample back to back at normal priority,
@@ -26,6 +27,9 @@ struct gt_record_opts {
 	bool idle_later;
 	/* And then run in gotune's capped cgroup (workcg.h). */
 	bool join_cgroup;
+	/* Read /proc/PID/pagemap's entries even where PAGEMAP_SCAN works:
+	 * what older kernels do, for the tests to compare. */
+	bool entries;
 };
 
 /* Samples pid and its descendants until they settle, exit, or max_ms,
@@ -34,6 +38,10 @@ struct gt_record_opts {
  * many processes, mappings and pages a container shows: every loop asks
  * the clock. Returns how many samples were taken, or -1. */
 int gt_record(pid_t pid, const struct gt_record_opts *o, struct gt_profile *p, char *cg, size_t cgsz, gt_err_t *err);
+
+/* Whether samples ask the kernel for runs of present pages (PAGEMAP_SCAN)
+ * rather than read pagemap's entries: false once this kernel refused it. */
+bool gt_record_scans(void);
 
 /* The identity of the file a process runs (/proc/PID/exe): 0, or -1 when
  * the process is gone or not ours to look at. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buildid.h"
+#include "pagemap_scan.h"
 #include "profile.h"
 #include "record.h"
 #include "sha256.h"
@@ -62,6 +63,87 @@ static void record_self(void)
 	gt_profile_free(p);
 	free(p);
 	gt_err_free(&err);
+}
+
+/* The two ways of reading present pages agree, exactly: the runs the
+ * kernel's PAGEMAP_SCAN returns and pagemap's 8-byte entries, on a
+ * mapping at a file offset with a known pattern of present pages. */
+static const struct gt_profile_file *file_in(const struct gt_profile *p, const char *path)
+{
+	for (size_t i = 0; p != NULL && i < p->n_files; i++)
+		if (strcmp(p->files[i].path, path) == 0)
+			return &p->files[i];
+	return NULL;
+}
+
+static void scan_or_entries(void)
+{
+	char path[] = "/tmp/gotune-test-scan-XXXXXX";
+	int fd = mkstemp(path);
+	enum { PAGES = 1024 };
+	const size_t ps = 4096, len = PAGES * ps, at = 16 * ps;
+	if (fd < 0 || ftruncate(fd, (off_t)(at + len)) < 0) {
+		ok(0, "temp file for the scan");
+		return;
+	}
+	volatile unsigned char *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)at);
+	if (m == MAP_FAILED) {
+		ok(0, "mmap");
+		return;
+	}
+	unsigned sum = 0;
+	for (size_t o = 0; o < len; o += ps)
+		sum += m[o];
+	/* Absent: page 1, pages 5-8, page 100, every other page from 300 to
+	 * 999 (350 runs: more than one ioctl's 256 regions) and the last 10. */
+	static bool present[PAGES];
+	for (size_t i = 0; i < PAGES; i++)
+		present[i] = !(i == 1 || (i >= 5 && i < 9) || i == 100 || (i >= 300 && i < 1000 && i % 2 == 1) ||
+			       i >= PAGES - 10);
+	for (size_t i = 0; i < PAGES; i++)
+		if (!present[i])
+			madvise((void *)(m + i * ps), ps, MADV_DONTNEED);
+	struct gt_profile *p[2] = { calloc(1, sizeof(*p[0])), calloc(1, sizeof(*p[1])) };
+	for (int k = 0; k < 2; k++) {
+		struct gt_record_opts o = { .interval_ms = 5, .settle_ms = 20, .max_ms = 200, .entries = k == 1 };
+		gt_err_t err = NULL;
+		gt_record(getpid(), &o, p[k], NULL, 0, &err);
+		gt_err_free(&err);
+		const struct gt_profile_file *f = file_in(p[k], path);
+		/* the runs of present[], in order, against f's ranges */
+		size_t r = 0, runs = 0;
+		bool exact = f != NULL;
+		for (size_t i = 0; exact && i < PAGES; i++) {
+			if (!present[i] || (i > 0 && present[i - 1]))
+				continue;
+			size_t n = 0;
+			while (i + n < PAGES && present[i + n])
+				n++;
+			runs++;
+			exact = r < f->n_ranges && f->ranges[r].off == at + i * ps && f->ranges[r].len == n * ps;
+			r++;
+		}
+		exact = exact && r == f->n_ranges;
+		ok(exact, "%s: the present pages of a mapping at offset 64 KiB, exactly (%zu runs, %zu ranges; sum %u)",
+		   k == 0 ? "PAGEMAP_SCAN" : "pagemap's entries", runs, f != NULL ? f->n_ranges : 0, sum);
+	}
+	struct pm_scan_arg a = { .size = sizeof(a), .start = (uint64_t)(uintptr_t)m, .end = (uint64_t)(uintptr_t)m + ps };
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	bool kernel_scans = pm >= 0 && ioctl(pm, PAGEMAP_SCAN, &a) >= 0;
+	if (pm >= 0)
+		close(pm);
+	if (kernel_scans)
+		ok(gt_record_scans(), "this kernel has PAGEMAP_SCAN, and the recorder used it");
+	else
+		ok(!gt_record_scans(), "this kernel has no PAGEMAP_SCAN: the recorder fell back to pagemap's entries, "
+		   "so both rows above read entries");
+	munmap((void *)m, len);
+	close(fd);
+	unlink(path);
+	for (int k = 0; k < 2; k++) {
+		gt_profile_free(p[k]);
+		free(p[k]);
+	}
 }
 
 /* What counts as new for settling: pages fault-around could have mapped
@@ -420,6 +502,7 @@ static void prune(const char *dir)
 int main(void)
 {
 	record_self();
+	scan_or_entries();
 	new_bytes();
 	clip_blocks();
 	merge();
