@@ -170,6 +170,16 @@ static int add_run(const struct lookup *l, uint64_t start, uint64_t off, uint64_
 	return gt_profile_file_add(l->f, from, to - from, 0, err);
 }
 
+/* The pages of [va, end) one call looks at: at most most, and no more
+ * than the round's budget has left. */
+static uint64_t step_pages(const struct clock *c, uint64_t va, uint64_t end, uint64_t ps, uint64_t most)
+{
+	uint64_t n = (end - va) / ps;
+	if (n > most)
+		n = most;
+	return n < c->budget ? n : c->budget;
+}
+
 /* [start, end) by PAGEMAP_SCAN: 1 when done, 0 when the kernel has no
  * such ioctl (nothing added), -1 on error. */
 static int scan_mapping(const struct lookup *l, int pagemap, uint64_t start, uint64_t end, uint64_t off,
@@ -178,11 +188,7 @@ static int scan_mapping(const struct lookup *l, int pagemap, uint64_t start, uin
 	const uint64_t ps = (uint64_t)sysconf(_SC_PAGESIZE);
 	struct page_region vec[SCAN_REGIONS];
 	for (uint64_t va = start; va < end && c->budget > 0 && !c->over; tick(c)) {
-		uint64_t pages = (end - va) / ps;
-		if (pages > SCAN_CALL_PAGES)
-			pages = SCAN_CALL_PAGES;
-		if (pages > c->budget)
-			pages = c->budget;
+		uint64_t pages = step_pages(c, va, end, ps, SCAN_CALL_PAGES);
 		struct pm_scan_arg a = { .size = sizeof(a), .start = va, .end = va + pages * ps,
 					 .vec = (uint64_t)(uintptr_t)vec, .vec_len = SCAN_REGIONS,
 					 .category_mask = PAGE_IS_PRESENT, .return_mask = PAGE_IS_PRESENT };
@@ -221,11 +227,7 @@ static int sample_mapping(const struct lookup *l, int pagemap, uint64_t start, u
 	}
 	uint64_t entries[PAGEMAP_CHUNK];
 	for (uint64_t va = start; va < end && c->budget > 0 && !c->over; tick(c)) {
-		uint64_t n = (end - va) / ps;
-		if (n > PAGEMAP_CHUNK)
-			n = PAGEMAP_CHUNK;
-		if (n > c->budget)
-			n = c->budget;
+		uint64_t n = step_pages(c, va, end, ps, PAGEMAP_CHUNK);
 		ssize_t r = pread(pagemap, entries, n * 8, (off_t)(va / ps * 8));
 		if (r <= 0)
 			return 0;
