@@ -227,21 +227,31 @@ def readahead_path(path):
     return None
 
 
-def fresh_host(hook, work):
+def private_namespace():
+    """Runs this script again in a private mount namespace (see
+    fresh_host), unless it is there already."""
+    if os.environ.get(FRESH_ENV) != "1":
+        os.execvpe("unshare", ["unshare", "-m", "--propagation", "private", sys.executable] + sys.argv,
+                   dict(os.environ, **{FRESH_ENV: "1"}))
+
+
+def fresh_host(hook, work, name="fresh"):
     """Makes this private mount namespace a new user's host: an empty
-    directory over the place of gotune's state directory (over its nearest
-    existing ancestor), none over /etc/gotune, and /dev/log no socket.
+    directory (WORK/NAME-anc) over the place of gotune's state directory
+    (over its nearest existing ancestor), another (WORK/NAME-etc) over
+    /etc/gotune, and /dev/log no socket. Called again with another name,
+    the new directories are mounted over the last ones: another new host.
     Returns the state directory."""
     out = subprocess.run([hook, "--version"], capture_output=True, text=True, check=True).stdout
     state = [l[len("state directory "):] for l in out.splitlines() if l.startswith("state directory ")][0]
     anc = os.path.dirname(state)
     while not os.path.isdir(anc):
         anc = os.path.dirname(anc)
-    for d in ("fresh-anc", "fresh-etc"):
-        os.makedirs(os.path.join(work, d))
-    sh("mount", "--bind", os.path.join(work, "fresh-anc"), anc)
+    for d in ("anc", "etc"):
+        os.makedirs(os.path.join(work, f"{name}-{d}"))
+    sh("mount", "--bind", os.path.join(work, f"{name}-anc"), anc)
     if os.path.isdir("/etc/gotune"):
-        sh("mount", "--bind", os.path.join(work, "fresh-etc"), "/etc/gotune")
+        sh("mount", "--bind", os.path.join(work, f"{name}-etc"), "/etc/gotune")
     if os.path.exists("/dev/log"):
         open(os.path.join(work, "not-a-socket"), "w").close()
         sh("mount", "--bind", os.path.join(work, "not-a-socket"), "/dev/log")
@@ -284,10 +294,7 @@ def main():
     args = sys.argv[1:]
     if not args:
         sys.exit(__doc__)
-    if os.environ.get(FRESH_ENV) != "1":
-        # Everything in a private mount namespace (see fresh_host).
-        os.execvpe("unshare", ["unshare", "-m", "--propagation", "private", sys.executable] + sys.argv,
-                   dict(os.environ, **{FRESH_ENV: "1"}))
+    private_namespace()
     hook = os.path.abspath(args[0])
     rounds, ras, work, programs = 10, None, "/var/tmp/gotune-coldstart", ["perl", "clang"]
     for i, a in enumerate(args):

@@ -32,43 +32,34 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import coldstart as cs  # noqa: E402
 
 PROGRAM = ("clang", "/usr/lib/llvm-14/bin/clang", ["/usr/lib/llvm-14/bin/clang", "--version"])
-FRESH_ENV = "GOTUNE_BENCH_PROFILES_NS"
 
 
-def fresh_state(hook, work, name):
-    """An empty state directory and /etc/gotune, mounted over the last
-    ones (coldstart.fresh_host's, stacked). Returns the state directory."""
-    out = subprocess.run([hook, "--version"], capture_output=True, text=True, check=True).stdout
-    state = [l[len("state directory "):] for l in out.splitlines() if l.startswith("state directory ")][0]
-    anc = os.path.dirname(state)
-    while not os.path.isdir(anc):
-        anc = os.path.dirname(anc)
-    for d in ("anc", "etc"):
-        os.makedirs(os.path.join(work, name, d))
-    cs.sh("mount", "--bind", os.path.join(work, name, "anc"), anc)
-    if os.path.isdir("/etc/gotune"):
-        cs.sh("mount", "--bind", os.path.join(work, name, "etc"), "/etc/gotune")
-    assert not os.path.exists(state), state
-    return state
+def said(state, cid):
+    """What gotune's lines for container cid say (outcome and detail)."""
+    return [f"{e.get('outcome', '')}: {e.get('detail', '')}"
+            for e in cs.events(os.path.join(state, "gotune.log")) if e.get("id") == cid]
 
 
-def log_lines(state, cid):
-    log = os.path.join(state, "gotune.log")
-    if not os.path.exists(log):
-        return []
-    return [l for l in open(log) if f" id={cid} " in l]
+def profile_bytes(path):
+    """The bytes a profile's ranges hold: the "OFF+LEN@T" fields of its
+    file lines (profile.h)."""
+    total = 0
+    for line in open(path):
+        cols = line.rstrip("\n").split("\t")
+        if line.startswith("file ") and len(cols) > 4:
+            total += sum(int(r.split("@")[0].split("+")[1]) for r in cols[4].split(",") if "+" in r)
+    return total
 
 
 def record(hook, work, name, root, hot):
     """Cold starts through hook's wrapper with gotune.io/record=true until
     the profile settles: (its path, the starts it took)."""
-    state = fresh_state(hook, work, name)
+    state = cs.fresh_host(hook, work, name)
     wrapper = os.path.join(os.path.dirname(hook), "gotune-runc")
     env = {k: v for k, v in os.environ.items() if k != "GOTUNE_POLICY"}
     bundle = os.path.join(work, name, "bundle")
@@ -76,7 +67,7 @@ def record(hook, work, name, root, hot):
     for i in range(10):
         cid = f"pr-{name}-{i}"
         cs.run_once(bundle, cid, hot, True, (wrapper,), env)
-        if any("settled" in l for l in log_lines(state, cid)):
+        if any("settled" in l for l in said(state, cid)):
             break
     pdir = os.path.join(state, "profiles")
     found = [f for f in os.listdir(pdir) if f.endswith(".profile")]
@@ -92,9 +83,7 @@ def main():
     args = sys.argv[1:]
     if not args:
         sys.exit(__doc__)
-    if os.environ.get(FRESH_ENV) != "1":
-        os.execvpe("unshare", ["unshare", "-m", "--propagation", "private", sys.executable] + sys.argv,
-                   dict(os.environ, **{FRESH_ENV: "1"}))
+    cs.private_namespace()
     hook = os.path.abspath(args[0])
     against, n, rounds, ras, work = None, 3, 12, None, "/var/tmp/gotune-profiles"
     for i, a in enumerate(args):
@@ -114,9 +103,6 @@ def main():
         return
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    if os.path.exists("/dev/log"):
-        open(os.path.join(work, "not-a-socket"), "w").close()
-        cs.sh("mount", "--bind", os.path.join(work, "not-a-socket"), "/dev/log")
     root = os.path.join(work, "rootfs")
     cs.make_rootfs(root, binary)
     builds = [("new", hook)] + ([("old", against)] if against else [])
@@ -130,7 +116,7 @@ def main():
     ra_orig = int(open(ra_file).read()) if ra_file else None
     if ras is None:
         ras = [ra_orig] if ra_orig else [128]
-    profiles = []  # (label, build, path, starts)
+    profiles = []  # (label, build, path, starts, bytes)
     key = None
     for b, h in builds:
         for k in range(n):
@@ -139,19 +125,16 @@ def main():
             if key not in (None, base):
                 sys.exit(f"{label}: profile {base} is not {key}: the builds name the entrypoint differently")
             key = base
-            profiles.append((label, b, path, starts))
-            print(f"# {label}: {os.path.getsize(path)} bytes of profile text, settled after {starts} starts")
+            profiles.append((label, b, path, starts, profile_bytes(path)))
+            print(f"# {label}: {profiles[-1][4] / 2**20:.1f} MiB, settled after {starts} starts")
 
-    state = fresh_state(hook, work, "replay")
+    state = cs.fresh_host(hook, work, "replay")
     wrapper = os.path.join(os.path.dirname(hook), "gotune-runc")
     env = {k: v for k, v in os.environ.items() if k != "GOTUNE_POLICY"}
     rec = os.path.join(work, "replay", "record")
     cs.make_bundle(rec, root, argv, hook, {}, "default-wrapper-record")
+    # run_once waits for its detached recorder, which writes the cache
     cs.run_once(rec, "pr-replay-record", hot, True, (wrapper,), env)
-    for _ in range(100):  # its detached recorder writes the content-ID cache
-        if not cs.gotune_running():
-            break
-        time.sleep(0.1)
     bundle = os.path.join(work, "replay", "bundle")
     cs.make_bundle(bundle, root, argv, hook, {}, "default-wrapper")
     pdir = os.path.join(state, "profiles")
@@ -177,7 +160,7 @@ def main():
                         continue
                     shutil.copy(by_name[c][2], os.path.join(pdir, key))
                     times[c].append(cs.run_once(bundle, cid, hot, True, (wrapper,), env))
-                    if not any(f"profile {key[:-len('.profile')]} replayed" in l for l in log_lines(state, cid)):
+                    if not any(f"profile {key[:-len('.profile')]} replayed" in l for l in said(state, cid)):
                         sys.exit(f"{cid}: the wrapper did not replay the profile (see {state}/gotune.log)")
             base = statistics.median(times["none"])
             print(f"\n{name}, read_ahead_kb {ra}")
@@ -186,16 +169,7 @@ def main():
             for c in names:
                 pr = statistics.median(a / b for a, b in zip(times[c], times["none"]))
                 paired[c] = pr
-                mib, starts = "-", "-"
-                if c != "none":
-                    total = 0
-                    for line in open(by_name[c][2]):
-                        cols = line.rstrip("\n").split("\t")
-                        if line.startswith("file ") and len(cols) > 4:
-                            for rng in cols[4].split(","):
-                                if "+" in rng:
-                                    total += int(rng.split("@")[0].split("+")[1])
-                    mib, starts = f"{total / 2**20:.1f}", str(by_name[c][3])
+                mib, starts = (f"{by_name[c][4] / 2**20:.1f}", str(by_name[c][3])) if c != "none" else ("-", "-")
                 print(f"{c:<10} {mib:>6} {starts:>6} {statistics.median(times[c]):>10.1f} "
                       f"{statistics.median(times[c]) / base:>7.3f} {pr:>7.3f}")
             for b, _ in builds:
