@@ -24,6 +24,15 @@
 #include "sha256.h"
 #include "tap.h"
 
+/* path's record in p, if any. */
+static const struct gt_profile_file *file_in(const struct gt_profile *p, const char *path)
+{
+	for (size_t i = 0; p != NULL && i < p->n_files; i++)
+		if (strcmp(p->files[i].path, path) == 0)
+			return &p->files[i];
+	return NULL;
+}
+
 /* The recorder on this very process: a 4 MiB file mapped, two pages 2 MiB
  * apart touched; the profile must hold those and little else (the kernel
  * maps up to 64 KiB around a fault from the page cache). */
@@ -46,10 +55,7 @@ static void record_self(void)
 	struct gt_record_opts o = { .interval_ms = 5, .settle_ms = 30, .max_ms = 300 };
 	gt_err_t err = NULL;
 	int rc = gt_record(getpid(), &o, p, NULL, 0, &err);
-	const struct gt_profile_file *f = NULL;
-	for (size_t i = 0; p != NULL && i < p->n_files; i++)
-		if (strcmp(p->files[i].path, path) == 0)
-			f = &p->files[i];
+	const struct gt_profile_file *f = file_in(p, path);
 	ok(rc > 0 && f != NULL && f->size == len, "the recorder finds the mapped file in %d samples (sum %u)", rc, sum);
 	bool first = false, middle = false;
 	uint64_t bytes = 0;
@@ -75,14 +81,6 @@ static void record_self(void)
 /* The two ways of reading present pages agree, exactly: the runs the
  * kernel's PAGEMAP_SCAN returns and pagemap's 8-byte entries, on a
  * mapping at a file offset with a known pattern of present pages. */
-static const struct gt_profile_file *file_in(const struct gt_profile *p, const char *path)
-{
-	for (size_t i = 0; p != NULL && i < p->n_files; i++)
-		if (strcmp(p->files[i].path, path) == 0)
-			return &p->files[i];
-	return NULL;
-}
-
 enum { SCAN_PAGES = 1024 };
 static const size_t scan_ps = 4096, scan_at = 16 * 4096;
 
@@ -498,10 +496,7 @@ static void many_mappings(void)
 	double wall = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) * 1e3 +
 		     (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e3;
-	const struct gt_profile_file *f = NULL;
-	for (size_t i = 0; p != NULL && i < p->n_files; i++)
-		if (strcmp(p->files[i].path, path) == 0)
-			f = &p->files[i];
+	const struct gt_profile_file *f = file_in(p, path);
 	ok(rc > 0 && wall <= o.max_ms + 1000 && cpu <= o.max_ms + 1000,
 	   "%d mappings of a 64 MiB file, every other page present: the recorder ends within max_ms %u + 1 s: "
 	   "%.0f ms, %.0f ms of CPU, %d samples (sum %u)", N, o.max_ms, wall, cpu, rc, sum);
